@@ -1,0 +1,239 @@
+"""Throughput under gunicorn with wrk: personalized pages vs a static page of the same stack.
+
+One gunicorn server runs the shop's app with one extra route that returns a fixed home page's
+HTML (bench/static_app.py). wrk drives it on loopback twice, once with personalized requests
+(many distinct visitors with signed cookies, some with a history; mixed countries, devices and
+page types) and once with the static route, in the same run, for each worker configuration
+asked for. It prints requests/s, latency p50/p99 and errors, and the ratio personalized/static.
+
+    .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
+
+A config WxT is W workers with T threads each (gthread; T=1 is the sync worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from soak import free_port, lua_list, start_redis, wait_healthy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LUA = r"""
+local cookies = {COOKIES}
+local paths = {PATHS}
+local countries = {"GB", "DE", "FR", "NL", "AU", "US", "IE", "ES"}
+local uas = {
+ "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+ "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"}
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)], {
+    ["Cookie"] = cookies[math.random(#cookies)],
+    ["CF-IPCountry"] = countries[math.random(#countries)],
+    ["User-Agent"] = uas[math.random(#uas)]})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %.0f %.0f %f\n", summary.requests,
+    e.connect + e.read + e.write + e.timeout, e.status, 0, 0, latency:percentile(50),
+    latency:percentile(99), summary.duration / 1e6))
+end
+"""
+
+
+def serve(
+    home: Path, redis_url: str, static_html: Path, workers: int, threads: int, port: int, log: Path
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "STOREFRONT_HOME": str(home),
+        "STOREFRONT_REDIS_URL": redis_url,
+        "STOREFRONT_LOG_LEVEL": "WARNING",
+        "BENCH_STATIC_HTML": str(static_html),
+        "STOREFRONT_HOLDOUT_SHARE": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "bench.static_app:app",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-k",
+        "gthread" if threads > 1 else "sync",
+        "--no-control-socket",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return wait_healthy(proc, port, log)
+
+
+def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
+    req, sock, status, _, _, p50, p99, dur = map(float, line.split()[1:])
+    return {
+        "requests": int(req),
+        "rps": round(req / dur, 1),
+        "socket_errors": int(sock),
+        "non_2xx_3xx": int(status),
+        "p50_ms": p50 / 1000,
+        "p99_ms": p99 / 1000,
+    }
+
+
+def visitors(port: int, n: int, products: list[str]) -> list[str]:
+    cookies = []
+    for i in range(n):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/cart") as r:
+            cookie = r.headers["Set-Cookie"].split(";")[0]
+        cookies.append(cookie)
+        if i % 3 == 0:  # a third of them have a history
+            batch = [
+                {
+                    "id": f"throughput-{i:06d}-{k}",
+                    "type": "view",
+                    "product_id": products[(i + k) % len(products)],
+                    "ts": int(time.time() * 1000),
+                }
+                for k in range(3)
+            ]
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}/events",
+                method="POST",
+                data=json.dumps({"events": batch}).encode(),
+                headers={"Content-Type": "application/json", "Cookie": cookie},
+            )
+            urllib.request.urlopen(req).read()
+    return cookies
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--visitors", type=int, default=1000)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--configs", default="2x4,3x2,4x1")
+    ap.add_argument("--home", type=Path)
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    home = args.home or Path(tempfile.mkdtemp(prefix="sf-tp-"))
+    if not (home / "models" / "CURRENT").exists():
+        subprocess.run(
+            [sys.executable, "-m", "storefront.cli", "demo"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "STOREFRONT_HOME": str(home)},
+        )
+    redis_proc, redis_url = start_redis(home)
+    static_html = home / "static-home.html"
+    results = []
+    try:
+        for config in args.configs.split(","):
+            w, t = map(int, config.split("x"))
+            port = free_port()
+            static_html.write_text("")
+            proc = serve(home, redis_url, static_html, w, t, port, home / "tp-server.log")
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
+                products = sorted(set(re.findall(r'data-product-id="([^"]+)"', page)))
+                cats = sorted(set(re.findall(r'href="/c/([a-z-]+)"', page)))
+                cookies = visitors(port, args.visitors, products)
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            static_html.write_text(page)  # a real home page, same size as the personalized one
+            proc = serve(home, redis_url, static_html, w, t, port, home / "tp-server.log")
+            try:
+                paths = (
+                    ["/"] * 4
+                    + [f"/p/{p}" for p in products[:20]]
+                    + [f"/c/{c}" for c in cats]
+                    + ["/search?q=heart", "/search?q=bag"]
+                )
+                personal = home / "personal.lua"
+                personal.write_text(
+                    LUA.replace("{COOKIES}", lua_list(cookies)).replace("{PATHS}", lua_list(paths))
+                )
+                static = home / "static.lua"
+                static.write_text(
+                    LUA.replace("{COOKIES}", lua_list(cookies[:50])).replace(
+                        "{PATHS}", lua_list(["/__static"])
+                    )
+                )
+                wrk(port, personal, 3, args.connections)  # warm-up
+                p = wrk(port, personal, args.seconds, args.connections)
+                s = wrk(port, static, args.seconds, args.connections)
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+            results.append(
+                {
+                    "config": config,
+                    "personalized": p,
+                    "static": s,
+                    "ratio": round(p["rps"] / s["rps"], 3),
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(timeout=30)
+    print(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="minutes"),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "command": " ".join(sys.argv),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""`storefront evaluate` and `storefront tune`, with the helpers `storefront train` shares.
+
+The commands live with the code they drive; storefront/cli.py registers them. Each runs in the
+command's own process, which trains models and never forks afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+
+def read_orders(engine):
+    """Order lines and the catalog's products, as frames."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from storefront import db
+
+    with engine.connect() as conn:
+        lines = pd.read_sql(
+            select(
+                db.order_lines.c.invoice,
+                db.order_lines.c.product_id,
+                db.order_lines.c.customer_id,
+                db.order_lines.c.quantity,
+                db.order_lines.c.price,
+                db.order_lines.c.ts,
+                db.order_lines.c.country,
+            ),
+            conn,
+        )
+        products = pd.read_sql(
+            select(db.products.c.id, db.products.c.title, db.products.c.category), conn
+        )
+    return lines, products
+
+
+def shop_params(settings):
+    """The shop's training parameters: what `storefront tune --publish` chose, else defaults."""
+    from dataclasses import replace
+
+    from recommender import registry
+    from recommender.lineup import ShopParams
+
+    saved = registry.read_params(settings.models_dir)
+    shop = ShopParams.from_dict(saved) if saved else ShopParams()
+    return replace(shop, trending_days=settings.trending_days)
+
+
+def quick_metrics(lines, products, shop, settings, say) -> dict:
+    """NDCG@10 of these parameters on the default temporal split, for the registry."""
+    from recommender.evaluate import run
+
+    say("evaluating these parameters on the temporal split")
+    result = run(lines, products, None, ("popularity", "als"), shop, True, settings, say)
+    pick = {
+        "popularity": result["models"]["popularity"],
+        "als": result["served"]["als_plain"],
+        "for_you": result["served"]["for_you"],
+    }
+    return {
+        "split_date": result["split_date"],
+        **{
+            f"{name}_ndcg@10_{group}": round(entry["groups"][group]["ndcg@10"], 4)
+            for name, entry in pick.items()
+            for group in ("all", "new")
+        },
+    }
+
+
+@click.command("evaluate")
+@click.option(
+    "--split-date",
+    default=None,
+    help="Train before, test from this date "
+    "(default: the start of the data's last tenth, e.g. 2011-11-01).",
+)
+@click.option(
+    "--models",
+    "model_names",
+    default=None,
+    help="Comma-separated subset of: popularity, popularity_country, popularity_recent, "
+    "als, bpr, lightfm, item_knn (default: all).",
+)
+@click.option("--no-served", is_flag=True, help="Skip the replay of the served for-you rail.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON only.")
+def evaluate_cmd(
+    split_date: str | None, model_names: str | None, no_served: bool, as_json: bool
+) -> None:
+    """Measure every model and the served for-you rail on a temporal split; write a report."""
+    from datetime import UTC, datetime
+
+    from recommender import report
+    from recommender.evaluate import run
+    from recommender.lineup import MODEL_NAMES
+
+    names = (
+        tuple(n.strip() for n in model_names.split(",") if n.strip())
+        if model_names
+        else MODEL_NAMES
+    )
+    unknown = [n for n in names if n not in MODEL_NAMES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown {', '.join(unknown)}; choose from {', '.join(MODEL_NAMES)}",
+            param_hint="--models",
+        )
+    from storefront.cli import _engine, _say, _settings
+
+    settings = _settings()
+    engine = _engine(settings)
+    say = (
+        (lambda m: click.echo(f"  {time.strftime('%H:%M:%S')}  {m}", err=True)) if as_json else _say
+    )
+    lines, products = read_orders(engine)
+    if lines.empty:
+        raise click.ClickException("no order lines to evaluate on: import orders first")
+    try:
+        result = run(
+            lines, products, split_date, names, shop_params(settings), not no_served, settings, say
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    out = settings.home / "reports" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    command = "storefront evaluate " + " ".join(sys.argv[2:])
+    path = report.write(result, out, command.strip())
+    result["report"] = str(path)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for group in ("all", "returning", "new", "new_session"):
+        click.echo(f"\n{report.GROUP_TITLES[group]}:")
+        click.echo(report.table(result, group))
+    click.echo("")
+    for key, value in result["targets"].items():
+        click.echo(f"{key}: {value}")
+    click.echo(f"Report: {path} ({result['seconds']:.1f}s)")
+
+
+@click.command("tune")
+@click.option(
+    "--budget",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1, 86400),
+    help="Seconds to search for.",
+)
+@click.option(
+    "--split-date",
+    default=None,
+    help="The test split to keep unseen (default as "
+    "for evaluate); tuning validates on an equal window before it.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Keep the best parameters for every later "
+    "training, train on all the data with them and publish the model.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON only.")
+def tune_cmd(
+    budget: float, split_date: str | None, seed: int, publish: bool, as_json: bool
+) -> None:
+    """Search ALS, neighbour and blend parameters on a validation split within a time budget."""
+    from recommender import registry
+    from recommender.lineup import ShopParams
+    from recommender.tune import tune
+    from storefront.cli import _engine, _say, _settings
+
+    settings = _settings()
+    engine = _engine(settings)
+    say = (
+        (lambda m: click.echo(f"  {time.strftime('%H:%M:%S')}  {m}", err=True)) if as_json else _say
+    )
+    lines, products = read_orders(engine)
+    if lines.empty:
+        raise click.ClickException("no order lines to tune on: import orders first")
+    start = shop_params(settings)
+    try:
+        result = tune(lines, products, budget, split_date, start, seed, say)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(
+            f"{result['trials']} trials in {result['seconds']:.0f}s on the validation split "
+            f"{result['validation_split']}: NDCG@10 {result['best_ndcg@10']:.4f} "
+            f"(the current parameters: {result['start_ndcg@10']:.4f})"
+        )
+        click.echo("Best parameters: " + json.dumps(result["best"]))
+    if publish:
+        registry.write_params(settings.models_dir, result["best"])
+        from storefront.cli import _train
+
+        _train(settings, engine, shop=ShopParams.from_dict(result["best"]))

@@ -1,0 +1,146 @@
+"""The evaluation report: a terminal table, Markdown with PNG plots, and the JSON it came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+METRICS = ("ndcg@10", "recall@20", "map@10", "coverage@10", "novelty@10")
+GROUP_TITLES = {
+    "all": "All customers who bought after the split",
+    "returning": "Returning customers (bought before the split)",
+    "new": "New customers, first visit (country only)",
+    "new_session": "New customers after their first order (folded in as the session)",
+}
+SERVED_NAMES = {
+    "for_you": "served: for-you rail",
+    "blend": "served: blend, before page policies",
+    "als_plain": "served: plain ALS",
+}
+
+
+def rows(result: dict) -> list[tuple[str, dict]]:
+    """(label, entry) for every model and every served variant, in report order."""
+    out = [(name, entry) for name, entry in result["models"].items()]
+    out += [(SERVED_NAMES.get(k, k), v) for k, v in result.get("served", {}).items()]
+    return out
+
+
+def table(result: dict, group: str = "all", markdown: bool = False) -> str:
+    """One group's metrics for every model, as aligned text or a Markdown table."""
+    head = ["model", "users", *METRICS, "fit s"]
+    body = []
+    for label, entry in rows(result):
+        m = entry["groups"].get(group, {})
+        if not m.get("users"):
+            continue
+        body.append(
+            [label, f"{m['users']:,}"]
+            + [f"{m[k]:.4f}" if k != "novelty@10" else f"{m[k]:.2f}" for k in METRICS]
+            + [f"{entry.get('fit_seconds', 0):.1f}"]
+        )
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * 7) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    fmt = lambda r: "  ".join(  # noqa: E731
+        str(x).ljust(w) if i == 0 else str(x).rjust(w)
+        for i, (x, w) in enumerate(zip(r, widths, strict=True))
+    )
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in body])
+
+
+def plots(result: dict, out: Path) -> list[str]:
+    """Write the PNGs and return their file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = [label for label, _ in rows(result)]
+    entries = [entry for _, entry in rows(result)]
+    groups = [g for g in GROUP_TITLES if any(e["groups"].get(g, {}).get("users") for e in entries)]
+    names = []
+
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(labels) + 1.5))
+    height = 0.8 / max(len(groups), 1)
+    y = np.arange(len(labels))
+    for k, g in enumerate(groups):
+        vals = [e["groups"].get(g, {}).get("ndcg@10", 0.0) for e in entries]
+        ax.barh(y + k * height, vals, height, label=g)
+    ax.set_yticks(y + height * (len(groups) - 1) / 2, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("NDCG@10")
+    ax.set_title(f"NDCG@10 by model and customer group (split {result['split_date']})")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out / "ndcg_by_group.png", dpi=110)
+    plt.close(fig)
+    names.append("ndcg_by_group.png")
+
+    fig, axes = plt.subplots(1, 4, figsize=(14, 0.45 * len(labels) + 1.5), sharey=True)
+    for ax, metric in zip(axes, ("recall@20", "map@10", "coverage@10", "novelty@10"), strict=True):
+        vals = [e["groups"].get("all", {}).get(metric, 0.0) for e in entries]
+        ax.barh(labels, vals, color="tab:blue")
+        ax.set_title(metric)
+    axes[0].invert_yaxis()
+    fig.suptitle("All customers: recall, precision, catalog coverage and novelty")
+    fig.tight_layout()
+    fig.savefig(out / "metrics_all.png", dpi=110)
+    plt.close(fig)
+    names.append("metrics_all.png")
+
+    fig, ax = plt.subplots(figsize=(7, 5))
+    for label, e in zip(labels, entries, strict=True):
+        m = e["groups"].get("all", {})
+        ax.scatter(m.get("coverage@10", 0), m.get("ndcg@10", 0))
+        ax.annotate(label, (m.get("coverage@10", 0), m.get("ndcg@10", 0)), fontsize=8)
+    ax.set_xlabel("catalog coverage of the top 10")
+    ax.set_ylabel("NDCG@10")
+    ax.set_title("Accuracy against breadth (all customers)")
+    fig.tight_layout()
+    fig.savefig(out / "ndcg_vs_coverage.png", dpi=110)
+    plt.close(fig)
+    names.append("ndcg_vs_coverage.png")
+    return names
+
+
+def markdown(result: dict, images: list[str], command: str) -> str:
+    c = result["counts"]
+    parts = [
+        "# Recommender evaluation",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Temporal split at **{result['split_date']}**: trained on {c['train_lines']:,} order "
+        f"lines from {result['train_window'][0]} to {result['train_window'][1]} "
+        f"({c['train_users']:,} customers, {c['items']:,} products, "
+        f"{c['interactions']:,} interactions); tested on {c['test_lines']:,} customer lines "
+        f"from {result['test_window'][0]} to {result['test_window'][1]}. "
+        f"Finished in {result['seconds']:.1f} s.",
+        "",
+        "Relevance is binary: a product is relevant when the customer bought it after the "
+        "split, re-orders included. Protocol and metric definitions: docs/evaluation.md.",
+        "",
+        "## Targets",
+        "",
+    ]
+    for key, value in result.get("targets", {}).items():
+        parts.append(f"- {key}: **{value}**")
+    for group, title in GROUP_TITLES.items():
+        if any(e["groups"].get(group, {}).get("users") for _, e in rows(result)):
+            parts += ["", f"## {title}", "", table(result, group, markdown=True)]
+    parts += ["", "## Plots", ""] + [f"![{name}]({name})" for name in images]
+    parts += ["", "## Parameters", "", "```json", json.dumps(result["params"], indent=2), "```"]
+    return "\n".join(parts) + "\n"
+
+
+def write(result: dict, out: Path, command: str) -> Path:
+    """report.md, results.json and the plots under `out`; returns the report's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(result, indent=2))
+    images = plots(result, out)
+    path = out / "report.md"
+    path.write_text(markdown(result, images, command))
+    return path

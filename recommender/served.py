@@ -1,0 +1,194 @@
+"""Replay the "for you" rail exactly as the shop serves it, for every test customer.
+
+The shop's model is trained with the shop's own training function on the lines before the
+split, loaded with serving.Model (memory-mapped, as a worker loads it) and asked through
+storefront.strategies' registered `for_you` strategy, so the rail includes everything a page
+does to it: the blend, trait lean, exposure back-off, category diversity and seeded discovery.
+Each customer arrives signed in at the split time, from their country; new customers with a
+first order arrive with that order in their session (as views, with the traits they would
+leave). The only stand-in is the exposure ledger, which is empty for everyone in a replay
+(nobody has been shown anything yet): a stub answers exactly that instead of a Redis server.
+
+This is the one recommender module that imports the shop (storefront): it measures the shop.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender.evaluate import score_groups
+from recommender.lineup import ShopParams
+from recommender.serving import Model
+from recommender.split import Group, Split
+from recommender.train import train
+
+RAILS = (10, 20)  # the rail is built at each metric's length: @10 metrics, then Recall@20
+
+
+class _NoExposures:
+    """The exposure ledger of a shop that has shown nobody anything yet."""
+
+    def hmget(self, _key, fields):
+        return [None] * len(fields)
+
+
+def _catalog(split: Split):
+    """The catalog as the shop had it at the split: products sold before it, with the prices,
+    first sales and units of the training window."""
+    from storefront.catalog import Catalog, CategoryInfo, Product
+    from storefront.categories import CATEGORIES
+
+    products = []
+    for row in split.products.itertuples(index=False):
+        first = None if pd.isna(row.first_sold) else pd.Timestamp(row.first_sold).to_pydatetime()
+        products.append(
+            Product(row.id, row.title, row.category, float(row.price), first, int(row.units_sold))
+        )
+    counts = split.products["category"].value_counts()
+    cats = [CategoryInfo(c.slug, c.name, int(counts.get(c.slug, 0))) for c in CATEGORIES]
+    return Catalog(products, cats)
+
+
+def _context(customer_id: str, country: str | None, views: list[str], split: Split, settings):
+    """The context a signed-in customer arrives with at the split time."""
+    from storefront.context import Consent, Context
+    from storefront.session import SessionState
+    from storefront.signals import Location, local_time
+    from storefront.signals.channel import Channel
+    from storefront.traits import infer, signal_fields
+
+    now = split.date.to_pydatetime().replace(tzinfo=UTC)
+    visitor = f"replay-{customer_id}"
+    items = split.products.set_index("id")
+    raw: dict[str, float] = {}
+    for pid in views:  # the traits the session's views would have written
+        if pid in items.index:
+            row = items.loc[pid]
+            for f, inc in signal_fields(
+                "view", row["category"], row["band"], now.timestamp()
+            ).items():
+                raw[f] = raw.get(f, 0.0) + inc
+    session = SessionState(
+        visitor,
+        views=tuple(views[:30]),
+        version=len(views),
+        customer_id=customer_id,
+        first_seen=now.timestamp(),
+        last_seen=now.timestamp(),
+        traits_raw={k: str(v) for k, v in raw.items()},
+    )
+    return Context(
+        visitor_id=visitor,
+        new_visitor=not views,
+        session=session,
+        location=Location(country, source="header" if country else "none"),
+        time=local_time(now, country, None, settings.store_timezone),
+        device="desktop",
+        channel=Channel("direct"),
+        consent=Consent(),
+        recency="returning",
+        traits=infer(session.traits_raw, {}, now=now.timestamp()),
+    )
+
+
+def _lists(
+    split: Split, group: Group, model: Model, snap, settings
+) -> dict[str, tuple[list, list]]:
+    """For one group: the served rail, the blend before page policies, and plain ALS."""
+    from storefront import strategies
+
+    for_you = strategies.get("for_you")
+    index = {pid: i for i, pid in enumerate(split.data.item_ids)}
+    popular = [pid for pid, _ in model.popular("overall")]
+
+    def ids(pids) -> np.ndarray:
+        row = [index.get(p, -1) for p in pids][:20]
+        return np.array(row + [-1] * (20 - len(row)), dtype=np.int32)
+
+    out: dict[str, tuple[list, list]] = {
+        "for_you": ([], []),
+        "blend": ([], []),
+        "als_plain": ([], []),
+    }
+    for k, cid in enumerate(group.customer_ids):
+        views = group.sessions[k] if group.sessions else []
+        ctx = _context(cid, group.countries[k], views, split, settings)
+        signals = ctx.session.signals()
+        for n in RAILS:
+            req = strategies.Request(ctx, snap, {}, {}, n)
+            rail = ids(p.product_id for p in for_you.pick(req))
+            out["for_you"][0 if n == 10 else 1].append(rail[:n])
+        vector = model.user_vector(cid, signals)
+        plain = [p for p, _ in model.recommend(vector, 20)] if vector is not None else popular
+        blended = [p for p, _ in model.recommend_for(cid, signals, 20)] or popular
+        for name, pids in (("als_plain", plain), ("blend", blended)):
+            row = ids(pids)
+            out[name][0].append(row[:10])
+            out[name][1].append(row)
+    return out
+
+
+def evaluate_served(
+    split: Split,
+    shop: ShopParams | None = None,
+    settings=None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict]:
+    """Metrics of the served rail ("for_you"), the bare blend ("blend") and plain ALS through
+    the serving code ("als_plain"), per group, on a model trained at the split."""
+    from flask import Flask
+
+    from storefront.config import load_settings
+    from storefront.model_holder import Snapshot
+
+    say = progress or (lambda _msg: None)
+    shop = shop or ShopParams()
+    settings = settings or load_settings()
+    with tempfile.TemporaryDirectory(prefix="storefront-eval-") as tmp:
+        say("training the shop's model on the lines before the split (storefront train)")
+        started = time.perf_counter()
+        report = train(
+            split.train_lines,
+            split.data.item_ids,
+            Path(tmp),
+            params=shop.als,
+            trending_days=shop.trending_days,
+            knn=shop.knn,
+            blend=shop.blend,
+            progress=say,
+        )
+        fit_seconds = time.perf_counter() - started
+        model = Model(Path(tmp) / report.version)
+        snap = Snapshot(_catalog(split), model)
+        app = Flask("storefront-replay")
+        app.config["SETTINGS"] = settings
+        app.extensions["redis"] = _NoExposures()
+        started = time.perf_counter()
+        lists: dict[str, dict] = {"for_you": {}, "blend": {}, "als_plain": {}}
+        with app.app_context():
+            for name, group in split.groups.items():
+                say(f"serving the for-you rail to {len(group):,} {name} customers")
+                for kind, (l10, l20) in _lists(split, group, model, snap, settings).items():
+                    lists[kind][name] = (l10, l20)
+        replay_seconds = time.perf_counter() - started
+        del model, snap
+    results = {}
+    for kind, by_group in lists.items():
+        results[kind] = {
+            "fit_seconds": round(fit_seconds, 3),
+            "replay_seconds": round(replay_seconds, 3),
+            "groups": score_groups(split, by_group),
+        }
+    say(
+        f"served for_you: NDCG@10 {results['for_you']['groups']['all']['ndcg@10']:.4f} (all), "
+        f"plain ALS {results['als_plain']['groups']['all']['ndcg@10']:.4f}; "
+        f"replayed in {replay_seconds:.1f}s"
+    )
+    return results

@@ -1,0 +1,232 @@
+"""The one module the shop imports: recommend, similar items, session fold-in, popularity lists.
+
+Pure numpy over memory-mapped arrays: safe after fork, shared between workers, and fast enough
+for a catalog of thousands to score exhaustively per request. `recommend_for` is what the
+"for you" rail serves: the ALS taste (with the session folded in) blended with item neighbours
+and the shopper's own orders (blend.py); versions trained before the blend existed serve ALS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender import registry
+from recommender.blend import BlendParams, blend, neighbour_scores, own_scores
+from recommender.dataset import confidence
+from recommender.models import fold_in
+from recommender.repurchase import Owned
+
+# A viewed product counts as much as one order of it; a cart add counts as two.
+SIGNAL_ORDERS = {"view": 1.0, "click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
+
+
+def _load(path: Path, name: str) -> np.ndarray:
+    return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+
+class Model:
+    """One published model version, read-only, shared by every request of a worker."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.meta = json.loads((path / registry.META).read_text())
+        self.version: str = self.meta["version"]
+        self.params = self.meta["params"]
+        self.item_ids = np.load(path / "item_ids.npy", allow_pickle=False)
+        self.user_ids = np.load(path / "user_ids.npy", allow_pickle=False)
+        self.item_factors = _load(path, "item_factors")
+        self.user_factors = _load(path, "user_factors")
+        self.yty = np.load(path / "yty.npy", allow_pickle=False)
+        self.ui_indptr = _load(path, "ui_indptr")
+        self.ui_indices = _load(path, "ui_indices")
+        self.ui_data = _load(path, "ui_data")
+        self.neighbour_ids = _load(path, "neighbour_ids")
+        self.neighbour_scores = _load(path, "neighbour_scores")
+        self.popularity = json.loads((path / "popularity.json").read_text())
+        # item-kNN neighbours and order ages: absent in versions trained before the blend
+        has_knn = (path / "knn_ids.npy").is_file()
+        self.knn_ids = _load(path, "knn_ids") if has_knn else None
+        self.knn_scores = _load(path, "knn_scores") if has_knn else None
+        self.ui_age = _load(path, "ui_age") if (path / "ui_age.npy").is_file() else None
+        has_spans = (path / "ui_span.npy").is_file()  # "buy again": absent in older versions
+        self.ui_span = _load(path, "ui_span") if has_spans else None
+        self.ui_orders = _load(path, "ui_orders") if has_spans else None
+        self.data_end = pd.Timestamp(self.meta["window"]["end"]) if "window" in self.meta else None
+        self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
+        self._item_index = {pid: i for i, pid in enumerate(self.item_ids.tolist())}
+        self._user_index = {uid: i for i, uid in enumerate(self.user_ids.tolist())}
+
+    @classmethod
+    def load_current(cls, models_dir: Path) -> Model | None:
+        version = registry.current(models_dir)
+        return cls(models_dir / version) if version else None
+
+    # --- ids -------------------------------------------------------------------------------
+    def item_index(self, product_id: str) -> int | None:
+        return self._item_index.get(product_id)
+
+    def knows_user(self, customer_id: str | None) -> bool:
+        return customer_id is not None and customer_id in self._user_index
+
+    def history(self, customer_id: str | None) -> list[str]:
+        """Products the customer bought in the training data."""
+        u = self._user_index.get(customer_id) if customer_id else None
+        if u is None:
+            return []
+        cols = self.ui_indices[self.ui_indptr[u] : self.ui_indptr[u + 1]]
+        return [str(self.item_ids[c]) for c in cols]
+
+    def owned(self, customer_id: str | None) -> list[Owned]:
+        """What the customer bought, with how often, how long ago, and over what span."""
+        u = self._user_index.get(customer_id) if customer_id else None
+        if u is None or self.ui_span is None or self.ui_age is None:
+            return []
+        lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
+        cols = self.ui_indices[lo:hi]
+        orders, ages, spans = self.ui_orders[lo:hi], self.ui_age[lo:hi], self.ui_span[lo:hi]
+        return [
+            Owned(str(self.item_ids[c]), float(o), float(a), float(sp))
+            for c, o, a, sp in zip(cols, orders, ages, spans, strict=True)
+            if o >= 1
+        ]
+
+    def bought_on(self, owned: Owned) -> pd.Timestamp | None:
+        """When the customer last bought it (the data's end minus its age)."""
+        if self.data_end is None:
+            return None
+        return self.data_end - pd.Timedelta(days=owned.age_days)
+
+    # --- taste vectors ---------------------------------------------------------------------
+    def user_vector(
+        self, customer_id: str | None, session: Sequence[tuple[str, str]] = ()
+    ) -> np.ndarray | None:
+        """The shopper's taste now: trained history plus this session's signals, folded in.
+
+        session: (product_id, signal) pairs, newest first. With no session signal a known
+        customer gets their trained vector; with neither, None (use popularity).
+        """
+        u = self._user_index.get(customer_id) if customer_id else None
+        weights: dict[int, float] = {}
+        if u is not None:
+            lo, hi = self.ui_indptr[u], self.ui_indptr[u + 1]
+            for col, conf in zip(self.ui_indices[lo:hi], self.ui_data[lo:hi], strict=True):
+                weights[int(col)] = float(conf)
+        session_orders: dict[int, float] = {}
+        for product_id, signal in session:
+            i = self._item_index.get(product_id)
+            if i is not None:
+                session_orders[i] = session_orders.get(i, 0.0) + SIGNAL_ORDERS.get(signal, 1.0)
+        if not session_orders:
+            return np.asarray(self.user_factors[u]) if u is not None else None
+        for i, orders in session_orders.items():
+            # recent interest is strong evidence: weigh it like the sum of its orders
+            boost = float(confidence(np.array([orders]))[0]) * 2.0
+            weights[i] = weights.get(i, 0.0) + boost
+        items = np.fromiter(weights.keys(), dtype=np.int64)
+        confs = np.fromiter(weights.values(), dtype=np.float64)
+        return fold_in(
+            self.item_factors,
+            self.yty,
+            items,
+            confs,
+            float(self.params["regularization"]),
+            float(self.params["alpha"]),
+        )
+
+    # --- scoring ---------------------------------------------------------------------------
+    def recommend(
+        self, vector: np.ndarray, n: int, exclude: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        """Top-n products for a taste vector (plain ALS), skipping excluded product ids."""
+        return self._top(np.asarray(self.item_factors @ vector), n, exclude)
+
+    def recommend_for(
+        self,
+        customer_id: str | None,
+        session: Sequence[tuple[str, str]] = (),
+        n: int = 10,
+        exclude: Iterable[str] = (),
+    ) -> list[tuple[str, float]]:
+        """What "for you" serves: the blend of ALS taste (session folded in), neighbours of
+        everything the shopper bought or touched this session, and their own re-orders.
+
+        Empty when there is nothing to go on (an unknown visitor with no session)."""
+        vector = self.user_vector(customer_id, session)
+        if vector is None:
+            return []
+        als = np.asarray(self.item_factors @ vector)
+        if self.knn_ids is None:
+            return self._top(als, n, exclude)
+        u = self._user_index.get(customer_id) if customer_id else None
+        n_items = len(self.item_ids)
+        own = np.zeros(n_items, dtype=np.float32)
+        weights: dict[int, float] = {}
+        if u is not None:
+            lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
+            cols = np.asarray(self.ui_indices[lo:hi])
+            conf = np.asarray(self.ui_data[lo:hi])
+            age = np.asarray(self.ui_age[lo:hi]) if self.ui_age is not None else None
+            own[cols] = own_scores(conf, age, self.blend.own_half_life_days)
+            weights = dict(zip(cols.tolist(), conf.tolist(), strict=True))
+        for product_id, signal in session:
+            i = self._item_index.get(product_id)
+            if i is not None:
+                orders = SIGNAL_ORDERS.get(signal, 1.0)
+                weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
+        knn = neighbour_scores(
+            np.fromiter(weights.keys(), dtype=np.int64, count=len(weights)),
+            np.fromiter(weights.values(), dtype=np.float32, count=len(weights)),
+            self.knn_ids,
+            self.knn_scores,
+            n_items,
+        )
+        return self._top(blend(als, knn, own, self.blend), n, exclude)
+
+    def _top(self, scores: np.ndarray, n: int, exclude: Iterable[str]) -> list[tuple[str, float]]:
+        scores = np.array(scores, dtype=np.float32)
+        banned = [i for i in (self._item_index.get(p) for p in exclude) if i is not None]
+        if banned:
+            scores[banned] = -np.inf
+        k = min(n, len(scores))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(str(self.item_ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+    def similar(self, product_id: str, n: int) -> list[tuple[str, float]]:
+        """Products most like this one (precomputed cosine neighbours)."""
+        i = self._item_index.get(product_id)
+        if i is None:
+            return []
+        ids = self.neighbour_ids[i, :n]
+        scores = self.neighbour_scores[i, :n]
+        return [
+            (str(self.item_ids[j]), float(s)) for j, s in zip(ids, scores, strict=True) if s > 0
+        ]
+
+    def similar_to_many(self, product_ids: Sequence[str], n: int) -> list[tuple[str, float, str]]:
+        """Neighbours of several products, merged: (product, score, the product it came from).
+
+        Newer views weigh more (the first id is the newest)."""
+        best: dict[str, tuple[float, str]] = {}
+        for rank, source in enumerate(product_ids):
+            decay = 0.85**rank
+            for pid, score in self.similar(source, n):
+                s = score * decay
+                if pid not in best or best[pid][0] < s:
+                    best[pid] = (s, source)
+        merged = sorted(best.items(), key=lambda kv: -kv[1][0])
+        return [(pid, s, src) for pid, (s, src) in merged[:n]]
+
+    def popular(self, kind: str, key: str | None = None) -> list[tuple[str, float]]:
+        """A popularity list: overall, recent, by_country[key] or by_month[key]."""
+        lists = self.popularity.get(kind, [])
+        if key is not None:
+            lists = lists.get(key, []) if isinstance(lists, dict) else []
+        return [(str(pid), float(score)) for pid, score in lists]

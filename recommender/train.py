@@ -1,0 +1,162 @@
+"""The training pipeline: order lines (+ events) -> matrix -> ALS, item-kNN -> neighbours and
+popularity -> a version, with its parameters, data window, metrics and library versions.
+
+Always run as its own process (`storefront train`), never inside a server that forks afterwards:
+implicit's OpenMP thread pool does not survive fork.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recommender import popularity, registry
+from recommender.blend import BlendParams
+from recommender.dataset import build_interactions
+from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
+from recommender.models import ALSParams, fit_als
+from recommender.neighbours import top_k_neighbours
+
+NEIGHBOURS = 50
+TRENDING_HALF_LIFE_DAYS = 14.0
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    version: str
+    users: int
+    items: int
+    interactions: int
+    seconds: float
+    published: bool
+
+
+def _lib_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in ("implicit", "rectools-lightfm", "numpy", "scipy", "pandas"):
+        try:
+            out[lib] = importlib_metadata.version(lib)
+        except importlib_metadata.PackageNotFoundError:  # pragma: no cover
+            out[lib] = "unknown"
+    return out
+
+
+def _save(path: Path, name: str, array: np.ndarray) -> None:
+    np.save(path / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+
+
+def train(
+    lines: pd.DataFrame,
+    catalog_ids: np.ndarray,
+    models_dir: Path,
+    params: ALSParams | None = None,
+    trending_days: int = 30,
+    publish: bool = True,
+    progress: Callable[[str], None] | None = None,
+    *,
+    knn: KNNParams | None = None,
+    blend: BlendParams | None = None,
+    extra: pd.DataFrame | None = None,
+    metrics: dict | None = None,
+    source: str = "orders",
+) -> TrainReport:
+    """Train on order lines (invoice, product_id, customer_id, ts, country) and write a version.
+
+    `catalog_ids` fixes the item space to the whole catalog. The data's own last timestamp is
+    "now" for recency, so the same file always yields the same lists. `extra`: interactions from
+    the event log (event_log.interactions), added to the orders as order-equivalents. `metrics`
+    (e.g. from a temporal evaluation of these parameters) are recorded in meta.json.
+    """
+    say = progress or (lambda _msg: None)
+    params = params or ALSParams()
+    knn = knn or KNNParams()
+    blend = blend or BlendParams()
+    started = time.perf_counter()
+    if lines.empty:
+        raise ValueError("no order lines to train on: import orders first")
+    lines = lines.copy()
+    lines["ts"] = pd.to_datetime(lines["ts"])
+    end = lines["ts"].max()
+    if extra is not None and not extra.empty:
+        end = max(end, pd.to_datetime(extra["ts"]).max())
+
+    events = 0 if extra is None else len(extra)
+    say(f"building the interaction matrix from {len(lines):,} order lines, {events:,} event pairs")
+    data = build_interactions(
+        lines, item_ids=np.asarray(sorted(catalog_ids), dtype=str), extra=extra, end=end
+    )
+    say(
+        f"{len(data.user_ids):,} customers x {len(data.item_ids):,} products, "
+        f"{data.matrix.nnz:,} interactions"
+    )
+    factors = fit_als(data.matrix, params, progress=say)
+    say("computing item neighbours")
+    nb_ids, nb_scores = top_k_neighbours(factors.item_factors, NEIGHBOURS)
+    knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
+    say("computing popularity, trending by country and seasonal lists")
+    lists = {
+        "overall": popularity.overall(lines),
+        "recent": popularity.recent(lines, end, trending_days),
+        "by_country": popularity.by_country(lines, end, TRENDING_HALF_LIFE_DAYS),
+        "by_month": popularity.by_month(lines),
+    }
+
+    version = registry.new_version()
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".tmp-{version}"
+    tmp.mkdir()
+    _save(tmp, "user_ids", data.user_ids)
+    _save(tmp, "item_ids", data.item_ids)
+    _save(tmp, "user_factors", factors.user_factors)
+    _save(tmp, "item_factors", factors.item_factors)
+    _save(tmp, "yty", factors.item_factors.T @ factors.item_factors)
+    _save(tmp, "ui_indptr", data.matrix.indptr.astype(np.int64))
+    _save(tmp, "ui_indices", data.matrix.indices.astype(np.int32))
+    _save(tmp, "ui_data", data.matrix.data.astype(np.float32))
+    _save(tmp, "neighbour_ids", nb_ids)
+    _save(tmp, "neighbour_scores", nb_scores)
+    _save(tmp, "knn_ids", knn_ids)
+    _save(tmp, "knn_scores", knn_scores)
+    _save(tmp, "ui_age", np.asarray(data.age_days, dtype=np.float32))
+    if data.span_days is not None:  # for "buy again": how often each customer re-orders
+        _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
+        _save(tmp, "ui_orders", np.asarray(data.orders, dtype=np.float32))
+    (tmp / "popularity.json").write_text(json.dumps(lists))
+    seconds = time.perf_counter() - started
+    meta = {
+        "version": version,
+        "algorithm": "als",
+        "params": params.as_dict(),
+        "knn": knn.as_dict(),
+        "blend": blend.as_dict(),
+        "source": source,
+        "window": {"start": str(lines["ts"].min()), "end": str(end)},
+        "trending_days": trending_days,
+        "counts": {
+            "order_lines": int(len(lines)),
+            "users": int(len(data.user_ids)),
+            "items": int(len(data.item_ids)),
+            "interactions": int(data.matrix.nnz),
+            "event_pairs": int(events),
+        },
+        "metrics": metrics or {},
+        "train_seconds": round(seconds, 3),
+        "libraries": _lib_versions(),
+    }
+    (tmp / registry.META).write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, models_dir / version)
+    if publish:
+        registry.publish(models_dir, version)
+    say(f"model {version} written in {seconds:.1f}s" + (" and published" if publish else ""))
+    return TrainReport(
+        version, len(data.user_ids), len(data.item_ids), int(data.matrix.nnz), seconds, publish
+    )

@@ -1,0 +1,132 @@
+"""Storefront: a shop whose every page is built per request for the person looking at it."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from storefront.config import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The app factory: settings, resources (db, redis, models, geo), then blueprints."""
+    from storefront import db, model_holder, qa_snapshot, redis_client, security, visitor
+    from storefront.admin import bp as admin_bp
+    from storefront.api import bp as api_bp
+    from storefront.events import bp as events_bp
+    from storefront.health import bp as health_bp
+    from storefront.rules import holder as rules_holder
+    from storefront.session import SessionStore
+    from storefront.shop import bp as shop_bp
+    from storefront.signals import GeoLocator
+
+    settings: Settings = load_settings(overrides=test_config)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "assets"),
+        static_url_path="/assets",
+    )
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.effective_database_url)
+    db.create_schema(engine)
+    app.extensions["db"] = engine
+    redis_client.init_app(app)
+    app.extensions["sessions"] = SessionStore(app.extensions["redis"], settings.session_ttl)
+    app.extensions["geo"] = GeoLocator(settings.geo_headers, settings.geoip_db or None)
+    model_holder.init_app(app)
+    rules_holder.init_app(app)
+    from storefront.experiments.store import RunningExperiments
+
+    app.extensions["experiments"] = RunningExperiments(engine)
+    csrf.init_app(app)
+    visitor.init_app(app)
+    security.init_app(app)
+    qa_snapshot.init_app(app)
+
+    _warm_up(app)
+    from storefront.countries import country_name
+
+    app.jinja_env.filters["country_name"] = lambda code: country_name(code) or code
+    app.register_blueprint(shop_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)  # the merchandiser studio, /admin
+    csrf.exempt(events_bp)  # JSON beacons, same-origin by CSP connect-src; validated strictly
+
+    @app.errorhandler(redis.RedisError)
+    def _cache_down(exc: redis.RedisError):
+        """Pages degrade without Redis; a change that needs it is refused clearly (503)."""
+        logging.getLogger(__name__).warning("cache unavailable: %s", exc)
+        return _unavailable("the session store is unavailable; nothing was changed, try again")
+
+    @app.errorhandler(DBAPIError)
+    def _db_down(exc: DBAPIError):
+        logging.getLogger(__name__).warning("database unavailable: %s", exc.__class__.__name__)
+        return _unavailable("the database is unavailable; nothing was written, try again")
+
+    def _unavailable(message: str):
+        from flask import render_template
+        from werkzeug.exceptions import ServiceUnavailable
+
+        if request.path.startswith(("/events", "/healthz", "/api")) or request.is_json:
+            response = jsonify({"error": message})
+        else:
+            response = app.make_response(
+                render_template("error.html", error=ServiceUnavailable(message))
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith(("/events", "/healthz", "/api")):
+            return jsonify({"error": exc.description or exc.name}), exc.code
+        from flask import render_template
+
+        return render_template("error.html", error=exc), exc.code
+
+    return app
+
+
+def _warm_up(app: Flask) -> None:
+    """Pay one-time costs (UA regexes, holiday tables, catalog and model load) at boot, not on
+    a shopper's first request."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storefront.signals import device_class, local_time
+
+    device_class("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0")
+    settings: Settings = app.config["SETTINGS"]
+    local_time(datetime.now(UTC), None, None, settings.store_timezone)
+    try:
+        app.extensions["models"].get()
+    except SQLAlchemyError as exc:  # the database may come later; the first request retries
+        logging.getLogger(__name__).warning("catalog not loaded at start: %s", exc)

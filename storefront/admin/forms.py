@@ -1,0 +1,238 @@
+"""The studio's forms (Flask-WTF: every one carries a CSRF token). The rule form needs no YAML
+knowledge: conditions and effects are fields, checkboxes and rows; rule_form.py converts."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from storefront.categories import CATEGORIES
+from storefront.layouts import DEFAULTS, PAGE_TYPES
+from storefront.rules.schema import (
+    CHANNELS,
+    DAYPARTS,
+    DEVICES,
+    PRICE_BANDS,
+    RECENCY,
+    SEASONS,
+    TEMPLATES,
+    WEEKDAYS,
+)
+
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+CATEGORY_CHOICES = [SelectChoice(c.slug, c.name) for c in CATEGORIES]
+NONE = SelectChoice("", "—")
+SLOT_IDS = sorted({s.id for layout in DEFAULTS.values() for s in layout.slots})
+
+
+def _pairs(values) -> list[SelectChoice]:
+    return [SelectChoice(v, v) for v in values]
+
+
+def _labelled(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(v, label) for v, label in pairs]
+
+
+class Choice(SelectField):
+    """A select whose value the rule schema checks (with a better message than WTForms')."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(*args, **kwargs)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def strategy_choices() -> list[SelectChoice]:
+    from storefront import strategies
+
+    return [NONE, *_pairs(sorted(strategies.REGISTRY))]
+
+
+class LoginForm(FlaskForm):
+    username = StringField("User name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (enable, delete, sign out): only its CSRF token."""
+
+
+class CopyFields(Form):
+    headline = StringField("Headline", validators=[Optional(), Length(max=100)])
+    text = StringField("Text", validators=[Optional(), Length(max=300)])
+    link = StringField("Link (a path in the shop, e.g. /c/party)", validators=[Optional()])
+    link_label = StringField("Link text", validators=[Optional(), Length(max=100)])
+
+
+class AddRow(Form):
+    id = StringField("Slot id", validators=[Optional(), Length(max=40)])
+    strategy = Choice("Strategy", choices=[])
+    title = StringField("Title", validators=[Optional(), Length(max=100)])
+    category = Choice("Category (for category_top)", choices=[NONE, *CATEGORY_CHOICES])
+    size = IntegerField("Products", validators=[Optional(), NumberRange(1, 48)])
+    template = Choice("Looks like", choices=_pairs(TEMPLATES), default="rail")
+    position = IntegerField("Position", validators=[Optional(), NumberRange(1, 48)])
+    copy = FormField(CopyFields, label="Hero banner copy")
+
+
+class MoveRow(Form):
+    slot = StringField("Slot", validators=[Optional(), Length(max=40)])
+    position = IntegerField("To position", validators=[Optional(), NumberRange(1, 48)])
+
+
+class SetRow(Form):
+    slot = StringField("Slot", validators=[Optional(), Length(max=40)])
+    title = StringField("New title", validators=[Optional(), Length(max=100)])
+    strategy = Choice("New strategy", choices=[])
+    category = Choice("Category (for category_top)", choices=[NONE, *CATEGORY_CHOICES])
+    size = IntegerField("Products", validators=[Optional(), NumberRange(1, 48)])
+    template = Choice("Looks like", choices=[NONE, *_pairs(TEMPLATES)])
+    copy = FormField(CopyFields, label="Hero banner copy")
+
+
+class PinRow(Form):
+    product = StringField("Product code", validators=[Optional(), Length(max=32)])
+    position = IntegerField("Position", validators=[Optional(), NumberRange(1, 48)])
+    slot = StringField("In slot (empty: the page's first)", validators=[Optional(), Length(max=40)])
+
+
+class LiftRow(Form):
+    direction = Choice("", choices=_labelled(("boost", "Boost"), ("bury", "Bury")))
+    attribute = Choice(
+        "Products whose",
+        choices=_labelled(
+            ("category", "category is"),
+            ("price_band", "price band is"),
+            ("tag", "title has the word"),
+            ("new_days", "first sale is within days of the newest"),
+        ),
+    )
+    value = StringField("Value", validators=[Optional(), Length(max=40)])
+    weight = IntegerField("Weight", default=1, validators=[Optional(), NumberRange(1, 10)])
+
+
+class RuleForm(FlaskForm):
+    stamp = HiddenField()  # the rule's last-saved time: catches edits made meanwhile
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)])
+    description = TextAreaField("Why this rule", validators=[Optional(), Length(max=500)])
+    priority = IntegerField("Priority (higher wins)", default=10, validators=[NumberRange(0, 1000)])
+    enabled = BooleanField("Enabled", default=True)
+    schedule_start = DateTimeLocalField("Live from", validators=[Optional()])
+    schedule_end = DateTimeLocalField("Live until", validators=[Optional()])
+    # conditions: all the filled ones must hold
+    page = MultiCheckboxField("Page", choices=_pairs(PAGE_TYPES))
+    device = MultiCheckboxField("Device", choices=_pairs(DEVICES[:4]))
+    country = StringField("Countries (codes, comma-separated)", validators=[Optional()])
+    not_country = StringField("Except countries", validators=[Optional()])
+    region = StringField("Regions", validators=[Optional()])
+    daypart = MultiCheckboxField("Part of day", choices=_pairs(DAYPARTS))
+    weekday = MultiCheckboxField("Weekday", choices=_pairs(WEEKDAYS))
+    weekend = Choice(
+        "Weekend",
+        choices=_labelled(("", "any day"), ("yes", "weekends only"), ("no", "weekdays only")),
+    )
+    dates_from = DateField("Dates from", validators=[Optional()])
+    dates_to = DateField("Dates to", validators=[Optional()])
+    month = MultiCheckboxField(
+        "Month", choices=[SelectChoice(str(i), m) for i, m in enumerate(MONTHS, 1)]
+    )
+    season = MultiCheckboxField("Season", choices=_pairs(SEASONS))
+    holiday = Choice(
+        "Public holiday",
+        choices=_labelled(
+            ("", "any day"), ("yes", "on a public holiday"), ("no", "not on a holiday")
+        ),
+    )
+    holiday_names = StringField("On these holidays (names)", validators=[Optional()])
+    upcoming_holiday = StringField("Before these holidays (names)", validators=[Optional()])
+    channel = MultiCheckboxField("Arrived from", choices=_pairs(CHANNELS))
+    utm_source = StringField("utm_source", validators=[Optional()])
+    utm_campaign = StringField("utm_campaign", validators=[Optional()])
+    referrer = StringField("Referrer contains", validators=[Optional()])
+    recency = MultiCheckboxField("Visitor", choices=_pairs(RECENCY))
+    viewed_category = MultiCheckboxField("Viewed a product in", choices=CATEGORY_CHOICES)
+    viewed_product = StringField("Viewed products (codes)", validators=[Optional()])
+    cart_value_min = DecimalField("Basket value from (£)", validators=[Optional()], places=2)
+    cart_value_max = DecimalField("Basket value to (£)", validators=[Optional()], places=2)
+    cart_items_min = IntegerField("Items in basket from", validators=[Optional()])
+    cart_items_max = IntegerField("Items in basket to", validators=[Optional()])
+    affinity = MultiCheckboxField("Favourite category (inferred)", choices=CATEGORY_CHOICES)
+    price_band = MultiCheckboxField("Usual price band (inferred)", choices=_pairs(PRICE_BANDS))
+    category = MultiCheckboxField("On the category page of", choices=CATEGORY_CHOICES)
+    product = StringField("On the product page of (codes)", validators=[Optional()])
+    # effects
+    layout = StringField("Only these slots, in this order (ids, comma-separated)")
+    add = FieldList(FormField(AddRow), min_entries=1)
+    remove = MultiCheckboxField("Remove slots", choices=_pairs(SLOT_IDS))
+    move = FieldList(FormField(MoveRow), min_entries=1)
+    set = FieldList(FormField(SetRow), min_entries=1)
+    pin = FieldList(FormField(PinRow), min_entries=1)
+    lift = FieldList(FormField(LiftRow), min_entries=1)
+    hide_products = StringField("Hide products (codes)", validators=[Optional()])
+    hide_categories = MultiCheckboxField("Hide categories", choices=CATEGORY_CHOICES)
+
+    def fill_choices(self) -> None:
+        choices = strategy_choices()
+        for row in self.add:
+            row.form.strategy.choices = choices
+        for row in self.set:
+            row.form.strategy.choices = choices
+
+
+class YamlForm(FlaskForm):
+    yaml = TextAreaField("Rules as YAML", validators=[Length(max=512 * 1024)])
+
+
+class PublishForm(FlaskForm):
+    note = StringField("What changed (for the history)", validators=[Optional(), Length(max=300)])
+
+
+class PreviewForm(FlaskForm):
+    """Who to preview as. GET, so a preview is a link that can be shared (no CSRF: it
+    changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    page = Choice("Page", choices=_labelled(*((p, p) for p in PAGE_TYPES)), default="home")
+    category = Choice("Category (category page)", choices=[NONE, *CATEGORY_CHOICES])
+    product = StringField("Product code (product page)", validators=[Optional(), Length(max=32)])
+    query = StringField("Search words (search page)", validators=[Optional(), Length(max=100)])
+    customer = StringField(
+        "Customer number (empty: anonymous)", validators=[Optional(), Length(max=32)]
+    )
+    recency = Choice("Visitor", choices=_pairs(RECENCY), default="new")
+    country = StringField("Country code", validators=[Optional(), Length(max=2)])
+    device = Choice("Device", choices=_pairs(DEVICES[:3]), default="desktop")
+    when = DateTimeLocalField("Their local date and time (empty: now)", validators=[Optional()])
+    views = StringField("Viewed products (codes, newest first)", validators=[Optional()])
+    cart = StringField("Basket (codes, e.g. 85123A x2)", validators=[Optional()])
+    utm_source = StringField("utm_source", validators=[Optional(), Length(max=64)])
+    utm_medium = StringField("utm_medium", validators=[Optional(), Length(max=64)])
+    utm_campaign = StringField("utm_campaign", validators=[Optional(), Length(max=64)])
+    referrer = StringField("Came from (URL)", validators=[Optional(), Length(max=300)])

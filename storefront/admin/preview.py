@@ -1,0 +1,173 @@
+"""Preview as anyone (draft and published side by side, with the rules that matched and why),
+and the impact of the draft on a sample of real visitors before publishing."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from flask import current_app, render_template, request
+from sqlalchemy import select
+
+from storefront import db
+from storefront.admin import auth, bp
+from storefront.admin.forms import PreviewForm
+from storefront.admin.rule_form import split
+from storefront.admin.views import catalog, engine
+from storefront.model_holder import snapshot
+from storefront.rules import impact as impact_report
+from storefront.rules import store
+from storefront.rules.conflicts import find_conflicts
+from storefront.rules.holder import NONE, Published
+from storefront.rules.personas import Persona, context_for
+from storefront.rules.preview import render_side
+
+_TILE_ID = re.compile(r'data-product-id="([^"]+)"')
+_QTY = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\s*[x×*]\s*(\d{1,3}))?$")
+
+
+def live_and_draft() -> tuple[Published, Published]:
+    """The published rules (read from SQL, not this worker's cache) and the draft."""
+    now = store.current(engine())
+    live = Published.of(now.label, now.ruleset) if now else NONE
+    draft = store.draft(engine())
+    return live, Published.of(f"draft-{store.digest(draft)}", draft)
+
+
+def _persona(form: PreviewForm, problems: list[str]) -> Persona:
+    cart: dict[str, int] = {}
+    for part in split(form.cart.data):
+        m = _QTY.match(part.strip())
+        if not m:
+            problems.append(f"basket: {part!r} is not a product code (with an optional x2)")
+            continue
+        cart[m.group(1).upper()] = int(m.group(2) or 1)
+    views = tuple(p.upper() for part in split(form.views.data) for p in part.split())
+    unknown = [p for p in (*views, *cart) if catalog().get(p) is None]
+    if unknown:
+        problems.append("not in the catalog (ignored by the shop): " + ", ".join(unknown))
+    customer = (form.customer.data or "").strip() or None
+    if customer:
+        with engine().connect() as conn:
+            known = conn.execute(
+                select(db.customers.c.id).where(db.customers.c.id == customer)
+            ).first()
+        if known is None:
+            problems.append(f"customer {customer} is not in the order history")
+    when = form.when.data.isoformat(timespec="minutes") if form.when.data else None
+    return Persona(
+        country=(form.country.data or "").strip().upper() or None,
+        device=form.device.data or "desktop",
+        when=when,
+        customer=customer,
+        recency=form.recency.data or ("returning" if customer else "new"),
+        views=views,
+        cart=cart,
+        utm_source=(form.utm_source.data or "").strip() or None,
+        utm_medium=(form.utm_medium.data or "").strip() or None,
+        utm_campaign=(form.utm_campaign.data or "").strip() or None,
+        referrer=(form.referrer.data or "").strip() or None,
+    )
+
+
+def _page_args(form: PreviewForm, problems: list[str]) -> tuple[str, dict]:
+    page = form.page.data or "home"
+    if page == "category":
+        if not form.category.data:
+            problems.append("category page: choose a category")
+            return "home", {}
+        return page, {"category": form.category.data, "page": 1}
+    if page == "product":
+        pid = (form.product.data or "").strip().upper()
+        if catalog().get(pid) is None:
+            problems.append(f"product page: no product {pid!r}")
+            return "home", {}
+        return page, {"product_id": pid}
+    if page == "search":
+        q = (form.query.data or "").strip()
+        if not q:
+            problems.append("search page: give the search words")
+            return "home", {}
+        return page, {"query": q, "page": 1}
+    return page, {}
+
+
+def _products(side) -> dict[str, list[str]]:
+    return {r.slot.id: _TILE_ID.findall(r.html) for r in side.slots}
+
+
+@bp.get("/preview")
+@auth.requires("viewer")
+def preview():
+    form = PreviewForm(formdata=request.args or None)
+    problems: list[str] = []
+    sides = []
+    differences: list[str] = []
+    took = 0.0
+    if request.args.get("go"):
+        started = time.perf_counter()
+        persona = _persona(form, problems)
+        page, args = _page_args(form, problems)
+        settings = current_app.config["SETTINGS"]
+        try:
+            ctx = context_for(persona, settings.store_timezone, request.host)
+        except ValueError as exc:
+            problems.append(str(exc))
+        else:
+            snap = snapshot()
+            live, draft = live_and_draft()
+            sides = [
+                render_side(page, args, ctx, snap, live, f"Published ({live.label})"),
+                render_side(page, args, ctx, snap, draft, "Draft"),
+            ]
+            differences = _differences(sides[0], sides[1])
+        took = (time.perf_counter() - started) * 1000
+    return render_template(
+        "admin/preview.html",
+        form=form,
+        problems=problems,
+        sides=sides,
+        differences=differences,
+        products=[_products(s) for s in sides],
+        took=took,
+    )
+
+
+def _differences(live, draft) -> list[str]:
+    out = []
+    a, b = live.slot_ids, draft.slot_ids
+    if [s for s in b if s not in a]:
+        out.append("the draft adds " + ", ".join(s for s in b if s not in a))
+    if [s for s in a if s not in b]:
+        out.append("the draft removes " + ", ".join(s for s in a if s not in b))
+    if [s for s in a if s in b] != [s for s in b if s in a]:
+        out.append("the draft reorders the slots: " + " > ".join(b))
+    pa, pb = _products(live), _products(draft)
+    for slot in b:
+        if slot in pa and pa[slot] != pb.get(slot):
+            out.append(f"{slot} shows other products")
+    return out
+
+
+@bp.get("/impact")
+@auth.requires("viewer")
+def impact():
+    raw = request.args.get("n", "200")
+    n = int(raw) if raw.isdigit() and 10 <= int(raw) <= 1000 else 200
+    started = time.perf_counter()
+    live, draft = live_and_draft()
+    settings = current_app.config["SETTINGS"]
+    visits = impact_report.sample(engine(), catalog(), n)
+    result = impact_report.measure(visits, catalog(), live, draft, settings)
+    took = (time.perf_counter() - started) * 1000
+    names = sorted({r.name for r in (*live.rules, *draft.rules)}, key=str.casefold)
+    return render_template(
+        "admin/impact.html",
+        result=result,
+        live=live,
+        draft=draft,
+        names=names,
+        n=n,
+        took=took,
+        conflicts=find_conflicts(draft.rules, catalog()),
+    )

@@ -1,0 +1,213 @@
+"""/api/v1: the page as JSON, one slot as email-safe HTML, and the OpenAPI description.
+
+Browsers call it with their `sid` cookie, like the HTML pages. Server-to-server callers send an
+API key (`Authorization: Bearer sfk_…` or `X-Api-Key`) and may then state the context
+explicitly: visitor, country, device, local time. Each key has its own rate limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import redis
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
+
+from storefront import pages
+from storefront.api import keys
+from storefront.api.openapi import document
+from storefront.context import OverrideError, build_context
+from storefront.fragments import Timings, render_slots
+from storefront.layouts import PAGE_TYPES
+from storefront.model_holder import snapshot
+from storefront.redis_client import RATE, get_redis, key
+from storefront.visitor import current_visitor
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+EXPLICIT = ("visitor", "country", "device", "time")
+_VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_PRODUCT = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    presented = keys.presented(request.headers)
+    g.api_key = None
+    if presented is not None:
+        g.api_key = keys.verify(current_app.extensions["db"], presented)
+        if g.api_key is None:
+            abort(401, description="Authorization: unknown or revoked API key")
+        _rate_limit(g.api_key)
+    stated = [name for name in EXPLICIT if request.args.get(name)]
+    if stated and g.api_key is None:
+        abort(403, description=f"{stated[0]}: stating the context needs an API key")
+    visitor = request.args.get("visitor")
+    if visitor is not None and not _VISITOR.match(visitor):
+        abort(400, description="visitor: 8-64 letters, digits, '-' or '_'")
+    if visitor:
+        visitor_id, new = visitor, False
+    else:
+        visitor_id, new = current_visitor()
+    g.timings = Timings()
+    explicit = {n: request.args[n] for n in ("country", "device", "time") if request.args.get(n)}
+    try:
+        g.context = build_context(
+            request,
+            visitor_id,
+            new,
+            current_app.extensions["sessions"],
+            current_app.extensions["geo"],
+            explicit=explicit,
+        )
+    except OverrideError as exc:
+        abort(400, description=str(exc))
+    return None
+
+
+def _rate_limit(api_key: keys.ApiKey) -> None:
+    bucket = key(RATE, "api", api_key.id, int(time.time() // 60))
+    try:
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.incr(bucket)
+        pipe.expire(bucket, 120)
+        count, _ = pipe.execute()
+    except redis.RedisError:
+        return
+    if count > api_key.per_minute:
+        abort(429, description=f"Authorization: more than {api_key.per_minute} calls a minute")
+
+
+@bp.after_request
+def _cors(response):
+    origin = request.headers.get("Origin")
+    allowed = current_app.config["SETTINGS"].cors_origins
+    if origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+    timings = g.get("timings")
+    if timings is not None:
+        response.headers["Server-Timing"] = timings.header()
+    return response
+
+
+def _page_args(page: str) -> dict:
+    args: dict = {}
+    number = request.args.get("page", "1")
+    if not number.isdigit() or not 1 <= int(number) <= 100:
+        abort(400, description="page: a whole number from 1 to 100")
+    catalog = snapshot().catalog
+    if page == "product":
+        pid = request.args.get("product_id", "")
+        if not _PRODUCT.match(pid) or catalog.get(pid) is None:
+            abort(400, description="product_id: a product of this shop is required")
+        args["product_id"] = pid
+    elif page == "category":
+        slug = request.args.get("category", "")
+        if catalog.category_name(slug) is None:
+            abort(400, description="category: a category of this shop is required")
+        args.update(category=slug, page=int(number))
+    elif page == "search":
+        q = request.args.get("q", "").strip()
+        if not q or len(q) > 100:
+            abort(400, description="q: 1 to 100 characters")
+        args.update(query=q, page=int(number))
+    return args
+
+
+def _slots(page: str, only: str | None = None) -> list[dict]:
+    """The page's slots as data, in order, de-duplicated across the page like the HTML."""
+    if page not in PAGE_TYPES:
+        abort(404, description=f"page: one of {', '.join(PAGE_TYPES)}")
+    ctx = g.context
+    page_args = _page_args(page)
+    plan = pages.plan(page, page_args, ctx, g.timings)  # rules and experiments, as in HTML
+    g.rules_version = plan.rules_version
+    g.model_version = plan.snap.model_version
+    chosen = tuple(s for s in plan.layout.slots if only is None or s.id == only)
+    if only is not None and not chosen:
+        abort(404, description=f"slot: no slot {only!r} on the {page} page")
+    rendered = render_slots(
+        get_redis(),
+        chosen,
+        ctx,
+        plan.snap,
+        page,
+        page_args,
+        plan.rules_version,
+        g.timings,
+        fmt="json",
+        policies=plan.policies,
+    )
+    shown = {page_args["product_id"]} if "product_id" in page_args else set()
+    out = []
+    for r in rendered:
+        if not r.html:
+            continue
+        data = json.loads(r.html)
+        items = []
+        for item in data["items"]:
+            if item["id"] in shown or len(items) >= data["size"]:
+                continue
+            shown.add(item["id"])
+            items.append(
+                {
+                    **item,
+                    "image_url": url_for(
+                        "shop.product_image", product_id=item["id"], _external=True
+                    ),
+                    "url": url_for("shop.product", product_id=item["id"], _external=True),
+                }
+            )
+        if items:
+            out.append(
+                {
+                    "slot": data["slot"],
+                    "strategy": data["strategy"],
+                    "title": data["title"],
+                    "products": items,
+                }
+            )
+    return out
+
+
+@bp.get("/pages/<page>")
+def page_json(page: str):
+    ctx = g.context
+    slots = _slots(page)
+    return jsonify(
+        {
+            "page": page,
+            "model_version": g.model_version,
+            "rules_version": g.rules_version,
+            "context": {
+                "visitor": "stated" if request.args.get("visitor") else "cookie",
+                "country": ctx.country,
+                "device": ctx.device,
+                "daypart": ctx.time.daypart,
+                "local_time": ctx.time.local.isoformat(timespec="minutes"),
+                "season": ctx.time.season,
+                "holiday": ctx.time.holiday,
+            },
+            "slots": slots,
+        }
+    )
+
+
+@bp.get("/fragments/<slot>")
+def fragment_html(slot: str):
+    """One slot as HTML for an email: inline styles, absolute links, no script."""
+    page = request.args.get("page", "home")
+    data = _slots(page, only=slot)
+    if not data:
+        abort(404, description=f"slot: {slot!r} has nothing to show for this visitor")
+    html = render_template("fragments/email.html", slot=data[0])
+    return current_app.response_class(html, mimetype="text/html")
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,183 @@
+"""The request context: who is looking, where, when, on what, how they came, what they did.
+
+Built once per request from the request alone (plus the visitor's session state) and frozen, so
+every strategy and rule sees the same facts and cache keys can be derived from them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask import Request, current_app, g
+
+from storefront.experiments.assign import Assignment, assign
+from storefront.preferences import signal_off
+from storefront.session import SessionState, SessionStore
+from storefront.signals import (
+    GeoLocator,
+    LocalTime,
+    Location,
+    device_class,
+    local_time,
+    override_location,
+    parse_override_time,
+)
+from storefront.signals.channel import Channel, read_channel
+from storefront.traits import Traits, infer
+
+
+class OverrideError(ValueError):
+    """A QA override parameter is malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What may shape this page. Sec-GPC / DNT turn off tracking beyond the session and
+    history-based picks; the shopper's own switches (/me) turn off single signals or all."""
+
+    track: bool = True
+    history: bool = True
+    location: bool = True
+    device: bool = True
+    personalize: bool = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    visitor_id: str
+    new_visitor: bool
+    session: SessionState
+    location: Location
+    time: LocalTime
+    device: str
+    channel: Channel
+    consent: Consent
+    recency: str
+    overridden: tuple[str, ...] = ()
+    traits: Traits = Traits()
+    seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
+    experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
+
+    @property
+    def country(self) -> str | None:
+        return self.location.country
+
+    @property
+    def compact(self) -> bool:
+        """Phones get the compact layout; the rules decide what, CSS decides how it fits."""
+        return self.device == "mobile"
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.session.customer_id if self.consent.history else None
+
+
+def read_consent(request: Request, prefs: dict[str, str] | None = None) -> Consent:
+    prefs = prefs or {}
+    track, history, reason = True, True, None
+    if request.headers.get("Sec-GPC", "").strip() == "1":
+        track, history, reason = False, False, "Global Privacy Control"
+    elif request.headers.get("DNT", "").strip() == "1":
+        track, history, reason = False, False, "Do Not Track"
+    if prefs.get("off:personalization") == "1":
+        return Consent(track, False, False, False, False, "personalization switched off")
+    return Consent(
+        track=track,
+        history=history and not signal_off(prefs, "history"),
+        location=not signal_off(prefs, "location"),
+        device=not signal_off(prefs, "device"),
+        reason=reason,
+    )
+
+
+def _override(request: Request, name: str) -> str | None:
+    return request.args.get(f"qa_{name}") or request.headers.get(f"X-QA-{name.title()}")
+
+
+def build_context(
+    request: Request,
+    visitor_id: str,
+    new_visitor: bool,
+    sessions: SessionStore,
+    locator: GeoLocator,
+    explicit: dict[str, str] | None = None,
+    now: datetime | None = None,
+    seed: str | None = None,
+    arms: tuple[tuple[str, str], ...] | None = None,
+) -> Context:
+    """Read every signal from the request. `explicit` (country, time, device) comes from a
+    trusted server-to-server caller; QA overrides from the request only when the setting
+    enables them. `now` pins the clock (QA snapshots)."""
+    settings = current_app.config["SETTINGS"]
+    overridden: list[str] = []
+    explicit = dict(explicit or {})
+    if settings.qa_overrides:
+        for name in ("country", "time"):
+            value = _override(request, name)
+            if value and name not in explicit:
+                explicit[name] = value
+    remote = request.remote_addr
+    if settings.trust_proxy and request.access_route:
+        remote = request.access_route[0]
+    location = locator.locate(request.headers, remote)
+    now = now or datetime.now(UTC)
+    if explicit.get("country"):
+        try:
+            location = override_location(explicit["country"])
+        except ValueError as exc:
+            raise OverrideError(f"country: {exc}") from None
+        overridden.append("country")
+    if location.country is None and settings.default_country:
+        location = Location(settings.default_country, None, None, None, None, "default")
+    session = sessions.read(visitor_id)
+    consent = read_consent(request, session.prefs)
+    running = current_app.extensions["experiments"].get()
+    if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing
+        assignment = Assignment(False, arms)
+    else:
+        assignment = assign(visitor_id, running, settings.holdout_share)
+    if assignment.holdout:  # the permanent holdout measures personalization as a whole
+        # the device still shapes the layout (presentation), not what is recommended
+        consent = Consent(consent.track, False, False, consent.device, False, "holdout")
+    if not consent.location:  # switched off by the shopper: not even the time zone is used
+        location = Location(None, None, None, None, None, "off")
+    tz_hint = location.timezone
+    if explicit.get("time"):
+        from storefront.signals import country_timezone
+
+        tz = tz_hint or country_timezone(location.country, settings.store_timezone)
+        try:
+            now = parse_override_time(explicit["time"], tz)
+        except ValueError as exc:
+            raise OverrideError(f"time: {exc}") from None
+        overridden.append("time")
+    device = device_class(request.headers.get("User-Agent"))
+    if explicit.get("device"):
+        if explicit["device"] not in ("mobile", "tablet", "desktop", "bot"):
+            raise OverrideError("device: one of mobile, tablet, desktop, bot")
+        device = explicit["device"]
+        overridden.append("device")
+    local = local_time(now, location.country, tz_hint, settings.store_timezone, location.latitude)
+    traits = infer(session.traits_raw if consent.history else {}, session.prefs)
+    return Context(
+        visitor_id=visitor_id,
+        new_visitor=new_visitor,
+        session=session,
+        location=location,
+        time=local,
+        device=device if consent.device else "unknown",
+        channel=read_channel(request.args, request.referrer, request.host),
+        consent=consent,
+        recency="new" if new_visitor else session.recency(time.time()),
+        overridden=tuple(overridden),
+        traits=traits,
+        seed=seed,
+        experiments=assignment,
+    )
+
+
+def current_context() -> Context:
+    return g.context

@@ -1,0 +1,217 @@
+"""The relational store: SQLite by default, PostgreSQL by URL, through one SQLAlchemy Core schema.
+
+Core (not the ORM) because every hot read is a bulk read into memory at worker start, and every
+write is a batch insert; the schema below is the single source of truth for both back ends.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("slug", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", String(32), primary_key=True),  # the shop's stock code, used in URLs
+    Column("title", String(255), nullable=False),
+    Column("category", String(64), nullable=False, index=True),
+    Column("price", Float, nullable=False),
+    Column("first_sold", DateTime, nullable=True),
+    Column("units_sold", Integer, nullable=False, default=0),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("country", String(2), nullable=True),  # ISO 3166-1 alpha-2
+    Column("country_name", String(64), nullable=True),
+    Column("first_order", DateTime, nullable=True),
+    Column("last_order", DateTime, nullable=True),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("invoice", String(32), nullable=False),
+    Column("product_id", String(32), nullable=False),
+    Column("customer_id", String(32), nullable=True),  # None: a guest order (popularity only)
+    Column("quantity", Integer, nullable=False),
+    Column("price", Float, nullable=False),
+    Column("ts", DateTime, nullable=False),
+    Column("country", String(2), nullable=True),
+    Index("ix_order_lines_customer", "customer_id"),
+    Index("ix_order_lines_ts", "ts"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the client's event id: retries never duplicate
+    Column("visitor", String(64), nullable=False, index=True),
+    Column("type", String(16), nullable=False),
+    Column("product_id", String(32), nullable=True),
+    Column("slot", String(64), nullable=True),
+    Column("query", String(200), nullable=True),
+    Column("ts", DateTime, nullable=False),  # when the client says it happened (UTC)
+    Column("received", DateTime, nullable=False),
+    Column("country", String(2), nullable=True),
+    Column("device", String(16), nullable=True),
+    Column("channel", String(16), nullable=True),  # web, app, email, api
+    Column("quantity", Integer, nullable=True),  # for cart adds and purchases
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    # every visitor id a person has used, stitched to the customer they signed in as
+    Column("visitor", String(64), primary_key=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("linked", DateTime, nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(40), primary_key=True),  # a slug, also the bucketing salt's base
+    Column("name", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),  # strategy | model | rules
+    Column("page", String(16), nullable=False),
+    Column("slot", String(64), nullable=True),  # for strategy experiments
+    Column("arms", Text, nullable=False),  # JSON [{"name", "share", "value"}]
+    Column("metric", String(32), nullable=False),  # the declared primary metric
+    Column("conditions", Text, nullable=True),  # JSON targeting, same shape as rule conditions
+    Column("status", String(12), nullable=False),  # draft | running | stopped
+    Column("created", DateTime, nullable=False),
+    Column("started", DateTime, nullable=True),
+    Column("stopped", DateTime, nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),  # public part of the key, shown in lists
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # sha256 of the secret part
+    Column("per_minute", Integer, nullable=False, default=600),
+    Column("created", DateTime, nullable=False),
+    Column("revoked", DateTime, nullable=True),
+)
+
+import_runs = Table(
+    "import_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("started", DateTime, nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("rows_loaded", Integer, nullable=False),
+    Column("rejected", Text, nullable=False),  # JSON {reason: count}
+)
+
+
+# ---- merchandiser rules and the studio (storefront/rules/store.py, storefront/admin/) ----------
+
+rule_drafts = Table(
+    "rule_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),  # stable in the studio's URLs
+    Column("name", String(80), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),  # display order; precedence is by priority
+    Column("body", Text, nullable=False),  # JSON of one rule (schema.to_data)
+    Column("updated", DateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    # append-only: publishing and restoring add a row; the newest row is what shoppers get
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("label", String(32), nullable=False, unique=True),  # v<id>-<digest>, in cache keys
+    Column("body", Text, nullable=False),  # JSON {"rules": [...]}, never changed
+    Column("created", DateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("restored_from", Integer, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(24), nullable=False),  # create, update, delete, enable, publish...
+    Column("target", String(120), nullable=False),
+    Column("diff", Text, nullable=False),  # unified diff of the YAML before and after
+)
+
+admin_users = Table(
+    "admin_users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),  # werkzeug scrypt
+    Column("role", String(16), nullable=False),  # viewer | editor | publisher
+    Column("created", DateTime, nullable=False),
+    Column("last_login", DateTime, nullable=True),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables, and add missing nullable columns to existing ones; safe on every
+    start. Additive changes only: a shop upgraded in place keeps its data without a migration
+    tool, and anything destructive is left to the operator."""
+    metadata.create_all(engine)
+    existing = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(
+                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                    )

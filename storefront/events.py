@@ -1,0 +1,267 @@
+"""POST /events: the tracker's batches of views, clicks, cart adds, purchases and searches.
+
+A batch is validated whole before anything is written (400 naming each bad field, nothing
+half-applied). Accepted events are committed to the SQL event table keyed by their client id, so
+a retried batch is acknowledged again but never counted twice; then the visitor's session in Redis
+changes and their next page is rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import redis
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from storefront import db, event_effects
+from storefront.context import read_consent
+from storefront.model_holder import snapshot
+from storefront.redis_client import RATE, SEEN_EVENTS, key
+from storefront.signals import device_class
+from storefront.visitor import COOKIE, read_visitor_id
+
+log = logging.getLogger(__name__)
+bp = Blueprint("events", __name__)
+
+MAX_BODY = 64 * 1024
+MAX_BATCH = 100
+EventType = Literal[
+    "view", "click", "add_to_cart", "remove_from_cart", "purchase", "search", "impression"
+]
+NEEDS_PRODUCT = {"view", "click", "add_to_cart", "remove_from_cart", "purchase", "impression"}
+
+
+class Event(BaseModel):
+    """One tracker event; `ts` is milliseconds since the epoch (Date.now()) or ISO 8601."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    type: EventType
+    product_id: Annotated[str | None, Field(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] = None
+    slot: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = None
+    query: Annotated[str | None, Field(max_length=200)] = None
+    quantity: Annotated[int, Field(ge=1, le=999)] = 1
+    channel: Literal["web", "app", "email", "api"] = "web"
+    ts: datetime
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _epoch_ms(cls, value):
+        if isinstance(value, bool):
+            raise ValueError("expected milliseconds since the epoch or an ISO 8601 time")
+        if isinstance(value, int | float):
+            if not 946684800000 <= value <= 4102444800000:  # 2000-01-01 .. 2100-01-01
+                raise ValueError("milliseconds since the epoch out of range")
+            return datetime.fromtimestamp(value / 1000, UTC)
+        return value
+
+    @field_validator("ts")
+    @classmethod
+    def _not_future(cls, value: datetime):
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if value > datetime.now(UTC) + timedelta(days=1):
+            raise ValueError("is in the future")
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _needs(self):
+        if self.type in NEEDS_PRODUCT and not self.product_id:
+            raise ValueError(f"product_id is required for {self.type} events")
+        if self.type == "search" and not self.query:
+            raise ValueError("query is required for search events")
+        return self
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+def _field_errors(exc: ValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        loc = err["loc"]
+        parts = []
+        for p in loc:
+            parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
+        name = "".join(parts) or "body"
+        if err["type"] == "value_error" and "product_id is required" in err["msg"]:
+            name += ".product_id"
+        elif err["type"] == "value_error" and "query is required" in err["msg"]:
+            name += ".query"
+        out.append({"field": name, "message": err["msg"].removeprefix("Value error, ")})
+    return out
+
+
+def _bad(errors: list[dict], status: int = 400):
+    return jsonify(
+        {"error": "invalid events batch; nothing was recorded", "fields": errors}
+    ), status
+
+
+def _insert_new(engine, rows: list[dict]) -> set[str]:
+    """Insert the events not already recorded; return the ids that are new. Retries on a race."""
+    ids = [r["id"] for r in rows]
+    for _attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                existing = set(
+                    conn.execute(select(db.events.c.id).where(db.events.c.id.in_(ids))).scalars()
+                )
+                fresh = [r for r in rows if r["id"] not in existing]
+                if fresh:
+                    conn.execute(db.events.insert(), fresh)
+                return {r["id"] for r in fresh}
+        except IntegrityError:  # a concurrent retry of the same batch won the race: look again
+            continue
+    raise RuntimeError("could not record events after three attempts")
+
+
+@bp.get("/events/schema.json")
+def schema():
+    """The published JSON Schema of an events batch, generated from the validating model."""
+    return jsonify(Batch.model_json_schema())
+
+
+@bp.post("/events")
+def ingest():
+    if (request.content_length or 0) > MAX_BODY:
+        return _bad([{"field": "body", "message": f"larger than {MAX_BODY} bytes"}], 413)
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY:
+        return _bad([{"field": "body", "message": f"larger than {MAX_BODY} bytes"}], 413)
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _bad([{"field": "body", "message": "not valid JSON (or nested too deeply)"}])
+    try:
+        batch = Batch.model_validate(payload)
+    except ValidationError as exc:
+        return _bad(_field_errors(exc))
+    visitor = _visitor()
+    if isinstance(visitor, tuple):
+        return visitor
+    catalog = snapshot().catalog
+    unknown = [
+        {"field": f"events[{i}].product_id", "message": f"unknown product {e.product_id!r}"}
+        for i, e in enumerate(batch.events)
+        if e.product_id is not None and catalog.get(e.product_id) is None
+    ]
+    if unknown:
+        return _bad(unknown)
+    ids = [e.id for e in batch.events]
+    if len(set(ids)) != len(ids):
+        return _bad([{"field": "events[].id", "message": "duplicate event ids in one batch"}])
+
+    consent = read_consent(request)
+    r = current_app.extensions["redis"]
+    limited = _rate_limited(r, visitor, len(ids))
+    if limited:
+        return limited
+    fresh = record(visitor, batch.events, consent)
+    return jsonify(
+        {"accepted": len(ids), "recorded": len(fresh), "duplicates": len(ids) - len(fresh)}
+    ), 202
+
+
+def record(visitor: str, events: list[Event], consent) -> set[str]:
+    """Record validated events for a visitor: durably (SQL, exactly once by id) unless the
+    shopper asked not to be tracked, then their effects on the session. Returns the new ids."""
+    r = current_app.extensions["redis"]
+    ids = [e.id for e in events]
+    if consent.track:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        country = current_app.extensions["geo"].locate(request.headers, request.remote_addr).country
+        device = device_class(request.headers.get("User-Agent"))
+        rows = [
+            {
+                "id": e.id,
+                "visitor": visitor,
+                "type": e.type,
+                "product_id": e.product_id,
+                "slot": e.slot,
+                "query": e.query,
+                "ts": e.ts.replace(tzinfo=None),
+                "received": now,
+                "country": country,
+                "device": device,
+                "channel": e.channel,
+                "quantity": e.quantity,
+            }
+            for e in events
+        ]
+        # the durable log of record: committed before the 202, exactly once by event id
+        fresh = _insert_new(current_app.extensions["db"], rows)
+    else:  # Sec-GPC / DNT: nothing beyond the session; the session itself still adapts
+        fresh = _fresh_in_session(r, visitor, ids)
+    try:
+        event_effects.apply(
+            current_app.extensions["sessions"],
+            snapshot().catalog,
+            visitor,
+            [e for e in events if e.id in fresh],
+            lasting=consent.track,
+        )
+    except redis.RedisError as exc:  # the events are durable in SQL; only the session lags
+        log.warning("session update failed for %d events: %s", len(fresh), exc)
+    return fresh
+
+
+def _visitor():
+    """The visitor from the `sid` cookie, or, for a server-to-server caller with an API key
+    (an app, an email service), the `visitor` it names."""
+    from storefront.api.keys import presented as key_of
+    from storefront.api.keys import verify
+
+    presented = key_of(request.headers)
+    if presented is not None:
+        if verify(current_app.extensions["db"], presented) is None:
+            return _bad([{"field": "Authorization", "message": "unknown or revoked API key"}], 401)
+        named = request.args.get("visitor", "")
+        if not re.match(r"^[A-Za-z0-9_-]{8,64}$", named):
+            return _bad([{"field": "visitor", "message": "8-64 letters, digits, '-' or '_'"}])
+        return named
+    visitor = read_visitor_id(request.cookies.get(COOKIE))
+    if visitor is None:
+        return _bad([{"field": "sid", "message": "missing or invalid visitor cookie"}])
+    return visitor
+
+
+def _rate_limited(r, visitor: str, n: int):
+    """At most `events_per_minute` events per visitor per minute; a 429 beyond, naming it."""
+    limit = current_app.config["SETTINGS"].events_per_minute
+    bucket = key(RATE, visitor, int(time.time() // 60))
+    try:
+        pipe = r.pipeline(transaction=True)
+        pipe.incrby(bucket, n)
+        pipe.expire(bucket, 120)
+        count, _ = pipe.execute()
+    except redis.RedisError:
+        return None  # no limiter without Redis; the body and batch limits still hold
+    if count > limit:
+        body, _ = _bad([{"field": "events", "message": f"more than {limit} events a minute"}])
+        return body, 429
+    return None
+
+
+def _fresh_in_session(r, visitor: str, ids: list[str]) -> set[str]:
+    """Without a durable log (GPC/DNT), dedupe retries against a short-lived set instead."""
+    k = key(SEEN_EVENTS, visitor)
+    try:
+        pipe = r.pipeline(transaction=True)
+        for i in ids:
+            pipe.sadd(k, i)
+        pipe.expire(k, 3600)
+        added = pipe.execute()[:-1]
+    except redis.RedisError:
+        return set(ids)
+    return {i for i, a in zip(ids, added, strict=True) if a}

@@ -1,0 +1,212 @@
+"""Experiments as data: validated definitions in SQL, and each worker's view of the running ones.
+
+Workers re-read the running experiments every few seconds (one small query), so starting or
+stopping an experiment reaches every worker without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from storefront import db
+from storefront.layouts import DEFAULTS, PAGE_TYPES
+
+METRICS = ("ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor")
+
+
+class ArmSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,30}$")
+    share: float = Field(gt=0, le=1)
+    value: str = Field(min_length=1, max_length=64)  # a strategy, a model version or rules version
+
+
+class ExperimentSpec(BaseModel):
+    """What a publisher declares; refused with a message naming the field when it is wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9-]{3,40}$")
+    name: str = Field(min_length=1, max_length=120)
+    kind: Literal["strategy", "model", "rules"]
+    page: str
+    slot: str | None = None
+    arms: list[ArmSpec] = Field(min_length=2, max_length=5)
+    metric: Literal["ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor"]
+    conditions: dict | None = None
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, v: str) -> str:
+        if v not in PAGE_TYPES:
+            raise ValueError(f"one of {', '.join(PAGE_TYPES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError("arms: names must be unique")
+        if abs(sum(a.share for a in self.arms) - 1.0) > 1e-6:
+            raise ValueError("arms: shares must add up to 1")
+        if self.kind == "strategy":
+            from storefront import strategies
+
+            slots = {s.id for s in DEFAULTS[self.page].slots}
+            if self.slot not in slots:
+                raise ValueError(f"slot: one of {', '.join(sorted(slots))} on the {self.page} page")
+            for a in self.arms:
+                if strategies.get(a.value) is None:
+                    raise ValueError(f"arms: unknown strategy {a.value!r}")
+        return self
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str
+    name: str
+    kind: str
+    page: str
+    slot: str | None
+    arms: tuple[tuple[str, float, str], ...]  # (name, share, value)
+    metric: str
+    status: str
+    started: datetime | None
+    stopped: datetime | None
+    conditions: dict | None = None
+
+    @property
+    def salt(self) -> str:
+        return f"experiment:{self.id}"
+
+    def arm_value(self, arm: str) -> str:
+        return next(v for n, _, v in self.arms if n == arm)
+
+
+def _row_to_experiment(r) -> Experiment:
+    arms = tuple((a["name"], float(a["share"]), a["value"]) for a in json.loads(r["arms"]))
+    return Experiment(
+        r["id"],
+        r["name"],
+        r["kind"],
+        r["page"],
+        r["slot"],
+        arms,
+        r["metric"],
+        r["status"],
+        r["started"],
+        r["stopped"],
+        json.loads(r["conditions"]) if r["conditions"] else None,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def create(engine: Engine, spec: ExperimentSpec) -> Experiment:
+    with engine.begin() as conn:
+        if conn.execute(select(db.experiments.c.id).where(db.experiments.c.id == spec.id)).first():
+            raise ValueError(f"id: an experiment {spec.id!r} exists already")
+        conn.execute(
+            db.experiments.insert().values(
+                id=spec.id,
+                name=spec.name,
+                kind=spec.kind,
+                page=spec.page,
+                slot=spec.slot,
+                arms=json.dumps([a.model_dump() for a in spec.arms]),
+                metric=spec.metric,
+                conditions=json.dumps(spec.conditions) if spec.conditions else None,
+                status="draft",
+                created=_now(),
+            )
+        )
+    return get(engine, spec.id)
+
+
+def get(engine: Engine, experiment_id: str) -> Experiment:
+    with engine.connect() as conn:
+        row = (
+            conn.execute(select(db.experiments).where(db.experiments.c.id == experiment_id))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise LookupError(f"id: no experiment {experiment_id!r}")
+    return _row_to_experiment(row)
+
+
+def list_all(engine: Engine) -> list[Experiment]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(db.experiments).order_by(db.experiments.c.created)).mappings()
+        return [_row_to_experiment(r) for r in rows]
+
+
+def _move(engine: Engine, experiment_id: str, before: str, after: str, stamp: str) -> Experiment:
+    """draft -> running -> stopped, and only that way; the status check is in the UPDATE so
+    two publishers clicking at once cannot both win."""
+    with engine.begin() as conn:
+        moved = conn.execute(
+            db.experiments.update()
+            .where(db.experiments.c.id == experiment_id, db.experiments.c.status == before)
+            .values(status=after, **{stamp: _now()})
+        ).rowcount
+    exp = get(engine, experiment_id)
+    if not moved:
+        raise ValueError(
+            f"status: only a {before} experiment can become {after} (this one is {exp.status})"
+        )
+    return exp
+
+
+def start(engine: Engine, experiment_id: str) -> Experiment:
+    return _move(engine, experiment_id, "draft", "running", "started")
+
+
+def stop(engine: Engine, experiment_id: str) -> Experiment:
+    return _move(engine, experiment_id, "running", "stopped", "stopped")
+
+
+class RunningExperiments:
+    """A worker's cached list of running experiments, refreshed every few seconds."""
+
+    def __init__(self, engine: Engine, refresh_seconds: float = 3.0):
+        self._engine = engine
+        self._refresh = refresh_seconds
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self._running: tuple[Experiment, ...] = ()
+
+    def get(self) -> tuple[Experiment, ...]:
+        if time.monotonic() < self._until:
+            return self._running
+        with self._lock:
+            if time.monotonic() >= self._until:
+                try:
+                    with self._engine.connect() as conn:
+                        rows = (
+                            conn.execute(
+                                select(db.experiments).where(db.experiments.c.status == "running")
+                            )
+                            .mappings()
+                            .all()
+                        )
+                    self._running = tuple(_row_to_experiment(r) for r in rows)
+                except Exception:  # the database may be down: keep what we had
+                    pass
+                self._until = time.monotonic() + self._refresh
+        return self._running
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "experiment"

@@ -1,0 +1,89 @@
+"""Default page layouts: which slots each page type shows, in order, before any rule applies.
+
+A layout is data, not code, so the merchandisers' rules (the studio) can add, remove, reorder and
+re-parameterise slots without touching a template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+PAGE_TYPES = ("home", "category", "product", "search", "cart")
+
+
+@dataclass(frozen=True)
+class Slot:
+    id: str  # stable name, used in data-slot, cache keys and events
+    strategy: str
+    title: str
+    size: int = 8  # products on a desktop
+    template: str = "rail"  # fragments/<template>.html
+    params: dict[str, Any] = field(default_factory=dict)
+    compact: bool = True  # shown on phones too
+
+
+@dataclass(frozen=True)
+class Layout:
+    page: str
+    slots: tuple[Slot, ...]
+
+
+DEFAULTS: dict[str, Layout] = {
+    "home": Layout(
+        "home",
+        (
+            Slot("buy-again", "buy_again", "Buy again"),  # signed-in customers with orders
+            Slot("for-you", "for_you", "Recommended for you"),
+            Slot("because-you-viewed", "because_you_viewed", "Because you viewed"),
+            Slot("goes-with", "owned_complements", "Goes with what you have", compact=False),
+            Slot("trending", "trending_near_you", "Trending near you"),
+            Slot("seasonal", "seasonal", "In season"),
+            Slot("new-arrivals", "new_arrivals", "New arrivals", compact=False),
+        ),
+    ),
+    "product": Layout(
+        "product",
+        (
+            Slot("similar", "similar", "You may also like"),
+            Slot("because-you-viewed", "because_you_viewed", "Because you viewed"),
+            Slot("trending", "trending_near_you", "Trending near you", compact=False),
+        ),
+    ),
+    "category": Layout(
+        "category",
+        (
+            Slot("listing", "category_listing", "Products", size=24, template="grid"),
+            Slot("for-you", "for_you", "Recommended for you", compact=False),
+        ),
+    ),
+    "search": Layout(
+        "search",
+        (
+            Slot("results", "search_results", "Results", size=24, template="grid"),
+            Slot("for-you", "for_you", "You may also like"),
+        ),
+    ),
+    "cart": Layout(
+        "cart",
+        (
+            Slot("complements", "cart_complements", "Goes with your basket"),
+            Slot("for-you", "for_you", "Recommended for you"),
+        ),
+    ),
+}
+
+
+def layout_for(page: str, compact: bool, rail_size: int, compact_size: int) -> Layout:
+    """The default layout of a page type, shrunk for phones (fewer slots, shorter rails)."""
+    base = DEFAULTS[page]
+    slots = []
+    for slot in base.slots:
+        if compact and not slot.compact:
+            continue
+        if slot.template == "rail":
+            slot = replace(slot, size=compact_size if compact else rail_size)
+        elif compact:
+            slot = replace(slot, size=max(compact_size * 3, slot.size // 2))
+        slots.append(slot)
+    return Layout(page, tuple(slots))

@@ -1,0 +1,110 @@
+"""Page composition: context -> layout -> fragments (one cache round trip) -> page HTML.
+
+Every shopper page goes through compose(); the page-specific views only say which page type it
+is and what its arguments are (a product id, a category, a query).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import Response, current_app, g, make_response, render_template
+
+from storefront.experiments.assign import apply_to_layout, model_version
+from storefront.fragments import Rendered, Timings, render_slots
+from storefront.layouts import Layout, layout_for
+from storefront.model_holder import Snapshot, snapshot
+from storefront.redis_client import get_redis
+from storefront.rules.serving import plan_page
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """Everything a page type renders from, for HTML and for the JSON API alike."""
+
+    layout: Layout
+    policies: dict
+    rules_version: str
+    snap: Snapshot
+
+
+def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
+    """Layout for the page and person: defaults, then the published rules, then the visitor's
+    experiment arms (a model arm may serve another model version)."""
+    settings = current_app.config["SETTINGS"]
+    snap = snapshot()
+    running = current_app.extensions["experiments"].get()
+    layout = layout_for(page, ctx.compact, settings.rail_size, settings.compact_rail_size)
+    t = time.perf_counter()
+    ruled = plan_page(page, page_args, ctx, snap, layout)  # the merchandisers' published rules
+    timings.add("rules", t)
+    layout = apply_to_layout(ruled.layout, running, ctx.experiments)
+    arm_model = model_version(page, running, ctx.experiments)
+    if arm_model and arm_model != snap.model_version:
+        snap = current_app.extensions["models"].pinned(arm_model)
+    return PagePlan(layout, ruled.policies, ruled.rules_version, snap)
+
+
+def compose(page: str, page_args: dict, template: str, **template_vars) -> Response:
+    """Build one page for the person looking at it, with a Server-Timing breakdown."""
+    timings: Timings = g.timings
+    ctx = g.context
+    p = plan(page, page_args, ctx, timings)
+    snap = p.snap
+    rendered = render_slots(
+        get_redis(),
+        p.layout.slots,
+        ctx,
+        snap,
+        page,
+        page_args,
+        p.rules_version,
+        timings,
+        policies=p.policies,
+    )
+    t = time.perf_counter()
+    shown = {page_args["product_id"]} if "product_id" in page_args else set()
+    html = render_template(
+        template,
+        ctx=ctx,
+        page=page,
+        slots=one_page_no_repeats(rendered, shown),
+        catalog=snap.catalog,
+        model_version=snap.model_version,
+        **template_vars,
+    )
+    timings.add("render", t)
+    response = make_response(html)
+    response.headers["X-Model-Version"] = snap.model_version
+    response.headers["X-Rules-Version"] = p.rules_version
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie, User-Agent"
+    return response
+
+
+TILE_OPEN, TILE_CLOSE = "<!--t:", "<!--/t-->"  # written around each tile by _tile.html
+
+
+def one_page_no_repeats(rendered: list[Rendered], shown: set[str]) -> list[Rendered]:
+    """A product appears in at most one slot of a page: later slots drop repeats and fill up
+    from their spare products; each rail is then cut to its size. Slots left empty go.
+
+    Tiles are found by their markers with str.split, not a regex: this runs on every page."""
+    out = []
+    for r in rendered:
+        if not r.html:
+            continue
+        head, *chunks = r.html.split(TILE_OPEN)
+        parts, kept = [head], 0
+        for chunk in chunks:
+            tile, _, rest = chunk.partition(TILE_CLOSE)
+            pid = tile[: tile.find("-->")]
+            if pid not in shown and kept < r.slot.size:
+                shown.add(pid)
+                kept += 1
+                parts.append(TILE_OPEN + tile + TILE_CLOSE)
+            parts.append(rest)
+        if kept:
+            out.append(Rendered(r.slot, "".join(parts), r.hit))
+    return out

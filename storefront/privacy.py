@@ -1,0 +1,117 @@
+"""Export and delete a shopper's data: events, session, exposures, traits, preferences, caches.
+
+Deletion covers every visitor id stitched to the same person and leaves no row or key behind:
+the SQL events and identities, every per-visitor Redis key, personal fragments (their keys
+carry the visitor id) and entries of the live event stream.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from storefront import db
+from storefront.identity import visitors_of
+from storefront.redis_client import (
+    CART,
+    CUSTOMER,
+    EVENT_STREAM,
+    EXPOSURE,
+    FRAGMENT,
+    PREFS,
+    RATE,
+    SEEN_EVENTS,
+    SESSION_VERSION,
+    TRAITS,
+    VIEWS,
+    VISITOR,
+    key,
+)
+
+PER_VISITOR = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE, PREFS, SEEN_EVENTS)
+
+
+def export(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
+    """Everything the shop holds about this person, as JSON-ready data."""
+    visitors = visitors_of(engine, visitor_id)
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(db.events).where(db.events.c.visitor.in_(visitors)).order_by(db.events.c.ts)
+            )
+            .mappings()
+            .all()
+        )
+        links = (
+            conn.execute(select(db.identities).where(db.identities.c.visitor.in_(visitors)))
+            .mappings()
+            .all()
+        )
+
+    def plain(row) -> dict:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+    state = {}
+    for v in visitors:
+        state[v] = {
+            "recently_viewed": r.lrange(key(VIEWS, v), 0, -1),
+            "cart": r.hgetall(key(CART, v)),
+            "visitor": r.hgetall(key(VISITOR, v)),
+            "traits": r.hgetall(key(TRAITS, v)),
+            "exposures": r.hgetall(key(EXPOSURE, v)),
+            "preferences": r.hgetall(key(PREFS, v)),
+        }
+    return {
+        "visitor_ids": visitors,
+        "identities": [plain(x) for x in links],
+        "events": [plain(x) for x in rows],
+        "state": state,
+    }
+
+
+def _scan_delete(r: redis.Redis, pattern: str) -> int:
+    n = 0
+    batch: list[str] = []
+    for k in r.scan_iter(match=pattern, count=1000):
+        batch.append(k)
+        if len(batch) >= 500:
+            n += r.unlink(*batch)
+            batch = []
+    if batch:
+        n += r.unlink(*batch)
+    return n
+
+
+def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
+    """Delete every trace of this person; returns counts of what was removed."""
+    visitors = visitors_of(engine, visitor_id)
+    with engine.begin() as conn:
+        customers = set(
+            conn.execute(
+                select(db.identities.c.customer_id).where(db.identities.c.visitor.in_(visitors))
+            ).scalars()
+        )
+        events = conn.execute(delete(db.events).where(db.events.c.visitor.in_(visitors))).rowcount
+        conn.execute(delete(db.identities).where(db.identities.c.visitor.in_(visitors)))
+    keys = 0
+    for v in visitors:
+        keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
+        keys += _scan_delete(r, key(FRAGMENT, "*", "v", v, "*"))
+        keys += _scan_delete(r, key(RATE, v, "*"))
+    for c in customers:
+        keys += r.unlink(key(CUSTOMER, c))
+    stream = key(EVENT_STREAM)
+    doomed = [
+        entry_id for entry_id, fields in r.xrange(stream) if fields.get("visitor") in visitors
+    ]
+    for i in range(0, len(doomed), 500):
+        r.xdel(stream, *doomed[i : i + 500])
+    return {
+        "visitors": len(visitors),
+        "events": events,
+        "keys": keys,
+        "stream_entries": len(doomed),
+    }

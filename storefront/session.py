@@ -1,0 +1,141 @@
+"""Per-visitor session state in Redis: recently viewed, cart, a version, and visitor facts.
+
+The version is bumped on every change and is part of every personal fragment's cache key, so a
+click invalidates exactly that visitor's personal slots and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+from storefront.redis_client import CART, PREFS, SESSION_VERSION, TRAITS, VIEWS, VISITOR, key
+
+MAX_VIEWS = 30
+LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
+TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What this visitor did lately, read in one round trip at the start of a request."""
+
+    visitor_id: str
+    views: tuple[str, ...] = ()  # product ids, newest first
+    cart: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+    customer_id: str | None = None  # set when the visitor signed in as a known customer
+    first_seen: float | None = None
+    last_seen: float | None = None
+    traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
+    prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
+    available: bool = True  # False when Redis could not be read: the page degrades
+
+    @property
+    def cart_count(self) -> int:
+        return sum(self.cart.values())
+
+    def recency(self, now: float) -> str:
+        """new (first visit), returning, or lapsed (back after a long absence)."""
+        if self.first_seen is None:
+            return "new"
+        if self.last_seen is not None and now - self.last_seen > LAPSED_AFTER:
+            return "lapsed"
+        return "returning"
+
+    def signals(self) -> list[tuple[str, str]]:
+        """(product, signal) pairs for fold-in, newest first: cart adds, then views."""
+        out = [(pid, "add_to_cart") for pid in self.cart]
+        out += [(pid, "view") for pid in self.views]
+        return out
+
+
+class SessionStore:
+    def __init__(self, client: redis.Redis, ttl: int):
+        self.r = client
+        self.ttl = ttl
+
+    def read(self, visitor_id: str) -> SessionState:
+        try:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.lrange(key(VIEWS, visitor_id), 0, MAX_VIEWS - 1)
+            pipe.hgetall(key(CART, visitor_id))
+            pipe.get(key(SESSION_VERSION, visitor_id))
+            pipe.hgetall(key(VISITOR, visitor_id))
+            pipe.hgetall(key(TRAITS, visitor_id))
+            pipe.hgetall(key(PREFS, visitor_id))
+            views, cart, version, facts, traits_raw, prefs = pipe.execute()
+        except redis.RedisError:
+            return SessionState(visitor_id, available=False)
+        return SessionState(
+            visitor_id=visitor_id,
+            views=tuple(views),
+            cart={pid: int(q) for pid, q in cart.items() if int(q) > 0},
+            version=int(version or 0),
+            customer_id=facts.get("customer") or None,
+            first_seen=float(facts["first_seen"]) if "first_seen" in facts else None,
+            last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
+            traits_raw=traits_raw,
+            prefs=prefs,
+        )
+
+    def touch(self, state: SessionState, now: float | None = None) -> None:
+        """Record that the visitor was here (first/last seen), at most every few minutes."""
+        now = time.time() if now is None else now
+        if state.last_seen is not None and now - state.last_seen < TOUCH_EVERY:
+            return
+        k = key(VISITOR, state.visitor_id)
+        try:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hsetnx(k, "first_seen", f"{now:.0f}")
+            pipe.hset(k, "last_seen", f"{now:.0f}")
+            pipe.expire(k, self.ttl)
+            pipe.execute()
+        except redis.RedisError:
+            pass
+
+    def record(
+        self,
+        pipe: redis.client.Pipeline,
+        visitor_id: str,
+        kind: str,
+        product_id: str,
+        quantity: int = 1,
+    ) -> None:
+        """Queue the session change an event implies onto `pipe` (executed by the caller)."""
+        if kind in ("view", "click"):
+            vk = key(VIEWS, visitor_id)
+            pipe.lrem(vk, 0, product_id)
+            pipe.lpush(vk, product_id)
+            pipe.ltrim(vk, 0, MAX_VIEWS - 1)
+            pipe.expire(vk, self.ttl)
+        elif kind in ("add_to_cart", "remove_from_cart"):
+            ck = key(CART, visitor_id)
+            delta = quantity if kind == "add_to_cart" else -quantity
+            pipe.hincrby(ck, product_id, delta)
+            pipe.expire(ck, self.ttl)
+        self.bump(pipe, visitor_id)
+
+    def clear_cart(self, visitor_id: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.delete(key(CART, visitor_id))
+        self.bump(pipe, visitor_id)
+        pipe.execute()
+
+    def bump(self, pipe: redis.client.Pipeline, visitor_id: str) -> None:
+        vk = key(SESSION_VERSION, visitor_id)
+        pipe.incr(vk)
+        pipe.expire(vk, self.ttl)
+
+    def set_cart(self, visitor_id: str, product_id: str, quantity: int) -> None:
+        ck = key(CART, visitor_id)
+        pipe = self.r.pipeline(transaction=True)
+        if quantity > 0:
+            pipe.hset(ck, product_id, quantity)
+        else:
+            pipe.hdel(ck, product_id)
+        pipe.expire(ck, self.ttl)
+        self.bump(pipe, visitor_id)
+        pipe.execute()

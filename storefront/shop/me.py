@@ -1,0 +1,92 @@
+"""/me, the preference center: what the shop inferred, and the shopper's controls over it.
+
+Every change applies to the very next page (the session version is bumped, and mutes are part
+of the fragment keys). Export gives everything as JSON; delete leaves no row or key behind.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, jsonify, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import AnyOf, DataRequired, Regexp
+
+from storefront import privacy
+from storefront.model_holder import snapshot
+from storefront.preferences import SIGNALS, Preferences, signal_off
+from storefront.shop.views import bp
+from storefront.visitor import switch_visitor
+
+ACTIONS = ("signal-on", "signal-off", "mute", "unmute", "drop", "delete")
+
+
+class PrefForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired(), AnyOf(ACTIONS)])
+    value = HiddenField(validators=[Regexp(r"^[a-z0-9_:-]{0,64}$")])
+
+
+def _prefs() -> Preferences:
+    return Preferences(current_app.extensions["redis"], current_app.extensions["sessions"])
+
+
+@bp.get("/me")
+def me():
+    ctx = g.context
+    snap = snapshot()
+    prefs = ctx.session.prefs
+    signals = {name: not signal_off(prefs, name) for name in SIGNALS}
+    viewed = [snap.catalog.get(p) for p in ctx.session.views[:10]]
+    return render_template(
+        "shop/me.html",
+        ctx=ctx,
+        page="me",
+        catalog=snap.catalog,
+        form=PrefForm(),
+        signals=signals,
+        personalization=prefs.get("off:personalization") != "1",
+        viewed=[p for p in viewed if p is not None],
+        model_version=snap.model_version,
+    )
+
+
+@bp.post("/me")
+def me_update():
+    form = PrefForm()
+    if not form.validate_on_submit():
+        abort(400, description="invalid preference change: " + ", ".join(sorted(form.errors)))
+    action, value = form.action.data, form.value.data or ""
+    visitor = g.context.visitor_id
+    prefs = _prefs()
+    catalog = snapshot().catalog
+    if action in ("signal-on", "signal-off"):
+        if value not in (*SIGNALS, "personalization"):
+            abort(400, description=f"value: unknown signal {value!r}")
+        prefs.set_signal(visitor, value, action == "signal-on")
+    elif action in ("mute", "unmute"):
+        if catalog.category_name(value) is None:
+            abort(400, description=f"value: unknown category {value!r}")
+        prefs.mute(visitor, value, action == "mute")
+    elif action == "drop":
+        kind, _, cat = value.partition(":")
+        if kind not in ("affinity", "exclusion", "price_band") or (
+            kind != "price_band" and catalog.category_name(cat) is None
+        ):
+            abort(400, description=f"value: unknown trait {value!r}")
+        prefs.drop_trait(visitor, value)
+    elif action == "delete":
+        privacy.delete_person(
+            current_app.extensions["db"], current_app.extensions["redis"], visitor
+        )
+        switch_visitor()  # this browser starts over as someone new
+        return redirect(url_for("shop.me", deleted=1), code=303)
+    return redirect(url_for("shop.me"), code=303)
+
+
+@bp.get("/me/export.json")
+def me_export():
+    data = privacy.export(
+        current_app.extensions["db"], current_app.extensions["redis"], g.context.visitor_id
+    )
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="my-storefront-data.json"'
+    return response

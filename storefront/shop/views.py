@@ -1,0 +1,255 @@
+"""Shopper page views: each names its page type and arguments; pages.compose does the rest."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField, IntegerField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from storefront import db, identity
+from storefront.context import OverrideError, build_context
+from storefront.events import Event, record
+from storefront.fragments import Timings
+from storefront.model_holder import snapshot
+from storefront.pages import compose
+from storefront.product_images import svg_tile
+from storefront.qa_snapshot import SnapshotError, read_pin
+from storefront.visitor import current_visitor, switch_visitor
+
+bp = Blueprint("shop", __name__)
+PRODUCT_ID = r"^[A-Za-z0-9_-]{1,32}$"
+
+
+class CartForm(FlaskForm):
+    product_id = HiddenField(validators=[DataRequired(), Regexp(PRODUCT_ID)])
+    quantity = IntegerField(default=1, validators=[NumberRange(min=0, max=999)])
+
+
+class SignInForm(FlaskForm):
+    customer_id = StringField(
+        "Customer number", validators=[Optional(), Length(max=32), Regexp(r"^[0-9A-Za-z]*$")]
+    )
+
+
+@bp.before_app_request
+def _context() -> None:
+    """Read the context once for every shopper page (not for assets, events or health)."""
+    if request.endpoint is None or not request.endpoint.startswith("shop."):
+        return
+    if request.endpoint in ("shop.product_image",):
+        return
+    g.timings = Timings()
+    t = time.perf_counter()
+    visitor_id, new = current_visitor()
+    try:
+        g.pin = read_pin(request)
+    except SnapshotError as exc:
+        abort(400, description=str(exc))
+    pin = g.pin
+    if pin is not None and pin.model:
+        try:
+            snapshot()
+        except LookupError as exc:
+            abort(400, description=str(exc))
+    try:
+        g.context = build_context(
+            request,
+            visitor_id,
+            new,
+            current_app.extensions["sessions"],
+            current_app.extensions["geo"],
+            now=pin.clock if pin else None,
+            seed=pin.seed if pin else None,
+            arms=pin.arms if pin else None,
+        )
+    except OverrideError as exc:
+        abort(400, description=str(exc))
+    g.timings.add("context", t)
+
+
+@bp.after_app_request
+def _server_timing(response):
+    timings = g.get("timings")
+    if timings is not None:
+        response.headers["Server-Timing"] = timings.header()
+        ctx = g.get("context")
+        if ctx is not None:
+            current_app.extensions["sessions"].touch(ctx.session)
+    return response
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        abort(400, description="page: a whole number from 1 to 100")
+    return int(raw)
+
+
+@bp.get("/")
+def home():
+    return compose("home", {}, "shop/home.html")
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):
+    catalog = snapshot().catalog
+    name = catalog.category_name(slug)
+    if name is None:
+        abort(404, description=f"no category {slug!r}")
+    page_no = _page_number()
+    total = len(catalog.by_category.get(slug, []))
+    return compose(
+        "category",
+        {"category": slug, "page": page_no},
+        "shop/category.html",
+        category_slug=slug,
+        category_name=name,
+        page_no=page_no,
+        total=total,
+    )
+
+
+@bp.get("/p/<product_id>")
+def product(product_id: str):
+    item = snapshot().catalog.get(product_id)
+    if item is None:
+        abort(404, description=f"no product {product_id!r}")
+    return compose(
+        "product",
+        {"product_id": product_id},
+        "shop/product.html",
+        product=item,
+        form=CartForm(product_id=product_id),
+    )
+
+
+@bp.get("/search")
+def search():
+    query = (request.args.get("q") or "").strip()
+    if len(query) > 100:
+        abort(400, description="q: at most 100 characters")
+    page_no = _page_number()
+    total = len(snapshot().catalog.search(query)) if query else 0
+    return compose(
+        "search",
+        {"query": query, "page": page_no},
+        "shop/search.html",
+        query=query,
+        page_no=page_no,
+        total=total,
+    )
+
+
+@bp.route("/cart", methods=["GET", "POST"])
+def cart():
+    form = CartForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            fields = ", ".join(sorted(form.errors)) or "form"
+            abort(400, description=f"invalid cart update: {fields}")
+        pid = form.product_id.data
+        if snapshot().catalog.get(pid) is None:
+            abort(400, description=f"product_id: unknown product {pid!r}")
+        sessions = current_app.extensions["sessions"]
+        current = g.context.session.cart.get(pid, 0)
+        quantity = form.quantity.data if request.form.get("set") else current + form.quantity.data
+        sessions.set_cart(g.context.visitor_id, pid, min(quantity, 999))
+        return redirect(url_for("shop.cart"), code=303)
+    catalog = snapshot().catalog
+    lines = [
+        (catalog.products[pid], q)
+        for pid, q in g.context.session.cart.items()
+        if pid in catalog.products
+    ]
+    total = sum(p.price * q for p, q in lines)
+    return compose("cart", {}, "shop/cart.html", lines=lines, total=total, form=CartForm())
+
+
+@bp.post("/cart/checkout")
+def checkout():
+    """A demo checkout: the basket becomes purchase events (they teach the shop most), then
+    empties. There is no payment step in the demo."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400, description="csrf_token: missing or invalid")
+    ctx = g.context
+    if not ctx.session.cart:
+        return redirect(url_for("shop.cart"), code=303)
+    order = uuid.uuid4().hex[:16]
+    now = datetime.now(UTC)
+    purchases = [
+        Event(
+            id=f"order-{order}-{i}",
+            type="purchase",
+            product_id=pid,
+            quantity=min(q, 999),
+            slot="checkout",
+            ts=now,
+        )
+        for i, (pid, q) in enumerate(sorted(ctx.session.cart.items()))
+        if snapshot().catalog.get(pid) is not None
+    ]
+    record(ctx.visitor_id, purchases, ctx.consent)
+    current_app.extensions["sessions"].clear_cart(ctx.visitor_id)
+    return redirect(url_for("shop.cart", ordered=len(purchases)), code=303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """A demo sign-in as a customer of the imported order history (no password: demo only).
+
+    Signing in stitches this browser's anonymous history to the customer; signing out gives
+    the browser a fresh anonymous visitor id."""
+    form = SignInForm()
+    error = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="customer_id: letters and digits only")
+        customer = (form.customer_id.data or "").strip() or None
+        engine = current_app.extensions["db"]
+        if customer is None:
+            switch_visitor()
+            return redirect(url_for("shop.home"), code=303)
+        with engine.connect() as conn:
+            known = conn.execute(
+                select(db.customers.c.id).where(db.customers.c.id == customer)
+            ).first()
+        if known is None:
+            error = f"We don't know customer {customer}."
+        else:
+            sessions = current_app.extensions["sessions"]
+            canonical = identity.sign_in(engine, sessions, g.context.visitor_id, customer)
+            if canonical != g.context.visitor_id:
+                switch_visitor(canonical)
+            return redirect(url_for("shop.home"), code=303)
+    examples: list[str] = []
+    model = snapshot().model
+    if model is not None and len(model.user_ids):
+        examples = model.user_ids[:: max(1, len(model.user_ids) // 5)].tolist()[:5]
+    return render_template(
+        "shop/account.html",
+        ctx=g.context,
+        form=form,
+        error=error,
+        examples=examples,
+        catalog=snapshot().catalog,
+        page="account",
+    )
+
+
+@bp.get("/img/p/<product_id>.svg")
+def product_image(product_id: str):
+    item = snapshot().catalog.get(product_id)
+    if item is None:
+        abort(404)
+    response = current_app.response_class(
+        svg_tile(item.id, item.title, item.category), mimetype="image/svg+xml"
+    )
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,100 @@
+"""Lasting traits inferred from behaviour: category affinities, price band, and exclusions.
+
+Scores decay with a three-week half-life without any background job: each signal is stored
+multiplied by exp((t - EPOCH) / TAU), so older signals are worth relatively less, and reading
+divides by the same factor for "now". Exclusions are the categories a shopper was shown again
+and again and never engaged with: the shop stops pushing them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z
+TAU = 21 * 86400 / math.log(2)  # a signal loses half its weight in three weeks
+WEIGHTS = {"view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
+AFFINITY_MIN_SHARE = 0.15  # a category is a trait when it holds this share of the interest…
+AFFINITY_MIN_WEIGHT = 2.0  # …and there is at least this much evidence in all
+BAND_MIN_SHARE = 0.5
+BAND_MIN_WEIGHT = 3.0
+EXCLUSION_SHOWN = 12  # shown this often in a category…
+EXCLUSION_ENGAGED = 0  # …with no more engagement than this: not interested
+
+
+def growth(now: float) -> float:
+    return math.exp((now - EPOCH) / TAU)
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the shop believes about a shopper, after their own corrections."""
+
+    affinities: tuple[tuple[str, float], ...] = ()  # (category slug, share), strongest first
+    price_band: str | None = None
+    exclusions: tuple[str, ...] = ()  # categories never engaged with despite many exposures
+    muted: tuple[str, ...] = ()  # categories the shopper muted themselves
+    evidence: float = 0.0  # total decayed weight behind the affinities
+
+    @property
+    def avoid(self) -> frozenset[str]:
+        """Categories kept off this shopper's rails."""
+        return frozenset(self.muted) | frozenset(self.exclusions)
+
+    def digest(self) -> str:
+        """What changes the shared rails for this shopper; empty for most shoppers."""
+        return ".".join(sorted(self.avoid))
+
+
+@dataclass(frozen=True)
+class TraitSignal:
+    category: str
+    band: str
+    weight: float = field(default=1.0)
+
+
+def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) -> Traits:
+    """Read the traits hash (see events) into Traits, honouring the shopper's corrections."""
+    now = time.time() if now is None else now
+    scale = 1.0 / growth(now)
+    aff = {k[2:]: float(v) * scale for k, v in raw.items() if k.startswith("a:")}
+    bands = {k[2:]: float(v) * scale for k, v in raw.items() if k.startswith("b:")}
+    dropped = {k[5:] for k in prefs if k.startswith("drop:")}
+    muted = tuple(sorted(k[5:] for k in prefs if k.startswith("mute:")))
+    total = sum(aff.values())
+    affinities: list[tuple[str, float]] = []
+    if total >= AFFINITY_MIN_WEIGHT:
+        for cat, w in sorted(aff.items(), key=lambda kv: -kv[1]):
+            share = w / total
+            kept = f"affinity:{cat}" not in dropped and cat not in muted
+            if share >= AFFINITY_MIN_SHARE and kept:
+                affinities.append((cat, round(share, 3)))
+    band = None
+    band_total = sum(bands.values())
+    if band_total >= BAND_MIN_WEIGHT and "price_band" not in dropped:
+        best, w = max(bands.items(), key=lambda kv: kv[1])
+        if w / band_total >= BAND_MIN_SHARE:
+            band = best
+    exclusions = []
+    for k, shown in raw.items():
+        if not k.startswith("cs:"):
+            continue
+        cat = k[3:]
+        engaged = int(raw.get(f"ce:{cat}", 0))
+        if (
+            int(shown) >= EXCLUSION_SHOWN
+            and engaged <= EXCLUSION_ENGAGED
+            and f"exclusion:{cat}" not in dropped
+        ):
+            exclusions.append(cat)
+    return Traits(tuple(affinities[:3]), band, tuple(sorted(exclusions)), muted, round(total, 3))
+
+
+def signal_fields(kind: str, category: str, band: str, now: float) -> dict[str, float]:
+    """Increments to the traits hash for one engagement (HINCRBYFLOAT each)."""
+    w = WEIGHTS.get(kind, 0.0)
+    if w <= 0:
+        return {}
+    g = w * growth(now)
+    return {f"a:{category}": g, f"b:{band}": g}

@@ -1,0 +1,137 @@
+"""Page objects for the merchandiser studio (/admin), read through roles, labels and test ids."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+
+class Studio:
+    def __init__(self, page: Page, base_url: str):
+        self.page = page
+        self.base = base_url.rstrip("/")
+
+    def sign_in(self, username: str, password: str) -> Studio:
+        self.page.goto(self.base + "/admin/login")
+        self.page.get_by_label("User name").fill(username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        expect(self.page.get_by_test_id("who")).to_contain_text(username)
+        return self
+
+    def nav(self, name: str) -> None:
+        self.page.get_by_role("navigation", name="Studio").get_by_role("link", name=name).click()
+
+    @property
+    def flash(self) -> Locator:
+        return self.page.locator(".flash")
+
+    @property
+    def problems(self) -> Locator:
+        return self.page.get_by_test_id("problems")
+
+    def csrf_token(self) -> str:
+        return self.page.locator('form.who input[name="csrf_token"]').get_attribute("value") or ""
+
+
+class RuleEditor(Studio):
+    """The rule form: conditions and effects without YAML."""
+
+    def open_new(self) -> RuleEditor:
+        self.nav("Rules")
+        self.page.get_by_role("link", name="New rule").click()
+        return self
+
+    def field(self, label: str) -> Locator:
+        return self.page.get_by_label(label, exact=True)
+
+    def check(self, group: str, *values: str) -> None:
+        box = self.page.get_by_role("group", name=group, exact=True)
+        for v in values:
+            box.get_by_label(v, exact=True).check()
+
+    def add_slot(
+        self,
+        row: int,
+        slot_id: str,
+        strategy: str,
+        title: str,
+        category: str = "",
+        position: int = 0,
+    ) -> None:
+        self.field(f"Slot id, row {row}").fill(slot_id)
+        self.field(f"Strategy, row {row}").select_option(strategy)
+        self.field(f"Title, row {row}").fill(title)
+        if category:
+            self.field(f"Category, row {row}").select_option(category)
+        if position:
+            self.field(f"Add position, row {row}").fill(str(position))
+
+    def pin(self, row: int, product: str, slot: str = "", position: int = 0) -> None:
+        self.field(f"Pin product, row {row}").fill(product)
+        if slot:
+            self.field(f"Pin in slot, row {row}").fill(slot)
+        if position:
+            self.field(f"Pin position, row {row}").fill(str(position))
+
+    @property
+    def live_check(self) -> Locator:
+        return self.page.locator("#live-check")
+
+    def save(self) -> None:
+        self.page.get_by_role("button", name="Save to draft").click()
+
+
+class PreviewPage(Studio):
+    def open(self, **params: str) -> PreviewPage:
+        self.nav("Preview")
+        form = self.page.get_by_test_id("preview-form")
+        for label, value in params.items():
+            field = form.get_by_label(label, exact=True)
+            if field.evaluate("e => e.tagName") == "SELECT":
+                field.select_option(value)
+            else:
+                field.fill(value)
+        form.get_by_role("button", name="Preview").click()
+        expect(self.page.get_by_test_id("preview-draft")).to_be_visible()
+        return self
+
+    def slots(self, which: str) -> list[str]:
+        return (
+            self.page.get_by_test_id(f"slots-{which}")
+            .locator("li")
+            .evaluate_all("els => els.map(e => e.dataset.slot)")
+        )
+
+    def slot_line(self, which: str, slot: str) -> Locator:
+        return self.page.get_by_test_id(f"slots-{which}").locator(f'li[data-slot="{slot}"]')
+
+    def rule(self, which: str, name: str) -> Locator:
+        return self.page.get_by_test_id(f"preview-{which}").locator(f'li[data-rule="{name}"]')
+
+    def frame(self, which: str):
+        return self.page.frame_locator(f'[data-testid="frame-{which}"]')
+
+
+class PublishPage(Studio):
+    def open(self) -> PublishPage:
+        self.nav("Publish")
+        return self
+
+    def publish(self, note: str) -> None:
+        self.page.get_by_label("What changed (for the history)").fill(note)
+        self.page.get_by_role("button", name="Publish").click()
+        expect(self.flash).to_contain_text("Published v")
+
+
+class YamlPage(Studio):
+    def open(self) -> YamlPage:
+        self.nav("YAML")
+        return self
+
+    @property
+    def text(self) -> Locator:
+        return self.page.get_by_test_id("yaml")
+
+    def replace(self, yaml: str) -> None:
+        self.text.fill(yaml)
+        self.page.get_by_role("button", name="Replace the draft").click()

@@ -1,0 +1,196 @@
+"""End to end, in a real Chromium against a running shop: a merchandiser writes a rule in the
+studio, previews it as the visitor it is for and as another, publishes it; shoppers then get
+it (or not); a viewer cannot publish; a broken YAML import shows the error and changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import ROOT
+from tests.e2e.pages import IPHONE, HomePage
+from tests.e2e.studio_pages import PreviewPage, PublishPage, RuleEditor, Studio, YamlPage
+
+PASSWORD = "studio test password"
+RULE = "Evening gifts for French phones"
+FR_EVENING = {"country": "FR", "time": "2011-12-05T19:30"}
+
+
+def _shop_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The running shop's $STOREFRONT_HOME (made by the shared shop_server fixture)."""
+    found = tmp_path_factory.getbasetemp().glob("shop*/home")  # shopcurrent links to shopN
+    homes = sorted({p.resolve() for p in found if (p / "storefront.db").exists()})
+    assert len(homes) == 1, homes
+    return homes[0]
+
+
+def storefront(home: Path, *args: str, stdin: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
+    env["STOREFRONT_HOME"] = str(home)
+    result = subprocess.run(
+        [sys.executable, "-m", "storefront.cli", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def studio_home(shop_server: str, tmp_path_factory: pytest.TempPathFactory):
+    """Studio users in the running shop; afterwards, an empty rule set is published again so
+    the other end-to-end tests see the default layouts."""
+    home = _shop_home(tmp_path_factory)
+    for name, role in (("pia", "publisher"), ("ed", "editor"), ("vera", "viewer")):
+        storefront(
+            home, "users", "create", "--role", role, name, "--password-stdin", stdin=PASSWORD + "\n"
+        )
+    yield home
+    empty = home / "empty-rules.yaml"
+    empty.write_text("rules: []\n")
+    storefront(home, "rules", "import", str(empty), "--publish", "--note", "e2e cleanup")
+    time.sleep(1.5)  # every worker polls once a second
+
+
+@pytest.fixture
+def product_x(shop_server: str, page: Page) -> str:
+    """A Christmas best seller: not in the party category, so its pin in the gifts rail shows."""
+    page.goto(shop_server + "/c/christmas")
+    return page.locator('[data-slot="listing"] li.tile').first.get_attribute("data-product-id")
+
+
+def eventually(check: Callable[[], bool], seconds: float = 6.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return check()
+
+
+def test_a_merchandiser_writes_previews_and_publishes_a_rule(
+    shop_server: str, studio_home: Path, page: Page, new_page, product_x: str
+):
+    editor = RuleEditor(page, shop_server).sign_in("pia", PASSWORD)
+    editor.open_new()
+    editor.field("Name").fill(RULE)
+    editor.field("Priority (higher wins)").fill("50")
+    editor.check("Page", "home")
+    editor.check("Device", "mobile")
+    editor.field("Countries (codes, comma-separated)").fill("FR")
+    editor.check("Part of day", "evening")
+    editor.add_slot(1, "gifts", "category_top", "Gifts for tonight", "party", position=1)
+    editor.pin(1, product_x, slot="gifts", position=1)
+    expect(editor.live_check).to_contain_text("No problems, no conflicts")  # checked as typed
+    editor.save()
+    expect(editor.flash).to_contain_text(f"Saved '{RULE}' in the draft")
+
+    # conflicts are flagged while the next rule is written, naming the winner
+    editor.open_new()
+    editor.field("Name").fill("No Christmas clutter")
+    editor.field("Hide products (codes)").fill(product_x)
+    expect(editor.live_check).to_contain_text("pinned by one and hidden by the other")
+    expect(editor.live_check).to_contain_text(f"{RULE} wins")
+    page.goto(shop_server + "/admin/rules")  # not saved
+
+    preview = PreviewPage(page, shop_server)
+    preview.open(
+        **{
+            "Country code": "FR",
+            "Device": "mobile",
+            "Their local date and time (empty: now)": "2011-12-05T19:30",
+        }
+    )
+    assert preview.slots("draft")[0] == "gifts" and "gifts" not in preview.slots("published")
+    expect(preview.slot_line("draft", "gifts")).to_contain_text(product_x)
+    expect(preview.rule("draft", RULE)).to_have_attribute("data-matched", "yes")
+    expect(preview.rule("draft", RULE)).to_contain_text("device is mobile (wants mobile)")
+    frame = preview.frame("draft")
+    expect(frame.locator('section[data-slot="gifts"] li.tile').first).to_have_attribute(
+        "data-product-id", product_x
+    )
+    expect(frame.locator('section[data-slot="gifts"] h2')).to_have_text("Gifts for tonight")
+
+    preview.open(
+        **{
+            "Country code": "DE",
+            "Device": "desktop",
+            "Their local date and time (empty: now)": "2011-12-05T19:30",
+        }
+    )
+    expect(page.get_by_test_id("differences")).to_have_text(
+        "Nothing: this visitor sees the same page."
+    )
+    expect(preview.rule("draft", RULE)).to_contain_text("country is DE (wants FR)")
+
+    publisher = PublishPage(page, shop_server).open()
+    expect(page.get_by_test_id("diff")).to_contain_text(f"+- name: {RULE}")
+    started = time.monotonic()
+    publisher.publish("gifts rail for French phones in the evening")
+
+    phone = HomePage(new_page(**IPHONE), shop_server)
+
+    def shows_gifts() -> bool:
+        phone.goto(**FR_EVENING)
+        return phone.slot_ids()[:1] == ["gifts"]
+
+    assert eventually(shows_gifts), phone.slot_ids()
+    print(f"published rule on a shopper's page after {time.monotonic() - started:.1f}s")
+    assert phone.product_ids_in("gifts")[0] == product_x
+    assert phone.slot_title("gifts") == "Gifts for tonight"
+    assert phone.reason_for("gifts", product_x) == "Featured by our team"
+    desktop = HomePage(new_page(), shop_server).goto(**FR_EVENING)
+    assert "gifts" not in desktop.slot_ids() and "for-you" in desktop.slot_ids()
+    morning = HomePage(new_page(**IPHONE), shop_server).goto(country="FR", time="2011-12-05T09:30")
+    assert "gifts" not in morning.slot_ids()
+
+
+def test_a_viewer_cannot_publish(shop_server: str, studio_home: Path, page: Page):
+    studio = Studio(page, shop_server).sign_in("vera", PASSWORD)
+    studio.nav("Rules")
+    expect(page.get_by_role("link", name="New rule")).to_have_count(0)
+    studio.nav("Publish")
+    expect(page.get_by_test_id("cannot-publish")).to_contain_text("needs the publisher role")
+    expect(page.get_by_role("button", name="Publish")).to_have_count(0)
+    token = studio.csrf_token()
+    forged = page.request.post(
+        shop_server + "/admin/publish", form={"csrf_token": token, "note": "sneaky"}
+    )
+    assert forged.status == 403
+    studio.nav("Versions")
+    expect(page.get_by_role("button", name="Restore")).to_have_count(0)
+
+
+def test_a_broken_yaml_import_shows_the_error_and_changes_nothing(
+    shop_server: str, studio_home: Path, page: Page
+):
+    yaml = YamlPage(page, shop_server)
+    yaml.sign_in("ed", PASSWORD)
+    yaml.open()
+    before = yaml.text.input_value()
+    rules_before = page.request.get(shop_server + "/admin/export.yaml").text()
+    broken = (
+        "rules:\n"
+        "  - name: Weekend sale\n"
+        "    when: {weekend: true, country: FRA}\n"
+        "    then: {remove: [trending]}\n"
+    )
+    yaml.replace(broken)
+    expect(yaml.problems).to_contain_text(
+        "line 3: rule 'Weekend sale': when.country: 'FRA' is not a two-letter country code"
+    )
+    yaml.open()
+    assert yaml.text.input_value() == before
+    assert page.request.get(shop_server + "/admin/export.yaml").text() == rules_before

@@ -1,0 +1,144 @@
+"""The headless API: same pages as JSON, email fragments, keys, limits, and an OpenAPI
+description that stays true to the routes and responses."""
+
+from __future__ import annotations
+
+import re
+
+import jsonschema
+
+from storefront.api import keys
+from storefront.api.openapi import PAGE, document
+from tests.helpers import products_in, slots
+
+
+def test_page_json_matches_the_html_page(client):
+    html = client.get("/?qa_country=GB").get_data(as_text=True)
+    r = client.get("/api/v1/pages/home?qa_country=GB")
+    assert r.status_code == 200
+    body = r.get_json()
+    jsonschema.validate(body, PAGE)
+    assert [s["slot"] for s in body["slots"]] == slots(html)
+    for s in body["slots"]:
+        assert [p["id"] for p in s["products"]] == products_in(html, s["slot"])
+        assert all(p["reason"] and p["url"].startswith("http") for p in s["products"])
+    ids = [p["id"] for s in body["slots"] for p in s["products"]]
+    assert len(ids) == len(set(ids))  # one page, no repeats, here too
+
+
+def test_stating_the_context_needs_a_key(client, app):
+    r = client.get("/api/v1/pages/home?country=DE")
+    assert r.status_code == 403 and r.get_json()["error"].startswith("country")
+    assert client.get("/api/v1/pages/home", headers={"X-Api-Key": "sfk_x_y"}).status_code == 401
+    token = keys.create(app.extensions["db"], "email service")
+    headers = {"Authorization": f"Bearer {token}"}
+    r = client.get(
+        "/api/v1/pages/home?country=DE&device=mobile&time=2011-12-05T19:30"
+        "&visitor=email-visitor-0001",
+        headers=headers,
+    )
+    assert r.status_code == 200
+    ctx = r.get_json()["context"]
+    assert (ctx["country"], ctx["device"], ctx["daypart"]) == ("DE", "mobile", "evening")
+    assert all(len(s["products"]) <= 4 for s in r.get_json()["slots"])  # compact layout
+    assert client.get("/api/v1/pages/home?device=fridge", headers=headers).status_code == 400
+    assert client.get("/api/v1/pages/product?product_id=NOPE", headers=headers).status_code == 400
+    assert client.get("/api/v1/pages/nowhere", headers=headers).status_code == 404
+    key_id = token.split("_")[1]
+    assert keys.revoke(app.extensions["db"], key_id)
+    assert client.get("/api/v1/pages/home", headers=headers).status_code == 401
+
+
+def test_each_key_has_its_own_rate_limit(client, app):
+    token = keys.create(app.extensions["db"], "tiny", per_minute=3)
+    codes = [
+        client.get("/api/v1/pages/home", headers={"X-Api-Key": token}).status_code for _ in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]
+    other = keys.create(app.extensions["db"], "other")
+    assert client.get("/api/v1/pages/home", headers={"X-Api-Key": other}).status_code == 200
+
+
+def test_email_fragment_is_inline_safe(client):
+    r = client.get("/api/v1/fragments/trending?qa_country=GB")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    html = r.get_data(as_text=True)
+    assert "<script" not in html and "class=" not in html and 'style="' in html
+    assert re.search(r'href="http://localhost/p/[^"]+\?utm_source=email', html)
+    assert re.search(r'src="http://localhost/img/p/[^"]+\.svg"', html)
+    assert client.get("/api/v1/fragments/nope").status_code == 404
+
+
+def test_a_click_in_an_email_shapes_the_next_web_page(client, app):
+    client.get("/")
+    from storefront.visitor import read_visitor_id
+
+    with app.app_context():
+        visitor = read_visitor_id(client.get_cookie("sid").value)
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    token = keys.create(app.extensions["db"], "mailer")
+    r = client.post(
+        f"/events?visitor={visitor}",
+        headers={"X-Api-Key": token},
+        json={
+            "events": [
+                {
+                    "id": "email-click-000001",
+                    "type": "click",
+                    "product_id": pid,
+                    "channel": "email",
+                    "slot": "trending",
+                    "ts": 1733400000000,
+                }
+            ]
+        },
+    )
+    assert r.status_code == 202
+    assert "because-you-viewed" in slots(client.get("/").get_data(as_text=True))
+    bad = client.post(
+        "/events?visitor=x",
+        headers={"X-Api-Key": token},
+        json={
+            "events": [
+                {
+                    "id": "email-click-000002",
+                    "type": "click",
+                    "product_id": pid,
+                    "ts": 1733400000000,
+                }
+            ]
+        },
+    )
+    assert bad.status_code == 400 and bad.get_json()["fields"][0]["field"] == "visitor"
+
+
+def test_openapi_describes_every_api_route(client, app):
+    served = client.get("/api/v1/openapi.json").get_json()
+    assert served == document()
+    paths = served["paths"]
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") or rule.rule in ("/events", "/healthz"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            assert path in paths, path
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert method.lower() in paths[path], (path, method)
+    jsonschema.Draft202012Validator.check_schema(PAGE)
+
+
+def test_cors_only_where_configured(shop_env):
+    from storefront import create_app
+
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+            "cors_origins": ("https://app.example",),
+        }
+    )
+    c = app.test_client()
+    ok = c.get("/api/v1/pages/home", headers={"Origin": "https://app.example"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    other = c.get("/api/v1/pages/home", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

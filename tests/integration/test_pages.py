@@ -1,0 +1,294 @@
+"""Pages built per request against a real database and a real Redis (both backends when present)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from storefront import db
+from tests.helpers import heading, products_in, signal, slots
+
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+DESKTOP_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+
+
+def test_two_contexts_get_different_pages(client):
+    de = client.get(
+        "/?qa_country=DE&qa_time=2011-12-05T19:30", headers={"User-Agent": MOBILE_UA}
+    ).get_data(as_text=True)
+    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    gb = client.get(
+        "/?qa_country=GB&qa_time=2011-12-05T08:30", headers={"User-Agent": DESKTOP_UA}
+    ).get_data(as_text=True)
+    assert 'class="compact' in de and 'class="full' in gb
+    assert "Germany" in signal(de, "location") and "United Kingdom" in signal(gb, "location")
+    assert signal(de, "daypart") == "evening" and signal(gb, "daypart") == "morning"
+    assert signal(de, "device") == "mobile" and signal(gb, "device") == "desktop"
+    assert "Germany" in heading(de, "trending") and "evening" in heading(de, "trending")
+    assert "United Kingdom" in heading(gb, "trending")
+    # what sells in Germany is not what sells in the UK
+    assert (
+        products_in(de, "trending")
+        != products_in(gb, "trending")[: len(products_in(de, "trending"))]
+    )
+    # phones: fewer slots, shorter rails
+    assert "new-arrivals" in slots(gb) and "new-arrivals" not in slots(de)
+    assert len(products_in(de, "trending")) == 4 and len(products_in(gb, "trending")) == 8
+    # December in the UK: Christmas is coming
+    assert "Christmas" in heading(gb, "seasonal")
+
+
+def test_unknown_visitor_gets_a_full_page(client):
+    r = client.get("/")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert {"for-you", "trending", "seasonal"} <= set(slots(html))
+    assert all(len(products_in(html, s)) > 0 for s in slots(html))
+    assert "sid=" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+    assert {p.split(";")[0] for p in r.headers["Server-Timing"].split(", ")} >= {
+        "context",
+        "cache",
+        "recs",
+        "render",
+    }
+    assert 'data-strategy="for_you"' in html and "Why this?" in html
+
+
+def _view(client, pid: str, n: int) -> int:
+    return client.post(
+        "/events",
+        json={
+            "events": [
+                {
+                    "id": f"test-view-{pid}-{n}",
+                    "type": "view",
+                    "product_id": pid,
+                    "slot": "product",
+                    "ts": 1733400000000,
+                }
+            ]
+        },
+    ).status_code
+
+
+def test_a_view_changes_the_next_page(client, app):
+    first = client.get("/").get_data(as_text=True)
+    assert "because-you-viewed" not in slots(first)
+    before = products_in(first, "for-you")
+    pid = products_in(first, "trending")[0]
+    assert _view(client, pid, 1) == 202
+    nxt = client.get("/").get_data(as_text=True)
+    assert "because-you-viewed" in slots(nxt)
+    title = app.extensions["models"].get().catalog.get(pid).display_title
+    assert title in heading(nxt, "because-you-viewed")
+    assert pid not in products_in(nxt, "because-you-viewed")
+    assert f"Because you viewed {title}" in nxt
+    after = products_in(nxt, "for-you")
+    assert after and after != before  # recomputed from the session, not yesterday's model
+    assert "from what you looked at today" in nxt
+
+
+def test_signed_in_customer_gets_their_history(client, app):
+    model = app.extensions["models"].get().model
+    customer = model.user_ids[0]
+    r = client.post("/account", data={"customer_id": customer})
+    assert r.status_code == 303
+    html = client.get("/").get_data(as_text=True)
+    assert "from your past orders" in html and f"Customer {customer}" in html
+    assert client.post("/account", data={"customer_id": "99999999"}).status_code == 200
+
+
+def test_fragments_are_cached_with_a_ttl(client, app):
+    client.get("/?qa_country=FR")
+    r = app.extensions["redis"]
+    keys = list(r.scan_iter("sf:*", count=1000))
+    assert any(k.startswith("sf:frag:trending:") for k in keys)
+    # every key has a TTL, except the live event stream, which is bounded by its MAXLEN
+    unbounded = [k for k in keys if r.ttl(k) <= 0 and k != "sf:stream:events"]
+    assert not unbounded, unbounded
+    # a second identical page is served from cache: no strategy time at all
+    again = client.get("/?qa_country=FR")
+    timing = dict(p.split(";dur=") for p in again.headers["Server-Timing"].split(", "))
+    assert "recs" not in timing
+
+
+def test_other_page_types(client, app):
+    snap = app.extensions["models"].get()
+    pid = next(iter(snap.catalog.products))
+    product = client.get(f"/p/{pid}")
+    assert product.status_code == 200 and f'data-product-id="{pid}"' in product.get_data(True)
+    assert "similar" in slots(product.get_data(as_text=True))
+    cat = snap.catalog.categories[0].slug
+    listing = client.get(f"/c/{cat}").get_data(as_text=True)
+    assert len(products_in(listing, "listing")) == min(24, len(snap.catalog.by_category[cat]))
+    results = client.get("/search?q=heart").get_data(as_text=True)
+    titles = [snap.catalog.get(p).title for p in products_in(results, "results")]
+    assert titles and all("HEART" in t.upper() for t in titles[:5])
+    assert client.get("/cart").status_code == 200
+    assert client.get("/p/NOPE").status_code == 404
+    assert client.get("/c/nope").status_code == 404
+    assert client.get("/search?q=" + "x" * 101).status_code == 400
+    assert client.get("/healthz").get_json()["status"] == "ok"
+
+
+def test_bad_event_batch_changes_nothing(client, app):
+    client.get("/")
+    engine = app.extensions["db"]
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(db.events)).scalar_one()
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    sver_before = client.get("/").get_data(as_text=True)
+    good = {"id": "good-event-0001", "type": "view", "product_id": pid, "ts": 1733400000000}
+    bad = {"id": "bad", "type": "teleport", "product_id": "<script>", "ts": "yesterday"}
+    r = client.post("/events", json={"events": [good, bad]})
+    assert r.status_code == 400
+    fields = {f["field"] for f in r.get_json()["fields"]}
+    assert {"events[1].id", "events[1].type", "events[1].product_id", "events[1].ts"} <= fields
+    unknown = client.post("/events", json={"events": [{**good, "product_id": "NOPE"}]})
+    assert unknown.status_code == 400
+    assert unknown.get_json()["fields"][0]["field"] == "events[0].product_id"
+    assert (
+        client.post("/events", data="{not json", content_type="application/json").status_code == 400
+    )
+    assert client.post("/events", json={"events": []}).status_code == 400
+    assert client.post("/events", json={"events": [good] * 101}).status_code == 400
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(db.events)).scalar_one() == before
+    assert "because-you-viewed" not in slots(client.get("/").get_data(as_text=True))
+    assert "because-you-viewed" not in slots(sver_before)
+
+
+def test_a_retried_batch_is_not_counted_twice(client, app):
+    client.get("/")
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    batch = {
+        "events": [
+            {
+                "id": "retry-me-0001",
+                "type": "click",
+                "product_id": pid,
+                "slot": "for-you",
+                "ts": 1733400000000,
+            }
+        ]
+    }
+    first = client.post("/events", json=batch)
+    second = client.post("/events", json=batch)
+    assert first.status_code == second.status_code == 202
+    assert first.get_json() == {"accepted": 1, "recorded": 1, "duplicates": 0}
+    assert second.get_json() == {"accepted": 1, "recorded": 0, "duplicates": 1}
+    with app.extensions["db"].connect() as conn:
+        n = conn.execute(
+            select(func.count()).select_from(db.events).where(db.events.c.id == "retry-me-0001")
+        ).scalar_one()
+    assert n == 1
+
+
+def test_forged_cookie_gets_a_new_visitor(client):
+    client.set_cookie("sid", "someone-elses-id.forgedsignature")
+    r = client.get("/")
+    assert r.status_code == 200 and "sid=" in r.headers.get("Set-Cookie", "")
+    client.set_cookie("sid", "forged")
+    assert (
+        client.post(
+            "/events",
+            json={
+                "events": [
+                    {"id": "abcdefgh1", "type": "search", "query": "mug", "ts": 1733400000000}
+                ]
+            },
+        ).status_code
+        == 400
+    )
+
+
+def test_qa_overrides_need_the_setting(shop_env):
+    from storefront import create_app
+
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+        }
+    )
+    html = app.test_client().get("/?qa_country=JP").get_data(as_text=True)
+    assert "Japan" not in signal(html, "location")
+    assert client_bad_override(shop_env) == 400
+
+
+def client_bad_override(shop_env) -> int:
+    from storefront import create_app
+
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+            "qa_overrides": True,
+        }
+    )
+    return app.test_client().get("/?qa_time=not-a-time").status_code
+
+
+def test_privacy_signals_turn_off_history(client, app):
+    model = app.extensions["models"].get().model
+    client.post("/account", data={"customer_id": model.user_ids[1]})
+    html = client.get("/", headers={"Sec-GPC": "1"}).get_data(as_text=True)
+    assert "Global Privacy Control" in signal(html, "consent")
+    assert "from your past orders" not in html
+
+
+def test_cart_form_requires_csrf(shop_env):
+    from storefront import create_app
+
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+        }
+    )
+    c = app.test_client()
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    assert c.post("/cart", data={"product_id": pid, "quantity": 1}).status_code == 400
+    page = c.get(f"/p/{pid}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = c.post("/cart", data={"product_id": pid, "quantity": 2, "csrf_token": token})
+    assert r.status_code == 303
+    cart = c.get("/cart").get_data(as_text=True)
+    assert f'data-product-id="{pid}"' in cart and "Basket (2)" in cart
+    assert "complements" in slots(cart)
+
+
+def test_geoip_locates_by_client_ip_when_configured(shop_env):
+    from pathlib import Path
+
+    from storefront import create_app
+
+    geoip = Path(__file__).resolve().parent.parent / "data" / "geoip" / "GeoIP2-City-Test.mmdb"
+    app = create_app({"home": shop_env["home"], "database_url": shop_env["database_url"],
+                      "redis_url": shop_env["redis_url"], "testing": True,
+                      "geoip_db": str(geoip)})
+    c = app.test_client()
+    london = c.get("/", environ_base={"REMOTE_ADDR": "81.2.69.160"}).get_data(as_text=True)
+    assert "United Kingdom, London" in signal(london, "location")
+    assert "Europe/London" in signal(london, "time")
+    sweden = c.get("/", environ_base={"REMOTE_ADDR": "89.160.20.112"}).get_data(as_text=True)
+    assert "Sweden" in signal(sweden, "location") and "Stockholm" in signal(sweden, "time")
+    # a CDN header wins over the database
+    header = c.get("/", headers={"CF-IPCountry": "FR"},
+                   environ_base={"REMOTE_ADDR": "81.2.69.160"}).get_data(as_text=True)
+    assert "France" in signal(header, "location")
+    unknown = c.get("/", environ_base={"REMOTE_ADDR": "8.8.8.8"}).get_data(as_text=True)
+    assert signal(unknown, "location") == "unknown"

@@ -1,0 +1,67 @@
+"""Configuration: defaults, environment, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from storefront.config import ConfigError, load_settings
+
+
+def test_defaults_and_generated_secret(tmp_path):
+    s = load_settings({"STOREFRONT_HOME": str(tmp_path)})
+    assert s.effective_database_url.startswith("sqlite:///")
+    assert s.redis_url == "" and s.qa_overrides is False
+    assert len(s.secret_key) > 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    # the secret is stable across starts
+    assert load_settings({"STOREFRONT_HOME": str(tmp_path)}).secret_key == s.secret_key
+
+
+def test_environment_values_are_parsed(tmp_path):
+    s = load_settings(
+        {
+            "STOREFRONT_HOME": str(tmp_path),
+            "STOREFRONT_QA_OVERRIDES": "yes",
+            "STOREFRONT_FRAGMENT_TTL": "30",
+            "STOREFRONT_GEO_HEADERS": "X-Geo, CF-IPCountry",
+            "STOREFRONT_DATABASE_URL": "postgresql+psycopg://u@h/db",
+            "STOREFRONT_DEFAULT_COUNTRY": "de",
+        }
+    )
+    assert s.qa_overrides is True and s.fragment_ttl == 30
+    assert s.geo_headers == ("X-Geo", "CF-IPCountry")
+    assert s.effective_database_url == "postgresql+psycopg://u@h/db"
+    assert s.default_country == "DE"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STOREFRONT_FRAGMENT_TTL", "ten"),
+        ("STOREFRONT_FRAGMENT_TTL", "0"),
+        ("STOREFRONT_QA_OVERRIDES", "maybe"),
+        ("STOREFRONT_DATABASE_URL", "mysql://x"),
+        ("STOREFRONT_REDIS_URL", "http://localhost"),
+        ("STOREFRONT_STORE_TIMEZONE", "Mars/Olympus"),
+        ("STOREFRONT_GEOIP_DB", "/no/such/file.mmdb"),
+        ("STOREFRONT_DEFAULT_COUNTRY", "Germany"),
+        ("STOREFRONT_MODEL_CHECK_SECONDS", "-1"),
+        ("STOREFRONT_LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_wrong_values_name_the_variable(tmp_path, name, value):
+    with pytest.raises(ConfigError) as err:
+        load_settings({"STOREFRONT_HOME": str(tmp_path), name: value})
+    assert name in str(err.value)
+
+
+def test_cli_reports_config_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from storefront.cli import main
+
+    result = CliRunner().invoke(
+        main, ["train"], env={"STOREFRONT_HOME": str(tmp_path), "STOREFRONT_REDIS_URL": "nope"}
+    )
+    assert result.exit_code != 0
+    assert "STOREFRONT_REDIS_URL" in result.output

@@ -1,0 +1,137 @@
+"""What the "for you" rail serves (serving.Model.recommend_for) and retraining from events."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.event_log import VISITOR_PREFIX, WEIGHTS, devices, interactions
+from recommender.models import ALSParams
+from recommender.serving import Model
+from recommender.train import train
+
+RED, BLUE = range(0, 6), range(6, 12)
+CATALOG = [f"p{i:02d}" for i in range(14)]
+
+
+def _lines() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    rows = []
+    inv = 0
+    for user in range(40):
+        items = list(rng.choice(list(RED if user < 20 else BLUE), size=3, replace=False))
+        if user == 0:
+            items += [5, 5, 5, 5]  # c0 re-orders p05 again and again
+        for item in items:
+            inv += 1
+            rows.append(
+                {
+                    "invoice": f"i{inv}",
+                    "customer_id": f"c{user}",
+                    "product_id": f"p{int(item):02d}",
+                    "ts": pd.Timestamp("2011-11-01") + pd.Timedelta(days=int(inv % 28)),
+                    "country": "GB" if user % 2 else "DE",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Model:
+    root = tmp_path_factory.mktemp("models")
+    report = train(_lines(), CATALOG, root, params=ALSParams(factors=2, iterations=20))
+    return Model(root / report.version)
+
+
+def test_the_blend_serves_a_customers_own_reorders_first(model):
+    recs = [pid for pid, _ in model.recommend_for("c0", (), 4)]
+    assert recs[0] == "p05"
+    assert all(int(p[1:]) in RED for p in recs), recs
+    assert isinstance(model.knn_ids, np.memmap) and isinstance(model.ui_age, np.memmap)
+
+
+def test_the_blend_folds_in_a_strangers_session_and_honours_exclusions(model):
+    assert model.recommend_for(None, ()) == []  # nothing to go on: the rail falls back
+    session = [("p07", "view"), ("p08", "add_to_cart")]
+    recs = [p for p, _ in model.recommend_for(None, session, 3, exclude={"p07", "p08"})]
+    assert recs and all(int(p[1:]) in BLUE for p in recs), recs
+    assert not {"p07", "p08"} & set(recs)
+
+
+def test_a_version_from_before_the_blend_still_serves_plain_als(model, tmp_path):
+    old = tmp_path / model.version
+    old.mkdir()
+    for f in model.path.iterdir():
+        if f.name not in ("knn_ids.npy", "knn_scores.npy", "ui_age.npy"):
+            (old / f.name).write_bytes(f.read_bytes())
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["blend"]
+    (old / "meta.json").write_text(json.dumps(meta))
+    legacy = Model(old)
+    assert legacy.knn_ids is None
+    vec = legacy.user_vector("c3")
+    assert legacy.recommend_for("c3", (), 5) == legacy.recommend(vec, 5)
+
+
+def test_the_registry_records_parameters_window_and_metrics(model):
+    meta = model.meta
+    assert meta["blend"] == model.blend.as_dict() and meta["knn"]["similarity"] == "bm25"
+    assert meta["window"]["start"].startswith("2011-11-01")
+    assert meta["metrics"] == {} and meta["source"] == "orders"
+    assert {"implicit", "numpy", "rectools-lightfm"} <= set(meta["libraries"])
+
+
+def _events() -> pd.DataFrame:
+    ts = pd.Timestamp("2011-12-01 10:00")
+    rows = [
+        ("v1", "view", "p07"),
+        ("v1", "view", "p07"),
+        ("v1", "add_to_cart", "p07"),
+        ("v1", "add_to_cart", "p08"),
+        ("v1", "remove_from_cart", "p08"),  # cancels the add
+        ("v1", "impression", "p09"),  # seen is not an interaction
+        ("v1", "search", None),
+        ("v2", "purchase", "p01"),
+        ("v2", "click", "p02"),
+    ]
+    return pd.DataFrame(
+        [
+            {"visitor": v, "type": t, "product_id": p, "ts": ts, "device": "mobile"}
+            for v, t, p in rows
+        ]
+    )
+
+
+def test_event_weights_and_identity_stitching():
+    ids = pd.DataFrame({"visitor": ["v2"], "customer_id": ["c3"]})
+    pairs = interactions(_events(), ids).set_index(["customer_id", "product_id"])["weight"]
+    assert pairs[(VISITOR_PREFIX + "v1", "p07")] == pytest.approx(
+        2 * WEIGHTS["view"] + WEIGHTS["add_to_cart"]
+    )
+    assert (VISITOR_PREFIX + "v1", "p08") not in pairs.index  # added then removed
+    assert (VISITOR_PREFIX + "v1", "p09") not in pairs.index
+    assert pairs[("c3", "p01")] == WEIGHTS["purchase"]  # signed in: their customer id
+    assert pairs[("c3", "p02")] == WEIGHTS["click"]
+    assert devices(_events(), ids).to_dict() == {"c3": "mobile", VISITOR_PREFIX + "v1": "mobile"}
+    assert interactions(_events().iloc[0:0]).empty
+
+
+def test_retraining_from_the_event_log(tmp_path):
+    extra = interactions(_events(), pd.DataFrame({"visitor": ["v2"], "customer_id": ["c3"]}))
+    report = train(
+        _lines(),
+        CATALOG,
+        tmp_path,
+        params=ALSParams(factors=2, iterations=5),
+        extra=extra,
+        source="orders+events",
+    )
+    m = Model(tmp_path / report.version)
+    assert m.knows_user(VISITOR_PREFIX + "v1")  # an anonymous shopper became a user
+    assert "p07" in m.history(VISITOR_PREFIX + "v1")
+    assert "p01" in m.history("c3")  # the event purchase joined c3's orders
+    assert m.meta["counts"]["event_pairs"] == len(extra) and m.meta["source"] == "orders+events"
+    assert m.meta["window"]["end"].startswith("2011-12-01")  # the events extend the window
