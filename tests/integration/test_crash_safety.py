@@ -3,6 +3,7 @@ crash is not counted twice. Real processes: gunicorn serving the shop, killed mi
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -78,7 +79,9 @@ def post(port: int, cookie: str, batch: list[dict]) -> dict | None:
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
             return json.loads(r.read()) if r.status == 202 else None
-    except (urllib.error.URLError, ConnectionError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError):
+        # a kill mid-response can cut the answer anywhere (no status line, a short body, half a
+        # JSON document): none of those is an acknowledgement, so the client counts nothing
         return None
 
 
