@@ -59,9 +59,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["geo"] = GeoLocator(settings.geo_headers, settings.geoip_db or None)
     model_holder.init_app(app)
     rules_holder.init_app(app)
+    from storefront.experiments.exposures import Exposures
     from storefront.experiments.store import RunningExperiments
 
     app.extensions["experiments"] = RunningExperiments(engine)
+    app.extensions["exposures"] = Exposures(engine)
     csrf.init_app(app)
     visitor.init_app(app)
     security.init_app(app)

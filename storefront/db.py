@@ -112,6 +112,17 @@ experiments = Table(
     Column("stopped", DateTime, nullable=True),
 )
 
+# Who took part in a targeted experiment: a visitor counts from the first page on which the
+# experiment's conditions held for them (trigger-based analysis). Written once per visitor.
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("experiment_id", String(40), primary_key=True),
+    Column("visitor", String(64), primary_key=True),
+    Column("arm", String(30), nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

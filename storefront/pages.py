@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from flask import Response, current_app, g, make_response, render_template
 
 from storefront.experiments.assign import apply_to_layout, model_version
+from storefront.experiments.targeting import in_play
 from storefront.fragments import Rendered, Timings, render_slots
 from storefront.layouts import Layout, layout_for
 from storefront.model_holder import Snapshot, snapshot
 from storefront.redis_client import get_redis
-from storefront.rules.serving import plan_page
+from storefront.rules.serving import plan_page, rules_for
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,23 @@ class PagePlan:
 
 def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
     """Layout for the page and person: defaults, then the published rules, then the visitor's
-    experiment arms (a model arm may serve another model version)."""
+    experiment arms (a model arm may serve another model version). Only the experiments whose
+    targeting holds for this request take part (experiments/targeting.py)."""
     settings = current_app.config["SETTINGS"]
     snap = snapshot()
-    running = current_app.extensions["experiments"].get()
+    running = in_play(
+        current_app.extensions["experiments"].get(),
+        ctx.experiments,
+        page,
+        page_args,
+        ctx,
+        snap.catalog,
+        current_app.extensions["exposures"],
+    )
     layout = layout_for(page, ctx.compact, settings.rail_size, settings.compact_rail_size)
     t = time.perf_counter()
-    ruled = plan_page(page, page_args, ctx, snap, layout)  # the merchandisers' published rules
+    rules = rules_for(page, ctx, running)  # the merchandisers' published rules, or an arm's
+    ruled = plan_page(page, page_args, ctx, snap, layout, rules)
     timings.add("rules", t)
     layout = apply_to_layout(ruled.layout, running, ctx.experiments)
     arm_model = model_version(page, running, ctx.experiments)

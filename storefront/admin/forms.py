@@ -236,3 +236,46 @@ class PreviewForm(FlaskForm):
     utm_medium = StringField("utm_medium", validators=[Optional(), Length(max=64)])
     utm_campaign = StringField("utm_campaign", validators=[Optional(), Length(max=64)])
     referrer = StringField("Came from (URL)", validators=[Optional(), Length(max=300)])
+
+
+class ArmRow(Form):
+    name = StringField("Arm", validators=[Optional(), Length(max=30)])
+    share = DecimalField("Share (%)", validators=[Optional(), NumberRange(0, 100)], places=1)
+    value = StringField("Serves", validators=[Optional(), Length(max=64)])
+
+
+METRIC_LABELS = (
+    ("ctr", "click-through rate"),
+    ("add_to_cart_rate", "add-to-cart rate"),
+    ("conversion", "conversion"),
+    ("revenue_per_visitor", "revenue per visitor"),
+)
+
+
+class ExperimentForm(FlaskForm):
+    """A new experiment. The first arm is the control; targeting takes the quick fields and,
+    for anything else, a rule's `when` as YAML (all of them must hold)."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    id = StringField("Id (empty: made from the name)", validators=[Optional(), Length(max=40)])
+    kind = Choice(
+        "It compares",
+        choices=_labelled(
+            ("strategy", "strategies for one slot"),
+            ("model", "model versions"),
+            ("rules", "published rule versions"),
+        ),
+        default="strategy",
+    )
+    page = Choice("On the page", choices=_pairs(PAGE_TYPES), default="home")
+    slot = Choice("Slot (strategy experiments)", choices=[NONE, *_pairs(SLOT_IDS)])
+    metric = Choice("Primary metric", choices=_labelled(*METRIC_LABELS), default="ctr")
+    arms = FieldList(FormField(ArmRow), min_entries=5, max_entries=5)
+    device = MultiCheckboxField("Only on", choices=_pairs(DEVICES[:3]))
+    country = StringField("Only from countries (codes, comma-separated)")
+    channel = MultiCheckboxField("Only visitors who arrived from", choices=_pairs(CHANNELS))
+    recency = MultiCheckboxField("Only", choices=_pairs(RECENCY))
+    conditions = TextAreaField(
+        "More conditions (YAML, like a rule's when:)",
+        validators=[Optional(), Length(max=20_000)],
+    )

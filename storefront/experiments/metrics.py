@@ -3,7 +3,8 @@
 Definitions (docs/experiments.md has them in prose):
 - exposed visitors: visitors with an impression or click in the experiment's slot (strategy
   experiments) or anywhere (model and rules experiments) between start and stop, holdout
-  excluded; their arm is recomputed from the same stable hash the shop used;
+  excluded; their arm is recomputed from the same stable hash the shop used; a targeted
+  experiment counts only the visitors its conditions let in (experiments/exposures.py);
 - CTR: clicks / seen impressions; add-to-cart rate and conversion: share of exposed visitors
   with at least one; revenue per visitor: purchase revenue (catalog price x quantity) / visitor;
 - attribution: a purchase belongs to the slot of the last click on that product by that
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storefront import db
+from storefront.experiments import exposures
 from storefront.experiments.bucketing import choose, in_holdout
 from storefront.experiments.stats import Comparison, compare_means, compare_proportions
 from storefront.experiments.store import Experiment
@@ -101,6 +103,8 @@ def measure(
     for r in rows:
         if r.type in ("impression", "click") and in_scope(r.slot):
             exposed.add(r.visitor)
+    if exp.targeted:  # only the visitors its conditions let in (noted by the pages)
+        exposed &= set(exposures.exposed(engine, exp.id))
     for r in rows:
         if r.visitor not in exposed or (a := arm(r.visitor)) is None:
             continue

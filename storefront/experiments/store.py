@@ -12,9 +12,17 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -42,7 +50,22 @@ class ExperimentSpec(BaseModel):
     slot: str | None = None
     arms: list[ArmSpec] = Field(min_length=2, max_length=5)
     metric: Literal["ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor"]
-    conditions: dict | None = None
+    conditions: dict | None = None  # who takes part: the same conditions as a rule's `when`
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions(cls, v: dict | None) -> dict | None:
+        if not v:
+            return None
+        from storefront.rules.schema import Condition
+
+        try:
+            cond = Condition.model_validate(v)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        return cond.model_dump(mode="json", by_alias=True, exclude_none=True) or None
 
     @field_validator("page")
     @classmethod
@@ -90,6 +113,19 @@ class Experiment:
 
     def arm_value(self, arm: str) -> str:
         return next(v for n, _, v in self.arms if n == arm)
+
+    @property
+    def targeted(self) -> bool:
+        return bool(self.conditions)
+
+    @cached_property
+    def when(self):
+        """The targeting as a rule Condition (None: every visitor of the page takes part)."""
+        if not self.conditions:
+            return None
+        from storefront.rules.schema import Condition
+
+        return Condition.model_validate(self.conditions)
 
 
 def _row_to_experiment(r) -> Experiment:

@@ -37,12 +37,14 @@ def sizing(ctx: Context) -> Sizing:
     return Sizing(ctx.compact, s.rail_size, s.compact_rail_size)
 
 
-def rules_for(page: str, ctx: Context) -> Published:
-    """The version for this request: a rules experiment's arm, a QA pin, else the newest."""
+def rules_for(page: str, ctx: Context, running: tuple | None = None) -> Published:
+    """The version for this request: a rules experiment's arm, a QA pin, else the newest.
+    `running`: the experiments this request takes part in (default: every running one)."""
     arms = getattr(ctx, "experiments", None)
-    running = current_app.extensions.get("experiments")
-    if arms is not None and running is not None:
-        for e in running.get():
+    if running is None and "experiments" in current_app.extensions:
+        running = current_app.extensions["experiments"].get()
+    if arms is not None and running:
+        for e in running:
             arm = arms.arm(e.id) if e.kind == "rules" and e.page == page else None
             if arm is not None:
                 try:

@@ -224,3 +224,103 @@ def test_the_json_api_serves_the_same_arm(experiment):
     data = b.get("/api/v1/pages/home?qa_country=GB").get_json()
     strategies = {s["slot"]: s["strategy"] for s in data["slots"]}
     assert strategies["for-you"] == "trending_near_you"
+
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+DESKTOP = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Safari/537.36"
+)
+
+
+def test_a_targeted_experiment_applies_and_counts_only_where_its_conditions_hold(shop_env):
+    from storefront.visitor import read_visitor_id
+
+    app = app_with(shop_env)
+    engine = app.extensions["db"]
+    with engine.begin() as conn:
+        conn.execute(delete(db.experiments))
+        conn.execute(delete(db.experiment_exposures))
+    spec = store.ExperimentSpec(
+        id="phones-only",
+        name="Trending for phones",
+        kind="strategy",
+        page="home",
+        slot="for-you",
+        metric="ctr",
+        conditions={"device": "mobile"},
+        # every visitor in the treatment arm: only the targeting decides who sees it
+        arms=[
+            {"name": "control", "share": 0.000001, "value": "for_you"},
+            {"name": "trending", "share": 0.999999, "value": "trending_near_you"},
+        ],
+    )
+    exp = store.start(engine, store.create(engine, spec).id)
+    try:
+        phone, desk = app.test_client(), app.test_client()
+        on_phone = phone.get("/?qa_country=GB", headers={"User-Agent": PHONE}).get_data(True)
+        on_desk = desk.get("/?qa_country=GB", headers={"User-Agent": DESKTOP}).get_data(True)
+        assert strategy_of(on_phone, "for-you") == "trending_near_you"
+        assert strategy_of(on_desk, "for-you") == "for_you"  # not targeted: no arm applied
+        with app.app_context():
+            phone_id = read_visitor_id(phone.get_cookie("sid").value)
+            desk_id = read_visitor_id(desk.get_cookie("sid").value)
+        phone.get("/?qa_country=GB", headers={"User-Agent": PHONE})  # noted once, not twice
+        with engine.connect() as conn:
+            noted = conn.execute(
+                select(db.experiment_exposures.c.visitor, db.experiment_exposures.c.arm).where(
+                    db.experiment_exposures.c.experiment_id == exp.id
+                )
+            ).all()
+        assert [tuple(r) for r in noted] == [(phone_id, "trending")]
+        # both saw the slot; only the targeted visitor is in the results
+        pid = next(iter(app.extensions["models"].get().catalog.products))
+        t0 = exp.started + timedelta(seconds=1)
+        with engine.begin() as conn:
+            conn.execute(
+                db.events.insert(),
+                [
+                    {
+                        "id": f"tgt-{n}",
+                        "visitor": v,
+                        "type": "impression",
+                        "product_id": pid,
+                        "slot": "for-you",
+                        "ts": t0,
+                        "received": t0,
+                    }
+                    for n, v in enumerate((phone_id, desk_id))
+                ],
+            )
+        res = metrics.measure(engine, store.get(engine, exp.id), {}, holdout_share=0.0)
+        assert res["trending"].visitors == {phone_id}
+        assert res["trending"].impressions == 1
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(db.events).where(db.events.c.id.like("tgt-%")))
+            conn.execute(delete(db.experiments))
+            conn.execute(delete(db.experiment_exposures))
+
+
+def test_targeting_is_checked_like_a_rule_condition(shop_env):
+    base = {
+        "id": "bad-target",
+        "name": "x",
+        "kind": "strategy",
+        "page": "home",
+        "slot": "for-you",
+        "metric": "ctr",
+        "arms": [
+            {"name": "a", "share": 0.5, "value": "for_you"},
+            {"name": "b", "share": 0.5, "value": "trending_near_you"},
+        ],
+    }
+    with pytest.raises(ValueError, match="(?s)conditions.*device"):
+        store.ExperimentSpec(**base, conditions={"device": "fridge"})
+    with pytest.raises(ValueError, match="(?s)conditions.*colour"):
+        store.ExperimentSpec(**base, conditions={"colour": "red"})
+    ok = store.ExperimentSpec(**base, conditions={"device": ["mobile"], "country": "gb"})
+    assert ok.conditions == {"device": ["mobile"], "country": ["GB"]}
