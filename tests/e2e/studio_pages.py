@@ -135,3 +135,37 @@ class YamlPage(Studio):
     def replace(self, yaml: str) -> None:
         self.text.fill(yaml)
         self.page.get_by_role("button", name="Replace the draft").click()
+
+
+class ExperimentsPage(Studio):
+    """The experiments list, the new-experiment form and an experiment's page."""
+
+    def open(self) -> ExperimentsPage:
+        self.nav("Experiments")
+        return self
+
+    def create(
+        self, name: str, page: str, slot: str, arms: list[tuple[str, int, str]], metric: str
+    ) -> None:
+        self.page.get_by_role("link", name="New experiment").click()
+        self.page.get_by_label("Name", exact=True).fill(name)
+        self.page.get_by_label("It compares").select_option("strategy")
+        self.page.get_by_label("On the page").select_option(page)
+        self.page.get_by_label("Slot (strategy experiments)").select_option(slot)
+        self.page.get_by_label("Primary metric").select_option(metric)
+        for i, (arm, share, serves) in enumerate(arms, 1):
+            self.page.get_by_label(f"Arm {i} name").fill(arm)
+            self.page.get_by_label(f"Arm {i} share").fill(str(share))
+            self.page.get_by_label(f"Arm {i} serves").fill(serves)
+        self.page.get_by_role("button", name="Create as draft").click()
+        expect(self.flash).to_contain_text("as a draft")
+
+    def press(self, button: str) -> None:
+        """Start or Stop, accepting the confirmation the studio asks for."""
+        self.page.once("dialog", lambda d: d.accept())
+        self.page.get_by_role("button", name=button, exact=True).click()
+        expect(self.flash).to_contain_text(f"{button}ped" if button == "Stop" else "Started")
+
+    @property
+    def status(self) -> Locator:
+        return self.page.get_by_test_id("status")

@@ -31,11 +31,20 @@ def test_a_german_phone_shopper_in_the_evening(shop_server, new_page):
 
 def test_a_snapshot_holds_the_page_still(shop_server, shop_home, page):
     token = subprocess.run(
-        [sys.executable, "-m", "storefront.cli", "snapshot", "token",
-         "--clock", "2011-12-05T19:30:00+00:00"],
+        [
+            sys.executable,
+            "-m",
+            "storefront.cli",
+            "snapshot",
+            "token",
+            "--clock",
+            "2011-12-05T19:30:00+00:00",
+        ],
         env={"STOREFRONT_HOME": str(shop_home), "PATH": "/usr/bin:/bin"},
         cwd=Path(__file__).resolve().parent.parent.parent,
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     page.set_extra_http_headers({"X-Storefront-Snapshot": token})
     page.goto(shop_server + "/")  # the persona's first visit: it gets its cookie

@@ -17,7 +17,14 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ROOT
 from tests.e2e.pages import IPHONE, HomePage
-from tests.e2e.studio_pages import PreviewPage, PublishPage, RuleEditor, Studio, YamlPage
+from tests.e2e.studio_pages import (
+    ExperimentsPage,
+    PreviewPage,
+    PublishPage,
+    RuleEditor,
+    Studio,
+    YamlPage,
+)
 
 PASSWORD = "studio test password"
 RULE = "Evening gifts for French phones"
@@ -50,8 +57,8 @@ def storefront(home: Path, *args: str, stdin: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def studio_home(shop_server: str, tmp_path_factory: pytest.TempPathFactory):
-    """Studio users in the running shop; afterwards, an empty rule set is published again so
-    the other end-to-end tests see the default layouts."""
+    """Studio users in the running shop; afterwards, an empty rule set is published again (and
+    every experiment stopped) so the other end-to-end tests see the default layouts."""
     home = _shop_home(tmp_path_factory)
     for name, role in (("pia", "publisher"), ("ed", "editor"), ("vera", "viewer")):
         storefront(
@@ -61,7 +68,10 @@ def studio_home(shop_server: str, tmp_path_factory: pytest.TempPathFactory):
     empty = home / "empty-rules.yaml"
     empty.write_text("rules: []\n")
     storefront(home, "rules", "import", str(empty), "--publish", "--note", "e2e cleanup")
-    time.sleep(1.5)  # every worker polls once a second
+    for line in storefront(home, "experiments", "list").splitlines():
+        if "  running  " in line:
+            storefront(home, "experiments", "stop", line.split()[0])
+    time.sleep(3.5)  # workers poll rules every second, experiments every three
 
 
 @pytest.fixture
@@ -194,3 +204,44 @@ def test_a_broken_yaml_import_shows_the_error_and_changes_nothing(
     yaml.open()
     assert yaml.text.input_value() == before
     assert page.request.get(shop_server + "/admin/export.yaml").text() == rules_before
+
+
+def test_a_publisher_runs_an_experiment_and_visitors_get_their_arms(
+    shop_server: str, studio_home: Path, page: Page, new_page
+):
+    studio = ExperimentsPage(page, shop_server).sign_in("pia", PASSWORD)
+    studio.open()
+    studio.create(
+        "For you against new arrivals",
+        page="home",
+        slot="for-you",
+        arms=[("control", 50, "for_you"), ("newness", 50, "new_arrivals")],
+        metric="ctr",
+    )
+    expect(studio.status).to_have_text("draft")
+    studio.press("Start")
+    expect(studio.status).to_have_text("running")
+
+    def strategy(home: HomePage) -> str:
+        return home.slot("for-you").get_attribute("data-strategy") or ""
+
+    time.sleep(3.5)  # every worker re-reads the running experiments within three seconds
+    # fresh visitors until one of each arm has come (the split is 50/50 by visitor id)
+    seen: dict[str, tuple[HomePage, list[str]]] = {}
+    for _ in range(40):
+        home = HomePage(new_page(), shop_server).goto(country="GB")
+        seen.setdefault(strategy(home), (home, home.product_ids_in("for-you")))
+        if {"for_you", "new_arrivals"} <= set(seen):
+            break
+    assert {"for_you", "new_arrivals"} <= set(seen), seen.keys()
+    (a, products_a), (b, products_b) = seen["for_you"], seen["new_arrivals"]
+    assert products_a != products_b  # different arms, different pages
+    for home, arm in ((a, "for_you"), (b, "new_arrivals")):  # and each keeps their arm
+        home.goto(country="GB")
+        assert strategy(home) == arm
+
+    studio.page.reload()
+    expect(studio.page.get_by_test_id("results")).to_be_visible()
+    studio.press("Stop")
+    expect(studio.status).to_have_text("stopped")
+    assert eventually(lambda: strategy(b.goto(country="GB")) == "for_you", 8)

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.e2e
 
 def tile_ids(page: Page, slot: str) -> list[str]:
     return page.locator(f'[data-slot="{slot}"] .tile').evaluate_all(
-        "els => els.map(e => e.getAttribute('data-product-id'))")
+        "els => els.map(e => e.getAttribute('data-product-id'))"
+    )
 
 
 def view_product(page: Page, base: str, product_id: str) -> str:
@@ -45,7 +46,8 @@ def test_views_change_the_next_page_and_say_why(shop_server, page: Page):
 def test_muting_a_category_removes_it_from_the_next_page(shop_server, page: Page):
     page.goto(shop_server + "/?qa_country=GB")
     ids = page.locator("[data-slot] .tile").evaluate_all(
-        "els => els.map(e => e.getAttribute('data-product-id'))")
+        "els => els.map(e => e.getAttribute('data-product-id'))"
+    )
     cats = set()
     for pid in ids[:6]:
         page.goto(f"{shop_server}/p/{pid}")
@@ -56,7 +58,8 @@ def test_muting_a_category_removes_it_from_the_next_page(shop_server, page: Page
     expect(page.locator(f'[data-category="{muted}"]')).to_contain_text("muted")
     page.goto(shop_server + "/?qa_country=GB")
     shown = page.locator("[data-slot] .tile").evaluate_all(
-        "els => els.map(e => e.getAttribute('data-product-id'))")
+        "els => els.map(e => e.getAttribute('data-product-id'))"
+    )
     assert shown
     for pid in shown:
         page.goto(f"{shop_server}/p/{pid}")

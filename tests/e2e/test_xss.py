@@ -31,21 +31,43 @@ def hostile_shop(tmp_path_factory):
     path = home / "orders.csv"
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-                    "Customer ID", "Country"])
+        w.writerow(
+            [
+                "Invoice",
+                "StockCode",
+                "Description",
+                "Quantity",
+                "InvoiceDate",
+                "Price",
+                "Customer ID",
+                "Country",
+            ]
+        )
         n = 0
         for c in range(40):
             for i, title in enumerate(PAYLOADS * 2):
                 n += 1
-                w.writerow([f"{500000 + n // 3}", f"X{i:03d}", title if i < 5 else f"PLAIN {i}",
-                            2, f"2011-11-{1 + c % 28:02d} 10:00:00", 1.5, 20000 + c % 9,
-                            "United Kingdom"])
+                w.writerow(
+                    [
+                        f"{500000 + n // 3}",
+                        f"X{i:03d}",
+                        title if i < 5 else f"PLAIN {i}",
+                        2,
+                        f"2011-11-{1 + c % 28:02d} 10:00:00",
+                        1.5,
+                        20000 + c % 9,
+                        "United Kingdom",
+                    ]
+                )
     env = {"STOREFRONT_REDIS_URL": "", "STOREFRONT_DATABASE_URL": ""}
     run_cli(home, "import", "orders", str(path), env=env)
     run_cli(home, "train", env=env)
     port = free_port()
-    proc = start_server({"home": home, "database_url": f"sqlite:///{home / 'storefront.db'}",
-                         "redis_url": ""}, port, home / "server.log")
+    proc = start_server(
+        {"home": home, "database_url": f"sqlite:///{home / 'storefront.db'}", "redis_url": ""},
+        port,
+        home / "server.log",
+    )
     yield f"http://127.0.0.1:{port}"
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=30)

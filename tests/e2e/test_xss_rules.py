@@ -33,9 +33,14 @@ rules:
 
 
 def storefront(home: Path, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([sys.executable, "-m", "storefront.cli", *args], cwd=ROOT,
-                            env={"STOREFRONT_HOME": str(home), "PATH": "/usr/bin:/bin"},
-                            input=stdin, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "storefront.cli", *args],
+        cwd=ROOT,
+        env={"STOREFRONT_HOME": str(home), "PATH": "/usr/bin:/bin"},
+        input=stdin,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -66,8 +71,16 @@ def test_merchandiser_text_is_shown_not_run(shop_server, shop_home, hostile_rule
     assert hero.count() == 1
     assert page.evaluate("window.__xss") is None
     assert "<script>window.__xss=1</script>" in hero.inner_text()
-    storefront(shop_home, "users", "create", "--role", "viewer", "--password-stdin", "xssviewer",
-               stdin="a long enough password\n")
+    storefront(
+        shop_home,
+        "users",
+        "create",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        "xssviewer",
+        stdin="a long enough password\n",
+    )
     Studio(page, shop_server).sign_in("xssviewer", "a long enough password")
     for path in ("/admin/", "/admin/versions", "/admin/audit"):
         page.goto(shop_server + path)
