@@ -77,6 +77,7 @@ events = Table(
     Column("type", String(16), nullable=False),
     Column("product_id", String(32), nullable=True),
     Column("slot", String(64), nullable=True),
+    Column("page", String(16), nullable=True),  # the page type the event happened on
     Column("query", String(200), nullable=True),
     Column("ts", DateTime, nullable=False),  # when the client says it happened (UTC)
     Column("received", DateTime, nullable=False),

@@ -48,6 +48,8 @@ class Event(BaseModel):
     type: EventType
     product_id: Annotated[str | None, Field(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] = None
     slot: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = None
+    # the page type it happened on (home, product, … or account, me, other): per-page results
+    page: Annotated[str | None, Field(max_length=16, pattern=r"^[a-z_]+$")] = None
     query: Annotated[str | None, Field(max_length=200)] = None
     quantity: Annotated[int, Field(ge=1, le=999)] = 1
     channel: Literal["web", "app", "email", "api"] = "web"
@@ -189,6 +191,7 @@ def record(visitor: str, events: list[Event], consent) -> set[str]:
                 "type": e.type,
                 "product_id": e.product_id,
                 "slot": e.slot,
+                "page": e.page,
                 "query": e.query,
                 "ts": e.ts.replace(tzinfo=None),
                 "received": now,

@@ -23,6 +23,8 @@
 
   function track(type, productId, slot, extra) {
     var ev = { id: uid(), type: type, ts: Date.now() };
+    var page = document.body.getAttribute("data-page");
+    if (page) ev.page = page;
     if (productId) ev.product_id = productId;
     if (slot) ev.slot = slot;
     if (extra) for (var k in extra) ev[k] = extra[k];

@@ -39,6 +39,8 @@ class ArmResult:
     purchasers: set[str] = field(default_factory=set)
     revenue: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     by_slot: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    # page type -> [impressions, clicks, add-to-carts] (events from before pages were sent: "-")
+    by_page: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     attributed: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     daily: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
 
@@ -71,6 +73,7 @@ def _events(engine: Engine, since: datetime | None, until: datetime | None):
         db.events.c.type,
         db.events.c.product_id,
         db.events.c.slot,
+        db.events.c.page,
         db.events.c.ts,
         db.events.c.quantity,
     ).order_by(db.events.c.ts)
@@ -111,19 +114,23 @@ def measure(
         res = results[a]
         res.visitors.add(r.visitor)
         day = r.ts.date().isoformat()
+        page = r.page or "-"
         if r.type == "impression" and in_scope(r.slot):
             res.impressions += 1
             res.by_slot[r.slot or "-"][0] += 1
+            res.by_page[page][0] += 1
             res.daily[day][0] += 1
         elif r.type == "click":
             if in_scope(r.slot):
                 res.clicks += 1
                 res.by_slot[r.slot or "-"][1] += 1
+                res.by_page[page][1] += 1
                 res.daily[day][1] += 1
             if r.product_id:
                 last_click[(r.visitor, r.product_id)] = (r.ts, r.slot or "-")
         elif r.type == "add_to_cart":
             res.carters.add(r.visitor)
+            res.by_page[page][2] += 1
         elif r.type == "purchase" and r.product_id:
             res.purchasers.add(r.visitor)
             amount = prices.get(r.product_id, 0.0) * (r.quantity or 1)

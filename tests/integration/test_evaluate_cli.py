@@ -32,9 +32,16 @@ def _export(path) -> None:
             k += 1
             for i in rng.choice(range(0, 6) if red else range(6, 12), size=2, replace=False):
                 rows.append(
-                    [f"{500000 + c * 100 + k}", f"{20000 + i}", titles[i], "3",
-                     f"{day:%Y-%m-%d} 10:15:00", "1.25" if red else "6.95", f"{13000 + c}",
-                     "United Kingdom" if red else "Germany"]  # fmt: skip
+                    [
+                        f"{500000 + c * 100 + k}",
+                        f"{20000 + i}",
+                        titles[i],
+                        "3",
+                        f"{day:%Y-%m-%d} 10:15:00",
+                        "1.25" if red else "6.95",
+                        f"{13000 + c}",
+                        "United Kingdom" if red else "Germany",
+                    ]  # fmt: skip
                 )
             day += pd.Timedelta(days=14)
     pd.DataFrame(rows, columns=HEADER).to_csv(path, index=False)
@@ -103,8 +110,17 @@ def test_retrain_from_the_event_log_and_tune(home):
         conn.execute(
             insert(db.events),
             [
-                {"id": f"e{k:08d}", "visitor": "anon-1", "type": t, "product_id": p, "ts": now,
-                 "received": now, "device": "mobile", "channel": "web", "quantity": 1}
+                {
+                    "id": f"e{k:08d}",
+                    "visitor": "anon-1",
+                    "type": t,
+                    "product_id": p,
+                    "ts": now,
+                    "received": now,
+                    "device": "mobile",
+                    "channel": "web",
+                    "quantity": 1,
+                }
                 for k, (t, p) in enumerate(events)
             ],  # fmt: skip
         )

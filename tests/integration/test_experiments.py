@@ -153,6 +153,7 @@ def test_metrics_from_an_event_log_match_hand_counts(experiment):
                     "type": t,
                     "product_id": p,
                     "slot": s,
+                    "page": "home" if s else "product",
                     "ts": t0 + timedelta(minutes=m),
                     "received": now,
                     "quantity": q,
@@ -170,6 +171,8 @@ def test_metrics_from_an_event_log_match_hand_counts(experiment):
     assert ctrl.attributed["for-you"] == pytest.approx(2 * prices[p1])  # click 29 min before
     assert trend.attributed["direct"] == pytest.approx(prices[p2])  # click 30 h before: too old
     assert len(trend.carters) == 1 and len(trend.purchasers) == 1
+    assert dict(ctrl.by_page) == {"home": [3, 1, 0]}
+    assert dict(trend.by_page) == {"home": [3, 3, 0], "product": [0, 0, 1]}
     comparison = metrics.compare(exp, res)[0]
     assert comparison.control == pytest.approx(1 / 3) and comparison.treatment == pytest.approx(1)
     with engine.begin() as conn:

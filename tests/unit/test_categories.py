@@ -90,4 +90,3 @@ def test_other_share_on_real_products():
     assert len(titles) > 3_000
     assert (slugs == "other").mean() < OTHER_SHARE_LIMIT
     assert slugs.nunique() == len(CATEGORIES)  # every category is used
-

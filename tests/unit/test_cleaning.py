@@ -23,41 +23,124 @@ COLUMNS = list(DEFAULT_MAPPING.values())
 
 
 def _row(invoice, code, title, qty, date, price, customer, country):
-    return dict(zip(COLUMNS, (invoice, code, title, qty, date, price, customer, country),
-                    strict=True))
+    return dict(
+        zip(COLUMNS, (invoice, code, title, qty, date, price, customer, country), strict=True)
+    )
 
 
 def _raw() -> pd.DataFrame:
     """One or more rows per outcome, in the shape of the UCI export (float customer ids)."""
     rows = [
-        _row("536365", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6, "2010-12-01 08:26:00",
-             2.55, 17850.0, "United Kingdom"),
-        _row("536366", "85123a", "WHITE  HANGING HEART T-LIGHT HOLDER ", 2, "2010-12-02 09:00:00",
-             2.55, 17850.0, "United Kingdom"),
-        _row("536367", "22423", "REGENCY CAKESTAND 3 TIER", 1, "2010-12-03 10:00:00", 12.75,
-             None, "EIRE"),  # a guest line: kept
-        _row("C536379", "22423", "REGENCY CAKESTAND 3 TIER", -1, "2010-12-03 11:00:00", 12.75,
-             14527.0, "United Kingdom"),  # cancellation
-        _row("536369", "22752", "SET 7 BABUSHKA NESTING BOXES", 2, "2010-12-03 09:00:00",
-             7.65, 14527.0, "United Kingdom"),  # reversed by the cancellation below
-        _row("C536390", "22752", "SET 7 BABUSHKA NESTING BOXES", -2, "2010-12-03 12:00:00",
-             7.65, 14527.0, "United Kingdom"),
-        _row("536370", "21730", "GLASS STAR FROSTED T-LIGHT HOLDER", -3, "2010-12-04 10:00:00",
-             4.25, 12583.0, "France"),  # non-positive quantity (a return)
+        _row(
+            "536365",
+            "85123A",
+            "WHITE HANGING HEART T-LIGHT HOLDER",
+            6,
+            "2010-12-01 08:26:00",
+            2.55,
+            17850.0,
+            "United Kingdom",
+        ),
+        _row(
+            "536366",
+            "85123a",
+            "WHITE  HANGING HEART T-LIGHT HOLDER ",
+            2,
+            "2010-12-02 09:00:00",
+            2.55,
+            17850.0,
+            "United Kingdom",
+        ),
+        _row(
+            "536367",
+            "22423",
+            "REGENCY CAKESTAND 3 TIER",
+            1,
+            "2010-12-03 10:00:00",
+            12.75,
+            None,
+            "EIRE",
+        ),  # a guest line: kept
+        _row(
+            "C536379",
+            "22423",
+            "REGENCY CAKESTAND 3 TIER",
+            -1,
+            "2010-12-03 11:00:00",
+            12.75,
+            14527.0,
+            "United Kingdom",
+        ),  # cancellation
+        _row(
+            "536369",
+            "22752",
+            "SET 7 BABUSHKA NESTING BOXES",
+            2,
+            "2010-12-03 09:00:00",
+            7.65,
+            14527.0,
+            "United Kingdom",
+        ),  # reversed by the cancellation below
+        _row(
+            "C536390",
+            "22752",
+            "SET 7 BABUSHKA NESTING BOXES",
+            -2,
+            "2010-12-03 12:00:00",
+            7.65,
+            14527.0,
+            "United Kingdom",
+        ),
+        _row(
+            "536370",
+            "21730",
+            "GLASS STAR FROSTED T-LIGHT HOLDER",
+            -3,
+            "2010-12-04 10:00:00",
+            4.25,
+            12583.0,
+            "France",
+        ),  # non-positive quantity (a return)
         _row("536371", "21731", "damaged", 5, "2010-12-04 11:00:00", 0.0, 12583.0, "France"),
         _row("536372", "POST", "POSTAGE", 1, "2010-12-04 12:00:00", 18.0, 12583.0, "France"),
-        _row("536373", "84029G", None, 4, "2010-12-05 09:00:00", 3.39, 13047.0,
-             "Channel Islands"),  # missing description, filled from the next row
-        _row("536374", "84029G", "KNITTED UNION FLAG HOT WATER BOTTLE", 6, "2010-12-05 10:00:00",
-             3.39, 13047.0, "Channel Islands"),
+        _row(
+            "536373", "84029G", None, 4, "2010-12-05 09:00:00", 3.39, 13047.0, "Channel Islands"
+        ),  # missing description, filled from the next row
+        _row(
+            "536374",
+            "84029G",
+            "KNITTED UNION FLAG HOT WATER BOTTLE",
+            6,
+            "2010-12-05 10:00:00",
+            3.39,
+            13047.0,
+            "Channel Islands",
+        ),
         _row("536375", "99999", None, 1, "2010-12-05 11:00:00", 1.0, 13047.0, "RSA"),
-        _row("536376", "22752", "SET 7 BABUSHKA NESTING BOXES", 2, "not a date", 7.65, 13047.0,
-             "USA"),
+        _row(
+            "536376", "22752", "SET 7 BABUSHKA NESTING BOXES", 2, "not a date", 7.65, 13047.0, "USA"
+        ),
         _row("536377", None, "MYSTERY LINE", 1, "2010-12-06 09:00:00", 1.0, 13047.0, "USA"),
-        _row("536378", "gift_0001_20", "Dotcomgiftshop Gift Voucher Â£20.00", 1,
-             "2010-12-06 10:00:00", 17.02, 13047.0, "European Community"),
-        _row("536380", "22633", "CAFÃ‰ HAND WARMER", 12, "2010-12-06 11:00:00", 2.1, 12431.0,
-             "Unspecified"),
+        _row(
+            "536378",
+            "gift_0001_20",
+            "Dotcomgiftshop Gift Voucher Â£20.00",
+            1,
+            "2010-12-06 10:00:00",
+            17.02,
+            13047.0,
+            "European Community",
+        ),
+        _row(
+            "536380",
+            "22633",
+            "CAFÃ‰ HAND WARMER",
+            12,
+            "2010-12-06 11:00:00",
+            2.1,
+            12431.0,
+            "Unspecified",
+        ),
     ]
     return pd.DataFrame(rows)
 
@@ -117,21 +200,39 @@ def test_mojibake_repaired(cleaned):
 
 
 def test_other_shops_column_names_resolve():
-    columns = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-               "Customer ID", "Country"]
+    columns = [
+        "Invoice",
+        "StockCode",
+        "Description",
+        "Quantity",
+        "InvoiceDate",
+        "Price",
+        "Customer ID",
+        "Country",
+    ]
     mapping = resolve_mapping(columns, None)
-    assert mapping == {"invoice": "Invoice", "product_id": "StockCode", "title": "Description",
-                       "quantity": "Quantity", "price": "Price", "ts": "InvoiceDate",
-                       "customer_id": "Customer ID", "country": "Country"}
-    raw = _raw().rename(columns={"InvoiceNo": "Invoice", "UnitPrice": "Price",
-                                 "CustomerID": "Customer ID"})
+    assert mapping == {
+        "invoice": "Invoice",
+        "product_id": "StockCode",
+        "title": "Description",
+        "quantity": "Quantity",
+        "price": "Price",
+        "ts": "InvoiceDate",
+        "customer_id": "Customer ID",
+        "country": "Country",
+    }
+    raw = _raw().rename(
+        columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+    )
     result = clean_order_lines(raw, mapping)
     assert len(result.lines) == 6
 
 
 def test_generic_aliases_and_overrides():
-    mapping = resolve_mapping(["order_id", "SKU", "name", "qty", "unit_price", "created_at",
-                               "customer", "ship_to"], {"country": "ship_to"})
+    mapping = resolve_mapping(
+        ["order_id", "SKU", "name", "qty", "unit_price", "created_at", "customer", "ship_to"],
+        {"country": "ship_to"},
+    )
     assert mapping["invoice"] == "order_id" and mapping["product_id"] == "SKU"
     assert mapping["title"] == "name" and mapping["ts"] == "created_at"
     assert mapping["country"] == "ship_to" and mapping["customer_id"] == "customer"
@@ -145,17 +246,26 @@ def test_missing_column_names_it():
 
 
 def test_text_csv_values_and_other_date_formats():
-    raw = pd.DataFrame({"order": ["1", "2", "3"], "sku": ["a1", "a1", "b2"],
-                        "title": ["Mug", "Mug", "Bowl"], "qty": ["2", "1", "x"],
-                        "price": ["£2.50", "2,50", "3"],
-                        "date": ["12/13/2010 8:26", "1/2/2011 10:00", "1/3/2011 10:00"],
-                        "customer": ["17850.0", "", "12"], "country": ["de", "NA", ""]})
+    raw = pd.DataFrame(
+        {
+            "order": ["1", "2", "3"],
+            "sku": ["a1", "a1", "b2"],
+            "title": ["Mug", "Mug", "Bowl"],
+            "qty": ["2", "1", "x"],
+            "price": ["£2.50", "2,50", "3"],
+            "date": ["12/13/2010 8:26", "1/2/2011 10:00", "1/3/2011 10:00"],
+            "customer": ["17850.0", "", "12"],
+            "country": ["de", "NA", ""],
+        }
+    )
     result = clean_order_lines(raw, resolve_mapping(raw.columns, None))
     assert result.rejected == {"unparseable quantity or price": 1}
     lines = result.lines
     assert lines["price"].tolist() == [2.5, 2.5]
-    assert lines["ts"].tolist() == [pd.Timestamp("2010-12-13 08:26"),
-                                    pd.Timestamp("2011-01-02 10:00")]
+    assert lines["ts"].tolist() == [
+        pd.Timestamp("2010-12-13 08:26"),
+        pd.Timestamp("2011-01-02 10:00"),
+    ]
     assert lines["customer_id"].tolist() == ["17850", None]
     assert lines["country"].tolist() == ["DE", "NA"]
 

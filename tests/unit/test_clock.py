@@ -93,8 +93,13 @@ def test_weekend_uses_local_not_utc_day() -> None:
 
 @pytest.mark.parametrize(
     ("month", "north", "south"),
-    [(1, "winter", "summer"), (4, "spring", "autumn"), (7, "summer", "winter"),
-     (10, "autumn", "spring"), (12, "winter", "summer")],
+    [
+        (1, "winter", "summer"),
+        (4, "spring", "autumn"),
+        (7, "summer", "winter"),
+        (10, "autumn", "spring"),
+        (12, "winter", "summer"),
+    ],
 )
 def test_seasons_gb_vs_au(month: int, north: str, south: str) -> None:
     now = utc(2011, month, 15, 12)
@@ -195,7 +200,8 @@ def test_parse_override_naive_is_local() -> None:
 
 def test_parse_override_aware_is_converted() -> None:
     assert parse_override_time("2011-12-05T19:30:00+09:00", "Europe/Berlin") == utc(
-        2011, 12, 5, 10, 30)
+        2011, 12, 5, 10, 30
+    )
     assert parse_override_time("2011-12-05T19:30Z", "Europe/Berlin") == utc(2011, 12, 5, 19, 30)
 
 
@@ -207,8 +213,16 @@ def test_parse_override_round_trip_through_local_time() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "yesterday", "2011-13-05T19:30", "2011-12-05T25:00", "19:30", "12/05/2011",
-     "2011-12-05T19:30" + "0" * 80],
+    [
+        "",
+        "   ",
+        "yesterday",
+        "2011-13-05T19:30",
+        "2011-12-05T25:00",
+        "19:30",
+        "12/05/2011",
+        "2011-12-05T19:30" + "0" * 80,
+    ],
 )
 def test_parse_override_garbage(value: str) -> None:
     with pytest.raises(ValueError, match="time"):

@@ -119,8 +119,10 @@ def _share(counts: Counter[str], wanted: str) -> float:
         ("curl/8.4.0", "bot"),
         ("python-requests/2.31.0", "bot"),
         ("Wget/1.21.4", "bot"),
-        ("Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)",
-         "bot"),
+        (
+            "Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)",
+            "bot",
+        ),
         (IPHONE, "mobile"),
         (PIXEL, "mobile"),
         (WINDOWS_PHONE, "mobile"),
@@ -198,7 +200,8 @@ def test_corpus_samsung_galaxy_tabs_are_tablets(corpus: list[dict[str, Any]]) ->
 
 def test_corpus_samsung_galaxy_phones_are_mobile(corpus: list[dict[str, Any]]) -> None:
     phones = [
-        c for c in corpus
+        c
+        for c in corpus
         if (c["model"] or "").upper().startswith("SM-G") and "Mobile" in c["user_agent_string"]
     ]
     assert len(phones) >= 30
@@ -214,7 +217,8 @@ def test_corpus_family_names_tablet_are_tablets(corpus: list[dict[str, Any]]) ->
 
 def test_corpus_android_mobile_browsers_are_mobile(corpus: list[dict[str, Any]]) -> None:
     phones = [
-        c for c in corpus
+        c
+        for c in corpus
         if re.search(r"Android.*Mobile Safari", c["user_agent_string"])
         and not re.search(r"tab|pad|kindle|SM-T|GT-P", c["family"], re.I)
         and c["family"] != "Spider"
@@ -235,7 +239,8 @@ def test_corpus_crawler_tokens_outside_spider_family(corpus: list[dict[str, Any]
     assert cubots
     assert all(device_class(c["user_agent_string"]) != "bot" for c in cubots)
     non_spider_bots = [
-        c for c in corpus
+        c
+        for c in corpus
         if c["family"] != "Spider" and device_class(c["user_agent_string"]) == "bot"
     ]
     assert len(non_spider_bots) <= 5

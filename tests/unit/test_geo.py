@@ -78,8 +78,22 @@ def test_unknown_ip(city_locator: GeoLocator, ip: str) -> None:
 
 @pytest.mark.parametrize(
     "ip",
-    [None, "", "garbage", "999.1.1.1", "81.2.69", "81.2.69.160:443", "<script>", "\x00",
-     "10.0.0.1", "192.168.1.20", "127.0.0.1", "::1", "fe80::1", "0.0.0.0"],
+    [
+        None,
+        "",
+        "garbage",
+        "999.1.1.1",
+        "81.2.69",
+        "81.2.69.160:443",
+        "<script>",
+        "\x00",
+        "10.0.0.1",
+        "192.168.1.20",
+        "127.0.0.1",
+        "::1",
+        "fe80::1",
+        "0.0.0.0",
+    ],
 )
 def test_bad_or_private_ip_gives_no_location(city_locator: GeoLocator, ip: str | None) -> None:
     assert city_locator.locate({}, ip) == NO_LOCATION
@@ -139,8 +153,9 @@ def test_region_city_timezone_headers() -> None:
         "CF-Timezone": "America/Los_Angeles",
     }
     loc = GeoLocator(CDN_HEADERS).locate(headers, None)
-    assert loc == Location("US", "California", "San Francisco", "America/Los_Angeles", None,
-                           "header")
+    assert loc == Location(
+        "US", "California", "San Francisco", "America/Los_Angeles", None, "header"
+    )
 
 
 def test_cloudfront_headers() -> None:
@@ -152,7 +167,11 @@ def test_cloudfront_headers() -> None:
     }
     loc = GeoLocator(CDN_HEADERS).locate(headers, None)
     assert (loc.country, loc.region, loc.city, loc.timezone) == (
-        "GB", "ENG", "Manchester", "Europe/London")
+        "GB",
+        "ENG",
+        "Manchester",
+        "Europe/London",
+    )
 
 
 def test_bad_timezone_header_is_dropped() -> None:
