@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import registry
+from recommender import registry, segments
 from recommender.blend import BlendParams, blend, neighbour_scores, own_scores
 from recommender.dataset import confidence
 from recommender.models import fold_in
@@ -60,6 +60,8 @@ class Model:
         self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
         self._item_index = {pid: i for i, pid in enumerate(self.item_ids.tolist())}
         self._user_index = {uid: i for i, uid in enumerate(self.user_ids.tolist())}
+        self.segments, self._user_segment = segments.load(path)  # empty in older versions
+        self._segment_by_id = {seg.id: seg for seg in self.segments}
 
     @classmethod
     def load_current(cls, models_dir: Path) -> Model | None:
@@ -72,6 +74,17 @@ class Model:
 
     def knows_user(self, customer_id: str | None) -> bool:
         return customer_id is not None and customer_id in self._user_index
+
+    def segment_of(self, customer_id: str | None) -> segments.Segment | None:
+        """The micro-segment the customer's buying put them in (segments.py), if any."""
+        u = self._user_index.get(customer_id) if customer_id else None
+        if u is None or self._user_segment is None:
+            return None
+        n = int(self._user_segment[u])
+        return self.segments[n] if 0 <= n < len(self.segments) else None
+
+    def segment(self, segment_id: str) -> segments.Segment | None:
+        return self._segment_by_id.get(segment_id)
 
     def history(self, customer_id: str | None) -> list[str]:
         """Products the customer bought in the training data."""

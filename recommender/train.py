@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import popularity, registry
+from recommender import popularity, registry, segments
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
@@ -68,13 +68,15 @@ def train(
     extra: pd.DataFrame | None = None,
     metrics: dict | None = None,
     source: str = "orders",
+    products: pd.DataFrame | None = None,
 ) -> TrainReport:
     """Train on order lines (invoice, product_id, customer_id, ts, country) and write a version.
 
     `catalog_ids` fixes the item space to the whole catalog. The data's own last timestamp is
     "now" for recency, so the same file always yields the same lists. `extra`: interactions from
     the event log (event_log.interactions), added to the orders as order-equivalents. `metrics`
-    (e.g. from a temporal evaluation of these parameters) are recorded in meta.json.
+    (e.g. from a temporal evaluation of these parameters) are recorded in meta.json. `products`
+    (id, category) adds the customers' micro-segments (segments.py).
     """
     say = progress or (lambda _msg: None)
     params = params or ALSParams()
@@ -131,6 +133,10 @@ def train(
         _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
         _save(tmp, "ui_orders", np.asarray(data.orders, dtype=np.float32))
     (tmp / "popularity.json").write_text(json.dumps(lists))
+    if products is not None:  # micro-segments need categories (and quantities, prices)
+        say("finding customer segments")
+        segs, member = segments.build(lines, products)
+        segments.save(tmp, segs, member, data.user_ids)
     seconds = time.perf_counter() - started
     meta = {
         "version": version,

@@ -154,6 +154,7 @@ def _train(
         extra=extra,
         metrics=metrics,
         source="orders+events" if with_events else "orders",
+        products=products,
     )
     click.echo(
         f"Model {report.version}: {report.users:,} customers, {report.items:,} products, "

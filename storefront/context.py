@@ -60,6 +60,7 @@ class Context:
     traits: Traits = Traits()
     seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
     experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
+    segment: str | None = None  # the micro-segment a signed-in customer's buying put them in
 
     @property
     def country(self) -> str | None:
@@ -162,6 +163,7 @@ def build_context(
         overridden.append("device")
     local = local_time(now, location.country, tz_hint, settings.store_timezone, location.latitude)
     traits = infer(session.traits_raw if consent.history else {}, session.prefs)
+    segment = segment_of(session.customer_id if consent.history else None, session.prefs)
     return Context(
         visitor_id=visitor_id,
         new_visitor=new_visitor,
@@ -176,7 +178,19 @@ def build_context(
         traits=traits,
         seed=seed,
         experiments=assignment,
+        segment=segment,
     )
+
+
+def segment_of(customer_id: str | None, prefs: dict[str, str]) -> str | None:
+    """The customer's micro-segment in the serving model, unless they said "not true"."""
+    if not customer_id or prefs.get("drop:segment") == "1":
+        return None
+    from storefront.model_holder import snapshot
+
+    model = snapshot().model
+    found = model.segment_of(customer_id) if model is not None else None
+    return found.id if found is not None else None
 
 
 def current_context() -> Context:

@@ -43,8 +43,9 @@ def _targeting(form: ExperimentForm) -> tuple[dict[str, Any] | None, list[str]]:
     for name in ("device", "channel", "recency"):
         if getattr(form, name).data:
             quick[name] = list(getattr(form, name).data)
-    if split(form.country.data):
-        quick["country"] = split(form.country.data)
+    for name in ("country", "segment"):
+        if split(getattr(form, name).data):
+            quick[name] = split(getattr(form, name).data)
     extra: Any = None
     if (form.conditions.data or "").strip():
         try:

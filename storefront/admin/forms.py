@@ -183,6 +183,7 @@ class RuleForm(FlaskForm):
     cart_items_max = IntegerField("Items in basket to", validators=[Optional()])
     affinity = MultiCheckboxField("Favourite category (inferred)", choices=CATEGORY_CHOICES)
     price_band = MultiCheckboxField("Usual price band (inferred)", choices=_pairs(PRICE_BANDS))
+    segment = StringField("Customer segments (ids, see Segments)", validators=[Optional()])
     category = MultiCheckboxField("On the category page of", choices=CATEGORY_CHOICES)
     product = StringField("On the product page of (codes)", validators=[Optional()])
     # effects
@@ -275,6 +276,7 @@ class ExperimentForm(FlaskForm):
     country = StringField("Only from countries (codes, comma-separated)")
     channel = MultiCheckboxField("Only visitors who arrived from", choices=_pairs(CHANNELS))
     recency = MultiCheckboxField("Only", choices=_pairs(RECENCY))
+    segment = StringField("Only customers in segments (ids, see Segments)")
     conditions = TextAreaField(
         "More conditions (YAML, like a rule's when:)",
         validators=[Optional(), Length(max=20_000)],

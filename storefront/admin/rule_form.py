@@ -23,7 +23,7 @@ LIST_FIELDS = (
     "price_band",
     "category",
 )
-TEXT_LIST_FIELDS = ("country", "region", "utm_source", "utm_campaign", "referrer")
+TEXT_LIST_FIELDS = ("country", "region", "utm_source", "utm_campaign", "referrer", "segment")
 CODE_LIST_FIELDS = ("viewed_product", "product")
 EXTRA_ROWS = 2  # blank rows under the filled ones, so no script is needed to add one
 

@@ -67,6 +67,7 @@ DIMS: dict[str, Dim] = {
         Dim("cart_items", RANGE, "items in basket"),
         Dim("affinity", MANY, "favourite category"),
         Dim("price_band", ONE, "usual price band", (*PRICE_BANDS, None)),
+        Dim("segment", OPEN, "customer segment"),
     )
 }
 
@@ -101,6 +102,7 @@ class Facts:
     cart_items: int = 0
     affinity: frozenset[str] = frozenset()
     price_band: str | None = None
+    segment: str | None = None  # the signed-in customer's micro-segment id
 
     def value(self, dim: str) -> Any:
         if dim == "dates":

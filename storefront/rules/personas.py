@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from storefront.context import Consent, Context
+from storefront.context import Consent, Context, segment_of
 from storefront.session import LAPSED_AFTER, SessionState
 from storefront.signals import (
     Location,
@@ -98,4 +98,5 @@ def context_for(persona: Persona, store_tz: str, host: str = "localhost") -> Con
         recency=persona.recency,
         overridden=("preview",),
         seed="preview",
+        segment=segment_of(persona.customer, {}),
     )

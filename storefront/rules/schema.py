@@ -158,6 +158,9 @@ class Condition(_Strict):
     cart_items: NumberRange | None = None
     affinity: _many(CategorySlug) | None = None  # an inferred favourite category
     price_band: _many(_choice(PRICE_BANDS)) | None = None  # the inferred usual price band
+    # a micro-segment id from the studio's Segments page (they are found anew with each model
+    # version; an id that no segment has any more simply holds for nobody)
+    segment: _many(Annotated[Text, BeforeValidator(_lower)]) | None = None
 
     def facts(self) -> dict[str, Any]:
         """The leaf facts set on this node (combinators excluded), by YAML name."""

@@ -46,6 +46,7 @@ def me():
         personalization=prefs.get("off:personalization") != "1",
         viewed=[p for p in viewed if p is not None],
         model_version=snap.model_version,
+        segment=snap.model.segment(ctx.segment) if ctx.segment and snap.model else None,
     )
 
 
@@ -68,8 +69,8 @@ def me_update():
         prefs.mute(visitor, value, action == "mute")
     elif action == "drop":
         kind, _, cat = value.partition(":")
-        if kind not in ("affinity", "exclusion", "price_band") or (
-            kind != "price_band" and catalog.category_name(cat) is None
+        if kind not in ("affinity", "exclusion", "price_band", "segment") or (
+            kind not in ("price_band", "segment") and catalog.category_name(cat) is None
         ):
             abort(400, description=f"value: unknown trait {value!r}")
         prefs.drop_trait(visitor, value)
