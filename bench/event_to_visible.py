@@ -36,8 +36,13 @@ def main() -> None:
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-e2v-"))
     if not (home / "models" / "CURRENT").exists():
-        subprocess.run([sys.executable, "-m", "storefront.cli", "demo"], cwd=ROOT, check=True,
-                       capture_output=True, env={**os.environ, "STOREFRONT_HOME": str(home)})
+        subprocess.run(
+            [sys.executable, "-m", "storefront.cli", "demo"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "STOREFRONT_HOME": str(home)},
+        )
     redis_proc, redis_url = start_redis(home)
     port = free_port()
     proc = start(home, port, 2, 4, home / "e2v-server.log", redis_url)
@@ -54,12 +59,24 @@ def main() -> None:
             r.read()
             cookie = r.getheader("Set-Cookie").split(";")[0]
             pid, title = rng.choice(products)
-            batch = {"events": [{"id": f"e2v-{os.getpid()}-{i:06d}", "type": "click",
-                                 "product_id": pid, "slot": "trending",
-                                 "ts": int(time.time() * 1000)}]}
+            batch = {
+                "events": [
+                    {
+                        "id": f"e2v-{os.getpid()}-{i:06d}",
+                        "type": "click",
+                        "product_id": pid,
+                        "slot": "trending",
+                        "ts": int(time.time() * 1000),
+                    }
+                ]
+            }
             t0 = time.perf_counter()
-            conn.request("POST", "/events", json.dumps(batch),
-                         {"Content-Type": "application/json", "Cookie": cookie})
+            conn.request(
+                "POST",
+                "/events",
+                json.dumps(batch),
+                {"Content-Type": "application/json", "Cookie": cookie},
+            )
             ack = conn.getresponse()
             ack.read()
             conn.request("GET", "/", headers={"Cookie": cookie})
@@ -74,10 +91,20 @@ def main() -> None:
 
                     print(ack.status, pid, title, re.findall(r'<h2 id="h-[^>]*>([^<]*)', page))
         q = statistics.quantiles(times, n=100)
-        print(json.dumps({"visitors": args.visitors, "visible_on_next_page": len(times),
-                          "not_visible": misses, "p50_ms": round(q[49], 2),
-                          "p95_ms": round(q[94], 2), "p99_ms": round(q[98], 2),
-                          "max_ms": round(max(times), 2)}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "visitors": args.visitors,
+                    "visible_on_next_page": len(times),
+                    "not_visible": misses,
+                    "p50_ms": round(q[49], 2),
+                    "p95_ms": round(q[94], 2),
+                    "p99_ms": round(q[98], 2),
+                    "max_ms": round(max(times), 2),
+                },
+                indent=2,
+            )
+        )
     finally:
         conn.close()
         os.killpg(proc.pid, signal.SIGTERM)

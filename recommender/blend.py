@@ -1,29 +1,97 @@
-"""The "for you" score the shop serves: ALS taste + item neighbours + the shopper's own orders.
+"""The "for you" score the shop serves: a learned blend of a shopper's own orders and new products.
 
-On this kind of shop (wholesale gift buyers who re-order), what a customer bought before and
-what is bought together with it predict the next order better than factors alone; the blend
-keeps ALS for breadth and for session fold-in. Pure numpy: serving (one user, 1-D arrays) and
-tuning (a batch, 2-D arrays) call the very same functions.
+On this kind of shop (wholesale gift buyers who re-order), what a customer bought before predicts
+most of the next order, but how much depends on the customer: some re-order the same lines every
+month, others come for something new each time. So the own-orders part is not one fixed weight:
+each owned product is described by how often and how recently it was bought, whether it is due
+(repurchase.py's re-order interval), and by the customer's own repeat share (repurchase.
+repeat_shares: the share of their later orders' lines that were re-orders, shrunk towards the
+shop's mean for customers with few orders). New products are described by ALS taste, item-kNN
+neighbours, and overall and recent popularity (this shop is seasonal).
+
+The score is a weighted sum of those features; the weights are a logistic regression fitted on
+a validation split (`storefront tune`, `fit_weights`), so "a customer who mostly re-orders sees
+more of their own products" is learned, not hand-set. Pure numpy: serving (one shopper, 1-D
+arrays over items) and tuning (a batch, 2-D arrays) call the very same functions.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+# Each feature, and why it is there. "own" features are zero for products never bought.
+FEATURES = (
+    "owned",  # bought before at all
+    "orders",  # log(1 + orders of it): a staple outranks a one-off
+    "recent",  # exp(-age / 90 days): bought lately
+    "year",  # exp(-age / 365 days): still within the year (gift seasons come back)
+    "due",  # repurchase.py's due-ness: near the product's own re-order interval
+    "share",  # orders of it / all the customer's orders: in most baskets or a few
+    "repeat",  # the customer's learned repeat share: re-orderers see more of their own
+    "lapse",  # days since the customer's last order (a lapsed customer restocks)
+    "als",  # ALS taste (session folded in), every product
+    "als_new",  # ALS taste, products not owned
+    "knn_new",  # item-kNN neighbours of what they bought or touched, products not owned
+    "popularity",  # log distinct buyers over the training window
+    "trending",  # log distinct buyers in its last 30 days
+)
+
+# Fitted by `storefront tune` on the validation split (2011-09-23, returning customers) of the
+# bundled data; docs/evaluation.md has the run.
+DEFAULT_WEIGHTS = {
+    "owned": -0.08,
+    "orders": 0.84,
+    "recent": 0.49,
+    "year": 0.71,
+    "due": 0.90,
+    "share": 0.28,
+    "repeat": 0.96,
+    "lapse": 1.39,
+    "als": 1.17,
+    "als_new": 0.66,
+    "knn_new": 1.00,
+    "popularity": -2.85,
+    "trending": 3.29,
+}
+# "New products only" (a rail beside buy again): the features that describe a product the
+# shopper never bought, weighted by a fit on such products alone (owned ones would only teach it
+# how to rank re-orders).
+NEW_FEATURES = ("als", "knn_new", "popularity", "trending")
+DEFAULT_NEW_WEIGHTS = {"als": 1.80, "knn_new": 1.20, "popularity": -4.98, "trending": 4.01}
 
 
 @dataclass(frozen=True)
 class BlendParams:
-    """Weights of each part after scaling it to a maximum of 1 per shopper."""
+    """`weights`: the learned weight of each feature. With no weights (a params file from before
+    the learned blend) the hand blend applies: each part scaled to a maximum of 1 per shopper."""
 
     als: float = 1.0
     knn: float = 0.5
     own: float = 3.0
     own_half_life_days: float = 180.0  # an order this old counts half as much as today's
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    new_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_NEW_WEIGHTS))
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """What the blend knows about one shopper (1-D over items) or a batch (2-D, users x items).
+
+    orders/age/span: real orders of each product, days since the last, first to last order
+    (zeros where never bought); customer_orders, repeat and lapse: per shopper (a scalar, or a
+    column of shape (users, 1))."""
+
+    orders: np.ndarray
+    age: np.ndarray
+    span: np.ndarray
+    customer_orders: np.ndarray | float
+    repeat: np.ndarray | float
+    lapse: np.ndarray | float
 
 
 def unit(scores: np.ndarray) -> np.ndarray:
@@ -42,6 +110,18 @@ def own_scores(conf: np.ndarray, age_days: np.ndarray | None, half_life: float) 
     return conf * np.power(0.5, np.asarray(age_days, dtype=np.float32) / half_life)
 
 
+def due_scores(orders: np.ndarray, age: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """repurchase.score over arrays: near its re-order interval a regular ranks highest, weighted
+    by its orders, and fades once long overdue; a one-off ranks by recency. Zero if never bought."""
+    orders = np.asarray(orders, dtype=np.float32)
+    age = np.asarray(age, dtype=np.float32)
+    interval = np.maximum(np.asarray(span, dtype=np.float32) / np.maximum(orders - 1, 1), 1.0)
+    due = age / interval
+    regular = orders * np.minimum(due, 1.0) / (1.0 + np.maximum(0.0, due - 1.5))
+    once = 0.5 * np.exp(-age / 180.0)
+    return np.where(orders >= 2, regular, np.where(orders >= 1, once, 0.0)).astype(np.float32)
+
+
 def neighbour_scores(
     items: np.ndarray, weights: np.ndarray, knn_ids: np.ndarray, knn_scores: np.ndarray, n: int
 ) -> np.ndarray:
@@ -54,5 +134,80 @@ def neighbour_scores(
     return np.bincount(ids, weights=contrib.ravel(), minlength=n).astype(np.float32)
 
 
+def log_scale(counts: np.ndarray) -> np.ndarray:
+    """log(1 + count) over its maximum: popularity on a 0..1 scale."""
+    logs = np.log1p(np.maximum(np.asarray(counts, dtype=np.float32), 0))
+    top = float(logs.max()) if logs.size else 0.0
+    return logs / top if top > 0 else logs
+
+
+def features(
+    als: np.ndarray,
+    knn: np.ndarray,
+    shopper: Shopper,
+    popularity: np.ndarray,
+    trending: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Every feature of FEATURES, each shaped like `als`. popularity and trending are per item
+    on a 0..1 scale (log_scale), shared by every shopper."""
+    orders = np.asarray(shopper.orders, dtype=np.float32)
+    age = np.asarray(shopper.age, dtype=np.float32)
+    owned = (orders >= 1).astype(np.float32)
+    new = 1.0 - owned
+    unit_als = unit(als)
+    customer_orders = np.maximum(np.asarray(shopper.customer_orders, dtype=np.float32), 1.0)
+    lapse = np.minimum(np.asarray(shopper.lapse, dtype=np.float32), 365.0) / 365.0
+    shape = unit_als.shape
+    return {
+        "owned": owned,
+        "orders": owned * np.log1p(orders),
+        "recent": owned * np.exp(-age / 90.0),
+        "year": owned * np.exp(-age / 365.0),
+        "due": owned * np.minimum(due_scores(orders, age, shopper.span), 10.0) / 10.0,
+        "share": owned * orders / customer_orders,
+        "repeat": owned * np.asarray(shopper.repeat, dtype=np.float32),
+        "lapse": owned * lapse,
+        "als": unit_als,
+        "als_new": new * unit_als,
+        "knn_new": new * unit(knn),
+        "popularity": np.broadcast_to(np.asarray(popularity, dtype=np.float32), shape),
+        "trending": np.broadcast_to(np.asarray(trending, dtype=np.float32), shape),
+    }
+
+
+def learned(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The blend's score: the weighted sum of the features (unknown names weigh nothing)."""
+    out = np.zeros(feats["als"].shape, dtype=np.float32)
+    for name, w in weights.items():
+        if w and name in feats:
+            out += np.float32(w) * feats[name]
+    return out
+
+
 def blend(als: np.ndarray, knn: np.ndarray, own: np.ndarray, p: BlendParams) -> np.ndarray:
+    """The hand blend (no learned weights): ALS + neighbours + decayed own orders."""
     return p.als * unit(als) + p.knn * unit(knn) + p.own * unit(own)
+
+
+def fit_weights(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...] = FEATURES,
+    l2: float = 1.0,
+    iterations: int = 30,
+) -> dict[str, float]:
+    """Logistic regression of "bought after the split" on the features (columns in `names`
+    order), by Newton's method with an L2 penalty; the intercept is dropped (it ranks nothing)."""
+    x = np.hstack([np.asarray(x, dtype=np.float64), np.ones((len(x), 1))])
+    y = np.asarray(y, dtype=np.float64)
+    w = np.zeros(x.shape[1])
+    penalty = l2 * np.r_[np.ones(x.shape[1] - 1), 0.0]
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        grad = x.T @ (p - y) + penalty * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-6:
+            break
+    return {name: round(float(v), 4) for name, v in zip(names, w[:-1], strict=True)}

@@ -132,9 +132,10 @@ def evaluate_cmd(
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    for group in ("all", "returning", "new", "new_session"):
-        click.echo(f"\n{report.GROUP_TITLES[group]}:")
-        click.echo(report.table(result, group))
+    for protocol, what in report.PROTOCOLS.items():
+        for group in ("all", "returning", "new", "new_session"):
+            click.echo(f"\n{report.GROUP_TITLES[group]}, {what}:")
+            click.echo(report.table(result, group, protocol=protocol))
     click.echo("")
     for key, value in result["targets"].items():
         click.echo(f"{key}: {value}")

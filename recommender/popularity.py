@@ -160,3 +160,20 @@ class PopularityRecommender(Recommender):
         rows = np.tile(self.base, (len(itemids), 1))
         rows[np.arange(len(itemids)), itemids] = -np.inf
         return top_n(rows, n)
+
+
+def item_counts(
+    lines: pd.DataFrame, item_ids: np.ndarray, end: pd.Timestamp, days: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct buyers per item over all the lines and over their last `days` days, in item_ids
+    order: the blend's popularity and trending features (blend.log_scale)."""
+    ts = pd.to_datetime(lines["ts"])
+    ids = pd.Index(np.asarray(item_ids, dtype=str))
+    every = _buyers(lines)
+    every.index = every.index.astype(str)
+    lately = _buyers(lines[ts > pd.Timestamp(end) - pd.Timedelta(days=days)])
+    lately.index = lately.index.astype(str)
+    return (
+        every.reindex(ids).fillna(0).to_numpy(dtype=np.float32),
+        lately.reindex(ids).fillna(0).to_numpy(dtype=np.float32),
+    )

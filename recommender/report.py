@@ -16,6 +16,11 @@ SERVED_NAMES = {
     "for_you": "served: for-you rail",
     "blend": "served: blend, before page policies",
     "als_plain": "served: plain ALS",
+    "buy_again": "served: buy again (+ popularity)",
+}
+PROTOCOLS = {
+    "groups": "all purchases",
+    "new_only": "new products only (owned products left out of ranking and truth)",
 }
 
 
@@ -26,12 +31,15 @@ def rows(result: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def table(result: dict, group: str = "all", markdown: bool = False) -> str:
-    """One group's metrics for every model, as aligned text or a Markdown table."""
+def table(
+    result: dict, group: str = "all", markdown: bool = False, protocol: str = "groups"
+) -> str:
+    """One group's metrics for every model under one protocol ("groups": all purchases,
+    "new_only": new products only), as aligned text or a Markdown table."""
     head = ["model", "users", *METRICS, "fit s"]
     body = []
     for label, entry in rows(result):
-        m = entry["groups"].get(group, {})
+        m = entry.get(protocol, {}).get(group, {})
         if not m.get("users"):
             continue
         body.append(
@@ -121,16 +129,20 @@ def markdown(result: dict, images: list[str], command: str) -> str:
         f"Finished in {result['seconds']:.1f} s.",
         "",
         "Relevance is binary: a product is relevant when the customer bought it after the "
-        "split, re-orders included. Protocol and metric definitions: docs/evaluation.md.",
+        "split. Two protocols: all purchases (re-orders included), and new products only "
+        "(what the customer already owned is left out of both the ranking and the truth). "
+        "Protocol and metric definitions: docs/evaluation.md.",
         "",
         "## Targets",
         "",
     ]
     for key, value in result.get("targets", {}).items():
         parts.append(f"- {key}: **{value}**")
-    for group, title in GROUP_TITLES.items():
-        if any(e["groups"].get(group, {}).get("users") for _, e in rows(result)):
-            parts += ["", f"## {title}", "", table(result, group, markdown=True)]
+    for protocol, what in PROTOCOLS.items():
+        for group, title in GROUP_TITLES.items():
+            if any(e.get(protocol, {}).get(group, {}).get("users") for _, e in rows(result)):
+                table_md = table(result, group, markdown=True, protocol=protocol)
+                parts += ["", f"## {title}: {what}", "", table_md]
     parts += ["", "## Plots", ""] + [f"![{name}]({name})" for name in images]
     parts += ["", "## Parameters", "", "```json", json.dumps(result["params"], indent=2), "```"]
     return "\n".join(parts) + "\n"

@@ -98,40 +98,65 @@ def _context(customer_id: str, country: str | None, views: list[str], split: Spl
     )
 
 
-def _lists(
-    split: Split, group: Group, model: Model, snap, settings
-) -> dict[str, tuple[list, list]]:
-    """For one group: the served rail, the blend before page policies, and plain ALS."""
+KINDS = ("for_you", "blend", "als_plain", "buy_again")
+
+
+def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str, dict]:
+    """For one group, per protocol ("groups": all purchases, "new_only": owned products left
+    out): the served rail, the blend before page policies, plain ALS, and buy again (the
+    customer's own products by repurchase.rank, topped up with popularity; all purchases only).
+    Owned means the group's user_items row: training history, or the folded-in first order."""
+    from recommender.repurchase import rank
     from storefront import strategies
 
     for_you = strategies.get("for_you")
     index = {pid: i for i, pid in enumerate(split.data.item_ids)}
     popular = [pid for pid, _ in model.popular("overall")]
 
-    def ids(pids) -> np.ndarray:
-        row = [index.get(p, -1) for p in pids][:20]
+    def ids(pids, owned=frozenset()) -> np.ndarray:
+        row = [i for i in (index.get(p, -1) for p in pids) if i not in owned][:20]
         return np.array(row + [-1] * (20 - len(row)), dtype=np.int32)
 
-    out: dict[str, tuple[list, list]] = {
-        "for_you": ([], []),
-        "blend": ([], []),
-        "als_plain": ([], []),
-    }
+    out = {kind: {"groups": ([], []), "new_only": ([], [])} for kind in KINDS}
+
+    def add(kind: str, protocol: str, row: np.ndarray, row10: np.ndarray | None = None) -> None:
+        out[kind][protocol][0].append(row[:10] if row10 is None else row10[:10])
+        out[kind][protocol][1].append(row)
+
+    m = group.user_items
     for k, cid in enumerate(group.customer_ids):
+        owned = frozenset(m.indices[m.indptr[k] : m.indptr[k + 1]].tolist())
+        owned_ids = [str(split.data.item_ids[i]) for i in owned]
         views = group.sessions[k] if group.sessions else []
         ctx = _context(cid, group.countries[k], views, split, settings)
         signals = ctx.session.signals()
-        for n in RAILS:
-            req = strategies.Request(ctx, snap, {}, {}, n)
-            rail = ids(p.product_id for p in for_you.pick(req))
-            out["for_you"][0 if n == 10 else 1].append(rail[:n])
+        for protocol, params in (("groups", {}), ("new_only", {"new_only": True})):
+            # a first order folded in is owned too: the rail is asked for that many more
+            extra = len(owned) if protocol == "new_only" and views else 0
+            drop = owned if protocol == "new_only" else frozenset()
+            rails = []
+            for n in RAILS:
+                req = strategies.Request(ctx, snap, {}, params, n + extra)
+                picks = [p.product_id for p in for_you.pick(req)]
+                rails.append(ids(picks, drop)[:n])
+            row20 = np.concatenate([rails[1], np.full(20 - len(rails[1]), -1, dtype=np.int32)])
+            add("for_you", protocol, row20, rails[0])
         vector = model.user_vector(cid, signals)
-        plain = [p for p, _ in model.recommend(vector, 20)] if vector is not None else popular
+        plain = (
+            [p for p, _ in model.recommend(vector, 20 + len(owned))]
+            if vector is not None
+            else popular
+        )
         blended = [p for p, _ in model.recommend_for(cid, signals, 20)] or popular
-        for name, pids in (("als_plain", plain), ("blend", blended)):
-            row = ids(pids)
-            out[name][0].append(row[:10])
-            out[name][1].append(row)
+        fresh = [p for p, _ in model.recommend_for(cid, signals, 20, owned_ids, new_only=True)] or [
+            p for p in popular if index.get(p) not in owned
+        ]
+        add("als_plain", "groups", ids(plain))
+        add("als_plain", "new_only", ids(plain, owned))
+        add("blend", "groups", ids(blended))
+        add("blend", "new_only", ids(fresh, owned))
+        again = [o.product_id for o, _ in rank(model.owned(cid))]
+        add("buy_again", "groups", ids(again + [p for p in popular if p not in set(again)]))
     return out
 
 
@@ -141,8 +166,9 @@ def evaluate_served(
     settings=None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, dict]:
-    """Metrics of the served rail ("for_you"), the bare blend ("blend") and plain ALS through
-    the serving code ("als_plain"), per group, on a model trained at the split."""
+    """Metrics of the served rail ("for_you"), the bare blend ("blend"), plain ALS through
+    the serving code ("als_plain") and buy again, per group and protocol, on a model trained
+    at the split."""
     from flask import Flask
 
     from storefront.config import load_settings
@@ -171,24 +197,28 @@ def evaluate_served(
         app.config["SETTINGS"] = settings
         app.extensions["redis"] = _NoExposures()
         started = time.perf_counter()
-        lists: dict[str, dict] = {"for_you": {}, "blend": {}, "als_plain": {}}
+        lists = {kind: {"groups": {}, "new_only": {}} for kind in KINDS}
         with app.app_context():
             for name, group in split.groups.items():
                 say(f"serving the for-you rail to {len(group):,} {name} customers")
-                for kind, (l10, l20) in _lists(split, group, model, snap, settings).items():
-                    lists[kind][name] = (l10, l20)
+                for kind, protocols in _lists(split, group, model, snap, settings).items():
+                    for protocol, pair in protocols.items():
+                        lists[kind][protocol][name] = pair
         replay_seconds = time.perf_counter() - started
         del model, snap
     results = {}
-    for kind, by_group in lists.items():
+    for kind, by_protocol in lists.items():
         results[kind] = {
             "fit_seconds": round(fit_seconds, 3),
             "replay_seconds": round(replay_seconds, 3),
-            "groups": score_groups(split, by_group),
+            "groups": score_groups(split, by_protocol["groups"]),
         }
+        if kind != "buy_again":  # with owned products left out, buy again is just popularity
+            results[kind]["new_only"] = score_groups(split, by_protocol["new_only"], True)
     say(
-        f"served for_you: NDCG@10 {results['for_you']['groups']['all']['ndcg@10']:.4f} (all), "
-        f"plain ALS {results['als_plain']['groups']['all']['ndcg@10']:.4f}; "
+        f"served for_you: NDCG@10 {results['for_you']['groups']['all']['ndcg@10']:.4f} (all "
+        f"purchases), {results['for_you']['new_only']['all']['ndcg@10']:.4f} (new products "
+        f"only); plain ALS {results['als_plain']['groups']['all']['ndcg@10']:.4f}; "
         f"replayed in {replay_seconds:.1f}s"
     )
     return results

@@ -3,7 +3,9 @@
 Pure numpy over memory-mapped arrays: safe after fork, shared between workers, and fast enough
 for a catalog of thousands to score exhaustively per request. `recommend_for` is what the
 "for you" rail serves: the ALS taste (with the session folded in) blended with item neighbours
-and the shopper's own orders (blend.py); versions trained before the blend existed serve ALS.
+and the shopper's own orders (blend.py), weighed by what the customer's history says about how much
+they re-order; versions trained before the blend existed serve ALS, and versions trained before
+the learned blend serve the hand blend.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ import numpy as np
 import pandas as pd
 
 from recommender import registry, segments
-from recommender.blend import BlendParams, blend, neighbour_scores, own_scores
+from recommender.blend import (
+    BlendParams,
+    Shopper,
+    blend,
+    features,
+    learned,
+    log_scale,
+    neighbour_scores,
+    own_scores,
+)
 from recommender.dataset import confidence
 from recommender.models import fold_in
 from recommender.repurchase import Owned
@@ -58,6 +69,14 @@ class Model:
         self.ui_orders = _load(path, "ui_orders") if has_spans else None
         self.data_end = pd.Timestamp(self.meta["window"]["end"]) if "window" in self.meta else None
         self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
+        # the learned blend's per-customer and per-item arrays: absent in older versions
+        learnt = (path / "user_repeat.npy").is_file() and self.ui_orders is not None
+        self.user_repeat = _load(path, "user_repeat") if learnt else None
+        self.user_orders = _load(path, "user_orders") if learnt else None
+        self.item_popularity = log_scale(_load(path, "item_buyers")) if learnt else None
+        self.item_trending = log_scale(_load(path, "item_trending")) if learnt else None
+        if not learnt or "weights" not in self.meta.get("blend", {}):
+            self.blend = BlendParams(**{**self.blend.as_dict(), "weights": {}, "new_weights": {}})
         self._item_index = {pid: i for i, pid in enumerate(self.item_ids.tolist())}
         self._user_index = {uid: i for i, uid in enumerate(self.user_ids.tolist())}
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
@@ -164,11 +183,14 @@ class Model:
         session: Sequence[tuple[str, str]] = (),
         n: int = 10,
         exclude: Iterable[str] = (),
+        new_only: bool = False,
     ) -> list[tuple[str, float]]:
         """What "for you" serves: the blend of ALS taste (session folded in), neighbours of
         everything the shopper bought or touched this session, and their own re-orders.
 
-        Empty when there is nothing to go on (an unknown visitor with no session)."""
+        new_only: never a product the customer has ordered (the "new products only" protocol,
+        and a rail beside "buy again"). Empty when there is nothing to go on (an unknown visitor
+        with no session)."""
         vector = self.user_vector(customer_id, session)
         if vector is None:
             return []
@@ -179,6 +201,7 @@ class Model:
         n_items = len(self.item_ids)
         own = np.zeros(n_items, dtype=np.float32)
         weights: dict[int, float] = {}
+        cols = np.zeros(0, dtype=np.int64)
         if u is not None:
             lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
             cols = np.asarray(self.ui_indices[lo:hi])
@@ -198,7 +221,36 @@ class Model:
             self.knn_scores,
             n_items,
         )
-        return self._top(blend(als, knn, own, self.blend), n, exclude)
+        weights = self.blend.new_weights if new_only else {}
+        weights = weights or self.blend.weights
+        if weights:
+            scores = learned(self._features(u, cols, als, knn), weights)
+        else:
+            scores = blend(als, knn, own, self.blend)
+        if new_only and u is not None and self.ui_orders is not None:
+            bought = np.asarray(self.ui_orders[lo:hi]) >= 1
+            scores[cols[bought]] = -np.inf
+        return self._top(scores, n, exclude)
+
+    def _features(
+        self, u: int | None, cols: np.ndarray, als: np.ndarray, knn: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The learned blend's features of one shopper (blend.features), from the version."""
+        n_items = len(self.item_ids)
+        orders = np.zeros(n_items, dtype=np.float32)
+        age = np.zeros(n_items, dtype=np.float32)
+        span = np.zeros(n_items, dtype=np.float32)
+        repeat, customer_orders, lapse = 0.0, 0.0, 0.0
+        if u is not None and len(cols):
+            lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
+            orders[cols] = self.ui_orders[lo:hi]
+            age[cols] = self.ui_age[lo:hi]
+            span[cols] = self.ui_span[lo:hi]
+            bought = orders[cols] >= 1
+            lapse = float(age[cols][bought].min()) if bought.any() else 0.0
+            repeat, customer_orders = float(self.user_repeat[u]), float(self.user_orders[u])
+        shopper = Shopper(orders, age, span, customer_orders, repeat, lapse)
+        return features(als, knn, shopper, self.item_popularity, self.item_trending)
 
     def _top(self, scores: np.ndarray, n: int, exclude: Iterable[str]) -> list[tuple[str, float]]:
         scores = np.array(scores, dtype=np.float32)

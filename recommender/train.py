@@ -25,9 +25,11 @@ from recommender.dataset import build_interactions
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
 from recommender.neighbours import top_k_neighbours
+from recommender.repurchase import repeat_shares
 
 NEIGHBOURS = 50
 TRENDING_HALF_LIFE_DAYS = 14.0
+TRENDING_BLEND_DAYS = 30  # the blend's "trending" feature: buyers in the data's last 30 days
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ def train(
         "by_country": popularity.by_country(lines, end, TRENDING_HALF_LIFE_DAYS),
         "by_month": popularity.by_month(lines),
     }
+    say("learning each customer's repeat share for the blend")
+    repeat, customer_orders, _ = repeat_shares(lines, data.user_ids)
+    buyers, trending = popularity.item_counts(lines, data.item_ids, end, TRENDING_BLEND_DAYS)
 
     version = registry.new_version()
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -132,6 +137,11 @@ def train(
     if data.span_days is not None:  # for "buy again": how often each customer re-orders
         _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
         _save(tmp, "ui_orders", np.asarray(data.orders, dtype=np.float32))
+    # the learned blend (blend.py): per customer and per item, memory-mapped like the rest
+    _save(tmp, "user_repeat", repeat)
+    _save(tmp, "user_orders", customer_orders)
+    _save(tmp, "item_buyers", buyers)
+    _save(tmp, "item_trending", trending)
     (tmp / "popularity.json").write_text(json.dumps(lists))
     if products is not None:  # micro-segments need categories (and quantities, prices)
         say("finding customer segments")

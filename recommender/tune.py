@@ -3,9 +3,10 @@
 It chooses on a validation split inside the training window (split.validation_date), never on
 the test period, so `storefront evaluate` afterwards still measures data nothing was tuned on.
 The objective is NDCG@10 of the served blend for returning customers (new customers get
-popularity whatever these parameters are). Each ALS fit is scored with several blend weightings,
-which cost only numpy; the shop's current parameters are always the first trial, so the best
-found is never worse than them on validation.
+popularity whatever these parameters are). Each ALS fit is scored with the blend weights learned
+for it (blend.fit_weights: a logistic regression of what validation customers bought on the
+blend's features) and several hand weightings, which cost only numpy; the shop's current
+parameters are always the first trial, so the best found is never worse than them on validation.
 """
 
 from __future__ import annotations
@@ -20,14 +21,28 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.base import top_n
-from recommender.blend import BlendParams, blend, own_scores
+from recommender.blend import (
+    FEATURES,
+    NEW_FEATURES,
+    BlendParams,
+    Shopper,
+    blend,
+    features,
+    fit_weights,
+    learned,
+    log_scale,
+    own_scores,
+)
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.lineup import ShopParams
 from recommender.metrics import ndcg_at_k
 from recommender.models import ALSParams, fit_als
+from recommender.popularity import item_counts
+from recommender.repurchase import repeat_shares
 from recommender.split import Split, default_split_date, make_split, validation_date
 
 BLENDS_PER_FIT = 8
+CANDIDATES = 150  # besides their own products, each customer's top products the fit learns on
 
 
 def _sample_als(rng: random.Random) -> ALSParams:
@@ -40,11 +55,14 @@ def _sample_als(rng: random.Random) -> ALSParams:
 
 
 def _sample_blend(rng: random.Random) -> BlendParams:
+    """A hand blend (no learned weights), still tried against the learned one."""
     return BlendParams(
         als=round(rng.uniform(0.0, 2.0), 2),
         knn=round(rng.uniform(0.0, 2.0), 2),
         own=round(rng.uniform(0.0, 5.0), 2),
         own_half_life_days=rng.choice([30.0, 90.0, 180.0, 365.0]),
+        weights={},
+        new_weights={},
     )
 
 
@@ -61,6 +79,30 @@ class _Validation:
         self.age = split.side.last_days[self.rows].toarray()
         self.history = m
         self._knn: dict[int, np.ndarray] = {}
+        data = split.data
+        matrix = data.matrix[self.rows]
+
+        def dense(values) -> np.ndarray:
+            out = data.matrix.copy()
+            out.data = np.asarray(values, dtype=np.float32)
+            return out[self.rows].toarray()
+
+        orders, span = dense(data.orders), dense(data.span_days)
+        repeat, customer_orders, _ = repeat_shares(split.train_lines, data.user_ids)
+        lapse = np.where(orders >= 1, self.age, np.inf).min(axis=1)
+        self.shopper = Shopper(
+            orders,
+            self.age,
+            span,
+            customer_orders[self.rows][:, None],
+            repeat[self.rows][:, None],
+            np.where(np.isfinite(lapse), lapse, 0.0)[:, None],
+        )
+        buyers, trending = item_counts(split.train_lines, data.item_ids, split.date)
+        self.popularity, self.trending = log_scale(buyers), log_scale(trending)
+        self.labels = np.zeros(matrix.shape, dtype=bool)
+        for k, truth in enumerate(self.truths):
+            self.labels[k, [i for i in truth if i < matrix.shape[1]]] = True
 
     def knn(self, params: KNNParams) -> np.ndarray:
         if params.neighbours not in self._knn:
@@ -80,6 +122,31 @@ class _Validation:
 
     def own(self, p: BlendParams) -> np.ndarray:
         return np.where(self.conf > 0, own_scores(self.conf, self.age, p.own_half_life_days), 0)
+
+    def features(self, als: np.ndarray, knn: np.ndarray) -> dict[str, np.ndarray]:
+        return features(als, knn, self.shopper, self.popularity, self.trending)
+
+    def learn(self, feats: dict[str, np.ndarray], base: BlendParams) -> BlendParams:
+        """The blend's weights on this split: a logistic regression over each customer's own
+        products and their top CANDIDATES by ALS and neighbours (the rest never reach a rail);
+        the new-products-only weights from the same fit over the products not owned."""
+        owned = self.shopper.orders >= 1
+        pool = owned.copy()
+        top, _ = top_n((feats["als"] + 0.5 * feats["knn_new"]).astype(np.float32), CANDIDATES)
+        pool[np.arange(len(pool))[:, None], top] = True
+
+        def fit(mask: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+            x = np.stack([np.asarray(feats[name])[mask] for name in names], axis=1)
+            return fit_weights(x, self.labels[mask], names)
+
+        return replace(
+            base, weights=fit(pool, FEATURES), new_weights=fit(pool & ~owned, NEW_FEATURES)
+        )
+
+    def score(self, als, knn, b: BlendParams) -> float:
+        if b.weights:
+            return self.ndcg(learned(self.features(als, knn), b.weights))
+        return self.ndcg(blend(als, knn, self.own(b), b))
 
 
 def tune(
@@ -122,9 +189,10 @@ def tune(
         knn = val.knn(knn_params)
         als_ndcg = val.ndcg(als)
         blends = [start.blend] if first else []
+        blends.append(val.learn(val.features(als, knn), start.blend))
         blends += [_sample_blend(rng) for _ in range(BLENDS_PER_FIT - len(blends))]
         for b in blends:
-            score = val.ndcg(blend(als, knn, val.own(b), b))
+            score = val.score(als, knn, b)
             shop = ShopParams(als_params, knn_params, b, start.trending_days)
             trials.append({"params": shop.as_dict(), "als_ndcg@10": als_ndcg, "ndcg@10": score})
             if best is None or score > best[0]:

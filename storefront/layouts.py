@@ -34,7 +34,8 @@ DEFAULTS: dict[str, Layout] = {
         "home",
         (
             Slot("buy-again", "buy_again", "Buy again"),  # signed-in customers with orders
-            Slot("for-you", "for_you", "Recommended for you"),
+            # beside "buy again", for you shows only products the customer has never ordered
+            Slot("for-you", "for_you", "Recommended for you", params={"new_only": True}),
             Slot("because-you-viewed", "because_you_viewed", "Because you viewed"),
             Slot("goes-with", "owned_complements", "Goes with what you have", compact=False),
             Slot("trending", "trending_near_you", "Trending near you"),

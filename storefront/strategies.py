@@ -153,12 +153,20 @@ def _popular_near(req: Request, exclude: set[str]) -> list[Pick]:
 
 
 def _for_you(req: Request) -> list[Pick]:
+    """The served blend. params new_only: never a product the customer has ordered, for a
+    page that shows "buy again" beside it (the home page): that rail already lists their own
+    products, due ones first, so this one is for discovery. Elsewhere it keeps re-orders in."""
     model = req.snap.model
     s = req.ctx.session
     exclude = set(s.cart) | set(s.views[:10])  # just seen: "because you viewed" covers them
+    new_only = bool(req.params.get("new_only"))
+    if new_only and model is not None and req.ctx.consent.history:
+        exclude |= set(model.history(req.ctx.customer_id))  # fallbacks and discovery too
     if model is not None and _has_taste(req):
         # the served blend: ALS taste with the session folded in, neighbours, own re-orders
-        scored = model.recommend_for(req.ctx.customer_id, s.signals(), req.n * 4, exclude)
+        scored = model.recommend_for(
+            req.ctx.customer_id, s.signals(), req.n * 4, exclude, new_only=new_only
+        )
         if scored:
             if s.views or s.cart:
                 reason = "Picked for you from what you looked at today"

@@ -135,3 +135,18 @@ def test_retraining_from_the_event_log(tmp_path):
     assert "p01" in m.history("c3")  # the event purchase joined c3's orders
     assert m.meta["counts"]["event_pairs"] == len(extra) and m.meta["source"] == "orders+events"
     assert m.meta["window"]["end"].startswith("2011-12-01")  # the events extend the window
+
+
+def test_new_only_never_serves_what_the_customer_ordered(model):
+    owned = set(model.history("c0"))
+    assert "p05" in owned
+    every = [p for p, _ in model.recommend_for("c0", (), 10)]
+    fresh = [p for p, _ in model.recommend_for("c0", (), 10, new_only=True)]
+    assert owned & set(every)  # all purchases: their re-orders lead
+    assert fresh and not owned & set(fresh)
+
+
+def test_the_learned_blend_reads_each_customers_repeat_share_from_the_version(model):
+    assert isinstance(model.user_repeat, np.memmap) and model.blend.weights
+    share = dict(zip(model.user_ids.tolist(), model.user_repeat.tolist(), strict=True))
+    assert share["c0"] > share["c1"]  # c0 re-orders p05 again and again; c1 never re-orders

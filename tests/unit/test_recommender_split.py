@@ -165,19 +165,25 @@ def result(tmp_path_factory):
 
 def test_evaluation_covers_every_model_group_and_the_served_rail(result):
     assert set(result["models"]) == set(MODEL_NAMES)
-    assert set(result["served"]) == {"for_you", "blend", "als_plain"}
+    assert set(result["served"]) == {"for_you", "blend", "als_plain", "buy_again"}
     for entry in [*result["models"].values(), *result["served"].values()]:
-        assert set(entry["groups"]) == {"all", "returning", "new", "new_session"}
-        for m in entry["groups"].values():
-            assert m["users"] > 0
-            for k in ("ndcg@10", "recall@20", "map@10", "coverage@10"):
-                assert 0.0 <= m[k] <= 1.0
+        protocols = [entry["groups"]] + ([entry["new_only"]] if "new_only" in entry else [])
+        for groups in protocols:
+            assert set(groups) == {"all", "returning", "new", "new_session"}
+            for m in groups.values():
+                assert m["users"] > 0
+                for k in ("ndcg@10", "recall@20", "map@10", "coverage@10"):
+                    assert 0.0 <= m[k] <= 1.0
+    # both protocols for every model and served variant; buy again only for all purchases
+    assert all("new_only" in e for e in result["models"].values())
+    assert {k for k, e in result["served"].items() if "new_only" not in e} == {"buy_again"}
     assert result["split_date"] == SPLIT
     assert result["counts"]["customers_returning"] == 40
     # tastes are clear here: the personal rail beats the same list for everyone
     served = result["served"]["for_you"]["groups"]["returning"]["ndcg@10"]
     assert served > result["models"]["popularity"]["groups"]["returning"]["ndcg@10"]
-    assert "for_you >= 3.0x popularity" in result["targets"]
+    assert "for_you >= 4.5x popularity" in result["targets"]
+    assert "for_you >= 2.6x popularity, new only" in result["targets"]
 
 
 def test_report_is_markdown_with_plots_and_json(result, tmp_path):
@@ -188,6 +194,8 @@ def test_report_is_markdown_with_plots_and_json(result, tmp_path):
         assert (tmp_path / "r" / name).read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "r" / "results.json").is_file()
     assert "popularity" in report.table(result, "new")
+    assert "## All customers who bought after the split: new products only" in text
+    assert "popularity" in report.table(result, "returning", protocol="new_only")
 
 
 def test_tune_searches_on_validation_and_never_loses_to_the_start():

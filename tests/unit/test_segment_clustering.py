@@ -20,13 +20,13 @@ PRODUCTS = pd.DataFrame(
 
 
 def history(seed: int = 1) -> pd.DataFrame:
-    """40 Christmas wholesalers (big orders, few of them) and 40 kitchen regulars (small baskets, often)."""
+    """40 Christmas wholesalers (few, big orders) and 40 kitchen regulars (many small ones)."""
     rng = np.random.default_rng(seed)
     rows, invoice = [], 500000
     start = pd.Timestamp("2011-01-03")
     for c in range(80):
         xmas = c < 40
-        for k in range(2 if xmas else 8):
+        for _order in range(2 if xmas else 8):
             invoice += 1
             day = start + pd.Timedelta(days=int(rng.integers(0, 300)))
             for p in rng.choice(6, size=3, replace=False):
