@@ -1,4 +1,4 @@
-"""Page build time: personalized pages (cold and warm fragment cache) against a static render.
+"""Page build time: personalized pages (cold, fragments, whole page cached) against static.
 
 What it measures, per page type (home, category, product, search), as wall time around
 ``client.get()`` on the Flask test client, in-process (no network, no gunicorn):
@@ -7,8 +7,13 @@ What it measures, per page type (home, category, product, search), as wall time 
           separate connection, outside the timed region) before each request, so every slot's
           strategy runs and its fragment is rendered and stored. Shared slots (trending,
           seasonal, new arrivals) miss too: this is the worst case, not the steady state.
-* warm:   the same visitor, headers and URL repeated: every fragment comes back from the one
-          MGET (checked: the MGET misses of each warm request are counted and reported).
+* fragments: the page is built again from cached fragments: every fragment comes back from
+          the one MGET (checked: its misses are counted and reported), but the visitor's
+          whole-page copy is gone (``sf:page:*`` unlinked, untimed). This is a page right after
+          something changed it: a click, a publish, the next hour.
+* warm:   the same visitor, headers and URL repeated with nothing changed: the whole page
+          comes back with the session read (storefront/page_cache.py), no view runs and nothing
+          is rendered (checked: every warm request reports the ``page-hit`` phase).
 * static: the same page template rendered with the same already-rendered fragment HTML and the
           same template variables (captured from the personalized page through Flask's
           ``template_rendered`` signal), served by a plain route of the same app through the same
@@ -17,7 +22,7 @@ What it measures, per page type (home, category, product, search), as wall time 
 * floor:  that HTML returned as a ready string from a plain route: what Flask, the test client
           and the after-request hooks cost with no template work at all.
 
-Each round times the four modes back to back for one (visitor, URL) pair, so machine drift
+Each round times the five modes back to back for one (visitor, URL) pair, so machine drift
 hits them alike; the pairs mix countries (CF-IPCountry), desktop and phone User-Agents, and
 visitors with and without product views posted to /events.
 
@@ -65,7 +70,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PAGES = ("home", "category", "product", "search")
-MODES = ("cold", "warm", "static", "floor")
+MODES = ("cold", "fragments", "warm", "static", "floor")
 PHASES = ("context", "cache", "recs", "render")
 
 DESKTOP_CHROME = (
@@ -216,10 +221,20 @@ def instrument(client, meter: RedisMeter) -> None:
 
 
 def flush_fragments(admin) -> int:
-    """Unlink every sf:frag:* key (SCAN + UNLINK); returns how many went."""
+    """Unlink every fragment and whole-page copy: every slot misses."""
+    return flush_keys(admin, "sf:frag:*") + flush_keys(admin, "sf:page:*")
+
+
+def flush_pages(admin) -> int:
+    """Unlink the whole-page copies only: the page is rebuilt from cached fragments."""
+    return flush_keys(admin, "sf:page:*")
+
+
+def flush_keys(admin, pattern: str) -> int:
+    """Unlink every key matching `pattern` (SCAN + UNLINK); returns how many went."""
     n = 0
     batch: list[str] = []
-    for k in admin.scan_iter(match="sf:frag:*", count=1000):
+    for k in admin.scan_iter(match=pattern, count=1000):
         batch.append(k)
         if len(batch) >= 500:
             n += admin.unlink(*batch)
@@ -413,8 +428,9 @@ class Bench:
             self.get(t.visitor, t.url)
         for t in targets:  # fill every pair's fragments (the flushes above took them)
             self.get(t.visitor, t.url)
+        flush_pages(self.admin)  # the capture needs a render: fragments, not the whole page
         seen, sent = commands_seen(self.admin), 0
-        for t in targets:  # warm path, all hits; capture the template variables of the page
+        for t in targets:  # all fragments hit; capture the template variables of the page
             self._last_page = None
             _, response = self.get(t.visitor, t.url)
             sent += self.meter.commands
@@ -433,6 +449,10 @@ class Bench:
                 f"the client counted {sent / len(targets):.2f}",
                 file=sys.stderr,
             )
+        for t in targets:  # the whole page was kept by the pass above: it must come back
+            _, response = self.get(t.visitor, t.url)
+            if "page-hit" not in response.headers.get("Server-Timing", ""):
+                sys.exit(f"{t.url} as {t.visitor.profile.name}: the whole page did not hit")
         for t in targets:  # static and floor paths; the static HTML must be the page's
             _, static = self.get(t.visitor, f"/__bench/static/{t.index}")
             self.get(t.visitor, f"/__bench/floor/{t.index}")
@@ -458,7 +478,11 @@ class Bench:
             self.measure(cells["cold"], t.visitor, t.url)
             self.measure(cells["static"], t.visitor, f"/__bench/static/{t.index}")
             self.measure(cells["floor"], t.visitor, f"/__bench/floor/{t.index}")
-            self.measure(cells["warm"], t.visitor, t.url)
+            flush_pages(self.admin)
+            self.measure(cells["fragments"], t.visitor, t.url)
+            response = self.measure(cells["warm"], t.visitor, t.url)
+            if "page-hit" not in response.headers.get("Server-Timing", ""):
+                sys.exit(f"{t.url} as {t.visitor.profile.name}: warm request was not a page hit")
         return cells, server_per_page
 
 
@@ -535,6 +559,8 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
                 page,
                 f"{warm50 / static50:.2f}x",
                 f"{mean(c['warm'].ms) / static_mean:.2f}x",
+                f"{percentile(c['fragments'].ms, 0.5) / static50:.2f}x",
+                f"{mean(c['fragments'].ms) / static_mean:.2f}x",
                 f"{percentile(c['cold'].ms, 0.5) / static50:.2f}x",
                 f"{mean(c['cold'].ms) / static_mean:.2f}x",
                 "yes" if warm50 / static50 > 1.2 else "no",
@@ -547,6 +573,8 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
                 "page",
                 "warm/static p50",
                 "warm/static mean",
+                "fragments/static p50",
+                "fragments/static mean",
                 "cold/static p50",
                 "cold/static mean",
                 "warm > 1.2x static",
@@ -558,7 +586,7 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
     rows = []
     for page in PAGES:
         c = results[page][0]
-        for mode in ("cold", "warm", "static"):
+        for mode in ("cold", "fragments", "warm", "static"):
             ph = c[mode].phases
             rows.append(
                 [
@@ -579,15 +607,17 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
     rows = []
     for page in PAGES:
         c, server = results[page]
-        w, k = c["warm"], c["cold"]
+        w, f, k = c["warm"], c["fragments"], c["cold"]
         rows.append(
             [
                 page,
                 f"{mean(w.round_trips):.2f}",
                 f"{mean(w.commands):.2f}",
+                f"{mean(f.round_trips):.2f}",
+                f"{mean(f.commands):.2f}",
                 f"{server:.2f}",
-                f"{mean(w.slots):.2f}",
-                f"{sum(w.misses)}",
+                f"{mean(f.slots):.2f}",
+                f"{sum(f.misses)}",
                 f"{mean(k.round_trips):.2f}",
                 f"{mean(k.commands):.2f}",
                 f"{mean(k.misses):.2f}",
@@ -597,7 +627,8 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
     emit(
         "Counted on the app's client (a pipeline is one round trip, carrying several "
         "commands); `server commands` is the server's own count (INFO commandstats) per page "
-        "over the untimed all-hits pass. `slots` = keys in the page's one MGET.\n"
+        "over the untimed all-fragments-hit pass. `slots` = keys in the page's one MGET. A "
+        "fragments page also writes the whole page (one SET) for the next request.\n"
     )
     emit(
         table(
@@ -605,9 +636,11 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
                 "page",
                 "warm round trips",
                 "warm commands",
+                "fragments round trips",
+                "fragments commands",
                 "server commands",
                 "slots",
-                "warm misses (total)",
+                "fragments misses (total)",
                 "cold round trips",
                 "cold commands",
                 "cold misses/page",
@@ -738,7 +771,8 @@ def run(args: argparse.Namespace, home: Path, command: str, owned: dict[str, str
         emit(f"- {page}: {len(targets[page])} visitor x URL pairs, round robin; {', '.join(urls)}")
     emit(
         f"- local time: {args.qa_time or 'real clock'}; {args.requests} measured rounds per "
-        "page type, each timing cold, static, floor and warm for one pair in turn, after "
+        "page type, each timing cold, static, floor, fragments and warm for one pair in turn, "
+        "after "
         "untimed passes over every pair in every mode\n"
     )
 
@@ -748,9 +782,9 @@ def run(args: argparse.Namespace, home: Path, command: str, owned: dict[str, str
         results[page] = bench.run_page(targets[page], args.requests)
         print(f"# {page} done at {time.perf_counter() - started:.0f}s", file=sys.stderr)
     report(results, args.requests, emit)
-    warm_misses = sum(sum(results[p][0]["warm"].misses) for p in PAGES)
-    if warm_misses:
-        emit(f"\nWARNING: {warm_misses} fragment misses in warm requests: warm is not all hits")
+    misses = sum(sum(results[p][0]["fragments"].misses) for p in PAGES)
+    if misses:
+        emit(f"\nWARNING: {misses} fragment misses in fragments requests: not all hits")
     emit(f"\nmeasuring took {time.perf_counter() - started:.0f}s")
 
 

@@ -73,6 +73,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from storefront.countries import country_name
 
     app.jinja_env.filters["country_name"] = lambda code: country_name(code) or code
+    from storefront.page_cache import clock_text
+
+    app.jinja_env.globals["clock_text"] = clock_text  # the one format a cached page refreshes
     app.register_blueprint(shop_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(health_bp)

@@ -43,6 +43,7 @@ class Settings:
     store_timezone: str = "Europe/London"
     default_country: str = ""  # country assumed when nothing locates the visitor
     fragment_ttl: int = 600  # seconds a rendered fragment lives in Redis
+    page_cache_ttl: int = 300  # seconds a visitor's whole page is kept (page_cache.py); 0: off
     session_ttl: int = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
     trending_days: int = 30  # window of "trending near you"
     rail_size: int = 8  # products per rail on desktop

@@ -108,6 +108,7 @@ def build_context(
     now: datetime | None = None,
     seed: str | None = None,
     arms: tuple[tuple[str, str], ...] | None = None,
+    page_key: str | None = None,
 ) -> Context:
     """Read every signal from the request. `explicit` (country, time, device) comes from a
     trusted server-to-server caller; QA overrides from the request only when the setting
@@ -133,7 +134,7 @@ def build_context(
         overridden.append("country")
     if location.country is None and settings.default_country:
         location = Location(settings.default_country, None, None, None, None, "default")
-    session = sessions.read(visitor_id)
+    session = sessions.read(visitor_id, page_key)
     consent = read_consent(request, session.prefs)
     running = current_app.extensions["experiments"].get()
     if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing

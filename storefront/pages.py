@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, g, make_response, render_template
 
+from storefront import page_cache
 from storefront.experiments.assign import apply_to_layout, model_version
 from storefront.experiments.targeting import in_play
 from storefront.fragments import Rendered, Timings, render_slots
@@ -87,10 +88,12 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     )
     timings.add("render", t)
     response = make_response(html)
-    response.headers["X-Model-Version"] = snap.model_version
-    response.headers["X-Rules-Version"] = p.rules_version
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = "Cookie, User-Agent"
+    page_cache.finish(response, snap.model_version, p.rules_version)
+    page_key = g.get("page_key")
+    if page_key:  # kept for this visitor until anything it depends on changes
+        ttl = current_app.config["SETTINGS"].page_cache_ttl
+        base_model, base_rules = page_cache.versions()
+        page_cache.store(get_redis(), page_key, ctx, (base_model, base_rules), response, html, ttl)
     return response
 
 

@@ -21,6 +21,7 @@ from storefront.redis_client import (
     EVENT_STREAM,
     EXPOSURE,
     FRAGMENT,
+    PAGE,
     PREFS,
     RATE,
     SEEN_EVENTS,
@@ -100,6 +101,7 @@ def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
     for v in visitors:
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
         keys += _scan_delete(r, key(FRAGMENT, "*", "v", v, "*"))
+        keys += _scan_delete(r, key(PAGE, v, "*"))
         keys += _scan_delete(r, key(RATE, v, "*"))
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))

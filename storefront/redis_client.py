@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 ROOT = "sf"
 # one prefix per purpose; key() joins the parts
 FRAGMENT = "frag"  # rendered slot HTML (TTL: fragment_ttl)
+PAGE = "page"  # a whole personal page per visitor and request shape (TTL: page_cache_ttl)
 VIEWS = "views"  # recently viewed products of a visitor, newest first (bounded list, TTL)
 CART = "cart"  # a visitor's cart: product -> quantity (hash, TTL)
 SESSION_VERSION = "sver"  # bumped on every session change; part of personal cache keys (TTL)

@@ -32,6 +32,7 @@ class SessionState:
     traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
     prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
     available: bool = True  # False when Redis could not be read: the page degrades
+    cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
 
     @property
     def cart_count(self) -> int:
@@ -57,7 +58,8 @@ class SessionStore:
         self.r = client
         self.ttl = ttl
 
-    def read(self, visitor_id: str) -> SessionState:
+    def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
+        """The session in one round trip; with `page_key`, the cached page rides along."""
         try:
             pipe = self.r.pipeline(transaction=False)
             pipe.lrange(key(VIEWS, visitor_id), 0, MAX_VIEWS - 1)
@@ -66,7 +68,9 @@ class SessionStore:
             pipe.hgetall(key(VISITOR, visitor_id))
             pipe.hgetall(key(TRAITS, visitor_id))
             pipe.hgetall(key(PREFS, visitor_id))
-            views, cart, version, facts, traits_raw, prefs = pipe.execute()
+            if page_key is not None:
+                pipe.get(page_key)
+            views, cart, version, facts, traits_raw, prefs, *page = pipe.execute()
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
         return SessionState(
@@ -79,6 +83,7 @@ class SessionStore:
             last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
             traits_raw=traits_raw,
             prefs=prefs,
+            cached_page=page[0] if page else None,
         )
 
     def touch(self, state: SessionState, now: float | None = None) -> None:

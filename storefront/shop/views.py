@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from storefront import db, identity
+from storefront import db, identity, page_cache
 from storefront.context import OverrideError, build_context
 from storefront.events import Event, record
 from storefront.fragments import Timings
@@ -57,6 +57,7 @@ def _context() -> None:
             snapshot()
         except LookupError as exc:
             abort(400, description=str(exc))
+    g.page_key = None if new else page_cache.page_key(visitor_id)
     try:
         g.context = build_context(
             request,
@@ -67,10 +68,18 @@ def _context() -> None:
             now=pin.clock if pin else None,
             seed=pin.seed if pin else None,
             arms=pin.arms if pin else None,
+            page_key=g.page_key,
         )
     except OverrideError as exc:
         abort(400, description=str(exc))
     g.timings.add("context", t)
+    if g.context.session.cached_page is not None:
+        t = time.perf_counter()
+        hit = page_cache.serve(g.context, g.context.session.cached_page, *page_cache.versions())
+        if hit is not None:  # nothing changed since this page was built: no view, no render
+            g.timings.add("page-hit", t)
+            return hit
+    return None
 
 
 @bp.after_app_request

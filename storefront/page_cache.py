@@ -1,0 +1,143 @@
+"""Whole pages per visitor: a warm page is one Redis read and no rendering at all.
+
+Fragments make a personal page cheap to assemble; this makes a page that has not changed cost
+nothing to assemble. The page's HTML is kept per visitor under a key made from everything in
+the request that shapes the page (path and query, User-Agent, where it came from, the headers
+that locate the visitor, privacy signals, a QA pin, the form token). The value starts with a
+stamp of everything else it depends on (the session version, model and rules versions,
+experiment arms, inferred traits and segment, recency, the visitor's local hour); a page is
+served from the cache only when the stamp equals the one computed for this request, so a click,
+a publish, a new model or the next hour all rebuild it, exactly as they re-key fragments.
+
+The read rides on the session read (session.py): the same pipeline, so a warm page is one
+round trip. The one thing finer than an hour, the clock in the context panel, is written
+between markers and refreshed on the way out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import redis
+from flask import Response, current_app, make_response, request, session
+
+from storefront.redis_client import PAGE, key
+
+CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
+CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
+SEP = "\x1e"
+# request headers that change what the page says (see context.py and signals/)
+SHAPING_HEADERS = (
+    "User-Agent",
+    "Referer",
+    "CF-IPCountry",
+    "X-Country",
+    "X-Forwarded-For",
+    "Sec-GPC",
+    "DNT",
+    "X-Storefront-Snapshot",
+    "X-QA-Country",
+    "X-QA-Time",
+    "X-QA-Device",
+)
+
+
+def clock_text(ctx) -> str:
+    """The context panel's clock; the template and a cache hit both write it with this."""
+    return ctx.time.local.strftime("%A %d %B %Y, %H:%M")
+
+
+def page_key(visitor_id: str) -> str | None:
+    """The key for this request's page, or None when the page is not cached."""
+    if request.method != "GET" or request.endpoint not in CACHEABLE:
+        return None
+    if current_app.config["SETTINGS"].page_cache_ttl <= 0:
+        return None
+    h = hashlib.blake2b(digest_size=12)
+    for part in (
+        request.full_path,
+        request.host,
+        request.remote_addr or "",
+        session.get("csrf_token", ""),  # product pages carry a form token of this session
+        *(request.headers.get(name, "") for name in SHAPING_HEADERS),
+    ):
+        h.update(part.encode("utf-8", "replace"))
+        h.update(b"\0")
+    return key(PAGE, visitor_id, h.hexdigest())
+
+
+def stamp(ctx, model_version: str, rules_version: str) -> str:
+    a = ctx.experiments
+    return "|".join(
+        (
+            str(ctx.session.version),
+            model_version,
+            rules_version,
+            "holdout" if a.holdout else a.digest(),
+            ctx.traits.digest(),
+            ctx.segment or "",
+            ctx.recency,
+            ctx.device,
+            ctx.time.local.strftime("%Y%m%d%H"),
+            ctx.time.timezone or "",
+        )
+    )
+
+
+def versions() -> tuple[str, str]:
+    """The model and rules versions this request would use before any experiment arm (arms
+    are in the stamp themselves); ("", "") when a QA pin names a missing version."""
+    from storefront.model_holder import snapshot
+    from storefront.rules.holder import published
+
+    try:
+        return snapshot().model_version, published().label
+    except LookupError:
+        return "", ""
+
+
+def serve(ctx, cached: str, model_version: str, rules_version: str) -> Response | None:
+    """The cached page as a response if it is still this request's page, else None."""
+    parts = cached.split(SEP, 3)
+    if not model_version or len(parts) != 4:
+        return None
+    head, x_model, x_rules, html = parts
+    if head != stamp(ctx, model_version, rules_version):
+        return None
+    start = html.find(CLOCK_OPEN)
+    end = html.find(CLOCK_CLOSE, start)
+    if start >= 0 and end > start:
+        html = html[: start + len(CLOCK_OPEN)] + clock_text(ctx) + html[end:]
+    response = make_response(html)
+    finish(response, x_model, x_rules)
+    return response
+
+
+def finish(response: Response, model_version: str, rules_version: str) -> None:
+    """The headers every personal page carries, built or cached."""
+    response.headers["X-Model-Version"] = model_version
+    response.headers["X-Rules-Version"] = rules_version
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie, User-Agent"
+
+
+def store(
+    client: redis.Redis,
+    page_key: str,
+    ctx,
+    base: tuple[str, str],
+    response: Response,
+    html: str,
+    ttl: int,
+) -> None:
+    """Keep the page just built, stamped with what it was built from."""
+    if not base[0] or ttl <= 0:
+        return
+    head = stamp(ctx, *base)
+    value = SEP.join(
+        (head, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
+    )
+    try:
+        client.set(page_key, value, ex=ttl)
+    except redis.RedisError:
+        pass  # the next request builds the page again

@@ -1,0 +1,96 @@
+"""Whole pages per visitor (storefront/page_cache.py): a page that nothing has changed is
+served from one Redis read, and everything that changes a page rebuilds it."""
+
+from __future__ import annotations
+
+import re
+
+from storefront import create_app
+from tests.helpers import slots
+from tests.integration.rules_support import clean_rules, publish  # noqa: F401 - fixture
+
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
+
+def hit(response) -> bool:
+    return "page-hit" in response.headers.get("Server-Timing", "")
+
+
+def without_clock(html: str) -> str:
+    return re.sub(r"<!--clock-->.*?<!--/clock-->", "", html)
+
+
+def test_an_unchanged_page_is_served_whole_and_a_view_rebuilds_it(client, app):
+    h = {"User-Agent": DESKTOP}
+    first = client.get("/", headers=h)  # a new visitor: nothing cached yet
+    built = client.get("/", headers=h)
+    again = client.get("/", headers=h)
+    assert not hit(first) and not hit(built) and hit(again)
+    assert without_clock(again.get_data(True)) == without_clock(built.get_data(True))
+    assert "<!--clock-->" in again.get_data(True)
+    for name in ("X-Model-Version", "X-Rules-Version", "Cache-Control", "Vary"):
+        assert again.headers[name] == built.headers[name]
+    r = app.extensions["redis"]
+    keys = list(r.scan_iter("sf:page:*"))
+    assert keys and all(0 < r.ttl(k) <= 300 for k in keys)
+    # another device of the same visitor gets its own page
+    assert not hit(client.get("/", headers={"User-Agent": PHONE}))
+    # a view changes the session: the next page is rebuilt and shows it
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    event = {"id": "page-cache-view-1", "type": "view", "product_id": pid, "ts": 1733400000000}
+    assert client.post("/events", json={"events": [event]}).status_code == 202
+    after = client.get("/", headers=h)
+    assert not hit(after) and "because-you-viewed" in slots(after.get_data(True))
+    assert hit(client.get("/", headers=h))
+
+
+def test_a_hit_is_one_round_trip_of_session_reads_and_one_get(client, app):
+    h = {"User-Agent": DESKTOP}
+    client.get("/c/christmas", headers=h)
+    client.get("/c/christmas", headers=h)
+    r = app.extensions["redis"]
+
+    def calls() -> dict[str, int]:
+        stats = r.info("commandstats")
+        return {k: v["calls"] for k, v in stats.items() if k != "cmdstat_info"}
+
+    before = calls()
+    assert hit(client.get("/c/christmas", headers=h))
+    after = calls()
+    delta = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert sum(delta.values()) == 7, delta  # the session pipeline (6) and the page (1)
+    assert "cmdstat_mget" not in delta and "cmdstat_set" not in delta
+
+
+def test_publishing_rules_rebuilds_the_page(client, app, clean_rules):  # noqa: F811
+    h = {"User-Agent": DESKTOP}
+    client.get("/", headers=h)
+    client.get("/", headers=h)
+    assert hit(client.get("/", headers=h))
+    publish(
+        app,
+        [
+            {
+                "name": "Hide trending",
+                "when": {"page": "home"},
+                "then": {"remove": ["trending"]},
+            }
+        ],
+    )
+    rebuilt = client.get("/", headers=h)
+    assert not hit(rebuilt) and "trending" not in slots(rebuilt.get_data(True))
+
+
+def test_the_page_cache_can_be_switched_off(shop_env):
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+            "page_cache_ttl": 0,
+        }
+    )
+    c = app.test_client()
+    assert not any(hit(c.get("/")) for _ in range(3))
