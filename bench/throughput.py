@@ -8,7 +8,9 @@ asked for. It prints requests/s, latency p50/p99 and errors, and the ratio perso
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
 
-A config WxT is W workers with T threads each (gthread; T=1 is the sync worker).
+A config WxT is W workers with T threads each (gthread; T=1 is the sync worker). Each
+visitor keeps one country and device; `page_cache_hits` is the share of personalized
+responses served whole from the page cache (their Server-Timing says `page-hit`).
 """
 
 from __future__ import annotations
@@ -41,16 +43,27 @@ local uas = {
  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"}
 math.randomseed(os.time())
+-- a visitor keeps their country and device from page to page; the pages are random
 request = function()
+  local i = math.random(#cookies)
   return wrk.format("GET", paths[math.random(#paths)], {
-    ["Cookie"] = cookies[math.random(#cookies)],
-    ["CF-IPCountry"] = countries[math.random(#countries)],
-    ["User-Agent"] = uas[math.random(#uas)]})
+    ["Cookie"] = cookies[i],
+    ["CF-IPCountry"] = countries[(i % #countries) + 1],
+    ["User-Agent"] = uas[(i % #uas) + 1]})
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+hits = 0
+response = function(status, headers, body)
+  local timing = headers["Server-Timing"]
+  if timing and string.find(timing, "page-hit", 1, true) then hits = hits + 1 end
 end
 done = function(summary, latency, requests)
   local e = summary.errors
+  local all_hits = 0
+  for _, t in ipairs(threads) do all_hits = all_hits + t:get("hits") end
   io.write(string.format("RESULT %d %d %d %d %d %.0f %.0f %f\n", summary.requests,
-    e.connect + e.read + e.write + e.timeout, e.status, 0, 0, latency:percentile(50),
+    e.connect + e.read + e.write + e.timeout, e.status, all_hits, 0, latency:percentile(50),
     latency:percentile(99), summary.duration / 1e6))
 end
 """
@@ -112,9 +125,10 @@ def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
         check=True,
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    req, sock, status, _, _, p50, p99, dur = map(float, line.split()[1:])
+    req, sock, status, hits, _, p50, p99, dur = map(float, line.split()[1:])
     return {
         "requests": int(req),
+        "page_cache_hits": round(hits / req, 3) if req else 0.0,
         "rps": round(req / dur, 1),
         "socket_errors": int(sock),
         "non_2xx_3xx": int(status),
@@ -156,7 +170,15 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--configs", default="2x4,3x2,4x1")
     ap.add_argument("--home", type=Path)
+    ap.add_argument(
+        "--page-cache-ttl",
+        type=int,
+        default=None,
+        help="STOREFRONT_PAGE_CACHE_TTL for the server (0: whole-page cache off)",
+    )
     args = ap.parse_args()
+    if args.page_cache_ttl is not None:
+        os.environ["STOREFRONT_PAGE_CACHE_TTL"] = str(args.page_cache_ttl)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-tp-"))

@@ -99,11 +99,15 @@ def _parse_float(name: str, raw: str) -> float:
     return value
 
 
+SWITCHABLE = ("page_cache_ttl",)  # 0 switches the feature off
+
+
 def _coerce(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, bool):
         return _parse_bool(name, raw)
     if isinstance(default, int):
-        return _parse_int(name, raw, minimum=1 if name.endswith(("ttl", "size", "days")) else 0)
+        positive = name.endswith(("ttl", "size", "days")) and name not in SWITCHABLE
+        return _parse_int(name, raw, minimum=1 if positive else 0)
     if isinstance(default, float):
         return _parse_float(name, raw)
     if isinstance(default, Path):

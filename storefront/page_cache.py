@@ -40,6 +40,7 @@ SHAPING_HEADERS = (
     "X-QA-Time",
     "X-QA-Device",
 )
+SHAPING_ENVIRON = tuple("HTTP_" + name.upper().replace("-", "_") for name in SHAPING_HEADERS)
 
 
 def clock_text(ctx) -> str:
@@ -53,13 +54,14 @@ def page_key(visitor_id: str) -> str | None:
         return None
     if current_app.config["SETTINGS"].page_cache_ttl <= 0:
         return None
+    env = request.environ  # a dict: absent headers cost no KeyError inside werkzeug
     h = hashlib.blake2b(digest_size=12)
     for part in (
         request.full_path,
         request.host,
         request.remote_addr or "",
         session.get("csrf_token", ""),  # product pages carry a form token of this session
-        *(request.headers.get(name, "") for name in SHAPING_HEADERS),
+        *(env.get(name, "") for name in SHAPING_ENVIRON),
     ):
         h.update(part.encode("utf-8", "replace"))
         h.update(b"\0")

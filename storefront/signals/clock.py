@@ -173,8 +173,10 @@ def holiday_on(country: str | None, day: date) -> str | None:
     return table.days.get(day) if table is not None else None
 
 
+@lru_cache(maxsize=4096)
 def next_holiday(country: str | None, day: date, days: int = UPCOMING_DAYS) -> str | None:
-    """Name of the first public holiday in the `days` days after `day` (not counting `day`)."""
+    """Name of the first public holiday in the `days` days after `day` (not counting `day`).
+    Cached: every page asks it, and the answer only changes with the country and the day."""
     for offset in range(1, days + 1):
         name = holiday_on(country, day + timedelta(days=offset))
         if name:

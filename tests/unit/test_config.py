@@ -26,9 +26,10 @@ def test_environment_values_are_parsed(tmp_path):
             "STOREFRONT_GEO_HEADERS": "X-Geo, CF-IPCountry",
             "STOREFRONT_DATABASE_URL": "postgresql+psycopg://u@h/db",
             "STOREFRONT_DEFAULT_COUNTRY": "de",
+            "STOREFRONT_PAGE_CACHE_TTL": "0",  # off
         }
     )
-    assert s.qa_overrides is True and s.fragment_ttl == 30
+    assert s.qa_overrides is True and s.fragment_ttl == 30 and s.page_cache_ttl == 0
     assert s.geo_headers == ("X-Geo", "CF-IPCountry")
     assert s.effective_database_url == "postgresql+psycopg://u@h/db"
     assert s.default_country == "DE"
@@ -39,6 +40,7 @@ def test_environment_values_are_parsed(tmp_path):
     [
         ("STOREFRONT_FRAGMENT_TTL", "ten"),
         ("STOREFRONT_FRAGMENT_TTL", "0"),
+        ("STOREFRONT_PAGE_CACHE_TTL", "-5"),
         ("STOREFRONT_QA_OVERRIDES", "maybe"),
         ("STOREFRONT_DATABASE_URL", "mysql://x"),
         ("STOREFRONT_REDIS_URL", "http://localhost"),
