@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import lru_cache
 
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadSignature, Signer
@@ -29,8 +30,15 @@ def read_visitor_id(raw: str | None) -> str | None:
     """The visitor id in a cookie value, or None when it is missing, malformed or forged."""
     if not raw or len(raw) > 200:
         return None
+    return _unsign(current_app.config["SECRET_KEY"], raw)
+
+
+@lru_cache(maxsize=65_536)
+def _unsign(secret: str, raw: str) -> str | None:
+    """Checking the signature is an HMAC on every page; its answer for a given cookie and
+    secret never changes, so each worker remembers the recent ones (bounded)."""
     try:
-        value = _signer().unsign(raw).decode()
+        value = Signer(secret, salt="storefront.visitor").unsign(raw).decode()
     except (BadSignature, UnicodeDecodeError):
         return None
     return value if _ID.match(value) else None
