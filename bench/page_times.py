@@ -183,9 +183,11 @@ class RedisMeter:
     commands: int = 0
     mget_keys: int = 0
     mget_misses: int = 0
+    mget_bytes: int = 0  # of the fragments that came back
 
     def reset(self) -> None:
         self.round_trips = self.commands = self.mget_keys = self.mget_misses = 0
+        self.mget_bytes = 0
 
 
 def instrument(client, meter: RedisMeter) -> None:
@@ -201,6 +203,9 @@ def instrument(client, meter: RedisMeter) -> None:
         if args and str(args[0]).upper() == "MGET":
             meter.mget_keys += len(args) - 1
             meter.mget_misses += sum(v is None for v in result)
+            meter.mget_bytes += sum(
+                len(v.encode() if isinstance(v, str) else v) for v in result if v
+            )
         return result
 
     def pipeline(*args, **kwargs):
@@ -264,6 +269,7 @@ class Cell:
     commands: list[int] = field(default_factory=list)
     slots: list[int] = field(default_factory=list)
     misses: list[int] = field(default_factory=list)
+    fragment_bytes: list[float] = field(default_factory=list)  # mean per fragment, per page
 
     def add(self, ms: float, body: bytes, timing: dict[str, float], meter: RedisMeter) -> None:
         self.ms.append(ms)
@@ -275,6 +281,9 @@ class Cell:
         self.commands.append(meter.commands)
         self.slots.append(meter.mget_keys)
         self.misses.append(meter.mget_misses)
+        hits = meter.mget_keys - meter.mget_misses
+        if hits:
+            self.fragment_bytes.append(meter.mget_bytes / hits)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -617,6 +626,7 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
                 f"{mean(f.commands):.2f}",
                 f"{server:.2f}",
                 f"{mean(f.slots):.2f}",
+                f"{mean(f.fragment_bytes):,.0f}",
                 f"{sum(f.misses)}",
                 f"{mean(k.round_trips):.2f}",
                 f"{mean(k.commands):.2f}",
@@ -640,6 +650,7 @@ def report(results: dict[str, tuple[dict[str, Cell], float]], n: int, emit: Call
                 "fragments commands",
                 "server commands",
                 "slots",
+                "bytes per fragment",
                 "fragments misses (total)",
                 "cold round trips",
                 "cold commands",
