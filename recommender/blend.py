@@ -27,7 +27,7 @@ FEATURES = (
     "orders",  # log(1 + orders of it): a staple outranks a one-off
     "recent",  # exp(-age / 90 days): bought lately
     "year",  # exp(-age / 365 days): still within the year (gift seasons come back)
-    "due",  # repurchase.py's due-ness: near the product's own re-order interval
+    "due",  # repurchase.due_score: near the product's own re-order interval
     "share",  # orders of it / all the customer's orders: in most baskets or a few
     "repeat",  # the customer's learned repeat share: re-orderers see more of their own
     "lapse",  # days since the customer's last order (a lapsed customer restocks)
@@ -111,8 +111,9 @@ def own_scores(conf: np.ndarray, age_days: np.ndarray | None, half_life: float) 
 
 
 def due_scores(orders: np.ndarray, age: np.ndarray, span: np.ndarray) -> np.ndarray:
-    """repurchase.score over arrays: near its re-order interval a regular ranks highest, weighted
-    by its orders, and fades once long overdue; a one-off ranks by recency. Zero if never bought."""
+    """repurchase.due_score over arrays: near its re-order interval a regular ranks highest,
+    weighted by its orders, and fades once long overdue; a one-off ranks by recency. Zero if
+    never bought."""
     orders = np.asarray(orders, dtype=np.float32)
     age = np.asarray(age, dtype=np.float32)
     interval = np.maximum(np.asarray(span, dtype=np.float32) / np.maximum(orders - 1, 1), 1.0)

@@ -1,15 +1,19 @@
 """Buy again: a customer's own products, ranked the way a person would write them down.
 
-A product bought several times has a re-order interval (first to last order, divided by the
-orders between); it ranks highest when it is due (days since the last order near the interval),
-weighted by how often it was bought, and fades once long overdue (perhaps no longer wanted).
-A product bought once ranks by recency, below anything bought regularly and due.
-`repeat_shares` learns how much each customer re-orders at all (the for-you blend uses it).
+What a customer buys next is, above all, what they buy most often and bought lately: the score
+is the number of orders of a product, decayed by the time since the last one (e^(-age/365 d)).
+A product bought several times also has a re-order interval (first to last order, divided by
+the orders between): being due adds up to a quarter, and a regular long overdue (perhaps no
+longer wanted) fades. Ties (products bought together in the same orders) go to what sells this
+month. Measured on the temporal split (docs/evaluation.md, issue #10), this ranks a returning
+customer's next purchases far better than due-ness alone (`due_score`, which the for-you blend
+keeps as one of its features). `repeat_shares` learns how much each customer re-orders at all.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +34,14 @@ class Owned:
         return max(self.span_days / (self.orders - 1), 1.0)
 
 
-def score(o: Owned) -> float:
+DECAY_DAYS = 365.0  # how fast an order's weight fades (gift seasons come back within the year)
+DUE_BONUS = 0.25  # being due lifts a regular by up to this share
+OVERDUE_FADE = 0.2  # each re-order interval past 1.5 overdue divides a regular by 1 + this
+
+
+def due_score(o: Owned) -> float:
+    """Due-ness alone: a regular near its re-order interval highest, weighted by its orders,
+    fading once long overdue; a one-off by recency. The blend's "due" feature (blend.due_scores)."""
     interval = o.interval_days
     if interval is None:
         return 0.5 * math.exp(-o.age_days / 180.0)
@@ -39,9 +50,24 @@ def score(o: Owned) -> float:
     return o.orders * min(due, 1.0) / (1.0 + overdue)
 
 
-def rank(owned: list[Owned]) -> list[tuple[Owned, float]]:
+def score(o: Owned) -> float:
+    """How likely the customer is to order it again: how often, how lately, and how due."""
+    base = o.orders * math.exp(-o.age_days / DECAY_DAYS)
+    interval = o.interval_days
+    if interval is None:
+        return base
+    due = o.age_days / interval
+    return base * (1.0 + DUE_BONUS * min(due, 1.0)) / (1.0 + OVERDUE_FADE * max(0.0, due - 1.5))
+
+
+def rank(
+    owned: list[Owned], trending: Callable[[str], float] | None = None
+) -> list[tuple[Owned, float]]:
+    """Best first. trending: how well a product sells lately, to break ties (products bought
+    in the same orders score the same)."""
+    trend = trending or (lambda _pid: 0.0)
     scored = [(o, score(o)) for o in owned if o.orders >= 1]
-    scored.sort(key=lambda t: (-t[1], -t[0].orders, t[0].product_id))
+    scored.sort(key=lambda t: (-round(t[1], 9), -trend(t[0].product_id), t[0].product_id))
     return scored
 
 

@@ -155,7 +155,7 @@ def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str
         add("als_plain", "new_only", ids(plain, owned))
         add("blend", "groups", ids(blended))
         add("blend", "new_only", ids(fresh, owned))
-        again = [o.product_id for o, _ in rank(model.owned(cid))]
+        again = [o.product_id for o, _ in rank(model.owned(cid), model.trending)]
         add("buy_again", "groups", ids(again + [p for p in popular if p not in set(again)]))
     return out
 

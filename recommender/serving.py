@@ -127,6 +127,20 @@ class Model:
             if o >= 1
         ]
 
+    def trending(self, product_id: str) -> float:
+        """How well a product sold in the training window's last days (0..1; 0 if unknown)."""
+        i = self._item_index.get(product_id)
+        if i is None or self.item_trending is None:
+            return 0.0
+        return float(self.item_trending[i])
+
+    def repeat_share(self, customer_id: str | None) -> float | None:
+        """The customer's learned repeat share (repurchase.repeat_shares), if known."""
+        u = self._user_index.get(customer_id) if customer_id else None
+        if u is None or self.user_repeat is None:
+            return None
+        return float(self.user_repeat[u])
+
     def bought_on(self, owned: Owned) -> pd.Timestamp | None:
         """When the customer last bought it (the data's end minus its age)."""
         if self.data_end is None:

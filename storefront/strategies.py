@@ -91,13 +91,24 @@ def _in_catalog(
     reason: str,
     exclude: set[str] = frozenset(),
     diverse: bool = True,
+    own: set[str] = frozenset(),
 ) -> list[Pick]:
     """The first n usable candidates: in the catalog, not excluded, not in a category the
-    shopper avoids (muted or never engaged with), and, for rails, category-diverse."""
+    shopper avoids (muted or never engaged with), and, for rails, category-diverse.
+
+    own: the shopper's own products. They are their choice, not the recommender's monotony, so
+    they do not count against the category cap: the cap applies to the rest, and a rail that is
+    mostly a re-orderer's own products is hardly capped (docs/evaluation.md, issue #10)."""
     catalog = req.snap.catalog
     scores = dict(scored)
     ok = policy.allowed(catalog, (pid for pid, _ in scored), req.ctx.traits.avoid, exclude)
-    if diverse:
+    if diverse and own:
+        others = policy.diversify(
+            catalog, [p for p in ok if p not in own], req.n, _settings().rail_category_share
+        )
+        keep = set(others[: req.n]) | own
+        ok = [p for p in ok if p in keep]
+    elif diverse:
         ok = policy.diversify(catalog, ok, req.n, _settings().rail_category_share)
     return [Pick(pid, scores[pid], reason) for pid in ok[: req.n]]
 
@@ -175,9 +186,10 @@ def _for_you(req: Request) -> list[Pick]:
             candidates = _lean_to_traits(req, scored)
             order = _without_pressure(req, [pid for pid, _ in candidates])
             ranked = sorted(candidates, key=lambda c: order.index(c[0]))
-            picks = _in_catalog(req, ranked, reason, exclude)
+            own = set() if new_only else set(model.history(req.ctx.customer_id))
+            picks = _in_catalog(req, ranked, reason, exclude, own=own)
             if picks:
-                return _with_discovery(req, picks, exclude)
+                return _with_discovery(req, picks, exclude, own)
     return _favourites(req, exclude)
 
 
@@ -216,9 +228,14 @@ def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
     return picks or _popular_near(req, exclude)
 
 
-def _with_discovery(req: Request, picks: list[Pick], exclude: set[str]) -> list[Pick]:
+def _with_discovery(
+    req: Request, picks: list[Pick], exclude: set[str], own: set[str] = frozenset()
+) -> list[Pick]:
     """Swap a bounded, seeded share of the rail for popular products from categories outside
-    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits."""
+    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits.
+
+    The share never drops below one slot. For a strong re-orderer (most of the rail is their own
+    products) the slot goes at the end of the rail rather than between their re-orders."""
     k = policy.explore_count(req.n, _settings().explore_share)
     model = req.snap.model
     if k == 0 or model is None:
@@ -233,6 +250,8 @@ def _with_discovery(req: Request, picks: list[Pick], exclude: set[str]) -> list[
     found = policy.exploration(catalog, popular, usual, req.ctx.traits.avoid, taken, k, rng)
     extra = [Pick(pid, 0.0, "Something new for you") for pid in found]
     kept = picks[: req.n - len(extra)]
+    if own and 2 * sum(p.product_id in own for p in kept) >= len(kept):
+        return kept + extra
     return policy.insert_at_seeded_positions(kept, extra, rng)
 
 
@@ -363,7 +382,8 @@ register(Strategy("category_top", _category_top, lambda req: ()))  # params are 
 
 
 def _buy_again(req: Request) -> list[Pick]:
-    """The customer's own products, due ones first (recommender/repurchase.py)."""
+    """The customer's own products, most often and lately bought first, due ones lifted
+    (recommender/repurchase.py)."""
     model = req.snap.model
     if model is None or not req.ctx.customer_id:
         return []
@@ -371,7 +391,7 @@ def _buy_again(req: Request) -> list[Pick]:
 
     picks = []
     avoid = req.ctx.traits.avoid
-    for owned, score in rank(model.owned(req.ctx.customer_id)):
+    for owned, score in rank(model.owned(req.ctx.customer_id), model.trending):
         product = req.snap.catalog.get(owned.product_id)
         if product is None or product.category in avoid or owned.product_id in req.ctx.session.cart:
             continue

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from recommender.blend import FEATURES, Shopper, due_scores, features, fit_weights, learned
 from recommender.evaluate import new_truths, score_groups
-from recommender.repurchase import PRIOR_LINES, Owned, repeat_shares, score
+from recommender.repurchase import PRIOR_LINES, Owned, due_score, repeat_shares
 from recommender.split import Group
 
 
@@ -87,7 +87,7 @@ def test_due_scores_agree_with_buy_again():
         np.array([o.age_days for o in owned]),
         np.array([o.span_days for o in owned]),
     )
-    np.testing.assert_allclose(got, [score(o) for o in owned], rtol=1e-5)
+    np.testing.assert_allclose(got, [due_score(o) for o in owned], rtol=1e-5)
     assert due_scores(np.zeros(1), np.zeros(1), np.zeros(1)).tolist() == [0.0]
 
 
