@@ -17,21 +17,22 @@ between markers and refreshed on the way out.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import redis
 from flask import Response, current_app, make_response, request, session
 
 from storefront.redis_client import PAGE, key
+from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
 CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
 CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
 SEP = "\x1e"
-# request headers that change what the page says (see context.py and signals/)
+# request headers that change what the page says (see context.py and signals/); the
+# configured country headers (STOREFRONT_GEO_HEADERS) are added per app in _shaping()
 SHAPING_HEADERS = (
     "User-Agent",
     "Referer",
-    "CF-IPCountry",
-    "X-Country",
     "X-Forwarded-For",
     "Sec-GPC",
     "DNT",
@@ -39,8 +40,22 @@ SHAPING_HEADERS = (
     "X-QA-Country",
     "X-QA-Time",
     "X-QA-Device",
+    *REGION_HEADERS,
+    *CITY_HEADERS,
+    *TIMEZONE_HEADERS,
+    *LATITUDE_HEADERS,
 )
-SHAPING_ENVIRON = tuple("HTTP_" + name.upper().replace("-", "_") for name in SHAPING_HEADERS)
+
+
+def _environ_name(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+@lru_cache(maxsize=8)
+def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
+    """WSGI environ names of every shaping header (read from the environ, a plain dict: an
+    absent header costs no KeyError inside werkzeug)."""
+    return tuple(dict.fromkeys(_environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
 
 
 def clock_text(ctx) -> str:
@@ -52,16 +67,17 @@ def page_key(visitor_id: str) -> str | None:
     """The key for this request's page, or None when the page is not cached."""
     if request.method != "GET" or request.endpoint not in CACHEABLE:
         return None
-    if current_app.config["SETTINGS"].page_cache_ttl <= 0:
+    settings = current_app.config["SETTINGS"]
+    if settings.page_cache_ttl <= 0:
         return None
-    env = request.environ  # a dict: absent headers cost no KeyError inside werkzeug
+    env = request.environ
     h = hashlib.blake2b(digest_size=12)
     for part in (
         request.full_path,
         request.host,
         request.remote_addr or "",
         session.get("csrf_token", ""),  # product pages carry a form token of this session
-        *(env.get(name, "") for name in SHAPING_ENVIRON),
+        *(env.get(name, "") for name in _shaping(settings.geo_headers)),
     ):
         h.update(part.encode("utf-8", "replace"))
         h.update(b"\0")
@@ -69,10 +85,17 @@ def page_key(visitor_id: str) -> str | None:
 
 
 def stamp(ctx, model_version: str, rules_version: str) -> str:
+    """Everything a page depends on beyond its key, as this request's context has it. Some
+    parts are implied by the key too (location, channel, consent come from its headers); they
+    are here as well so that a page can never outlive a change the key did not foresee."""
     a = ctx.experiments
+    loc, ch = ctx.location, ctx.channel
     return "|".join(
         (
             str(ctx.session.version),
+            repr(ctx.consent),
+            f"{loc.country}/{loc.region}/{loc.city}/{loc.source}",
+            f"{ch.kind}/{ch.source}/{ch.medium}/{ch.campaign}",
             model_version,
             rules_version,
             "holdout" if a.holdout else a.digest(),

@@ -94,3 +94,16 @@ def test_the_page_cache_can_be_switched_off(shop_env):
     )
     c = app.test_client()
     assert not any(hit(c.get("/")) for _ in range(3))
+
+
+def test_what_locates_the_visitor_is_part_of_the_page(client):
+    h = {"User-Agent": DESKTOP, "CF-IPCountry": "GB", "CF-IPCity": "London"}
+    client.get("/", headers=h)
+    client.get("/", headers=h)
+    assert hit(client.get("/", headers=h))
+    moved = client.get("/", headers={**h, "CF-IPCity": "Leeds"})  # same visitor, elsewhere
+    assert not hit(moved) and "Leeds" in moved.get_data(True)
+    abroad = client.get("/", headers={**h, "CF-IPCountry": "FR", "CF-IPCity": "Paris"})
+    assert not hit(abroad) and "France" in abroad.get_data(True)
+    privacy = client.get("/", headers={**h, "Sec-GPC": "1"})
+    assert not hit(privacy)
