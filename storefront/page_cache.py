@@ -71,17 +71,15 @@ def page_key(visitor_id: str) -> str | None:
     if settings.page_cache_ttl <= 0:
         return None
     env = request.environ
-    h = hashlib.blake2b(digest_size=12)
-    for part in (
+    parts = (
         request.full_path,
         request.host,
         request.remote_addr or "",
         session.get("csrf_token", ""),  # product pages carry a form token of this session
         *(env.get(name, "") for name in _shaping(settings.geo_headers)),
-    ):
-        h.update(part.encode("utf-8", "replace"))
-        h.update(b"\0")
-    return key(PAGE, visitor_id, h.hexdigest())
+    )
+    raw = "\0".join(parts).encode("utf-8", "replace")
+    return key(PAGE, visitor_id, hashlib.blake2b(raw, digest_size=12).hexdigest())
 
 
 def stamp(ctx, model_version: str, rules_version: str) -> str:

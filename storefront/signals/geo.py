@@ -185,8 +185,10 @@ class GeoLocator:
     def lookup_ip(self, remote_addr: str | None) -> Location | None:
         """Look an IP up in the MaxMind database; None when unknown, private or malformed."""
         reader = self._reader
+        if reader is None:  # no database configured: nothing to parse the address for
+            return None
         ip = _public_ip(remote_addr)
-        if reader is None or ip is None:
+        if ip is None:
             return None
         try:
             record = reader.get(ip)
