@@ -107,25 +107,26 @@ def stamp(ctx, model_version: str, rules_version: str) -> str:
     )
 
 
-def versions() -> tuple[str, str]:
-    """The model and rules versions this request would use before any experiment arm (arms
-    are in the stamp themselves); ("", "") when a QA pin names a missing version."""
+def current_stamp(ctx) -> str | None:
+    """This request's stamp, with the model and rules versions it would use before any
+    experiment arm (arms are in the stamp themselves); None when a QA pin names a missing
+    version (such a page is not kept)."""
     from storefront.model_holder import snapshot
     from storefront.rules.holder import published
 
     try:
-        return snapshot().model_version, published().label
+        return stamp(ctx, snapshot().model_version, published().label)
     except LookupError:
-        return "", ""
+        return None
 
 
-def serve(ctx, cached: str, model_version: str, rules_version: str) -> Response | None:
+def serve(ctx, cached: str, this_stamp: str) -> Response | None:
     """The cached page as a response if it is still this request's page, else None."""
     parts = cached.split(SEP, 3)
-    if not model_version or len(parts) != 4:
+    if len(parts) != 4:
         return None
     head, x_model, x_rules, html = parts
-    if head != stamp(ctx, model_version, rules_version):
+    if head != this_stamp:
         return None
     start = html.find(CLOCK_OPEN)
     end = html.find(CLOCK_CLOSE, start)
@@ -145,20 +146,11 @@ def finish(response: Response, model_version: str, rules_version: str) -> None:
 
 
 def store(
-    client: redis.Redis,
-    page_key: str,
-    ctx,
-    base: tuple[str, str],
-    response: Response,
-    html: str,
-    ttl: int,
+    client: redis.Redis, page_key: str, this_stamp: str, response: Response, html: str, ttl: int
 ) -> None:
     """Keep the page just built, stamped with what it was built from."""
-    if not base[0] or ttl <= 0:
-        return
-    head = stamp(ctx, *base)
     value = SEP.join(
-        (head, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
+        (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
     )
     try:
         client.set(page_key, value, ex=ttl)

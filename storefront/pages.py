@@ -89,11 +89,10 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     timings.add("render", t)
     response = make_response(html)
     page_cache.finish(response, snap.model_version, p.rules_version)
-    page_key = g.get("page_key")
-    if page_key:  # kept for this visitor until anything it depends on changes
+    page_key, page_stamp = g.get("page_key"), g.get("page_stamp")
+    if page_key and page_stamp:  # kept for this visitor until anything it depends on changes
         ttl = current_app.config["SETTINGS"].page_cache_ttl
-        base_model, base_rules = page_cache.versions()
-        page_cache.store(get_redis(), page_key, ctx, (base_model, base_rules), response, html, ttl)
+        page_cache.store(get_redis(), page_key, page_stamp, response, html, ttl)
     return response
 
 

@@ -73,9 +73,13 @@ def _context() -> None:
     except OverrideError as exc:
         abort(400, description=str(exc))
     g.timings.add("context", t)
-    if g.context.session.cached_page is not None:
-        t = time.perf_counter()
-        hit = page_cache.serve(g.context, g.context.session.cached_page, *page_cache.versions())
+    if g.page_key is None:
+        return None
+    t = time.perf_counter()
+    g.page_stamp = page_cache.current_stamp(g.context)  # compose keeps the page under it
+    cached = g.context.session.cached_page
+    if cached is not None and g.page_stamp is not None:
+        hit = page_cache.serve(g.context, cached, g.page_stamp)
         if hit is not None:  # nothing changed since this page was built: no view, no render
             g.timings.add("page-hit", t)
             return hit
