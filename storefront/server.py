@@ -1,8 +1,7 @@
 """Runs the shop under gunicorn, with the embedded Redis owned by the master process.
 
 The master starts the embedded server (when no STOREFRONT_REDIS_URL is set) before forking, and
-hands its socket URL to the workers through the environment; each worker builds its own app (and
-memory-maps the model) after the fork.
+hands its socket URL to the workers through the environment.
 
 The master also builds the app before forking (gunicorn's preload) and freezes the garbage
 collector's view of it, so every worker shares the code, the catalog, the compiled templates and

@@ -18,8 +18,11 @@ MAX_AGE = 60 * 60 * 24 * 365
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
 
 
+SALT = "storefront.visitor"
+
+
 def _signer() -> Signer:
-    return Signer(current_app.config["SECRET_KEY"], salt="storefront.visitor")
+    return Signer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
 def new_visitor_id() -> str:
@@ -38,7 +41,7 @@ def _unsign(secret: str, raw: str) -> str | None:
     """Checking the signature is an HMAC on every page; its answer for a given cookie and
     secret never changes, so each worker remembers the recent ones (bounded)."""
     try:
-        value = Signer(secret, salt="storefront.visitor").unsign(raw).decode()
+        value = Signer(secret, salt=SALT).unsign(raw).decode()
     except (BadSignature, UnicodeDecodeError):
         return None
     return value if _ID.match(value) else None
