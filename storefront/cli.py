@@ -269,9 +269,7 @@ def experiments_create(experiment_id, name, kind, page, slot, arms, metric) -> N
         )
         exp = store.create(_engine(_settings()), spec)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "experiment"
-        raise click.ClickException(f"{field}: {err['msg']}") from None
+        raise click.ClickException(store.problems(exc)[0]) from None
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {exp.id} (draft): {', '.join(n for n, _, _ in exp.arms)}.")

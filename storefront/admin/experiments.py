@@ -83,15 +83,6 @@ def _spec_data(form: ExperimentForm) -> dict[str, Any]:
     }
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        out.append(f"{where}: {msg}" if where else msg)
-    return out
-
-
 def _arm_values_exist(spec: store.ExperimentSpec, choices: dict[str, list[str]]) -> list[str]:
     if spec.kind == "strategy":
         return []  # the spec checks strategies itself
@@ -141,7 +132,7 @@ def experiment_new():
             try:
                 spec = store.ExperimentSpec(**data, conditions=conditions)
             except ValidationError as exc:
-                problems = _problems(exc)
+                problems = store.problems(exc)
             else:
                 problems = _arm_values_exist(spec, choices)
                 if not problems:

@@ -32,6 +32,17 @@ from storefront.layouts import DEFAULTS, PAGE_TYPES
 METRICS = ("ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor")
 
 
+def problems(exc: ValidationError) -> list[str]:
+    """Each validation error as "field.path: message", for the studio, the CLI and nested
+    checks alike."""
+    out = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {msg}" if where else msg)
+    return out
+
+
 class ArmSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9_-]{1,30}$")
@@ -62,9 +73,7 @@ class ExperimentSpec(BaseModel):
         try:
             cond = Condition.model_validate(v)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{where}: {first['msg']}" if where else first["msg"]) from None
+            raise ValueError(problems(exc)[0]) from None
         return cond.model_dump(mode="json", by_alias=True, exclude_none=True) or None
 
     @field_validator("page")
