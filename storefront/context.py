@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask import Request, current_app, g
 
@@ -26,6 +27,9 @@ from storefront.signals import (
 )
 from storefront.signals.channel import Channel, read_channel
 from storefront.traits import Traits, infer
+
+if TYPE_CHECKING:
+    from recommender.segments import Segment
 
 
 class OverrideError(ValueError):
@@ -60,7 +64,7 @@ class Context:
     traits: Traits = Traits()
     seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
     experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
-    segment: str | None = None  # the micro-segment a signed-in customer's buying put them in
+    segment: Segment | None = None  # the micro-segment a signed-in customer's buying put them in
 
     @property
     def country(self) -> str | None:
@@ -183,15 +187,14 @@ def build_context(
     )
 
 
-def segment_of(customer_id: str | None, prefs: dict[str, str]) -> str | None:
+def segment_of(customer_id: str | None, prefs: dict[str, str]) -> Segment | None:
     """The customer's micro-segment in the serving model, unless they said "not true"."""
     if not customer_id or prefs.get("drop:segment") == "1":
         return None
     from storefront.model_holder import snapshot
 
     model = snapshot().model
-    found = model.segment_of(customer_id) if model is not None else None
-    return found.id if found is not None else None
+    return model.segment_of(customer_id) if model is not None else None
 
 
 def current_context() -> Context:

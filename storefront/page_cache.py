@@ -98,7 +98,7 @@ def stamp(ctx, model_version: str, rules_version: str) -> str:
             rules_version,
             "holdout" if a.holdout else a.digest(),
             ctx.traits.digest(),
-            ctx.segment or "",
+            ctx.segment.id if ctx.segment else "",
             ctx.recency,
             ctx.device,
             ctx.time.local.strftime("%Y%m%d%H"),

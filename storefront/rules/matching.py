@@ -58,7 +58,7 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
         cart_items=s.cart_count,
         affinity=frozenset(c for c, _ in ctx.traits.affinities),
         price_band=ctx.traits.price_band,
-        segment=ctx.segment,
+        segment=ctx.segment.id if ctx.segment else None,
         instant=t.local,
     )
 

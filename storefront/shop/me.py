@@ -46,7 +46,6 @@ def me():
         personalization=prefs.get("off:personalization") != "1",
         viewed=[p for p in viewed if p is not None],
         model_version=snap.model_version,
-        segment=snap.model.segment(ctx.segment) if ctx.segment and snap.model else None,
     )
 
 

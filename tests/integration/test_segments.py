@@ -55,7 +55,7 @@ def test_a_segment_rule_shows_on_that_segments_pages_only(app, clean_rules):  # 
     assert other.post("/account", data={"customer_id": b}).status_code == 303
     home = inside.get("/").get_data(True)
     assert "for-the-group" in slots(home)
-    assert f">{seg_a.replace('-', ' ')}</a>" in home  # in the page's context panel
+    assert f">{model.segment(seg_a).name.lower()}</a>" in home  # in the page's context panel
     assert "for-the-group" not in slots(other.get("/").get_data(True))
     assert "for-the-group" not in slots(anonymous.get("/").get_data(True))
     # the shopper sees the segment among what was inferred, and can say it is not true
