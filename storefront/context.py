@@ -117,7 +117,8 @@ def build_context(
     """Read every signal from the request. `explicit` (country, time, device) comes from a
     trusted server-to-server caller; QA overrides from the request only when the setting
     enables them. `now` pins the clock (QA snapshots)."""
-    settings = current_app.config["SETTINGS"]
+    app = current_app._get_current_object()
+    settings = app.config["SETTINGS"]
     overridden: list[str] = []
     explicit = dict(explicit or {})
     if settings.qa_overrides:
@@ -140,7 +141,7 @@ def build_context(
         location = Location(settings.default_country, None, None, None, None, "default")
     session = sessions.read(visitor_id, page_key)
     consent = read_consent(request, session.prefs)
-    running = current_app.extensions["experiments"].get()
+    running = app.extensions["experiments"].get()
     if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing
         assignment = Assignment(False, arms)
     else:

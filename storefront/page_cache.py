@@ -65,16 +65,17 @@ def clock_text(ctx) -> str:
 
 def page_key(visitor_id: str) -> str | None:
     """The key for this request's page, or None when the page is not cached."""
-    if request.method != "GET" or request.endpoint not in CACHEABLE:
+    req = request._get_current_object()  # one proxy lookup, not one per attribute
+    if req.method != "GET" or req.endpoint not in CACHEABLE:
         return None
     settings = current_app.config["SETTINGS"]
     if settings.page_cache_ttl <= 0:
         return None
-    env = request.environ
+    env = req.environ
     parts = (
-        request.full_path,
-        request.host,
-        request.remote_addr or "",
+        req.full_path,
+        req.host,
+        req.remote_addr or "",
         session.get("csrf_token", ""),  # product pages carry a form token of this session
         *(env.get(name, "") for name in _shaping(settings.geo_headers)),
     )

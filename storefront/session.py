@@ -18,6 +18,28 @@ LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapse
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 
 
+# Every read a page starts with, in one script: views, cart, version, facts, traits, prefs and,
+# when a seventh key is given, the cached page. A missing key reads as an empty list or nil.
+_READ = """
+local page = false
+if #KEYS > 6 then page = redis.call('GET', KEYS[7]) end
+return {
+  redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('GET', KEYS[3]),
+  redis.call('HGETALL', KEYS[4]),
+  redis.call('HGETALL', KEYS[5]),
+  redis.call('HGETALL', KEYS[6]),
+  page,
+}
+"""
+
+
+def _pairs(flat: list) -> dict:
+    """HGETALL's flat [field, value, ...] reply as a dict."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 @dataclass(frozen=True)
 class SessionState:
     """What this visitor did lately, read in one round trip at the start of a request."""
@@ -57,22 +79,30 @@ class SessionStore:
     def __init__(self, client: redis.Redis, ttl: int):
         self.r = client
         self.ttl = ttl
+        self._read = client.register_script(_READ)
 
     def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
-        """The session in one round trip; with `page_key`, the cached page rides along."""
+        """The session in one round trip; with `page_key`, the cached page rides along.
+
+        One server-side script rather than a pipeline of seven reads: the reply comes back as
+        one command, which halves the client's cost of packing and parsing on every page."""
+        keys = [
+            key(VIEWS, visitor_id),
+            key(CART, visitor_id),
+            key(SESSION_VERSION, visitor_id),
+            key(VISITOR, visitor_id),
+            key(TRAITS, visitor_id),
+            key(PREFS, visitor_id),
+        ]
+        if page_key is not None:
+            keys.append(page_key)
         try:
-            pipe = self.r.pipeline(transaction=False)
-            pipe.lrange(key(VIEWS, visitor_id), 0, MAX_VIEWS - 1)
-            pipe.hgetall(key(CART, visitor_id))
-            pipe.get(key(SESSION_VERSION, visitor_id))
-            pipe.hgetall(key(VISITOR, visitor_id))
-            pipe.hgetall(key(TRAITS, visitor_id))
-            pipe.hgetall(key(PREFS, visitor_id))
-            if page_key is not None:
-                pipe.get(page_key)
-            views, cart, version, facts, traits_raw, prefs, *page = pipe.execute()
+            views, cart, version, facts, traits_raw, prefs, *page = self._read(
+                keys=keys, args=[MAX_VIEWS]
+            )
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
+        facts, cart = _pairs(facts), _pairs(cart)
         return SessionState(
             visitor_id=visitor_id,
             views=tuple(views),
@@ -81,8 +111,8 @@ class SessionStore:
             customer_id=facts.get("customer") or None,
             first_seen=float(facts["first_seen"]) if "first_seen" in facts else None,
             last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
-            traits_raw=traits_raw,
-            prefs=prefs,
+            traits_raw=_pairs(traits_raw),
+            prefs=_pairs(prefs),
             cached_page=page[0] if page else None,
         )
 

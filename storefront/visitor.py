@@ -49,11 +49,12 @@ def _unsign(secret: str, raw: str) -> str | None:
 
 def current_visitor() -> tuple[str, bool]:
     """(visitor id, is it new on this request); memoised on flask.g."""
-    if "visitor_id" not in g:
+    store = g._get_current_object()  # every page asks: one proxy lookup, not five
+    if "visitor_id" not in store:
         vid = read_visitor_id(request.cookies.get(COOKIE))
-        g.visitor_new = vid is None
-        g.visitor_id = vid or new_visitor_id()
-    return g.visitor_id, g.visitor_new
+        store.visitor_new = vid is None
+        store.visitor_id = vid or new_visitor_id()
+    return store.visitor_id, store.visitor_new
 
 
 def switch_visitor(visitor_id: str | None = None) -> str:

@@ -39,49 +39,53 @@ class SignInForm(FlaskForm):
 
 @bp.before_app_request
 def _context() -> None:
-    """Read the context once for every shopper page (not for assets, events or health)."""
-    if request.endpoint is None or not request.endpoint.startswith("shop."):
+    """Read the context once for every shopper page (not for assets, events or health).
+
+    This runs on every page, cached ones included, so it binds the request, `g` and the app
+    once (each access through Flask's context-local proxies costs a lookup)."""
+    req = request._get_current_object()
+    endpoint = req.endpoint
+    if endpoint is None or not endpoint.startswith("shop.") or endpoint == "shop.product_image":
         return
-    if request.endpoint in ("shop.product_image",):
-        return
-    g.timings = Timings()
+    app = current_app._get_current_object()
+    store = g._get_current_object()
+    timings = store.timings = Timings()
     t = time.perf_counter()
     visitor_id, new = current_visitor()
     try:
-        g.pin = read_pin(request)
+        pin = store.pin = read_pin(req)
     except SnapshotError as exc:
         abort(400, description=str(exc))
-    pin = g.pin
     if pin is not None and pin.model:
         try:
             snapshot()
         except LookupError as exc:
             abort(400, description=str(exc))
-    g.page_key = None if new else page_cache.page_key(visitor_id)
+    page_key = store.page_key = None if new else page_cache.page_key(visitor_id)
     try:
-        g.context = build_context(
-            request,
+        context = store.context = build_context(
+            req,
             visitor_id,
             new,
-            current_app.extensions["sessions"],
-            current_app.extensions["geo"],
+            app.extensions["sessions"],
+            app.extensions["geo"],
             now=pin.clock if pin else None,
             seed=pin.seed if pin else None,
             arms=pin.arms if pin else None,
-            page_key=g.page_key,
+            page_key=page_key,
         )
     except OverrideError as exc:
         abort(400, description=str(exc))
-    g.timings.add("context", t)
-    if g.page_key is None:
+    timings.add("context", t)
+    if page_key is None:
         return None
     t = time.perf_counter()
-    g.page_stamp = page_cache.current_stamp(g.context)  # compose keeps the page under it
-    cached = g.context.session.cached_page
-    if cached is not None and g.page_stamp is not None:
-        hit = page_cache.serve(g.context, cached, g.page_stamp)
+    page_stamp = store.page_stamp = page_cache.current_stamp(context)  # compose keeps it
+    cached = context.session.cached_page
+    if cached is not None and page_stamp is not None:
+        hit = page_cache.serve(context, cached, page_stamp)
         if hit is not None:  # nothing changed since this page was built: no view, no render
-            g.timings.add("page-hit", t)
+            timings.add("page-hit", t)
             return hit
     return None
 
