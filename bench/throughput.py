@@ -1,10 +1,12 @@
-"""Throughput under gunicorn with wrk: personalized pages vs a static page of the same stack.
+"""Throughput under gunicorn with wrk: personalized pages vs static pages of the same stack.
 
-One gunicorn server runs the shop's app with one extra route that returns a fixed home page's
-HTML (bench/static_app.py). wrk drives it on loopback twice, once with personalized requests
-(many distinct visitors with signed cookies, some with a history; mixed countries, devices and
-page types) and once with the static route, in the same run, for each worker configuration
-asked for. It prints requests/s, latency p50/p99 and errors, and the ratio personalized/static.
+One gunicorn server runs the shop's app with two extra routes (bench/static_app.py): one
+renders the home page's template with fixed variables (a static render, what a shop without
+personalization does per request), one returns a fixed home page's HTML as a ready string.
+wrk drives it on loopback with personalized requests (many distinct visitors with signed
+cookies, some with a history; mixed countries, devices and page types) and with each static
+route, alternating, in the same run, for each worker configuration asked for. It prints
+requests/s, latency p50/p99 and errors, and the ratio of personalized to each static load.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
 
@@ -214,22 +216,25 @@ def main() -> None:
                 personal.write_text(
                     LUA.replace("{COOKIES}", lua_list(cookies)).replace("{PATHS}", lua_list(paths))
                 )
-                static = home / "static.lua"
-                static.write_text(
-                    LUA.replace("{COOKIES}", lua_list(cookies[:50])).replace(
-                        "{PATHS}", lua_list(["/__static"])
+                static = {}
+                for label, path in (("render", "/__render"), ("string", "/__static")):
+                    static[label] = home / f"static-{label}.lua"
+                    static[label].write_text(
+                        LUA.replace("{COOKIES}", lua_list(cookies[:50])).replace(
+                            "{PATHS}", lua_list([path])
+                        )
                     )
-                )
                 wrk(port, personal, 3, args.connections)  # warm-up
-                # alternate the two loads, so a drift of this machine's speed hits both alike;
-                # the round with the median personalized rate is reported (with its static)
+                wrk(port, static["render"], 2, args.connections)  # each worker captures
+                # alternate the loads, so a drift of this machine's speed hits all alike; the
+                # round with the median personalized rate is reported (with its statics)
                 rounds = []
                 for _ in range(args.rounds):
                     p = wrk(port, personal, args.seconds, args.connections)
-                    s = wrk(port, static, args.seconds, args.connections)
-                    rounds.append((p, s))
-                ratios = sorted(p["rps"] / s["rps"] for p, s in rounds)
-                p, s = sorted(rounds, key=lambda r: r[0]["rps"])[len(rounds) // 2]
+                    s_render = wrk(port, static["render"], args.seconds, args.connections)
+                    s_string = wrk(port, static["string"], args.seconds, args.connections)
+                    rounds.append((p, s_render, s_string))
+                p, s_render, s_string = sorted(rounds, key=lambda r: r[0]["rps"])[len(rounds) // 2]
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
@@ -237,9 +242,16 @@ def main() -> None:
                 {
                     "config": config,
                     "personalized": p,
-                    "static": s,
-                    "ratio": round(p["rps"] / s["rps"], 3),
-                    "ratios_per_round": [round(r, 3) for r in ratios],
+                    "static_render": s_render,
+                    "static_string": s_string,
+                    "ratio_to_render": round(p["rps"] / s_render["rps"], 3),
+                    "ratio_to_string": round(p["rps"] / s_string["rps"], 3),
+                    "ratios_to_render_per_round": sorted(
+                        round(r[0]["rps"] / r[1]["rps"], 3) for r in rounds
+                    ),
+                    "ratios_to_string_per_round": sorted(
+                        round(r[0]["rps"] / r[2]["rps"], 3) for r in rounds
+                    ),
                 }
             )
             print(json.dumps(results[-1]), flush=True)
