@@ -252,6 +252,9 @@ def main() -> None:
                     "ratios_to_string_per_round": sorted(
                         round(r[0]["rps"] / r[2]["rps"], 3) for r in rounds
                     ),
+                    "rps_per_round": [
+                        [r[0]["rps"], r[1]["rps"], r[2]["rps"]] for r in rounds
+                    ],  # personalized, static render, ready string
                 }
             )
             print(json.dumps(results[-1]), flush=True)
