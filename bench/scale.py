@@ -10,7 +10,8 @@ What it measures, each in one run and printed as a Markdown report:
 3. Memory per worker: N processes memory-map the same saved factor arrays (as shop workers
    do) and each answers queries; PSS (shared pages split between the processes sharing them)
    per process and what each further worker adds.
-4. The in-memory catalog of 1M products (storefront.catalog.Catalog): build time and memory.
+4. The in-memory catalog of 1M products (storefront.catalog.Catalog, columnar): build time,
+   memory, lookup and search times, and the private memory of two workers forked from it.
 
 What it does not do yet: serve whole pages from a 1M-product shop (the shop's training
 pipeline computes item neighbours by brute force, which does not finish at this size; see
@@ -181,39 +182,93 @@ def worker_memory(path: Path, counts: list[int], queries: int) -> list[dict]:
 
 
 CATALOG = r"""
-import sys, time, psutil, random
+import ctypes, gc, json, os, random, sys, time
+import psutil
 sys.path.insert(0, sys.argv[2])
 from datetime import datetime, timedelta
-from storefront.catalog import Catalog, CategoryInfo, Product
+from storefront.catalog import Catalog, CategoryInfo
 from storefront.categories import CATEGORIES
 n = int(sys.argv[1])
 words = ["HEART", "CANDLE", "LUNCH", "BAG", "VINTAGE", "RED", "WHITE", "SET", "OF", "TEA",
          "CHRISTMAS", "GLASS", "WOODEN", "STAR", "PINK", "BLUE", "METAL", "SIGN", "BOX", "MUG"]
+me = psutil.Process()
 rng = random.Random(7)
-before = psutil.Process().memory_info().rss
+before = me.memory_info().rss
 t = time.perf_counter()
 start = datetime(2010, 12, 1)
-products = [
-    Product(f"P{i:07d}", " ".join(rng.choice(words) for _ in range(4)) + f" {i}",
-            CATEGORIES[i % len(CATEGORIES)].slug, round(rng.uniform(0.5, 20), 2),
-            start + timedelta(days=i % 365), rng.randint(0, 5000))
-    for i in range(n)
-]
-cats = [CategoryInfo(c.slug, c.name, n // len(CATEGORIES)) for c in CATEGORIES]
-catalog = Catalog(products, cats)
+ids = [f"P{i:07d}" for i in range(n)]
+catalog = Catalog.from_columns(
+    ids,
+    [" ".join(rng.choice(words) for _ in range(4)) + f" {i}" for i in range(n)],
+    [CATEGORIES[i % len(CATEGORIES)].slug for i in range(n)],
+    [round(rng.uniform(0.5, 20), 2) for _ in range(n)],
+    [start + timedelta(days=i % 365) for i in range(n)],
+    [rng.randint(0, 5000) for _ in range(n)],
+    [CategoryInfo(c.slug, c.name, n // len(CATEGORIES)) for c in CATEGORIES],
+)
 seconds = time.perf_counter() - t
-print(seconds, (psutil.Process().memory_info().rss - before) / 2**20)
+gc.collect()
+ctypes.CDLL("libc.so.6").malloc_trim(0)  # give back what the input lists used
+held = (me.memory_info().rss - before) / 2**20
+
+
+def work():
+    # what pages ask of the catalog: products by id, a category page, searches
+    r = random.Random(os.getpid())
+    t = time.perf_counter()
+    for _ in range(2000):
+        catalog.get(ids[r.randrange(n)])
+    get_us = (time.perf_counter() - t) / 2000 * 1e6
+    slug = CATEGORIES[0].slug
+    page = catalog.by_category[slug][24:48]
+    t = time.perf_counter()
+    for q in ("heart", "red candle", "vintage glass sta", "christmas box 12"):
+        catalog.search(q)
+    search_ms = (time.perf_counter() - t) / 4 * 1000
+    return get_us, search_ms, len(page)
+
+
+gc.freeze()  # as storefront serve does before forking workers
+children = []
+for _ in range(2):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        get_us, search_ms, _ = work()
+        uss = psutil.Process().memory_full_info().uss / 2**20
+        os.write(write, json.dumps([get_us, search_ms, uss]).encode())
+        os._exit(0)
+    os.close(write)
+    children.append((pid, read))
+results = []
+for pid, read in children:
+    results.append(json.loads(os.read(read, 4096)))
+    os.waitpid(pid, 0)
+print(json.dumps({"build_s": seconds, "rss_mb": held, "workers": results}))
 """
 
 
 def catalog_cost(n: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", CATALOG, str(n), str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return {"products": n, "build_s": round(float(out[0]), 1), "rss_mb": round(float(out[1]))}
+    """Build a catalog of n products in a fresh process; fork two workers from it (as gunicorn
+    does after preload) that look products up and search, and report what each holds privately
+    (USS): the catalog's arrays stay shared."""
+    out = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", CATALOG, str(n), str(ROOT)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    return {
+        "products": n,
+        "build_s": round(out["build_s"], 1),
+        "rss_mb": round(out["rss_mb"]),
+        "get_us": [round(w[0], 1) for w in out["workers"]],
+        "search_ms": [round(w[1], 2) for w in out["workers"]],
+        "worker_private_mb": [round(w[2], 1) for w in out["workers"]],
+    }
 
 
 def main() -> None:
@@ -226,7 +281,11 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--ef", type=int, default=64)
     ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--catalog-only", action="store_true", help="only part 4, the catalog")
     args = ap.parse_args()
+    if args.catalog_only:
+        print(json.dumps({"catalog": catalog_cost(args.items)}, indent=1))
+        return
     report: dict = {
         "date": datetime.now(UTC).isoformat(timespec="minutes"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

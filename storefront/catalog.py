@@ -1,19 +1,24 @@
 """The product catalog held in memory by each worker: products, categories, search index.
 
-A few thousand products fit in memory easily and a page must never wait on SQL for them; the
-catalog is reloaded when a new import (or model) is published.
+A page must never wait on SQL for a product, so every worker holds the whole catalog. It is
+held in columns (numpy arrays: ids, titles as one UTF-8 buffer, category codes, prices, dates,
+units sold; the search index as arrays of row numbers per word) rather than one Python object
+per product: a million products then cost tens of megabytes instead of about a gigabyte, and
+workers forked from a master that loaded it keep sharing its pages, since reading an array
+touches no reference counts. `Product` objects are made on demand (and the recent ones kept).
+The catalog is reloaded when a new import (or model) is published.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
-import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -21,6 +26,9 @@ from storefront import db
 from storefront.categories import price_band
 
 _WORD = re.compile(r"[A-Z0-9]+")
+_NO_DATE = np.iinfo(np.int64).min  # first_sold unknown
+_EPOCH = datetime(1970, 1, 1)
+_RECENT_PRODUCTS = 8192  # Product objects kept per worker (a page asks for the same few often)
 
 
 @dataclass(frozen=True)
@@ -51,53 +59,216 @@ class CategoryInfo:
     count: int
 
 
+def _micros(d: datetime | None) -> int:
+    """A date as microseconds from 1970 (naive dates as they are, aware ones in UTC)."""
+    if d is None:
+        return _NO_DATE
+    if d.tzinfo is not None:
+        d = d.astimezone(UTC).replace(tzinfo=None)
+    return (d - _EPOCH) // timedelta(microseconds=1)
+
+
 def tokens(text: str) -> list[str]:
     return _WORD.findall(text.upper())
+
+
+class _Ids(Sequence):
+    """Product ids of some rows, in order (a category's listing, new arrivals): a list to the
+    code that reads it, an array of row numbers underneath."""
+
+    def __init__(self, catalog: Catalog, rows: np.ndarray):
+        self._catalog = catalog
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._catalog.id_at(int(r)) for r in self._rows[i]]
+        return self._catalog.id_at(int(self._rows[i]))
+
+    def __iter__(self) -> Iterator[str]:
+        for r in self._rows:
+            yield self._catalog.id_at(int(r))
+
+
+class _Products(Mapping):
+    """`catalog.products`: id -> Product, read from the columns."""
+
+    def __init__(self, catalog: Catalog):
+        self._catalog = catalog
+
+    def __getitem__(self, product_id: str) -> Product:
+        p = self._catalog.get(product_id)
+        if p is None:
+            raise KeyError(product_id)
+        return p
+
+    def __contains__(self, product_id: object) -> bool:
+        return isinstance(product_id, str) and self._catalog.get(product_id) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._catalog.id_at(r) for r in range(len(self._catalog)))
+
+    def __len__(self) -> int:
+        return len(self._catalog)
 
 
 class Catalog:
     """Read-only view of the catalog, built once per load."""
 
     def __init__(self, products: list[Product], categories: list[CategoryInfo]):
-        self.products: dict[str, Product] = {p.id: p for p in products}
+        self._build(
+            [p.id for p in products],
+            [p.title for p in products],
+            [p.category for p in products],
+            [p.price for p in products],
+            [p.first_sold for p in products],
+            [p.units_sold for p in products],
+            categories,
+        )
+
+    @classmethod
+    def from_columns(
+        cls,
+        ids: list[str],
+        titles: list[str],
+        categories_of: list[str],
+        prices: list[float],
+        first_sold: list[datetime | None],
+        units_sold: list[int],
+        categories: list[CategoryInfo],
+    ) -> Catalog:
+        """A catalog from one list per column (no Product objects on the way)."""
+        self = cls.__new__(cls)
+        self._build(ids, titles, categories_of, prices, first_sold, units_sold, categories)
+        return self
+
+    def _build(self, ids, titles, categories_of, prices, first_sold, units_sold, categories):
+        n = len(ids)
+        encoded = [i.encode("utf-8") for i in ids]
+        width = max((len(b) for b in encoded), default=1) or 1
+        self._ids = np.array(encoded, dtype=f"S{width}") if n else np.zeros(0, dtype="S1")
+        self._id_order = np.argsort(self._ids, kind="stable")
+        self._sorted_ids = self._ids[self._id_order]
+        raw = [t.encode("utf-8") for t in titles]
+        self._title_offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in raw], out=self._title_offsets[1:])
+        self._titles = np.frombuffer(b"".join(raw), dtype=np.uint8)
+        slugs = sorted(set(categories_of) | {c.slug for c in categories})
+        self._slugs = slugs
+        code = {s: k for k, s in enumerate(slugs)}
+        self._category = np.array([code[c] for c in categories_of], dtype=np.int32)
+        self._price = np.asarray(prices, dtype=np.float64).reshape(n)
+        self._aware = any(d is not None and d.tzinfo is not None for d in first_sold)
+        self._first_sold = np.array([_micros(d) for d in first_sold], dtype=np.int64).reshape(n)
+        self._units = np.asarray(units_sold, dtype=np.int64).reshape(n)
+
         self.categories = [c for c in categories if c.count > 0]
         self._category_names = {c.slug: c.name for c in categories}
-        by_cat: dict[str, list[Product]] = defaultdict(list)
-        for p in products:
-            by_cat[p.category].append(p)
-        self.by_category = {
-            slug: [p.id for p in sorted(items, key=lambda p: (-p.units_sold, p.id))]
-            for slug, items in by_cat.items()
-        }
-        dated = [p for p in products if p.first_sold is not None]
-        self.new_arrivals = [
-            p.id for p in sorted(dated, key=lambda p: (p.first_sold, p.units_sold), reverse=True)
-        ]
-        self._index: dict[str, set[str]] = defaultdict(set)
-        for p in products:
-            for tok in set(tokens(p.title)):
-                self._index[tok].add(p.id)
-        self._vocabulary = sorted(self._index)
+        self.products: Mapping[str, Product] = _Products(self)
+        # listings: best sellers first, then by id (the ids' own order breaks ties)
+        by_units = np.lexsort((self._ids, -self._units))
+        self._best_sellers = by_units
+        self.by_category: dict[str, Sequence[str]] = {}
+        cats_in_order = self._category[by_units]
+        for k, slug in enumerate(slugs):
+            rows = by_units[cats_in_order == k]
+            if len(rows):
+                self.by_category[slug] = _Ids(self, rows)
+        dated = np.flatnonzero(self._first_sold != _NO_DATE)
+        newest = dated[np.lexsort((dated, -self._units[dated], -self._first_sold[dated]))]
+        self.new_arrivals: Sequence[str] = _Ids(self, newest)
+
+        # the search index, as one sorted vocabulary and each word's rows end to end (no
+        # Python object per word: a big catalog has a million distinct words and codes)
+        index: dict[str, list[int]] = defaultdict(list)
+        for row, title in enumerate(titles):
+            for tok in set(tokens(title)):
+                index[tok].append(row)
+        words = sorted(index)
+        self._vocabulary = (
+            np.array([w.encode("ascii") for w in words], dtype="S")
+            if words
+            else (np.zeros(0, dtype="S1"))
+        )
+        self._postings_at = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum([len(index[w]) for w in words], out=self._postings_at[1:])
+        self._postings = np.fromiter(
+            (r for w in words for r in index[w]), dtype=np.int32, count=int(self._postings_at[-1])
+        )
+        del index
+        self._popularity = (np.log1p(np.maximum(self._units, 0)) / 20.0).astype(np.float64)
         self._search_memo = functools.lru_cache(maxsize=1024)(self._search)
+        self._get_memo = functools.lru_cache(maxsize=_RECENT_PRODUCTS)(self._get)
 
     def __len__(self) -> int:
-        return len(self.products)
+        return len(self._ids)
+
+    # rows and ids
+
+    def row_of(self, product_id: str) -> int | None:
+        """The row of a product id (binary search over the sorted ids), or None."""
+        try:
+            key = product_id.encode("utf-8")
+        except (AttributeError, UnicodeEncodeError):
+            return None
+        if len(key) > self._ids.dtype.itemsize or not key:
+            return None
+        i = int(np.searchsorted(self._sorted_ids, key))
+        if i < len(self._sorted_ids) and self._sorted_ids[i] == key:
+            return int(self._id_order[i])
+        return None
+
+    def id_at(self, row: int) -> str:
+        return self._ids[row].decode("utf-8")
 
     def get(self, product_id: str) -> Product | None:
-        return self.products.get(product_id)
+        """The product, or None. Memoised per worker (bounded): a page asks for hundreds of
+        candidates, mostly the same popular ones, and a hit costs a dict lookup."""
+        return self._get_memo(product_id)
+
+    def _get(self, product_id: str) -> Product | None:
+        row = self.row_of(product_id)
+        return None if row is None else self._product(row)
+
+    def _product(self, row: int) -> Product:
+        start, end = self._title_offsets[row], self._title_offsets[row + 1]
+        stamp = int(self._first_sold[row])
+        first = None
+        if stamp != _NO_DATE:
+            first = _EPOCH + timedelta(microseconds=stamp)
+            if self._aware:
+                first = first.replace(tzinfo=UTC)
+        return Product(
+            self.id_at(row),
+            self._titles[start:end].tobytes().decode("utf-8"),
+            self._slugs[int(self._category[row])],
+            float(self._price[row]),
+            first,
+            int(self._units[row]),
+        )
+
+    def best_sellers(self, n: int) -> list[Product]:
+        """The n products with the most units sold (ties by id)."""
+        return [self._product(int(r)) for r in self._best_sellers[:n]]
 
     def category_name(self, slug: str) -> str | None:
         return self._category_names.get(slug)
 
-    def _matches(self, token: str, prefix: bool) -> set[str]:
-        if not prefix:
-            return self._index.get(token, set())
-        hits: set[str] = set()
-        i = bisect.bisect_left(self._vocabulary, token)  # the vocabulary is sorted
-        while i < len(self._vocabulary) and self._vocabulary[i].startswith(token):
-            hits |= self._index[self._vocabulary[i]]
-            i += 1
-        return hits
+    # search
+
+    def _matches(self, token: str, prefix: bool) -> np.ndarray:
+        """Rows whose title has the word (or, with `prefix`, a word starting with it)."""
+        word = token.encode("ascii")  # tokens() keeps only A-Z and 0-9
+        lo = int(np.searchsorted(self._vocabulary, word))
+        if prefix:  # every word with this prefix sorts between word and word + 0xFF
+            hi = int(np.searchsorted(self._vocabulary, word + b"\xff"))
+        else:
+            hi = lo + 1 if lo < len(self._vocabulary) and self._vocabulary[lo] == word else lo
+        rows = self._postings[self._postings_at[lo] : self._postings_at[hi]]
+        return np.unique(rows) if hi - lo > 1 else rows
 
     def search(self, query: str, limit: int = 200) -> list[tuple[str, float]]:
         """Memoised per catalog (thread-safe, bounded): listings ask for counts on every page."""
@@ -113,38 +284,43 @@ class Catalog:
         if not words:
             return []
         sets = [self._matches(w, prefix=(i == len(words) - 1)) for i, w in enumerate(words)]
-        hits = set.intersection(*sets) if sets else set()
-        matched = {pid: float(len(words)) for pid in hits}
-        if not matched:
-            for s in sets:
-                for pid in s:
-                    matched[pid] = matched.get(pid, 0.0) + 1.0
-        scored = [
-            (pid, m + math.log1p(self.products[pid].units_sold) / 20.0)
-            for pid, m in matched.items()
-        ]
-        scored.sort(key=lambda t: -t[1])
-        return scored[:limit]
+        hits = functools.reduce(np.intersect1d, sets)
+        if len(hits):
+            rows, matched = hits, np.full(len(hits), float(len(words)))
+        else:
+            rows, counts = np.unique(np.concatenate(sets), return_counts=True)
+            matched = counts.astype(np.float64)
+        score = matched + self._popularity[rows]
+        order = np.lexsort((rows, -score))[:limit]
+        return [(self.id_at(int(rows[k])), float(score[k])) for k in order]
 
 
 def load_catalog(engine: Engine) -> Catalog:
-    """Read products and categories from the database into a Catalog."""
+    """Read products and categories from the database into a Catalog, column by column."""
     with engine.connect() as conn:
-        rows = conn.execute(select(db.products)).mappings().all()
+        rows = conn.execute(
+            select(
+                db.products.c.id,
+                db.products.c.title,
+                db.products.c.category,
+                db.products.c.price,
+                db.products.c.first_sold,
+                db.products.c.units_sold,
+            )
+        ).all()
         cats = conn.execute(select(db.categories).order_by(db.categories.c.position)).all()
-    products = [
-        Product(
-            r["id"],
-            r["title"],
-            r["category"],
-            float(r["price"]),
-            r["first_sold"],
-            int(r["units_sold"] or 0),
-        )
-        for r in rows
-    ]
+    ids = [r[0] for r in rows]
+    categories_of = [r[2] for r in rows]
     counts: dict[str, int] = defaultdict(int)
-    for p in products:
-        counts[p.category] += 1
+    for c in categories_of:
+        counts[c] += 1
     categories = [CategoryInfo(c.slug, c.name, counts.get(c.slug, 0)) for c in cats]
-    return Catalog(products, categories)
+    return Catalog.from_columns(
+        ids,
+        [r[1] for r in rows],
+        categories_of,
+        [float(r[3]) for r in rows],
+        [r[4] for r in rows],
+        [int(r[5] or 0) for r in rows],
+        categories,
+    )

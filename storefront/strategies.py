@@ -153,7 +153,7 @@ def _popular_near(req: Request, exclude: set[str]) -> list[Pick]:
             picks += rest[: req.n - len(picks)]
     if len(picks) < req.n:  # no model at all: best sellers from the catalog itself
         seen = exclude | {p.product_id for p in picks}
-        best = sorted(req.snap.catalog.products.values(), key=lambda p: -p.units_sold)
+        best = req.snap.catalog.best_sellers(req.n + len(seen))
         picks += _in_catalog(
             req, [(p.id, float(p.units_sold)) for p in best], "One of our best sellers", seen
         )[: req.n - len(picks)]

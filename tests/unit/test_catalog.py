@@ -1,0 +1,80 @@
+"""The columnar catalog (storefront/catalog.py) answers exactly as a dict of products would:
+lookups, listings in best-seller order, new arrivals, and word / prefix search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storefront.catalog import Catalog, CategoryInfo, Product
+
+PRODUCTS = [
+    Product("A1", "RED HEART CANDLE", "candles", 2.5, datetime(2011, 3, 1), 50),
+    Product("B2", "WHITE HEART MUG", "kitchen", 4.0, datetime(2011, 9, 1), 80),
+    Product("C3", "HEARTH BRUSH", "home", 9.0, None, 5),
+    Product("D4", "RED LUNCH BAG", "bags", 1.65, datetime(2011, 9, 1), 200),
+    Product("E5", "Café crème bowl", "kitchen", 3.0, datetime(2011, 10, 5, 12, 30), 80),
+    Product("F6", "BLUE LUNCH BAG", "bags", 1.65, datetime(2010, 12, 1), 200),
+]
+CATEGORIES = [
+    CategoryInfo("candles", "Candles", 1),
+    CategoryInfo("kitchen", "Kitchen", 2),
+    CategoryInfo("home", "Home", 1),
+    CategoryInfo("bags", "Bags", 2),
+    CategoryInfo("garden", "Garden", 0),
+]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog(PRODUCTS, CATEGORIES)
+
+
+def test_products_come_back_as_they_went_in(catalog):
+    assert len(catalog) == len(catalog.products) == 6
+    for p in PRODUCTS:
+        assert catalog.get(p.id) == p
+        assert catalog.products[p.id] == p
+        assert p.id in catalog.products
+    assert list(catalog.products) == [p.id for p in PRODUCTS]
+    assert catalog.get("Z9") is None and "Z9" not in catalog.products
+    assert catalog.get("") is None and catalog.get("A1" * 40) is None
+    with pytest.raises(KeyError):
+        catalog.products["Z9"]
+    assert catalog.get("E5").display_title == "Café crème bowl"
+
+
+def test_listings_are_best_sellers_first_ties_by_id(catalog):
+    assert list(catalog.by_category["bags"]) == ["D4", "F6"]
+    assert catalog.by_category["kitchen"][:] == ["B2", "E5"]
+    assert catalog.by_category["kitchen"][1] == "E5"
+    assert "garden" not in catalog.by_category  # no products: no listing
+    assert [c.slug for c in catalog.categories] == ["candles", "kitchen", "home", "bags"]
+    assert catalog.category_name("garden") == "Garden"
+    assert [p.id for p in catalog.best_sellers(3)] == ["D4", "F6", "B2"]
+
+
+def test_new_arrivals_newest_first_then_best_selling_undated_left_out(catalog):
+    assert list(catalog.new_arrivals) == ["E5", "D4", "B2", "A1", "F6"]
+
+
+def test_search_all_words_with_the_last_as_a_prefix(catalog):
+    hits = [pid for pid, _ in catalog.search("heart")]
+    assert hits == ["B2", "A1", "C3"]  # HEART and HEARTH (prefix), best sellers first
+    assert [pid for pid, _ in catalog.search("red heart")] == ["A1"]
+    assert [pid for pid, _ in catalog.search("lunch ba")] == ["D4", "F6"]
+    # no product has every word: any-word matches, most words first, then best sellers
+    assert [pid for pid, _ in catalog.search("blue candle")] == ["F6", "A1"]
+    assert [pid for pid, _ in catalog.search("red heart mug")][:1] == ["B2"]
+    assert catalog.search("") == [] and catalog.search("zzz") == []
+    assert [pid for pid, _ in catalog.search("heart", limit=1)] == ["B2"]
+
+
+def test_an_empty_catalog_and_aware_dates():
+    empty = Catalog([], [])
+    assert len(empty) == 0 and empty.get("A1") is None and empty.search("heart") == []
+    assert list(empty.new_arrivals) == [] and empty.by_category == {}
+    when = datetime(2011, 5, 1, 9, 0, tzinfo=UTC)
+    one = Catalog([Product("X", "THING", "home", 1.0, when, 1)], [CategoryInfo("home", "H", 1)])
+    assert one.get("X").first_sold == when
