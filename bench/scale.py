@@ -2,7 +2,9 @@
 
 What it measures, each in one run and printed as a Markdown report:
 
-1. Training: implicit's ALS (CPU) on the users x items confidence matrix, wall time.
+1. Training: implicit's ALS (CPU) on the users x items confidence matrix, wall time; then the
+   pipeline's steps that grow with the catalog: item neighbours (HNSW at this size, with the
+   recall it costs) and item-kNN.
 2. Scoring "for you" at this size, the way recommender/serving.py does it (the user's vector
    against every item factor, then the top k of what they do not own): p50/p99 per request,
    brute force, against an approximate nearest-neighbour index (faiss HNSW on inner product),
@@ -48,9 +50,21 @@ MB = 1024 * 1024
 K = 10
 
 
-def generate(users: int, items: int, interactions: int, seed: int = 7) -> sp.csr_matrix:
+def generate(
+    users: int,
+    items: int,
+    interactions: int,
+    seed: int = 7,
+    groups: int = 1000,
+    taste: float = 0.7,
+) -> sp.csr_matrix:
     """Zipf item popularity (exponent 1.05 over popularity ranks, ranks shuffled over ids),
-    lognormal activity per user; repeated (user, item) pairs add up like repeat orders."""
+    lognormal activity per user; repeated (user, item) pairs add up like repeat orders.
+
+    Tastes: items fall into `groups` (like categories), each user has one favourite group, and a
+    share `taste` of their draws come from it (still Zipf within the group). Without this, who
+    buys what is independent of who they are, item factors are noise and "similar items" have
+    no true answer to approximate."""
     rng = np.random.default_rng(seed)
     weight = 1.0 / np.arange(1, items + 1) ** 1.05
     weight = weight[rng.permutation(items)]
@@ -59,6 +73,18 @@ def generate(users: int, items: int, interactions: int, seed: int = 7) -> sp.csr
     per_user = np.maximum(1, np.round(activity / activity.sum() * interactions)).astype(np.int64)
     rows = np.repeat(np.arange(users, dtype=np.int32), per_user)
     cols = rng.choice(items, size=len(rows), p=weight).astype(np.int32)
+    # the favourite-group draws: Zipf within the group, by inverse transform on its weights
+    group = rng.integers(0, groups, size=items)
+    order = np.argsort(group, kind="stable")
+    cum = np.cumsum(weight[order])
+    bounds = np.searchsorted(group[order], np.arange(groups + 1))
+    low = np.where(bounds[:-1] > 0, cum[np.maximum(bounds[:-1] - 1, 0)], 0.0)
+    high = cum[np.maximum(bounds[1:] - 1, 0)]
+    favourite = rng.integers(0, groups, size=users)
+    picked = rng.random(len(rows)) < taste
+    g = favourite[rows[picked]]
+    point = low[g] + rng.random(len(g)) * (high[g] - low[g])
+    cols[picked] = order[np.minimum(np.searchsorted(cum, point), items - 1)]
     data = np.ones(len(rows), dtype=np.float32)
     m = sp.csr_matrix((data, (rows, cols)), shape=(users, items))
     m.sum_duplicates()
@@ -77,6 +103,29 @@ def train(
     t = time.perf_counter()
     model.fit(matrix, show_progress=False)
     return model.user_factors, model.item_factors, time.perf_counter() - t
+
+
+def pipeline_steps(matrix: sp.csr_matrix, item_factors: np.ndarray) -> dict:
+    """The training pipeline's steps after ALS that grow with the catalog, as `storefront
+    train` runs them: cosine neighbours of the item factors (recommender/neighbours.py: HNSW
+    above 100,000 items when faiss is installed, with its recall measured on a sample) and
+    item-kNN over co-purchases (recommender/knn.py)."""
+    from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
+    from recommender.neighbours import neighbours_with_report
+    from recommender.train import NEIGHBOURS
+
+    _, _, report = neighbours_with_report(item_factors, NEIGHBOURS)
+    knn = KNNParams()
+    t = time.perf_counter()
+    similarity = fit_similarity(matrix, knn)
+    fit_s = time.perf_counter() - t
+    t = time.perf_counter()
+    neighbour_arrays(similarity, knn.neighbours)
+    return {
+        "item_neighbours": report.as_dict(),
+        "item_knn_fit_s": round(fit_s, 1),
+        "item_knn_arrays_s": round(time.perf_counter() - t, 1),
+    }
 
 
 def top_k(scores: np.ndarray, owned: np.ndarray, k: int) -> np.ndarray:
@@ -282,6 +331,9 @@ def main() -> None:
     ap.add_argument("--ef", type=int, default=64)
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--catalog-only", action="store_true", help="only part 4, the catalog")
+    ap.add_argument(
+        "--training-only", action="store_true", help="only part 1: training and its neighbours"
+    )
     args = ap.parse_args()
     if args.catalog_only:
         print(json.dumps({"catalog": catalog_cost(args.items)}, indent=1))
@@ -316,6 +368,11 @@ def main() -> None:
         "seconds": round(seconds, 1),
     }
     print(json.dumps(report["train"]), file=sys.stderr, flush=True)
+    report["training_pipeline"] = pipeline_steps(matrix, itf)
+    print(json.dumps(report["training_pipeline"]), file=sys.stderr, flush=True)
+    if args.training_only:
+        print(json.dumps(report, indent=1))
+        return
     rng = np.random.default_rng(11)
     active = np.flatnonzero(np.diff(matrix.indptr) > 0)
     sample = rng.choice(active, size=min(args.queries, len(active)), replace=False)

@@ -24,7 +24,7 @@ from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
-from recommender.neighbours import top_k_neighbours
+from recommender.neighbours import neighbours_with_report
 from recommender.repurchase import repeat_shares
 
 NEIGHBOURS = 50
@@ -104,7 +104,9 @@ def train(
     )
     factors = fit_als(data.matrix, params, progress=say)
     say("computing item neighbours")
-    nb_ids, nb_scores = top_k_neighbours(factors.item_factors, NEIGHBOURS)
+    nb_ids, nb_scores, nb_report = neighbours_with_report(factors.item_factors, NEIGHBOURS)
+    if nb_report.method != "exact":
+        say(f"item neighbours by {nb_report.method}: recall@{nb_report.k} {nb_report.recall_at_k}")
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
     lists = {
@@ -154,6 +156,7 @@ def train(
         "params": params.as_dict(),
         "knn": knn.as_dict(),
         "blend": blend.as_dict(),
+        "neighbours": nb_report.as_dict(),
         "source": source,
         "window": {"start": str(lines["ts"].min()), "end": str(end)},
         "trending_days": trending_days,

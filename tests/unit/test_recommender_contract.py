@@ -148,3 +148,35 @@ def test_arrays_load_memory_mapped(trained):
     root, report = trained
     model = Model(root / report.version)
     assert isinstance(model.item_factors, np.memmap)
+
+
+def test_approximate_neighbours_match_exact_ones_and_report_their_recall():
+    pytest.importorskip("faiss")  # the `scale` extra; scripts/setup.sh --test installs it
+    from recommender.neighbours import neighbours_with_report
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 16))
+    factors = (centres[rng.integers(0, 40, 4000)] + 0.3 * rng.normal(size=(4000, 16))).astype(
+        np.float32
+    )
+    factors[:100] = 0  # products nobody bought: ALS leaves their factors at zero
+    exact_ids, exact_scores, exact = neighbours_with_report(factors, 10, "exact")
+    ids, scores, approx = neighbours_with_report(factors, 10, "hnsw")
+    assert exact.method == "exact" and exact.recall_at_k is None
+    assert approx.method == "hnsw" and approx.sample == 1000 and approx.k == 10
+    assert ids.shape == exact_ids.shape == (4000, 10) and ids.dtype == np.int32
+    assert all(i not in row for i, row in enumerate(ids[100:], start=100))  # never yourself
+    assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+    # a product nobody bought has no neighbours and is nobody's neighbour, either way
+    for found, cosines in ((ids, scores), (exact_ids, exact_scores)):
+        assert (cosines[:100] == 0).all()
+        assert not np.isin(found[100:][cosines[100:] > 0], np.arange(100)).any()
+    pairs = zip(ids[100:], exact_ids[100:], strict=True)
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in pairs])
+    assert overlap >= 0.95 and abs(approx.recall_at_k - overlap) < 0.03
+    # where both found the same nearest neighbour, they agree on its cosine
+    same = ids[100:, 0] == exact_ids[100:, 0]
+    assert same.mean() >= 0.95
+    np.testing.assert_allclose(
+        scores[100:][same, 0], exact_scores[100:][same, 0], atol=1e-4, rtol=0
+    )
