@@ -50,21 +50,21 @@ MB = 1024 * 1024
 K = 10
 
 
-def generate(
+def draws(
     users: int,
     items: int,
     interactions: int,
     seed: int = 7,
     groups: int = 1000,
     taste: float = 0.7,
-) -> sp.csr_matrix:
-    """Zipf item popularity (exponent 1.05 over popularity ranks, ranks shuffled over ids),
-    lognormal activity per user; repeated (user, item) pairs add up like repeat orders.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user, item) purchase draws, sorted by user, and each item's group.
 
-    Tastes: items fall into `groups` (like categories), each user has one favourite group, and a
-    share `taste` of their draws come from it (still Zipf within the group). Without this, who
-    buys what is independent of who they are, item factors are noise and "similar items" have
-    no true answer to approximate."""
+    Zipf item popularity (exponent 1.05 over popularity ranks, ranks shuffled over ids),
+    lognormal activity per user. Tastes: items fall into `groups` (like categories), each user
+    has one favourite group, and a share `taste` of their draws come from it (still Zipf within
+    the group). Without this, who buys what is independent of who they are, item factors are
+    noise and "similar items" has no true answer to approximate."""
     rng = np.random.default_rng(seed)
     weight = 1.0 / np.arange(1, items + 1) ** 1.05
     weight = weight[rng.permutation(items)]
@@ -85,10 +85,17 @@ def generate(
     g = favourite[rows[picked]]
     point = low[g] + rng.random(len(g)) * (high[g] - low[g])
     cols[picked] = order[np.minimum(np.searchsorted(cum, point), items - 1)]
+    return rows, cols, group
+
+
+def generate(users: int, items: int, interactions: int, seed: int = 7) -> sp.csr_matrix:
+    """The draws as a confidence matrix: repeated (user, item) pairs add up like repeat
+    orders, in the shop's confidence shape (recommender/dataset.py)."""
+    rows, cols, _ = draws(users, items, interactions, seed)
     data = np.ones(len(rows), dtype=np.float32)
     m = sp.csr_matrix((data, (rows, cols)), shape=(users, items))
     m.sum_duplicates()
-    m.data = 1.0 + 10.0 * np.log1p(m.data)  # the shop's confidence shape (recommender/dataset.py)
+    m.data = 1.0 + 10.0 * np.log1p(m.data)
     return m
 
 

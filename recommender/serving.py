@@ -29,6 +29,7 @@ from recommender.blend import (
     own_scores,
 )
 from recommender.dataset import confidence
+from recommender.ids import IdIndex
 from recommender.models import fold_in
 from recommender.repurchase import Owned
 
@@ -77,8 +78,8 @@ class Model:
         self.item_trending = log_scale(_load(path, "item_trending")) if learnt else None
         if not learnt or "weights" not in self.meta.get("blend", {}):
             self.blend = BlendParams(**{**self.blend.as_dict(), "weights": {}, "new_weights": {}})
-        self._item_index = {pid: i for i, pid in enumerate(self.item_ids.tolist())}
-        self._user_index = {uid: i for i, uid in enumerate(self.user_ids.tolist())}
+        self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
+        self._user_index = IdIndex(self.user_ids)
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
         self._segment_by_id = {seg.id: seg for seg in self.segments}
 
