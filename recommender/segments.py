@@ -88,12 +88,25 @@ def profiles(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
             "basket": per_order.groupby(level=0).median(),
             "orders": df.groupby("customer_id")["invoice"].nunique(),
             "reorder_share": first.groupby(df["customer_id"]).mean(),
-            "country": df.groupby("customer_id")["country"].agg(
-                lambda s: s.mode().iat[0] if not s.mode().empty else None
-            ),
+            "country": _modal_country(df),
         }
     )
     return mix.join(habits).sort_index()
+
+
+def _modal_country(df: pd.DataFrame) -> pd.Series:
+    """Each customer's most frequent country on their lines (ties: the first alphabetically),
+    by one sort rather than a Python call per customer (a million customers: seconds, not
+    minutes)."""
+    counts = (
+        df.dropna(subset=["country"])
+        .groupby(["customer_id", "country"])
+        .size()
+        .reset_index(name="n")
+        .sort_values(["customer_id", "n", "country"], ascending=[True, False, True])
+        .drop_duplicates("customer_id")
+    )
+    return counts.set_index("customer_id")["country"]
 
 
 def _features(p: pd.DataFrame, categories: list[str]) -> np.ndarray:

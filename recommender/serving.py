@@ -37,6 +37,13 @@ from recommender.repurchase import Owned
 SIGNAL_ORDERS = {"view": 1.0, "click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
 
 
+# Above this many products the learned blend scores candidates instead of every product: the
+# top of ALS, the shopper's own products, their co-purchase neighbours, and what sells most
+# and best lately. At 1M products scoring all of them costs ~65 ms a page (docs/benchmarks.md).
+CANDIDATES_ABOVE = 100_000
+CANDIDATE_TOP = 500  # from ALS, and from each popularity list
+
+
 def _load(path: Path, name: str) -> np.ndarray:
     return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
 
@@ -76,6 +83,13 @@ class Model:
         self.user_orders = _load(path, "user_orders") if learnt else None
         self.item_popularity = log_scale(_load(path, "item_buyers")) if learnt else None
         self.item_trending = log_scale(_load(path, "item_trending")) if learnt else None
+        self._popular_rows = np.zeros(0, dtype=np.int64)
+        if learnt and len(self.item_ids) > CANDIDATES_ABOVE:
+            k = CANDIDATE_TOP
+            self._popular_rows = np.union1d(
+                np.argpartition(-self.item_popularity, k)[:k],
+                np.argpartition(-self.item_trending, k)[:k],
+            )
         if not learnt or "weights" not in self.meta.get("blend", {}):
             self.blend = BlendParams(**{**self.blend.as_dict(), "weights": {}, "new_weights": {}})
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
@@ -238,46 +252,94 @@ class Model:
         )
         weights = self.blend.new_weights if new_only else {}
         weights = weights or self.blend.weights
-        if weights:
+        rows = self._candidates(als, knn, cols) if weights else None
+        if rows is not None:  # a big catalog: score the candidates only
+            scores = learned(self._features(u, cols, als, knn, rows), weights)
+        elif weights:
             scores = learned(self._features(u, cols, als, knn), weights)
         else:
             scores = blend(als, knn, own, self.blend)
         if new_only and u is not None and self.ui_orders is not None:
-            bought = np.asarray(self.ui_orders[lo:hi]) >= 1
-            scores[cols[bought]] = -np.inf
-        return self._top(scores, n, exclude)
+            bought = cols[np.asarray(self.ui_orders[lo:hi]) >= 1]
+            if rows is None:
+                scores[bought] = -np.inf
+            else:
+                scores[np.searchsorted(rows, bought)] = -np.inf  # owned ones are candidates
+        return self._top(scores, n, exclude, rows)
+
+    def _candidates(self, als: np.ndarray, knn: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+        """Rows worth scoring in a big catalog (sorted), or None to score every product. They
+        include the products with the largest |ALS| and |kNN| score, so that scaling each
+        feature to a maximum of 1 (blend.unit) gives the same values as over every product."""
+        if len(als) <= CANDIDATES_ABOVE:
+            return None
+        k = min(CANDIDATE_TOP, len(als) - 1)
+        parts = [
+            np.argpartition(-als, k)[:k],
+            np.asarray(cols, dtype=np.int64),
+            np.flatnonzero(knn),
+            self._popular_rows,
+            np.array([np.argmax(np.abs(als)), np.argmax(np.abs(knn))]),
+        ]
+        return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
 
     def _features(
-        self, u: int | None, cols: np.ndarray, als: np.ndarray, knn: np.ndarray
+        self,
+        u: int | None,
+        cols: np.ndarray,
+        als: np.ndarray,
+        knn: np.ndarray,
+        rows: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
-        """The learned blend's features of one shopper (blend.features), from the version."""
-        n_items = len(self.item_ids)
-        orders = np.zeros(n_items, dtype=np.float32)
-        age = np.zeros(n_items, dtype=np.float32)
-        span = np.zeros(n_items, dtype=np.float32)
+        """The learned blend's features of one shopper (blend.features), from the version:
+        over every product, or over `rows` only (sorted candidates holding every owned one)."""
+        popularity, trending = self.item_popularity, self.item_trending
+        if rows is not None:
+            als, knn = als[rows], knn[rows]
+            popularity, trending = popularity[rows], trending[rows]
+        size = len(als)
+        orders = np.zeros(size, dtype=np.float32)
+        age = np.zeros(size, dtype=np.float32)
+        span = np.zeros(size, dtype=np.float32)
         repeat, customer_orders, lapse = 0.0, 0.0, 0.0
         if u is not None and len(cols):
             lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
-            orders[cols] = self.ui_orders[lo:hi]
-            age[cols] = self.ui_age[lo:hi]
-            span[cols] = self.ui_span[lo:hi]
-            bought = orders[cols] >= 1
-            lapse = float(age[cols][bought].min()) if bought.any() else 0.0
+            at = cols if rows is None else np.searchsorted(rows, cols)
+            orders[at] = self.ui_orders[lo:hi]
+            age[at] = self.ui_age[lo:hi]
+            span[at] = self.ui_span[lo:hi]
+            bought = orders[at] >= 1
+            lapse = float(age[at][bought].min()) if bought.any() else 0.0
             repeat, customer_orders = float(self.user_repeat[u]), float(self.user_orders[u])
         shopper = Shopper(orders, age, span, customer_orders, repeat, lapse)
-        return features(als, knn, shopper, self.item_popularity, self.item_trending)
+        return features(als, knn, shopper, popularity, trending)
 
-    def _top(self, scores: np.ndarray, n: int, exclude: Iterable[str]) -> list[tuple[str, float]]:
+    def _top(
+        self,
+        scores: np.ndarray,
+        n: int,
+        exclude: Iterable[str],
+        rows: np.ndarray | None = None,
+    ) -> list[tuple[str, float]]:
+        """The n best products; `rows`: the item row of each score (None: every product)."""
         scores = np.array(scores, dtype=np.float32)
         banned = [i for i in (self._item_index.get(p) for p in exclude) if i is not None]
-        if banned:
+        if banned and rows is not None:
+            at = np.searchsorted(rows, banned)
+            banned = at[(at < len(rows)) & (rows[np.minimum(at, len(rows) - 1)] == banned)]
+        if len(banned):
             scores[banned] = -np.inf
         k = min(n, len(scores))
         if k <= 0:
             return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [(str(self.item_ids[i]), float(scores[i])) for i in top if np.isfinite(scores[i])]
+        items = top if rows is None else rows[top]
+        return [
+            (str(self.item_ids[i]), float(scores[t]))
+            for t, i in zip(top, items, strict=True)
+            if np.isfinite(scores[t])
+        ]
 
     def similar(self, product_id: str, n: int) -> list[tuple[str, float]]:
         """Products most like this one (precomputed cosine neighbours)."""

@@ -150,3 +150,27 @@ def test_the_learned_blend_reads_each_customers_repeat_share_from_the_version(mo
     assert isinstance(model.user_repeat, np.memmap) and model.blend.weights
     share = dict(zip(model.user_ids.tolist(), model.user_repeat.tolist(), strict=True))
     assert share["c0"] > share["c1"]  # c0 re-orders p05 again and again; c1 never re-orders
+
+
+def test_a_big_catalog_scores_candidates_with_the_same_scores(model, monkeypatch):
+    """Above CANDIDATES_ABOVE products the blend scores candidates only (serving.py); forced
+    here on the small model, each product it returns has exactly the score the full blend
+    gives it, and the rules (own re-orders, new only, exclusions) still hold."""
+    import recommender.serving as serving
+
+    full_scores = {  # every product scored (the catalog is below the limit)
+        (c, new): dict(model.recommend_for(c, (), len(model.item_ids), new_only=new))
+        for c in ("c0", "c5", "c30")
+        for new in (False, True)
+    }
+    monkeypatch.setattr(serving, "CANDIDATES_ABOVE", 0)
+    monkeypatch.setattr(serving, "CANDIDATE_TOP", 3)
+    small = Model(model.path)
+    for (customer, new_only), full in full_scores.items():
+        picked = small.recommend_for(customer, (), 4, new_only=new_only)
+        assert picked
+        for pid, score in picked:
+            assert score == pytest.approx(full[pid], abs=1e-5), (customer, pid)
+    assert small.recommend_for("c0", (), 4)[0][0] == "p05"
+    assert "p05" not in dict(small.recommend_for("c0", (), 4, new_only=True))
+    assert "p05" not in dict(small.recommend_for("c0", (), 4, exclude={"p05"}))
