@@ -85,6 +85,11 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+# A rail that falls back to a category's best sellers looks at this many of them (best first),
+# not the whole category: a big catalog's category holds tens of thousands of products.
+FALLBACK_POOL = 200
+
+
 def _in_catalog(
     req: Request,
     scored: list[tuple[str, float]],
@@ -283,7 +288,8 @@ def _because_you_viewed(req: Request) -> list[Pick]:
     if not picks:  # no model: the viewed product's category best sellers
         first = req.snap.catalog.get(views[0])
         if first is not None:
-            same = [(p, 1.0) for p in req.snap.catalog.by_category.get(first.category, [])]
+            ids = req.snap.catalog.by_category.get(first.category, [])[:FALLBACK_POOL]
+            same = [(p, 1.0) for p in ids]
             picks = _in_catalog(req, same, f"Because you viewed {first.display_title}", exclude)
     return picks
 
@@ -462,7 +468,8 @@ def _similar(req: Request) -> list[Pick]:
         picks = _in_catalog(req, req.snap.model.similar(pid, req.n * 2), reason, {pid})
     if len(picks) < req.n:
         seen = {pid} | {p.product_id for p in picks}
-        same = [(p, 0.0) for p in req.snap.catalog.by_category.get(product.category, [])]
+        ids = req.snap.catalog.by_category.get(product.category, [])[:FALLBACK_POOL]
+        same = [(p, 0.0) for p in ids]
         picks += _in_catalog(
             req, same, f"More in {req.snap.catalog.category_name(product.category)}", seen
         )[: req.n - len(picks)]
