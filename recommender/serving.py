@@ -44,6 +44,25 @@ CANDIDATES_ABOVE = 100_000
 CANDIDATE_TOP = 500  # from ALS, and from each popularity list
 
 
+SAMPLE = 20_000  # scores looked at to guess where the top k of a big array begins
+
+
+def largest(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k largest scores, in no order: exactly what argpartition gives, in about a
+    third of its time on a million scores. A strided sample guesses a threshold that about 2k
+    scores pass; only those are partitioned (all of them again if fewer than k passed)."""
+    n = len(scores)
+    if n <= 10 * SAMPLE or k * 20 >= n:
+        return np.argpartition(-scores, k)[:k]
+    sample = scores[:: n // SAMPLE]
+    rank = max(2 * k * len(sample) // n, 1)
+    threshold = np.partition(sample, len(sample) - rank)[len(sample) - rank]
+    rows = np.flatnonzero(scores >= threshold)
+    if len(rows) < k:
+        return np.argpartition(-scores, k)[:k]
+    return rows[np.argpartition(-scores[rows], k - 1)[:k]]
+
+
 def _load(path: Path, name: str) -> np.ndarray:
     return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
 
@@ -243,8 +262,9 @@ class Model:
             if i is not None:
                 orders = SIGNAL_ORDERS.get(signal, 1.0)
                 weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
+        touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         knn = neighbour_scores(
-            np.fromiter(weights.keys(), dtype=np.int64, count=len(weights)),
+            touched,
             np.fromiter(weights.values(), dtype=np.float32, count=len(weights)),
             self.knn_ids,
             self.knn_scores,
@@ -252,7 +272,7 @@ class Model:
         )
         weights = self.blend.new_weights if new_only else {}
         weights = weights or self.blend.weights
-        rows = self._candidates(als, knn, cols) if weights else None
+        rows = self._candidates(als, knn, cols, touched) if weights else None
         if rows is not None:  # a big catalog: score the candidates only
             scores = learned(self._features(u, cols, als, knn, rows), weights)
         elif weights:
@@ -267,19 +287,22 @@ class Model:
                 scores[np.searchsorted(rows, bought)] = -np.inf  # owned ones are candidates
         return self._top(scores, n, exclude, rows)
 
-    def _candidates(self, als: np.ndarray, knn: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    def _candidates(
+        self, als: np.ndarray, knn: np.ndarray, cols: np.ndarray, touched: np.ndarray
+    ) -> np.ndarray | None:
         """Rows worth scoring in a big catalog (sorted), or None to score every product. They
         include the products with the largest |ALS| and |kNN| score, so that scaling each
         feature to a maximum of 1 (blend.unit) gives the same values as over every product."""
         if len(als) <= CANDIDATES_ABOVE:
             return None
         k = min(CANDIDATE_TOP, len(als) - 1)
+        neighbours = np.unique(np.asarray(self.knn_ids[touched]).ravel()) if len(touched) else []
         parts = [
-            np.argpartition(-als, k)[:k],
+            largest(als, k),
             np.asarray(cols, dtype=np.int64),
-            np.flatnonzero(knn),
+            neighbours,  # every product with a kNN score (the rest score 0)
             self._popular_rows,
-            np.array([np.argmax(np.abs(als)), np.argmax(np.abs(knn))]),
+            [int(np.argmax(als)), int(np.argmin(als))],  # the largest |ALS| is one of these
         ]
         return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
 

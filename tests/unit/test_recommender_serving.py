@@ -174,3 +174,20 @@ def test_a_big_catalog_scores_candidates_with_the_same_scores(model, monkeypatch
     assert small.recommend_for("c0", (), 4)[0][0] == "p05"
     assert "p05" not in dict(small.recommend_for("c0", (), 4, new_only=True))
     assert "p05" not in dict(small.recommend_for("c0", (), 4, exclude={"p05"}))
+
+
+def test_largest_finds_exactly_the_top_k_of_a_big_array():
+    from recommender.serving import largest
+
+    rng = np.random.default_rng(4)
+    for scores in (
+        rng.normal(size=400_000).astype(np.float32),
+        np.exp(3 * rng.normal(size=400_000)).astype(np.float32),  # a long tail
+        np.r_[np.zeros(399_000), rng.random(1_000) + 1].astype(np.float32),  # few stand out
+        np.sort(rng.normal(size=400_000)).astype(np.float32),  # the top all at one end
+    ):
+        for k in (1, 10, 500):
+            got = np.sort(scores[largest(scores, k)])
+            want = np.sort(scores)[-k:]
+            assert len(set(largest(scores, k).tolist())) == k
+            np.testing.assert_array_equal(got, want)
