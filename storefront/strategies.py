@@ -508,16 +508,27 @@ def _listing_scope(req: Request) -> tuple[str, ...]:
     return shared + (_personal_scope(req) if _has_taste(req) else ())
 
 
+RERANK_TOP = 300  # a category's best sellers that the shopper's taste may reorder
+
+
 def _category_listing(req: Request) -> list[Pick]:
+    """Every product of the category, page by page: its first RERANK_TOP best sellers in the
+    shopper's order, then the rest as best sellers (only the page asked for is built, so a
+    category of tens of thousands costs no more than a small one)."""
     slug = str(req.page.get("category", ""))
     ids = req.snap.catalog.by_category.get(slug, [])
-    ranked = _rerank(req, [(p, 0.0) for p in ids[:300]], float(req.params.get("taste", 0.35)))
+    head = _rerank(req, [(p, 0.0) for p in ids[:RERANK_TOP]], float(req.params.get("taste", 0.35)))
     reason = (
         "Ordered for you: best sellers, nudged by your taste"
         if _has_taste(req)
         else "Best sellers first"
     )
-    return _page_of(req, ranked, reason)
+    start = (max(1, int(req.page.get("page", 1) or 1)) - 1) * req.n
+    window = head[start : start + req.n]
+    if len(window) < req.n:  # past the reordered head: the rest of the category, in order
+        rest = max(start, len(head))
+        window += [(p, 0.0) for p in ids[rest : rest + req.n - len(window)]]
+    return [Pick(pid, score, reason) for pid, score in window]
 
 
 def _search_results(req: Request) -> list[Pick]:

@@ -310,3 +310,24 @@ def test_geoip_locates_by_client_ip_when_configured(shop_env):
     assert "France" in signal(header, "location")
     unknown = c.get("/", environ_base={"REMOTE_ADDR": "8.8.8.8"}).get_data(as_text=True)
     assert signal(unknown, "location") == "unknown"
+
+
+def test_every_product_of_a_big_category_is_on_exactly_one_page(client, app):
+    """The listing reorders a category's first best sellers for the shopper and pages through
+    all the rest: the last page is full up to the count the page header states."""
+    snap = app.extensions["models"].get()
+    slug, ids = max(snap.catalog.by_category.items(), key=lambda kv: len(kv[1]))
+    assert len(ids) > 300  # past the reordered head (strategies.RERANK_TOP)
+    pages = -(-len(ids) // 24)
+    client.get("/")  # a visitor, then a view: the listing is reordered by their taste
+    event = {"id": "listing-view-1", "type": "view", "product_id": ids[400], "ts": 1733400000000}
+    response = client.post("/events", json={"events": [event]})
+    assert response.status_code == 202, response.get_data(as_text=True)
+    seen: list[str] = []
+    for page in range(1, pages + 1):
+        html = client.get(f"/c/{slug}?page={page}").get_data(as_text=True)
+        assert f"{len(ids):,} products" in html or f"{len(ids)} products" in html
+        seen += products_in(html, "listing")
+    assert len(seen) == len(ids) and set(seen) == set(ids)
+    beyond = client.get(f"/c/{slug}?page={pages + 1}").get_data(as_text=True)
+    assert products_in(beyond, "listing") == []
