@@ -19,7 +19,6 @@ What it does not do yet: serve whole pages from a 1M-product shop (no generator 
 shop's database, and the serving model's id dictionaries and per-request blend over every
 product still need the changes listed in docs/benchmarks.md).
 
-    .venv/bin/pip install -e ".[scale]"   # faiss-cpu, the ANN index
     .venv/bin/python bench/scale.py [--items 1000000] [--users 1000000] [--interactions 10000000]
 
 Training runs in this process, which then only starts helper processes with fork+exec

@@ -10,7 +10,6 @@
    is unlinked, so every strategy runs and every slot renders. p50/p99 per page type.
 4. Memory after the pages: PSS and USS of the master and of each worker (psutil).
 
-    .venv/bin/pip install -e ".[scale]"      # faiss: item neighbours above 100,000 products
     .venv/bin/python bench/scale_shop.py [--products 1000000] [--customers 1000000]
         [--draws 8000000] [--requests 200] [--home DIR]
 """

@@ -3,8 +3,8 @@
 A product page and "because you viewed" then cost one row read, not a catalog-wide dot product.
 
 Exact search compares every item with every other: fine for the demo store's few thousand
-products, hours for a million. Above EXACT_LIMIT items, when faiss is installed (the `scale`
-extra), an HNSW graph answers instead, and the recall it costs is measured on a sample against
+products, hours for a million. Above EXACT_LIMIT items an HNSW graph (faiss, a dependency)
+answers instead, and the recall it costs is measured on a sample against
 the exact answer and recorded with the version (`NeighbourReport`).
 """
 
@@ -127,7 +127,7 @@ def _hnsw(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     row numbers are those of `unit`."""
     faiss = _faiss()
     if faiss is None:
-        raise RuntimeError("approximate neighbours need faiss: pip install -e '.[scale]'")
+        raise RuntimeError("approximate neighbours need faiss: pip install faiss-cpu")
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     index = faiss.IndexHNSWFlat(unit.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (or refresh) the virtual environment; safe to run any number of times.
 #   scripts/setup.sh          packages to run the shop
-#   scripts/setup.sh --test   also test tools (and faiss) and a Chromium for the end-to-end tests
+#   scripts/setup.sh --test   also test tools and a Chromium for the end-to-end tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +42,7 @@ if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
   apt_install build-essential python3-dev || echo "warning: no C compiler; some packages may fail to build" >&2
 fi
 
-extras=""; [ $want_test = 1 ] && extras="[test,scale]"  # scale: faiss, for the approximate-neighbour test
+extras=""; [ $want_test = 1 ] && extras="[test]"
 stamp=".venv/.setup-stamp${extras}"
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then

@@ -151,7 +151,7 @@ def test_arrays_load_memory_mapped(trained):
 
 
 def test_approximate_neighbours_match_exact_ones_and_report_their_recall():
-    pytest.importorskip("faiss")  # the `scale` extra; scripts/setup.sh --test installs it
+    pytest.importorskip("faiss")  # a dependency; skipped only where its wheel is missing
     from recommender.neighbours import neighbours_with_report
 
     rng = np.random.default_rng(3)
