@@ -32,6 +32,15 @@ class Interactions:
             )
 
 
+def modal_country(lines: pd.DataFrame) -> pd.Series:
+    """Each customer's most frequent country on their lines (ties: the first alphabetically),
+    by one sort rather than a Python call per customer (a million customers: seconds)."""
+    known = lines.dropna(subset=["customer_id", "country"])
+    counts = known.groupby(["customer_id", "country"], observed=True).size().reset_index(name="n")
+    counts = counts.sort_values(["customer_id", "n", "country"], ascending=[True, False, True])
+    return counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
+
+
 def confidence(purchase_counts: np.ndarray) -> np.ndarray:
     """Confidence grows with the number of separate orders, but sub-linearly: a bulk re-orderer
     must not drown out everything else they bought."""

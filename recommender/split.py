@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recommender import features
 from recommender.base import SideInfo
-from recommender.dataset import Interactions, build_interactions, confidence
+from recommender.dataset import Interactions, build_interactions, confidence, modal_country
 
 TEST_SHARE = 0.10  # the default test window: the last tenth of the data's time range
 SNAP_DAYS = 7  # ... moved back to the first of its month when that is at most a week earlier
@@ -76,13 +76,6 @@ class Split:
         return len(self.data.item_ids)
 
 
-def _modal_country(lines: pd.DataFrame) -> pd.Series:
-    known = lines.dropna(subset=["customer_id", "country"])
-    counts = known.groupby(["customer_id", "country"], observed=True).size().reset_index(name="n")
-    counts = counts.sort_values(["customer_id", "n", "country"], ascending=[True, False, True])
-    return counts.drop_duplicates("customer_id").set_index("customer_id")["country"]
-
-
 def item_table(train: pd.DataFrame, products: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
     """Products in item order with what was known at the split: median price paid before it,
     its price band, first sale and units sold before it. Titles and categories are static."""
@@ -109,7 +102,7 @@ def item_table(train: pd.DataFrame, products: pd.DataFrame, item_ids: np.ndarray
 
 def side_info(train: pd.DataFrame, data: Interactions, items: pd.DataFrame) -> SideInfo:
     """Features and recency for the training users and items (training lines only)."""
-    country = _modal_country(train).reindex(data.user_ids)
+    country = modal_country(train).reindex(data.user_ids)
     ufeat, unames = features.user_features(list(country.astype(object).where(country.notna())))
     ifeat, inames = features.item_features(
         list(items["title"]), list(items["category"]), list(items["band"])
@@ -155,7 +148,7 @@ def make_split(
     groups: dict[str, Group] = {}
     known = [c for c in truth.index if c in user_index]
     rows = user_index.get_indexer(known)
-    home = _modal_country(train)
+    home = modal_country(train)
     groups["returning"] = Group(
         "returning",
         known,
