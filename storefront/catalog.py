@@ -1,11 +1,12 @@
 """The product catalog held in memory by each worker: products, categories, search index.
 
 A page must never wait on SQL for a product, so every worker holds the whole catalog. It is
-held in columns (numpy arrays: ids, titles as one UTF-8 buffer, category codes, prices, dates,
-units sold; the search index as arrays of row numbers per word) rather than one Python object
-per product: a million products then cost tens of megabytes instead of about a gigabyte, and
-workers forked from a master that loaded it keep sharing its pages, since reading an array
-touches no reference counts. `Product` objects are made on demand (and the recent ones kept).
+held in columns (numpy arrays: ids with a sorted index, recommender/ids.py; titles as one UTF-8
+buffer; category codes, prices, dates, units sold; the search index as arrays of row numbers
+per word) rather than one Python object per product: a million products then cost a few
+hundred megabytes instead of about a gigabyte, and workers forked from a master that loaded it
+keep sharing its pages, since reading an array touches no reference counts. `Product` objects
+are made on demand (and the recent ones kept).
 The catalog is reloaded when a new import (or model) is published.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from recommender.ids import IdIndex
 from storefront import db
 from storefront.categories import price_band
 
@@ -147,11 +149,8 @@ class Catalog:
 
     def _build(self, ids, titles, categories_of, prices, first_sold, units_sold, categories):
         n = len(ids)
-        encoded = [i.encode("utf-8") for i in ids]
-        width = max((len(b) for b in encoded), default=1) or 1
-        self._ids = np.array(encoded, dtype=f"S{width}") if n else np.zeros(0, dtype="S1")
-        self._id_order = np.argsort(self._ids, kind="stable")
-        self._sorted_ids = self._ids[self._id_order]
+        self._ids = np.array(ids, dtype=str) if n else np.zeros(0, dtype="U1")
+        self._rows = IdIndex(self._ids, memo=0)  # get() below memoises whole products
         raw = [t.encode("utf-8") for t in titles]
         self._title_offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum([len(b) for b in raw], out=self._title_offsets[1:])
@@ -210,19 +209,10 @@ class Catalog:
 
     def row_of(self, product_id: str) -> int | None:
         """The row of a product id (binary search over the sorted ids), or None."""
-        try:
-            key = product_id.encode("utf-8")
-        except (AttributeError, UnicodeEncodeError):
-            return None
-        if len(key) > self._ids.dtype.itemsize or not key:
-            return None
-        i = int(np.searchsorted(self._sorted_ids, key))
-        if i < len(self._sorted_ids) and self._sorted_ids[i] == key:
-            return int(self._id_order[i])
-        return None
+        return self._rows.get(product_id)
 
     def id_at(self, row: int) -> str:
-        return self._ids[row].decode("utf-8")
+        return str(self._ids[row])
 
     def get(self, product_id: str) -> Product | None:
         """The product, or None. Memoised per worker (bounded): a page asks for hundreds of
