@@ -11,6 +11,7 @@ the exact answer and recorded with the version (`NeighbourReport`).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,8 +68,6 @@ def neighbours_with_report(
     item_factors: np.ndarray, k: int, method: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, NeighbourReport]:
     """top_k_neighbours, and how they were found. `method`: "exact", "hnsw" or None (by size)."""
-    import time
-
     unit = normalise(item_factors)
     n = unit.shape[0]
     k = min(k, max(n - 1, 0))
@@ -128,13 +127,13 @@ def _hnsw(unit: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     faiss = _faiss()
     if faiss is None:
         raise RuntimeError("approximate neighbours need faiss: pip install faiss-cpu")
+    if k == 0:
+        return np.zeros((unit.shape[0], 0), np.int32), np.zeros((unit.shape[0], 0), np.float32)
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     index = faiss.IndexHNSWFlat(unit.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.add(unit)
     index.hnsw.efSearch = max(HNSW_EF_SEARCH, k + 1)
-    if k == 0:
-        return np.zeros((unit.shape[0], 0), np.int32), np.zeros((unit.shape[0], 0), np.float32)
     found_scores, found = index.search(unit, k + 1)  # each item finds itself too
     n = unit.shape[0]
     drop = (found == np.arange(n)[:, None]) | (found < 0)
