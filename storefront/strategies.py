@@ -7,7 +7,7 @@ becomes the fragment cache key, so a personal rail is keyed by visitor and sessi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -523,12 +523,7 @@ def _category_listing(req: Request) -> list[Pick]:
         if _has_taste(req)
         else "Best sellers first"
     )
-    start = (max(1, int(req.page.get("page", 1) or 1)) - 1) * req.n
-    window = head[start : start + req.n]
-    if len(window) < req.n:  # past the reordered head: the rest of the category, in order
-        rest = max(start, len(head))
-        window += [(p, 0.0) for p in ids[rest : rest + req.n - len(window)]]
-    return [Pick(pid, score, reason) for pid, score in window]
+    return _page_of(req, head, reason, rest=ids)
 
 
 def _search_results(req: Request) -> list[Pick]:
@@ -539,10 +534,18 @@ def _search_results(req: Request) -> list[Pick]:
     return _page_of(req, ranked, reason)
 
 
-def _page_of(req: Request, ranked: list[tuple[str, float]], reason: str) -> list[Pick]:
+def _page_of(
+    req: Request, ranked: list[tuple[str, float]], reason: str, rest: Sequence[str] = ()
+) -> list[Pick]:
+    """This page of `ranked`; past its end, `rest` continues it (the ids after the first
+    len(ranked), in their own order), and only the slice shown is read from it."""
     page = max(1, int(req.page.get("page", 1) or 1))
     start = (page - 1) * req.n
-    return [Pick(pid, s, reason) for pid, s in ranked[start : start + req.n]]
+    window = ranked[start : start + req.n]
+    if len(window) < req.n and len(rest) > len(ranked):
+        at = max(start, len(ranked))
+        window = window + [(p, 0.0) for p in rest[at : at + req.n - len(window)]]
+    return [Pick(pid, s, reason) for pid, s in window]
 
 
 register(Strategy("category_listing", _category_listing, _listing_scope))
