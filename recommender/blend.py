@@ -124,15 +124,27 @@ def due_scores(orders: np.ndarray, age: np.ndarray, span: np.ndarray) -> np.ndar
 
 
 def neighbour_scores(
-    items: np.ndarray, weights: np.ndarray, knn_ids: np.ndarray, knn_scores: np.ndarray, n: int
+    items: np.ndarray,
+    weights: np.ndarray,
+    knn_ids: np.ndarray,
+    knn_scores: np.ndarray,
+    n: int,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Sum over a shopper's items of their neighbours' similarities, weighted per item."""
+    """Sum over a shopper's items of their neighbours' similarities, weighted per item: over
+    all n items, or only at `rows` (sorted item rows, holding every neighbour that scores),
+    which spares a big catalog an array of a million mostly zeros."""
     items = np.asarray(items, dtype=np.int64)
+    size = n if rows is None else len(rows)
     if items.size == 0:
-        return np.zeros(n, dtype=np.float32)
+        return np.zeros(size, dtype=np.float32)
     ids = np.asarray(knn_ids[items]).ravel()
-    contrib = np.asarray(knn_scores[items]) * np.asarray(weights, dtype=np.float32)[:, None]
-    return np.bincount(ids, weights=contrib.ravel(), minlength=n).astype(np.float32)
+    weights = np.asarray(weights, dtype=np.float32)[:, None]
+    contrib = (np.asarray(knn_scores[items]) * weights).ravel()
+    if rows is not None:  # padding (id 0, score 0) may be missing from rows: it adds nothing
+        at = np.minimum(np.searchsorted(rows, ids), size - 1)
+        ids, contrib = at, np.where(rows[at] == ids, contrib, 0.0)
+    return np.bincount(ids, weights=contrib, minlength=size).astype(np.float32)
 
 
 def log_scale(counts: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from recommender.dataset import confidence
 from recommender.ids import IdIndex
 from recommender.models import fold_in
 from recommender.repurchase import Owned
+from recommender.taste_index import TasteIndex
 
 # A viewed product counts as much as one order of it; a cart add counts as two.
 SIGNAL_ORDERS = {"view": 1.0, "click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
@@ -62,7 +63,19 @@ def largest(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def _load(path: Path, name: str) -> np.ndarray:
-    return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+    """A version's array, memory-mapped (shared by every worker, paged in on demand) but held
+    as a plain ndarray view: slicing an np.memmap builds a memmap object each time, about 9 µs,
+    and a cold 1M-product page takes some 500 slices."""
+    return np.asarray(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+
+
+def memory_mapped(array: np.ndarray) -> bool:
+    """Is this array (or what it views) backed by a mapped file rather than its own memory?"""
+    while array is not None:
+        if isinstance(array, np.memmap):
+            return True
+        array = getattr(array, "base", None)
+    return False
 
 
 class Model:
@@ -101,6 +114,8 @@ class Model:
         self.item_popularity = log_scale(_load(path, "item_buyers")) if learnt else None
         self.item_trending = log_scale(_load(path, "item_trending")) if learnt else None
         self._popular_rows = np.zeros(0, dtype=np.int64)
+        # big catalogs: where ALS scores highest, without scoring every product (taste_index.py)
+        self.taste = TasteIndex.load(path)
         if learnt and len(self.item_ids) > CANDIDATES_ABOVE:
             k = CANDIDATE_TOP
             self._popular_rows = np.union1d(
@@ -240,43 +255,40 @@ class Model:
         vector = self.user_vector(customer_id, session)
         if vector is None:
             return []
-        als = np.asarray(self.item_factors @ vector)
+        weights = (self.blend.new_weights if new_only else {}) or self.blend.weights
         if self.knn_ids is None:
-            return self._top(als, n, exclude)
+            return self._top(np.asarray(self.item_factors @ vector), n, exclude)
         u = self._user_index.get(customer_id) if customer_id else None
         n_items = len(self.item_ids)
-        own = np.zeros(n_items, dtype=np.float32)
-        weights: dict[int, float] = {}
+        conf = np.zeros(0, dtype=np.float32)
         cols = np.zeros(0, dtype=np.int64)
         if u is not None:
             lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
-            cols = np.asarray(self.ui_indices[lo:hi])
+            cols = np.asarray(self.ui_indices[lo:hi], dtype=np.int64)
             conf = np.asarray(self.ui_data[lo:hi])
-            age = np.asarray(self.ui_age[lo:hi]) if self.ui_age is not None else None
-            own[cols] = own_scores(conf, age, self.blend.own_half_life_days)
-            weights = dict(zip(cols.tolist(), conf.tolist(), strict=True))
-        for product_id, signal in session:
-            i = self._item_index.get(product_id)
-            if i is not None:
-                orders = SIGNAL_ORDERS.get(signal, 1.0)
-                weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
-        touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
-        knn = neighbour_scores(
-            touched,
-            np.fromiter(weights.values(), dtype=np.float32, count=len(weights)),
-            self.knn_ids,
-            self.knn_scores,
-            n_items,
-        )
-        weights = self.blend.new_weights if new_only else {}
-        weights = weights or self.blend.weights
-        rows = self._candidates(als, knn, cols, touched) if weights else None
-        if rows is not None:  # a big catalog: score the candidates only
+        touched, touch_weights = self._touched(cols, conf, session)
+        if weights and self.taste is not None and n_items > CANDIDATES_ABOVE:
+            # a big catalog with a taste index: ALS and kNN at the candidates only
+            rows = self._candidates_by_index(vector, cols, touched)
+            als = np.asarray(self.item_factors[rows] @ vector)
+            knn = neighbour_scores(
+                touched, touch_weights, self.knn_ids, self.knn_scores, n_items, rows
+            )
             scores = learned(self._features(u, cols, als, knn, rows), weights)
-        elif weights:
-            scores = learned(self._features(u, cols, als, knn), weights)
         else:
-            scores = blend(als, knn, own, self.blend)
+            als = np.asarray(self.item_factors @ vector)
+            knn = neighbour_scores(touched, touch_weights, self.knn_ids, self.knn_scores, n_items)
+            rows = self._candidates(als, knn, cols, touched) if weights else None
+            if rows is not None:  # a big catalog without an index: score the candidates only
+                scores = learned(self._features(u, cols, als[rows], knn[rows], rows), weights)
+            elif weights:
+                scores = learned(self._features(u, cols, als, knn), weights)
+            else:
+                own = np.zeros(n_items, dtype=np.float32)
+                if u is not None:
+                    age = np.asarray(self.ui_age[lo:hi]) if self.ui_age is not None else None
+                    own[cols] = own_scores(conf, age, self.blend.own_half_life_days)
+                scores = blend(als, knn, own, self.blend)
         if new_only and u is not None and self.ui_orders is not None:
             bought = cols[np.asarray(self.ui_orders[lo:hi]) >= 1]
             if rows is None:
@@ -284,6 +296,32 @@ class Model:
             else:
                 scores[np.searchsorted(rows, bought)] = -np.inf  # owned ones are candidates
         return self._top(scores, n, exclude, rows)
+
+    def _touched(
+        self, cols: np.ndarray, conf: np.ndarray, session: Sequence[tuple[str, str]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The products whose neighbours count for the shopper, and how much: what they bought
+        (its confidence) plus what this session touched (a view like one order)."""
+        weights = dict(zip(cols.tolist(), conf.tolist(), strict=True))
+        for product_id, signal in session:
+            i = self._item_index.get(product_id)
+            if i is not None:
+                orders = SIGNAL_ORDERS.get(signal, 1.0)
+                weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
+        touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
+        return touched, np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+
+    def _candidates_by_index(
+        self, vector: np.ndarray, cols: np.ndarray, touched: np.ndarray
+    ) -> np.ndarray:
+        """Rows worth scoring (sorted): the taste index's top of ALS, the shopper's own
+        products, every product with a kNN score, and what sells most and best lately. ALS is
+        scaled by its largest |score| among them, which the index guarantees is the largest of
+        all: the scores are those of scoring every product (tests/unit/test_taste_index.py)."""
+        neighbours = np.asarray(self.knn_ids[touched]).ravel() if len(touched) else []
+        top, _ = self.taste.top(vector, CANDIDATE_TOP)
+        parts = [top, cols, neighbours, self._popular_rows]
+        return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
 
     def _candidates(
         self, als: np.ndarray, knn: np.ndarray, cols: np.ndarray, touched: np.ndarray
@@ -313,10 +351,10 @@ class Model:
         rows: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """The learned blend's features of one shopper (blend.features), from the version:
-        over every product, or over `rows` only (sorted candidates holding every owned one)."""
+        over every product, or over `rows` only (sorted candidates holding every owned one;
+        `als` and `knn` are then already theirs)."""
         popularity, trending = self.item_popularity, self.item_trending
         if rows is not None:
-            als, knn = als[rows], knn[rows]
             popularity, trending = popularity[rows], trending[rows]
         size = len(als)
         orders = np.zeros(size, dtype=np.float32)

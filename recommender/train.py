@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import popularity, registry, segments
+from recommender import popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
 from recommender.neighbours import neighbours_with_report
 from recommender.repurchase import repeat_shares
+from recommender.serving import CANDIDATES_ABOVE
 
 NEIGHBOURS = 50
 TRENDING_HALF_LIFE_DAYS = 14.0
@@ -107,6 +108,9 @@ def train(
     nb_ids, nb_scores, nb_report = neighbours_with_report(factors.item_factors, NEIGHBOURS)
     if nb_report.method != "exact":
         say(f"item neighbours by {nb_report.method}: recall@{nb_report.k} {nb_report.recall_at_k}")
+    taste = None
+    if len(data.item_ids) > CANDIDATES_ABOVE:  # serving's ALS candidates come from an index
+        taste = taste_index.TasteIndex.build(factors.item_factors)
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
     lists = {
@@ -144,6 +148,8 @@ def train(
     _save(tmp, "user_orders", customer_orders)
     _save(tmp, "item_buyers", buyers)
     _save(tmp, "item_trending", trending)
+    if taste is not None:
+        taste.save(tmp)
     (tmp / "popularity.json").write_text(json.dumps(lists))
     if products is not None:  # micro-segments need categories (and quantities, prices)
         say("finding customer segments")

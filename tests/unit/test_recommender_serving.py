@@ -10,7 +10,7 @@ import pytest
 
 from recommender.event_log import VISITOR_PREFIX, WEIGHTS, devices, interactions
 from recommender.models import ALSParams
-from recommender.serving import Model
+from recommender.serving import Model, memory_mapped
 from recommender.train import train
 
 RED, BLUE = range(0, 6), range(6, 12)
@@ -50,7 +50,7 @@ def test_the_blend_serves_a_customers_own_reorders_first(model):
     recs = [pid for pid, _ in model.recommend_for("c0", (), 4)]
     assert recs[0] == "p05"
     assert all(int(p[1:]) in RED for p in recs), recs
-    assert isinstance(model.knn_ids, np.memmap) and isinstance(model.ui_age, np.memmap)
+    assert memory_mapped(model.knn_ids) and memory_mapped(model.ui_age)
 
 
 def test_the_blend_folds_in_a_strangers_session_and_honours_exclusions(model):
@@ -147,16 +147,29 @@ def test_new_only_never_serves_what_the_customer_ordered(model):
 
 
 def test_the_learned_blend_reads_each_customers_repeat_share_from_the_version(model):
-    assert isinstance(model.user_repeat, np.memmap) and model.blend.weights
+    assert memory_mapped(model.user_repeat) and model.blend.weights
     share = dict(zip(model.user_ids.tolist(), model.user_repeat.tolist(), strict=True))
     assert share["c0"] > share["c1"]  # c0 re-orders p05 again and again; c1 never re-orders
 
 
-def test_a_big_catalog_scores_candidates_with_the_same_scores(model, monkeypatch):
+@pytest.mark.parametrize("indexed", [False, True], ids=["scan", "taste-index"])
+def test_a_big_catalog_scores_candidates_with_the_same_scores(
+    model, monkeypatch, tmp_path, indexed
+):
     """Above CANDIDATES_ABOVE products the blend scores candidates only (serving.py); forced
     here on the small model, each product it returns has exactly the score the full blend
-    gives it, and the rules (own re-orders, new only, exclusions) still hold."""
+    gives it, and the rules (own re-orders, new only, exclusions) still hold. With a taste
+    index (taste_index.py, what training writes for a big catalog) ALS is scored at the
+    candidates only, and the scores are still the same."""
+    import shutil
+
     import recommender.serving as serving
+    from recommender.taste_index import TasteIndex
+
+    path = tmp_path / "version"
+    shutil.copytree(model.path, path)
+    if indexed:
+        TasteIndex.build(model.item_factors).save(path)
 
     full_scores = {  # every product scored (the catalog is below the limit)
         (c, new): dict(model.recommend_for(c, (), len(model.item_ids), new_only=new))
@@ -165,7 +178,8 @@ def test_a_big_catalog_scores_candidates_with_the_same_scores(model, monkeypatch
     }
     monkeypatch.setattr(serving, "CANDIDATES_ABOVE", 0)
     monkeypatch.setattr(serving, "CANDIDATE_TOP", 3)
-    small = Model(model.path)
+    small = Model(path)
+    assert (small.taste is not None) == indexed
     for (customer, new_only), full in full_scores.items():
         picked = small.recommend_for(customer, (), 4, new_only=new_only)
         assert picked
@@ -191,3 +205,28 @@ def test_largest_finds_exactly_the_top_k_of_a_big_array():
             want = np.sort(scores)[-k:]
             assert len(set(largest(scores, k).tolist())) == k
             np.testing.assert_array_equal(got, want)
+
+
+def test_the_taste_index_finds_the_exact_top_k_and_the_largest_magnitude_reading_less():
+    """taste_index.py: longest factors first, stop when no shorter one can beat the k-th
+    best. Long-tailed lengths, as implicit feedback gives them."""
+    from recommender.taste_index import TasteIndex
+
+    rng = np.random.default_rng(3)
+    lengths = np.exp(2.5 * rng.normal(size=60_000))
+    factors = rng.normal(size=(60_000, 16)) * (lengths / 4)[:, None]
+    factors[:50] = 0.0  # never bought: left out, they score 0 for everyone
+    factors = factors.astype(np.float32)
+    index = TasteIndex.build(factors)
+    assert len(index.rows) == 60_000 - 50 and np.all(np.diff(index.norms) <= 0)
+    read = []
+    for _ in range(20):
+        vector = rng.normal(size=16).astype(np.float32)
+        scores = factors @ vector
+        for k in (1, 50, 500):
+            rows, scored = index.top(vector, k)
+            want = set(np.argsort(-scores)[:k].tolist())
+            assert want <= set(rows.tolist()) and len(rows) <= k + 1
+            assert np.abs(scores[rows]).max() == pytest.approx(np.abs(scores).max())
+            read.append(scored)
+    assert np.median(read) < 30_000  # the point: most of the tail is never read
