@@ -11,6 +11,10 @@ shared; see docs/benchmarks.md). What does not survive a fork is handled after i
 database pool is dropped without closing the master's connections (SQLAlchemy's recipe), and
 redis-py opens new connections itself when it sees a new process id. No model code runs in the
 master: serving is numpy only, and implicit (OpenMP) is imported by training alone.
+
+Numpy's BLAS runs single-threaded here: a worker already answers requests in parallel (threads,
+and one process per core), and BLAS's own threads only wait for each other there. Measured on
+cold pages of the 1M-product shop (bench/scale_shop.py, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -47,8 +51,11 @@ class ShopServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self):
+        from threadpoolctl import threadpool_limits
+
         from storefront import create_app
 
+        threadpool_limits(1, "blas")  # inherited by every worker
         app = create_app()
         app.extensions["models"].get()  # the catalog and model, loaded once, shared by all
         gc.collect()
