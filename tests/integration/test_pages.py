@@ -61,6 +61,33 @@ def test_unknown_visitor_gets_a_full_page(client):
     assert 'data-strategy="for_you"' in html and "Why this?" in html
 
 
+def test_tile_links_are_what_url_for_builds(client, app):
+    """Tiles build their links from one url_for per request (shop/views.py product_links);
+    each must still be exactly url_for's, quoting included, and lead to the product."""
+    import re
+
+    from flask import url_for
+
+    from storefront.shop.views import product_links
+
+    html = client.get("/").get_data(as_text=True)
+    tiles = re.findall(
+        r'data-product-id="([^"]+)">\s*<a class="tile-link" href="([^"]+)">'
+        r'\s*<img src="([^"]+)"',
+        html,
+    )
+    assert len(tiles) >= 10
+    with app.test_request_context("/"):
+        for pid in [t[0] for t in tiles[:5]] + ["a b/ü?#", "85123A"]:
+            assert product_links(pid) == (
+                url_for("shop.product", product_id=pid),
+                url_for("shop.product_image", product_id=pid),
+            )
+    pid, href, img = tiles[0]
+    assert href == f"/p/{pid}" and img == f"/img/p/{pid}.svg"
+    assert client.get(href).status_code == 200 and client.get(img).status_code == 200
+
+
 def _view(client, pid: str, n: int) -> int:
     return client.post(
         "/events",
