@@ -428,13 +428,16 @@ def _goes_with_what_you_own(req: Request) -> list[Pick]:
         return []
     have = {o.product_id for o in owned}
     sources = {o.product_id: o for o in sorted(owned, key=lambda o: o.age_days)[:10]}
+    reasons = {}  # one per source, not per candidate
+    for source, o in sources.items():
+        when = model.bought_on(o)
+        month = f" in {when:%B}" if when is not None else ""
+        reasons[source] = f"Goes with the {_title_of(req, source)} you bought{month}"
     picks = []
     for pid, score, source in model.similar_to_many(list(sources), req.n * 4):
         if pid in have or req.snap.catalog.get(pid) is None:
             continue
-        when = model.bought_on(sources[source])
-        month = f" in {when:%B}" if when is not None else ""
-        picks.append(Pick(pid, score, f"Goes with the {_title_of(req, source)} you bought{month}"))
+        picks.append(Pick(pid, score, reasons[source]))
     usable = policy.allowed(
         req.snap.catalog,
         [p.product_id for p in picks],
