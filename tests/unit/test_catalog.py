@@ -78,3 +78,42 @@ def test_an_empty_catalog_and_aware_dates():
     when = datetime(2011, 5, 1, 9, 0, tzinfo=UTC)
     one = Catalog([Product("X", "THING", "home", 1.0, when, 1)], [CategoryInfo("home", "H", 1)])
     assert one.get("X").first_sold == when
+
+
+def test_search_matches_a_brute_force_reference_on_a_bigger_catalog():
+    """The search's shortcuts (binary-search intersection, sorting only the rows that can make
+    the limit) give exactly the brute-force answer: every word in the title (the last as a
+    prefix), more words first, then best sellers, ties by row; many products tie on units."""
+    import random
+
+    from storefront.catalog import tokens
+
+    rng = random.Random(5)
+    vocab = ["RED", "REDWOOD", "BLUE", "MUG", "MUGS", "HEART", "BAG", "TIN", "LACE", "GOLD"]
+    products = [
+        Product(f"P{i:05d}", " ".join(rng.sample(vocab, 3)), "home", 1.0, None, rng.randint(0, 5))
+        for i in range(5_000)
+    ]
+    catalog = Catalog(products, [CategoryInfo("home", "Home", len(products))])
+
+    def reference(query: str, limit: int) -> list[str]:
+        words = tokens(query)
+        scored = []
+        for row, p in enumerate(products):
+            title = set(tokens(p.title))
+            hit = [
+                any(t.startswith(w) for t in title) if i == len(words) - 1 else w in title
+                for i, w in enumerate(words)
+            ]
+            scored.append((sum(hit), row, p))
+        best = max(n for n, _, _ in scored)
+        if best < len(words):  # nobody has every word: any word counts
+            scored = [s for s in scored if s[0] > 0]
+        else:
+            scored = [s for s in scored if s[0] == len(words)]
+        key = sorted(scored, key=lambda s: (-(s[0] + catalog._popularity[s[1]]), s[1]))
+        return [p.id for _, _, p in key[:limit]]
+
+    for query in ["red", "re", "mug", "red mug", "blue heart ba", "gold lace tin", "mugs red"]:
+        for limit in (1, 7, 200):
+            assert [pid for pid, _ in catalog._search(query, limit)] == reference(query, limit)
