@@ -8,10 +8,14 @@
 3. `storefront serve` (gunicorn, preloaded, 2 workers x 4 threads) with its own Redis. Signed-in
    customers then ask for cold pages: before each request every fragment and whole-page copy
    is unlinked, so every strategy runs and every slot renders. p50/p99 per page type.
-4. Memory after the pages: PSS and USS of the master and of each worker (psutil).
+4. Memory after the pages and a concurrent load that reaches every worker: PSS and USS of the
+   master and of each worker (psutil), and the whole server's PSS. The server is started again
+   with each further count of `--workers`; what one more worker costs is the growth of the
+   whole server's PSS per worker added (PSS splits shared pages between their users, so the
+   sum is what the machine holds).
 
     .venv/bin/python bench/scale_shop.py [--products 1000000] [--customers 1000000]
-        [--draws 8000000] [--requests 200] [--home DIR]
+        [--draws 8000000] [--requests 200] [--home DIR] [--workers 2 1 4]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -146,7 +151,9 @@ def storefront(home: Path, *args: str) -> float:
     return time.perf_counter() - t
 
 
-def serve(home: Path, redis_url: str, port: int, log: Path) -> tuple[subprocess.Popen, float]:
+def serve(
+    home: Path, redis_url: str, port: int, log: Path, workers: int = 2
+) -> tuple[subprocess.Popen, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")}
     env.update(
         STOREFRONT_HOME=str(home),
@@ -157,7 +164,7 @@ def serve(home: Path, redis_url: str, port: int, log: Path) -> tuple[subprocess.
     )
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [*STOREFRONT, "serve", "--port", str(port), "--workers", "2", "--threads", "4"],
+        [*STOREFRONT, "serve", "--port", str(port), "--workers", str(workers), "--threads", "4"],
         cwd=ROOT,
         env=env,
         stdout=log.open("wb"),
@@ -202,6 +209,93 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+def run_server(
+    home: Path, data: Path, redis_url: str, workers: int, requests: int, report: dict, timed: bool
+) -> None:
+    """Serve with `workers` workers; time cold pages (if `timed`), then load every worker
+    and record the memory of each process."""
+    import re
+
+    import redis
+
+    port = free_port()
+    proc, healthy_s = serve(home, redis_url, port, home / "server.log", workers)
+    report.setdefault("serve_to_healthy_s", {})[workers] = round(healthy_s, 1)
+    try:
+        admin = redis.Redis.from_url(redis_url, decode_responses=True)
+        lines = pd.read_parquet(data, columns=["StockCode", "CustomerID"])
+        rng = np.random.default_rng(9)
+        known = lines["CustomerID"].dropna().unique()
+        customers = [str(c) for c in rng.choice(known, size=requests, replace=False)]
+        stock = lines["StockCode"].unique()
+        product_ids = [str(p) for p in rng.choice(stock, size=requests, replace=False)]
+        cookies = [signed_in_visitor(port, admin, c) for c in customers]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as r:
+            home_html = r.read().decode()
+        categories = sorted(set(re.findall(r'href="/c/([a-z-]+)"', home_html))) or ["other"]
+        # every query a different one: the catalog memoises searches, and a cold page should
+        # pay for its search too (two words, each matching tens of thousands of titles)
+        words = [(c, n.split()[0]) for n in NOUNS for c in COLOURS]
+        searches = [f"{c}+{n}".lower() for c, n in (words * 2)[:requests]]
+        pages = {
+            "home": ["/"] * requests,
+            "category": [f"/c/{categories[i % len(categories)]}" for i in range(requests)],
+            "product": [f"/p/{p}" for p in product_ids],
+            "search": [f"/search?q={searches[i % len(searches)]}" for i in range(requests)],
+        }
+        if timed:
+            for i in range(3):  # each worker touches every page type once before timing
+                for paths in pages.values():
+                    cold_get(port, admin, paths[i], cookies[i])
+            report["workers"] = workers
+            report["pages"] = {}
+            for name, paths in pages.items():
+                times, sizes = [], []
+                for path, cookie in zip(paths, cookies, strict=True):
+                    ms, size, _ = cold_get(port, admin, path, cookie)
+                    times.append(ms)
+                    sizes.append(size)
+                report["pages"][name] = {
+                    "n": len(times),
+                    "p50_ms": round(pct(times, 50), 1),
+                    "p99_ms": round(pct(times, 99), 1),
+                    "max_ms": round(max(times), 1),
+                    "html_bytes": int(statistics.median(sizes)),
+                }
+                print(name, json.dumps(report["pages"][name]), file=sys.stderr, flush=True)
+
+        def fetch(job: tuple[str, str]) -> None:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{job[0]}")
+            req.add_header("Cookie", job[1])
+            with urllib.request.urlopen(req, timeout=60) as r:
+                r.read()
+
+        jobs = [(p, c) for paths in pages.values() for p, c in zip(paths, cookies, strict=True)]
+        with ThreadPoolExecutor(max_workers=4 * workers) as pool:  # every worker, every page
+            list(pool.map(fetch, jobs))
+        master = psutil.Process(proc.pid)
+        memory = []
+        for p in [master, *master.children()]:
+            info = p.memory_full_info()
+            memory.append(
+                {
+                    "process": "master" if p.pid == proc.pid else "worker",
+                    "pss": round(info.pss / MB),
+                    "uss": round(info.uss / MB),
+                    "rss": round(info.rss / MB),
+                }
+            )
+        total = sum(m["pss"] for m in memory)
+        report.setdefault("memory_by_workers", {})[workers] = {
+            "pss_total": total,
+            "processes": memory,
+        }
+        print(workers, "workers: PSS", total, "MB", json.dumps(memory), file=sys.stderr, flush=True)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--products", type=int, default=1_000_000)
@@ -209,8 +303,10 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=8_000_000)
     ap.add_argument("--requests", type=int, default=200, help="cold pages per page type")
     ap.add_argument("--home", type=Path)
+    ap.add_argument(
+        "--workers", type=int, nargs="+", default=[2, 1, 4], help="pages timed on the first"
+    )
     args = ap.parse_args()
-    import redis
 
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-scale-shop-"))
     home.mkdir(parents=True, exist_ok=True)
@@ -229,67 +325,19 @@ def main() -> None:
         report["train_s"] = round(storefront(home, "train"), 1)
         print(json.dumps(report), file=sys.stderr, flush=True)
     redis_proc, redis_url = start_redis(home)
-    port = free_port()
-    proc = None
     try:
-        proc, report["serve_to_healthy_s"] = serve(home, redis_url, port, home / "server.log")
-        admin = redis.Redis.from_url(redis_url, decode_responses=True)
-        lines = pd.read_parquet(data, columns=["StockCode", "CustomerID"])
-        rng = np.random.default_rng(9)
-        known = lines["CustomerID"].dropna().unique()
-        customers = [str(c) for c in rng.choice(known, size=args.requests, replace=False)]
-        stock = lines["StockCode"].unique()
-        product_ids = [str(p) for p in rng.choice(stock, size=args.requests, replace=False)]
-        cookies = [signed_in_visitor(port, admin, c) for c in customers]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as r:
-            home_html = r.read().decode()
-        import re
-
-        categories = sorted(set(re.findall(r'href="/c/([a-z-]+)"', home_html))) or ["other"]
-        searches = ["candle", "lunch+bag", "red+mug", "vintage", "christmas+bauble", "tin"]
-        pages = {
-            "home": ["/"] * args.requests,
-            "category": [f"/c/{categories[i % len(categories)]}" for i in range(args.requests)],
-            "product": [f"/p/{p}" for p in product_ids],
-            "search": [f"/search?q={searches[i % len(searches)]}" for i in range(args.requests)],
-        }
-        for i in range(3):  # each worker touches every page type once before timing
-            for paths in pages.values():
-                cold_get(port, admin, paths[i], cookies[i])
-        report["pages"] = {}
-        for name, paths in pages.items():
-            times, sizes = [], []
-            for path, cookie in zip(paths, cookies, strict=True):
-                ms, size, _ = cold_get(port, admin, path, cookie)
-                times.append(ms)
-                sizes.append(size)
-            report["pages"][name] = {
-                "n": len(times),
-                "p50_ms": round(pct(times, 50), 1),
-                "p99_ms": round(pct(times, 99), 1),
-                "max_ms": round(max(times), 1),
-                "html_bytes": int(statistics.median(sizes)),
-            }
-            print(name, json.dumps(report["pages"][name]), file=sys.stderr, flush=True)
-        master = psutil.Process(proc.pid)
-        procs = [master, *master.children()]
-        report["memory_mb"] = []
-        for p in procs:
-            info = p.memory_full_info()
-            report["memory_mb"].append(
-                {
-                    "process": "master" if p.pid == proc.pid else "worker",
-                    "pss": round(info.pss / MB),
-                    "uss": round(info.uss / MB),
-                    "rss": round(info.rss / MB),
-                }
-            )
+        for n, workers in enumerate(args.workers):
+            run_server(home, data, redis_url, workers, args.requests, report, timed=n == 0)
     finally:
-        if proc is not None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
         redis_proc.terminate()
         redis_proc.wait(timeout=30)
+    counts = sorted(report["memory_by_workers"])
+    if len(counts) > 1:
+        lo, hi = counts[0], counts[-1]
+        total = report["memory_by_workers"]
+        report["pss_per_further_worker_mb"] = round(
+            (total[hi]["pss_total"] - total[lo]["pss_total"]) / (hi - lo), 1
+        )
     print(json.dumps(report, indent=1))
 
 
