@@ -209,6 +209,15 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
+def private_dirty_mb(pid: int) -> int:
+    """Memory only this process has written: its own heap and copied-on-write pages. USS also
+    counts clean pages of the memory-mapped model that no other process happens to have read
+    yet (page cache, shared as soon as another worker reads them); this does not."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        kb = sum(int(line.split()[1]) for line in f if line.startswith("Private_Dirty:"))
+    return round(kb / 1024)
+
+
 def run_server(
     home: Path, data: Path, redis_url: str, workers: int, requests: int, report: dict, timed: bool
 ) -> None:
@@ -283,6 +292,7 @@ def run_server(
                     "pss": round(info.pss / MB),
                     "uss": round(info.uss / MB),
                     "rss": round(info.rss / MB),
+                    "private_dirty": private_dirty_mb(p.pid),
                 }
             )
         total = sum(m["pss"] for m in memory)
