@@ -20,7 +20,7 @@ csrf = CSRFProtect()
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: settings, resources (db, redis, models, geo), then blueprints."""
-    from storefront import db, model_holder, qa_snapshot, redis_client, security, visitor
+    from storefront import db, links, model_holder, qa_snapshot, redis_client, security, visitor
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
     from storefront.events import bp as events_bp
@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from storefront.page_cache import clock_text
 
     app.jinja_env.globals["clock_text"] = clock_text  # the one format a cached page refreshes
+    links.init_app(app)  # link(), product_links(): url_for's strings, cheaper
     app.register_blueprint(shop_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(health_bp)

@@ -62,13 +62,14 @@ def test_unknown_visitor_gets_a_full_page(client):
 
 
 def test_tile_links_are_what_url_for_builds(client, app):
-    """Tiles build their links from one url_for per request (shop/views.py product_links);
-    each must still be exactly url_for's, quoting included, and lead to the product."""
+    """Tiles build their links from one url_for per request (storefront/links.py
+    product_links), and the pages' fixed links are memoised (link); each must still be
+    exactly url_for's, quoting and the script root included, and lead where it says."""
     import re
 
     from flask import url_for
 
-    from storefront.shop.views import product_links
+    from storefront.links import link, product_links
 
     html = client.get("/").get_data(as_text=True)
     tiles = re.findall(
@@ -86,6 +87,19 @@ def test_tile_links_are_what_url_for_builds(client, app):
     pid, href, img = tiles[0]
     assert href == f"/p/{pid}" and img == f"/img/p/{pid}.svg"
     assert client.get(href).status_code == 200 and client.get(img).status_code == 200
+    for root in ("", "/shop"):  # mounted under a prefix, the memo must not answer for "/"
+        with app.test_request_context("/", base_url=f"http://localhost{root}"):
+            for endpoint, values in [
+                ("shop.home", {}),
+                ("shop.category", {"slug": "kitchen-dining", "page": 2}),
+                ("static", {"filename": "css/shop.css"}),
+            ]:
+                assert link(endpoint, **values) == url_for(endpoint, **values)
+                assert link(endpoint, **values).startswith(root + "/")
+            assert product_links("85123A")[0] == f"{root}/p/85123A"
+    nav = re.findall(r'<nav class="categories".*?</nav>', html, re.S)[0]
+    for slug in re.findall(r'href="/c/([a-z-]+)"', nav)[:3]:
+        assert client.get(f"/c/{slug}").status_code == 200
 
 
 def _view(client, pid: str, n: int) -> int:

@@ -1,0 +1,47 @@
+"""Links the shop's page templates build on every page, without url_for's cost each time.
+
+url_for costs about 12 µs. A cold page called it some 25 times for links that never change
+(the header, the category menu, the assets) and twice for each product tile (about 90 on a
+home page of seven rails). These give exactly url_for's strings, more cheaply:
+
+- `link(endpoint, **values)`: memoised per script root, endpoint and values (bounded; the
+  templates' own fixed links and the shop's categories);
+- `product_links(product_id)`: a tile's link and image, from one url_for per request with a
+  placeholder that the quoted id replaces.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import quote
+
+from flask import Flask, g, request, url_for
+
+_PLACEHOLDER = "0product0"
+_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's path converter leaves unquoted
+
+
+@functools.lru_cache(maxsize=1024)
+def _memo(blueprint: str, script_root: str, endpoint: str, values: tuple) -> str:
+    return url_for(endpoint, **dict(values))
+
+
+def link(endpoint: str, **values) -> str:
+    """url_for(endpoint, **values), memoised: for links that depend on nothing per visitor."""
+    return _memo(request.blueprint or "", request.script_root, endpoint, tuple(values.items()))
+
+
+def product_links(product_id: str) -> tuple[str, str]:
+    """(url_for("shop.product", ...), url_for("shop.product_image", ...)) for one product."""
+    links = g.get("product_links")
+    if links is None:
+        links = g.product_links = (
+            url_for("shop.product", product_id=_PLACEHOLDER),
+            url_for("shop.product_image", product_id=_PLACEHOLDER),
+        )
+    pid = quote(str(product_id), safe=_SAFE)
+    return links[0].replace(_PLACEHOLDER, pid), links[1].replace(_PLACEHOLDER, pid)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(link=link, product_links=product_links)
