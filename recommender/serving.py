@@ -117,7 +117,7 @@ class Model:
         # big catalogs: where ALS scores highest, without scoring every product (taste_index.py)
         self.taste = TasteIndex.load(path)
         if learnt and len(self.item_ids) > CANDIDATES_ABOVE:
-            k = CANDIDATE_TOP
+            k = min(CANDIDATE_TOP, len(self.item_ids) - 1)
             self._popular_rows = np.union1d(
                 np.argpartition(-self.item_popularity, k)[:k],
                 np.argpartition(-self.item_trending, k)[:k],

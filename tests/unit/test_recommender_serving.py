@@ -207,6 +207,26 @@ def test_largest_finds_exactly_the_top_k_of_a_big_array():
             np.testing.assert_array_equal(got, want)
 
 
+def test_training_a_big_catalog_writes_the_taste_index_that_serving_loads(tmp_path, monkeypatch):
+    """Above CANDIDATES_ABOVE products training writes the taste index (forced here on the
+    small catalog) and the version serves from it with the scores of the full blend."""
+    import recommender.serving as serving
+    import recommender.train as training
+
+    small = train(_lines(), CATALOG, tmp_path / "plain", params=ALSParams(factors=2, iterations=20))
+    monkeypatch.setattr(training, "CANDIDATES_ABOVE", 0)
+    report = train(_lines(), CATALOG, tmp_path / "big", params=ALSParams(factors=2, iterations=20))
+    path = tmp_path / "big" / report.version
+    assert all((path / f"{name}.npy").is_file() for name in ("taste_rows", "taste_factors"))
+    assert Model(tmp_path / "plain" / small.version).taste is None
+    full = dict(Model(path).recommend_for("c0", (), len(CATALOG)))
+    monkeypatch.setattr(serving, "CANDIDATES_ABOVE", 0)
+    indexed = Model(path)
+    assert memory_mapped(indexed.taste.factors)
+    for pid, score in indexed.recommend_for("c0", (), 4):
+        assert score == pytest.approx(full[pid], abs=1e-5)
+
+
 def test_the_taste_index_finds_the_exact_top_k_and_the_largest_magnitude_reading_less():
     """taste_index.py: longest factors first, stop when no shorter one can beat the k-th
     best. Long-tailed lengths, as implicit feedback gives them."""
