@@ -1,7 +1,9 @@
 """The one module the shop imports: recommend, similar items, session fold-in, popularity lists.
 
 Pure numpy over memory-mapped arrays: safe after fork, shared between workers, and fast enough
-for a catalog of thousands to score exhaustively per request. `recommend_for` is what the
+for a catalog of thousands to score exhaustively per request; above CANDIDATES_ABOVE products
+the blend scores candidates, the top of ALS coming from the version's taste index
+(taste_index.py). `recommend_for` is what the
 "for you" rail serves: the ALS taste (with the session folded in) blended with item neighbours
 and the shopper's own orders (blend.py), weighed by what the customer's history says about how much
 they re-order; versions trained before the blend existed serve ALS, and versions trained before
@@ -267,9 +269,10 @@ class Model:
             cols = np.asarray(self.ui_indices[lo:hi], dtype=np.int64)
             conf = np.asarray(self.ui_data[lo:hi])
         touched, touch_weights = self._touched(cols, conf, session)
-        if weights and self.taste is not None and n_items > CANDIDATES_ABOVE:
-            # a big catalog with a taste index: ALS and kNN at the candidates only
-            rows = self._candidates_by_index(vector, cols, touched)
+        big = bool(weights) and n_items > CANDIDATES_ABOVE  # score candidates only
+        if big and self.taste is not None:  # ALS and kNN at the candidates only
+            top, _ = self.taste.top(vector, CANDIDATE_TOP)
+            rows = self._candidates(top, cols, touched)
             als = np.asarray(self.item_factors[rows] @ vector)
             knn = neighbour_scores(
                 touched, touch_weights, self.knn_ids, self.knn_scores, n_items, rows
@@ -278,8 +281,11 @@ class Model:
         else:
             als = np.asarray(self.item_factors @ vector)
             knn = neighbour_scores(touched, touch_weights, self.knn_ids, self.knn_scores, n_items)
-            rows = self._candidates(als, knn, cols, touched) if weights else None
-            if rows is not None:  # a big catalog without an index: score the candidates only
+            rows = None
+            if big:  # a version without a taste index (trained before it existed)
+                k = min(CANDIDATE_TOP, n_items - 1)
+                top = np.r_[largest(als, k), np.argmax(als), np.argmin(als)]
+                rows = self._candidates(top, cols, touched)
                 scores = learned(self._features(u, cols, als[rows], knn[rows], rows), weights)
             elif weights:
                 scores = learned(self._features(u, cols, als, knn), weights)
@@ -311,35 +317,14 @@ class Model:
         touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         return touched, np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
 
-    def _candidates_by_index(
-        self, vector: np.ndarray, cols: np.ndarray, touched: np.ndarray
-    ) -> np.ndarray:
-        """Rows worth scoring (sorted): the taste index's top of ALS, the shopper's own
-        products, every product with a kNN score, and what sells most and best lately. ALS is
-        scaled by its largest |score| among them, which the index guarantees is the largest of
-        all: the scores are those of scoring every product (tests/unit/test_taste_index.py)."""
+    def _candidates(self, top: np.ndarray, cols: np.ndarray, touched: np.ndarray) -> np.ndarray:
+        """Rows worth scoring in a big catalog (sorted): `top`, the top of ALS and the rows of
+        its largest and most negative scores; the shopper's own products; every product with
+        a kNN score (the rest score 0); and what sells most and best lately. So scaling each
+        feature to a maximum of 1 (blend.unit) over them gives the same values as over every
+        product (test_a_big_catalog_scores_candidates_with_the_same_scores)."""
         neighbours = np.asarray(self.knn_ids[touched]).ravel() if len(touched) else []
-        top, _ = self.taste.top(vector, CANDIDATE_TOP)
         parts = [top, cols, neighbours, self._popular_rows]
-        return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
-
-    def _candidates(
-        self, als: np.ndarray, knn: np.ndarray, cols: np.ndarray, touched: np.ndarray
-    ) -> np.ndarray | None:
-        """Rows worth scoring in a big catalog (sorted), or None to score every product. They
-        include the products with the largest |ALS| and |kNN| score, so that scaling each
-        feature to a maximum of 1 (blend.unit) gives the same values as over every product."""
-        if len(als) <= CANDIDATES_ABOVE:
-            return None
-        k = min(CANDIDATE_TOP, len(als) - 1)
-        neighbours = np.unique(np.asarray(self.knn_ids[touched]).ravel()) if len(touched) else []
-        parts = [
-            largest(als, k),
-            np.asarray(cols, dtype=np.int64),
-            neighbours,  # every product with a kNN score (the rest score 0)
-            self._popular_rows,
-            [int(np.argmax(als)), int(np.argmin(als))],  # the largest |ALS| is one of these
-        ]
         return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
 
     def _features(
