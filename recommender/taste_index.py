@@ -2,17 +2,17 @@
 
 "For you" needs the top of ALS (`item_factors @ vector`) as candidates for the learned blend,
 and its largest |score| to scale it. At 1M products x 64 factors that product reads 256 MB per
-page, about 15 ms on the 2-core VM: most of what a cold home page cost there
-(docs/benchmarks.md).
+page, 9.4 ms (p50) on the 2-core VM: most of what a cold home page's recommendations cost
+there (docs/benchmarks.md).
 
 An inner product is at most the product of the two lengths (Cauchy-Schwarz), and in implicit
 feedback the long tail has short factors. So the products are stored longest first; a query
 scores them block by block and stops as soon as the next product's length times the vector's
 can no longer beat the k-th best score found. What it skips can neither enter the top k nor
 hold the largest |score| (no skipped |score| reaches the k-th best; the most negative score
-scored is kept too). The answer is exact, no recall is
-lost; on the generated 1M catalog a query reads a median of about 11,000 products and at most
-about 50,000 (docs/benchmarks.md). A vector unlike anyone's costs at worst the full scan.
+scored is kept too). The answer is exact, no recall is lost. On the generated 1M catalog a
+query for the top 500 read a median of 12,288 products and at most 61,440, in 0.35 ms (p50)
+(docs/benchmarks.md). A vector unlike anyone's costs at worst the full scan.
 
 The index is plain arrays saved with the version and memory-mapped like the factors, so
 workers share it.
