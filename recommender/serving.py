@@ -5,8 +5,9 @@ for a catalog of thousands to score exhaustively per request; above CANDIDATES_A
 the blend scores candidates, the top of ALS coming from the version's taste index
 (taste_index.py). `recommend_for` is what the "for you" rail serves: the ALS taste (with the
 session folded in) blended with item neighbours and the shopper's own orders (blend.py),
-weighed by what the customer's history says about how much they re-order; versions trained before the blend existed serve ALS, and versions trained before
-the learned blend serve the hand blend.
+weighed by what the customer's history says about how much they re-order; versions trained
+before the blend existed serve ALS, and versions trained before the learned blend serve the
+hand blend.
 """
 
 from __future__ import annotations
