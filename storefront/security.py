@@ -21,11 +21,11 @@ SECURITY_HEADERS = (
 
 
 def _headers(response: Response) -> Response:
-    """Add each header a response has not set itself. Responses normally set none of them, so
-    the usual case is one lookup and one extend (this runs on every page, cached ones too)."""
+    """Add each header a response has not set itself, in one extend (this runs on every page,
+    cached ones too). Each is checked on its own: a response that sets its own CSP still gets
+    the others."""
     h = response.headers
-    if "Content-Security-Policy" not in h:
-        h.extend([(k, v) for k, v in SECURITY_HEADERS if k not in h])
+    h.extend([(k, v) for k, v in SECURITY_HEADERS if k not in h])
     return response
 
 
