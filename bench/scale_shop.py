@@ -218,26 +218,37 @@ def private_dirty_mb(pid: int) -> int:
     return round(kb / 1024)
 
 
+def sample(data: Path, requests: int) -> tuple[list[str], list[str]]:
+    """The customers who sign in and the products asked for: the same for every server run."""
+    lines = pd.read_parquet(data, columns=["StockCode", "CustomerID"])
+    rng = np.random.default_rng(9)
+    known = lines["CustomerID"].dropna().unique()
+    customers = [str(c) for c in rng.choice(known, size=requests, replace=False)]
+    stock = lines["StockCode"].unique()
+    return customers, [str(p) for p in rng.choice(stock, size=requests, replace=False)]
+
+
 def run_server(
-    home: Path, data: Path, redis_url: str, workers: int, requests: int, report: dict, timed: bool
+    home: Path,
+    redis_url: str,
+    workers: int,
+    picked: tuple[list[str], list[str]],
+    report: dict,
+    timed: bool,
 ) -> None:
     """Serve with `workers` workers; time cold pages (if `timed`), then load every worker
-    and record the memory of each process."""
+    and record the memory of each process. `picked`: sample()'s customers and products."""
     import re
 
     import redis
 
+    customers, product_ids = picked
+    requests = len(customers)
     port = free_port()
     proc, healthy_s = serve(home, redis_url, port, home / "server.log", workers)
     report.setdefault("serve_to_healthy_s", {})[workers] = round(healthy_s, 1)
     try:
         admin = redis.Redis.from_url(redis_url, decode_responses=True)
-        lines = pd.read_parquet(data, columns=["StockCode", "CustomerID"])
-        rng = np.random.default_rng(9)
-        known = lines["CustomerID"].dropna().unique()
-        customers = [str(c) for c in rng.choice(known, size=requests, replace=False)]
-        stock = lines["StockCode"].unique()
-        product_ids = [str(p) for p in rng.choice(stock, size=requests, replace=False)]
         cookies = [signed_in_visitor(port, admin, c) for c in customers]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as r:
             home_html = r.read().decode()
@@ -334,10 +345,11 @@ def main() -> None:
         report["import_s"] = round(storefront(home, "import", "orders", str(data)), 1)
         report["train_s"] = round(storefront(home, "train"), 1)
         print(json.dumps(report), file=sys.stderr, flush=True)
+    picked = sample(data, args.requests)
     redis_proc, redis_url = start_redis(home)
     try:
         for n, workers in enumerate(args.workers):
-            run_server(home, data, redis_url, workers, args.requests, report, timed=n == 0)
+            run_server(home, redis_url, workers, picked, report, timed=n == 0)
     finally:
         redis_proc.terminate()
         redis_proc.wait(timeout=30)
