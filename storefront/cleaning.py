@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from storefront.countries import country_code
+from storefront.timestamps import parse_times
 
 CANONICAL_COLUMNS = (
     "invoice",
@@ -87,6 +88,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "timestamp",
         "ordered_at",
         "purchase_date",
+        "created",
+        "created_on",
+        "placed_at",
+        "order_time",
+        "ts",
         "time",
     ),
     "customer_id": (
@@ -137,6 +143,9 @@ NON_PRODUCT_TITLE = re.compile(
 
 _MOJIBAKE = re.compile("Â|Ã|â€")
 REVERSED = "reversed by a later cancellation"
+ID_MAX = 32  # the store's id columns (db.py) hold 32 characters
+QUANTITY_MAX = 2**31 - 1  # the store's quantity column is a 32-bit integer
+TITLE_MAX = 255
 
 
 class MappingError(ValueError):
@@ -168,6 +177,7 @@ class CleanResult:
     rejected: dict[str, int] = field(default_factory=dict)
     guest_rows: int = 0
     repaired_text: int = 0
+    notes: list[str] = field(default_factory=list)  # decisions the operator should know of
 
 
 def _key(name: str) -> str:
@@ -197,13 +207,19 @@ def resolve_mapping(
         found = wanted if wanted in columns else by_key.get(_key(wanted))
         if found is None:
             notes.append(f"The mapping names {wanted!r} for {canon}, which is not in the file.")
+        elif found in mapping.values():
+            other = next(c for c, v in mapping.items() if v == found)
+            notes.append(f"The mapping gives column {found!r} to both {other} and {canon}.")
         else:
             mapping[canon] = found
     used = set(mapping.values())
+    taken: dict[str, str] = {}  # field -> the column it would have had, had --map not taken it
     for canon in (c for c in CANONICAL_COLUMNS if c not in overrides):
         for cand in (DEFAULT_MAPPING[canon], *ALIASES[canon]):
             col = cand if cand in columns else by_key.get(_key(cand))
-            if col is not None and col not in used:
+            if col is not None and col in used:
+                taken.setdefault(canon, col)
+            elif col is not None:
                 mapping[canon] = col
                 used.add(col)
                 break
@@ -212,7 +228,13 @@ def resolve_mapping(
         for c in CANONICAL_COLUMNS
         if c not in mapping and (c in REQUIRED_COLUMNS or c in overrides)
     ]
-    if missing:
+    for canon in missing:
+        if canon in taken:
+            owner = next(c for c, v in mapping.items() if v == taken[canon])
+            notes.append(
+                f"Column {taken[canon]!r} would be {canon}, but the mapping gives it to {owner}."
+            )
+    if missing or any("both" in n for n in notes):
         raise MappingError(missing, columns, " ".join(notes))
     return {c: mapping[c] for c in CANONICAL_COLUMNS if c in mapping}
 
@@ -243,54 +265,6 @@ def _numbers(series: pd.Series) -> pd.Series:
     s = s.where(~comma_decimal, s.str.replace(",", ".", regex=False))
     s = s.str.replace(",", "", regex=False)
     return pd.to_numeric(s, errors="coerce").astype("float64")
-
-
-_TS_FORMATS = (
-    "ISO8601",
-    "%m/%d/%Y %H:%M",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y %H:%M:%S",
-    "%m/%d/%y %H:%M",
-    "%d/%m/%y %H:%M",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-)
-
-
-def _timestamps(series: pd.Series, source_tz: str | None) -> pd.Series:
-    """Naive UTC datetime64: the one format that parses most of a sample is used for all rows.
-
-    One format for the whole column (not guessed per row) so that 03/04 is never read as
-    March in one row and April in the next. Naive values are in source_tz (UTC when None).
-    """
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        ts, source_tz = series.dt.tz_convert("UTC").dt.tz_localize(None), None
-    elif pd.api.types.is_datetime64_any_dtype(series):
-        ts = series
-    else:
-        text = _text(series)
-        distinct = text.dropna().drop_duplicates()  # spread sample: days past the 12th show
-        sample = distinct.sample(n=min(len(distinct), 3000), random_state=0)
-        best, best_ok = "ISO8601", -1
-        for fmt in _TS_FORMATS:
-            ok = pd.to_datetime(sample, format=fmt, errors="coerce", utc=True).notna().sum()
-            if ok > best_ok:
-                best, best_ok = fmt, ok
-            if ok == len(sample):
-                break
-        ts = pd.to_datetime(text, format=best, errors="coerce", utc=True)
-        ts = ts.dt.tz_localize(None)
-        if sample.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$").any():  # offsets given: now UTC
-            source_tz = None
-    ts = ts.astype("datetime64[ns]")
-    if source_tz:
-        ambiguous = np.zeros(len(ts), dtype=bool)  # the repeated autumn hour: standard time
-        local = ts.dt.tz_localize(source_tz, ambiguous=ambiguous, nonexistent="shift_forward")
-        ts = local.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    return ts
 
 
 def repair_text(value: str) -> str:
@@ -343,7 +317,12 @@ def _is_non_product(product: pd.Series, title: pd.Series) -> pd.Series:
 
 
 def clean_order_lines(
-    df: pd.DataFrame, mapping: Mapping[str, str], *, source_tz: str | None = None
+    df: pd.DataFrame,
+    mapping: Mapping[str, str],
+    *,
+    source_tz: str | None = None,
+    cancel_prefix: str | None = None,
+    date_order: str | None = None,
 ) -> CleanResult:
     """Clean a raw export (columns named by mapping) into canonical, sellable order lines.
 
@@ -351,6 +330,11 @@ def clean_order_lines(
     positive quantity and price, a product id (upper case), ONE title per product (its most
     frequent cleaned description; a missing one is filled from the product's other rows),
     naive UTC timestamps, text customer ids (None: a guest) and ISO country codes.
+
+    A cancellation is a line with a negative quantity, always; and, only when cancel_prefix
+    is given (the demo's "C"), a line whose invoice starts with it, since in other shops an
+    invoice starting with C may be an ordinary order. Each cancellation reverses the latest
+    earlier order of the same customer, product and quantity. Times: timestamps.parse_times.
     """
     n = len(df)
     col = {canon: df[src] for canon, src in mapping.items()}
@@ -371,19 +355,29 @@ def clean_order_lines(
     repaired_text = int(raw_title.isin(repaired).sum())
     quantity = _numbers(col["quantity"]).round()
     price = _numbers(col["price"])
-    ts = _timestamps(col["ts"], source_tz)
+    times = parse_times(col["ts"], source_tz, date_order)
+    ts = times.ts
     customer = _ids(col.get("customer_id", missing_col))
     country_raw = _text(col.get("country", missing_col))
     codes = {v: country_code(v) for v in country_raw.dropna().unique()}
     country = country_raw.map(codes)
 
+    cancelled = quantity < 0
+    if cancel_prefix:
+        cancelled |= invoice.str.startswith(cancel_prefix.upper(), na=False)
+    too_long = pd.Series(False, index=df.index)
+    for ids in (invoice, product, customer):
+        too_long |= ids.str.len().gt(ID_MAX).fillna(False)
     checks: list[tuple[str, pd.Series]] = [
         ("missing product id", product.isna()),
         ("missing invoice", invoice.isna()),
+        ("date out of range (before 1980 or in the future)", times.out_of_range),
         ("unparseable date", ts.isna()),
-        ("cancellation", invoice.str.startswith("C", na=False)),
+        ("cancellation", cancelled),
         ("not a product (postage, fees, adjustments)", _is_non_product(product, title)),
         ("unparseable quantity or price", quantity.isna() | price.isna()),
+        (f"id longer than {ID_MAX} characters", too_long),
+        ("quantity or price out of range", (quantity > QUANTITY_MAX) | ~np.isfinite(price)),
         ("non-positive quantity", quantity <= 0),
         ("non-positive price", price <= 0),
     ]
@@ -415,7 +409,7 @@ def clean_order_lines(
         {
             "invoice": invoice[keep].astype(object),
             "product_id": product[keep].astype(object),
-            "title": title[keep].astype(object),
+            "title": title[keep].str.slice(0, TITLE_MAX).astype(object),
             "quantity": quantity[keep].astype("int64"),
             "price": price[keep].astype("float64"),
             "ts": ts[keep],
@@ -429,6 +423,7 @@ def clean_order_lines(
         rejected=rejected,
         guest_rows=int(lines["customer_id"].isna().sum()),
         repaired_text=repaired_text,
+        notes=times.notes,
     )
 
 

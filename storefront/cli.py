@@ -79,6 +79,60 @@ def import_group() -> None:
     """Import data into the shop."""
 
 
+def _overrides(mapping: tuple[str, ...]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in mapping:
+        field, sep, column = item.partition("=")
+        if not sep or not field or not column:
+            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
+        overrides[field.strip()] = column.strip()
+    return overrides
+
+
+def _import_guard(func):
+    """The options every import shares: refuse a bad file unless --force, --dry-run, --json."""
+    for option in reversed(
+        [
+            click.option(
+                "--max-reject-share",
+                type=click.FloatRange(0.0, 1.0),
+                default=0.5,
+                show_default=True,
+                help="Refuse the import if more than this share of rows would be rejected.",
+            ),
+            click.option(
+                "--force", is_flag=True, help="Import even if no rows or too many would load."
+            ),
+            click.option("--dry-run", is_flag=True, help="Read and check; write nothing."),
+            click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _import_errors():
+    """ImportFileError, MappingError and ImportRefused: one printable message, exit 1."""
+    from storefront.cleaning import MappingError
+    from storefront.importer import ImportFileError, ImportRefused
+
+    return ImportFileError, MappingError, ImportRefused
+
+
+def _print_report(report, as_json: bool, then: str) -> None:
+    from dataclasses import asdict
+
+    from storefront.tables import printable
+
+    if as_json:
+        click.echo(json.dumps(asdict(report), default=str, sort_keys=True))
+        return
+    for line in report.lines():
+        click.echo("  " + printable(line))
+    if not report.dry_run:
+        click.echo(then)
+
+
 @import_group.command("orders")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -90,33 +144,61 @@ def import_group() -> None:
     "country) to a column of the file; repeatable.",
 )
 @click.option("--append", is_flag=True, help="Add to the store instead of replacing it.")
-def import_orders_cmd(path: Path, mapping: tuple[str, ...], append: bool) -> None:
-    """Import order lines from a CSV or Parquet file and print what was loaded and rejected."""
-    from storefront.cleaning import MappingError
+@click.option(
+    "--cancel-prefix",
+    default=None,
+    metavar="TEXT",
+    help="Invoices starting with TEXT are cancellations (the demo export's 'C'). Negative "
+    "quantities are cancellations regardless.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["dmy", "mdy"]),
+    default=None,
+    help="How to read dates that parse both ways (03/04/2011): day-first or month-first.",
+)
+@_import_guard
+def import_orders_cmd(
+    path: Path,
+    mapping: tuple[str, ...],
+    append: bool,
+    cancel_prefix: str | None,
+    date_order: str | None,
+    max_reject_share: float,
+    force: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Import order lines from CSV, TSV, JSON Lines, Parquet or .xlsx; print what was loaded
+    and rejected. A replace that would load no rows, or reject too many, changes nothing."""
     from storefront.importer import import_orders
+    from storefront.progress import ImportProgress
+    from storefront.tables import printable
 
-    overrides: dict[str, str] = {}
-    for item in mapping:
-        field, sep, column = item.partition("=")
-        if not sep or not field or not column:
-            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
-        overrides[field.strip()] = column.strip()
+    overrides = _overrides(mapping)
     settings = _settings()
     engine = _engine(settings)
+    progress = ImportProgress(quiet=as_json)
     try:
         report = import_orders(
             engine,
             path,
             mapping_overrides=overrides,
             replace=not append,
-            progress=_say,
+            progress=progress,
             source_tz=settings.store_timezone,
+            cancel_prefix=cancel_prefix,
+            date_order=date_order,
+            max_reject_share=max_reject_share,
+            force=force,
+            dry_run=dry_run,
+            bar=progress.bar,
         )
-    except MappingError as exc:
-        raise click.ClickException(str(exc)) from None
-    for line in report.lines():
-        click.echo("  " + line)
-    click.echo("Run `storefront train` to train a model on the new data.")
+    except _import_errors() as exc:
+        raise click.ClickException(printable(str(exc))) from None
+    finally:
+        progress.close()
+    _print_report(report, as_json, "Run `storefront train` to train a model on the new data.")
 
 
 def _train(
@@ -132,6 +214,11 @@ def _train(
     shop = shop or shop_params(settings)
     _say("reading order lines")
     lines, products = read_orders(engine)
+    if lines.empty:
+        raise click.ClickException(
+            "The store has no order lines to train on. Import some first: "
+            "`storefront import orders FILE` (or `storefront demo` for the demo shop)."
+        )
     extra = None
     if with_events:
         from recommender import event_log

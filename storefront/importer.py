@@ -1,7 +1,12 @@
-"""Import a shop's order export into the store: read, clean, then write it all in one go.
+"""Import a shop's order export into the store: read, clean, check, then write it all in one go.
 
 One transaction covers every write (order lines, products, customers, categories and the
-import_runs record), so a failed import leaves the previous store exactly as it was. Works on
+import_runs record), so a failed import leaves the previous store exactly as it was, and readers
+see the old store until the new one is committed. Before anything is written the result is
+checked: an import that would load no rows, or would reject more than `max_reject_share` of
+them (half, by default), is refused with its reasons (ImportRefused) unless forced, since such
+a file is nearly always the wrong file or a wrong mapping, and a replace would empty the shop.
+Works on
 SQLite and PostgreSQL alike through SQLAlchemy Core; values are converted to plain Python types
 (str, int, float, naive UTC datetime) before they reach the driver.
 """
@@ -23,11 +28,25 @@ from storefront import db
 from storefront.categories import CATEGORIES, categorize, category_by_slug
 from storefront.cleaning import clean_order_lines, resolve_mapping
 from storefront.countries import country_name
+from storefront.tables import ImportFileError, printable, read_table
+
+__all__ = [
+    "ImportFileError",
+    "ImportRefused",
+    "ImportReport",
+    "import_orders",
+    "load_demo",
+    "printable",
+    "read_table",
+]
 
 DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "online_retail_2010-2011.parquet"
+DEMO_CANCEL_PREFIX = "C"  # the UCI export marks cancelled invoices "C536379"; other shops don't
 CHUNK_ROWS = 20_000
+MAX_REJECT_SHARE = 0.5
 
 Progress = Callable[[str], None]
+Bar = Callable[[int, int], None]  # (rows written so far, rows to write)
 
 
 @dataclass
@@ -46,14 +65,22 @@ class ImportReport:
     repaired_text: int = 0
     replaced: bool = True
     notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def rejected_share(self) -> float:
+        return sum(self.rejected.values()) / self.rows_read if self.rows_read else 1.0
 
     def lines(self) -> list[str]:
         """A human summary, one line per fact, biggest rejection reasons and categories first."""
         name = Path(self.source).name if self.source else "the file"
         verb = "replaced the store with" if self.replaced else "added"
+        if self.dry_run:
+            verb = "would replace the store with" if self.replaced else "would add"
         out = [
-            f"Read {self.rows_read:,} rows from {name}; {verb} {self.rows_loaded:,} order lines "
-            f"in {self.seconds:.1f} s.",
+            f"Read {self.rows_read:,} rows from {printable(name)}; {verb} "
+            f"{self.rows_loaded:,} order lines in {self.seconds:.1f} s."
+            + (" Dry run: nothing was written." if self.dry_run else ""),
         ]
         total_rejected = sum(self.rejected.values())
         if total_rejected:
@@ -77,35 +104,38 @@ class ImportReport:
         return out
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read an order export: Parquet, or CSV (also .csv.gz, .tsv) with every column as text.
+class ImportRefused(ValueError):
+    """An import that would leave the store worse than it found it; nothing was written.
 
-    CSV columns stay text so ids keep their exact form ("17850", "00123"); cleaning parses
-    numbers and dates. Only an empty cell counts as missing ("NA" is Namibia). Encodings are
-    tried in order utf-8, cp1252, latin-1, since spreadsheet exports are often Windows-encoded.
+    str() gives the reasons, the rejections behind them, and how to go ahead anyway.
     """
-    path = Path(path)
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if not name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".tsv", ".tsv.gz", ".txt")):
-        raise ValueError(f"{path}: expected a .csv, .csv.gz, .tsv or .parquet file")
-    sep = "\t" if ".tsv" in name else ","
-    last_error: Exception | None = None
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            df = pd.read_csv(
-                path, dtype=str, sep=sep, encoding=encoding, keep_default_na=False, na_values=[""]
-            )
-        except UnicodeDecodeError as exc:
-            last_error = exc
-            continue
-        if df.shape[1] == 1 and ";" in str(df.columns[0]):  # a European-style export
-            df = pd.read_csv(
-                path, dtype=str, sep=";", encoding=encoding, keep_default_na=False, na_values=[""]
-            )
-        return df
-    raise ValueError(f"{path}: cannot decode the file ({last_error})")
+
+    def __init__(self, report: ImportReport, reasons: list[str], what: str = "order lines"):
+        self.report = report
+        self.reasons = reasons
+        name = Path(report.source).name if report.source else "the file"
+        parts = [f"Refused to import {name}: " + "; ".join(reasons) + "."]
+        for reason, count in sorted(report.rejected.items(), key=lambda kv: (-kv[1], kv[0])):
+            parts.append(f"  {count:>9,}  {reason}")
+        parts.extend(report.notes)
+        parts.append(
+            f"Nothing was changed. Check the file and the column mapping (--map), or pass "
+            f"--force to import the {report.rows_loaded:,} {what} anyway."
+        )
+        super().__init__(printable("\n".join(parts)))
+
+
+def refusal_reasons(rows_read: int, rows_loaded: int, rejected: int, max_share: float) -> list[str]:
+    """Why an import should not go ahead: no rows, or more than max_share of them rejected."""
+    reasons = []
+    if rows_loaded == 0:
+        reasons.append(f"none of its {rows_read:,} rows could be loaded")
+    elif rows_read and rejected / rows_read > max_share:
+        reasons.append(
+            f"{rejected:,} of {rows_read:,} rows ({rejected / rows_read:.0%}) would be rejected, "
+            f"more than the {max_share:.0%} allowed (--max-reject-share)"
+        )
+    return reasons
 
 
 def _chunks(records: list[dict], size: int) -> Iterator[list[dict]]:
@@ -198,29 +228,81 @@ def import_orders(
     progress: Progress | None = None,
     *,
     source_tz: str | None = None,
+    cancel_prefix: str | None = None,
+    date_order: str | None = None,
+    max_reject_share: float = MAX_REJECT_SHARE,
+    force: bool = False,
+    dry_run: bool = False,
+    bar: Bar | None = None,
 ) -> ImportReport:
     """Import an order export into the store and return what happened.
 
     replace=True (the default) makes the file the whole store: existing order lines, products,
     customers and categories are deleted first. replace=False adds the lines and folds the
     products and customers into those already stored. Nothing is written unless everything
-    is: a MappingError, a bad file or a database error leaves the store unchanged.
+    is: an ImportFileError, a MappingError, an ImportRefused (no rows, or more than
+    max_reject_share rejected; force=True goes ahead) or a database error leaves the store
+    unchanged. dry_run=True reads, cleans and checks, and writes nothing.
     source_tz: time zone of naive timestamps in the file (None: they are already UTC).
+    cancel_prefix: an invoice prefix that marks cancellations (the demo's "C"); negative
+    quantities are cancellations regardless. date_order: "dmy" or "mdy" for dates that read
+    both ways (timestamps.py). bar(done, total) is told how the write advances.
     """
     say = progress or (lambda _msg: None)
     started = datetime.now(UTC).replace(tzinfo=None)
     t0 = time.perf_counter()
-    say(f"reading {path}")
+    say(f"reading {printable(path)}")
     raw = read_table(path)
     mapping = resolve_mapping(list(raw.columns), mapping_overrides)
     say(f"cleaning {len(raw):,} rows")
-    result = clean_order_lines(raw, mapping, source_tz=source_tz)
+    result = clean_order_lines(
+        raw, mapping, source_tz=source_tz, cancel_prefix=cancel_prefix, date_order=date_order
+    )
     del raw
     lines = result.lines
     products = _products(lines)
     customers = _customers(lines)
     say(f"{len(lines):,} clean lines, {len(products):,} products, {len(customers):,} customers")
+    counts = products["category"].value_counts()
+    report = ImportReport(
+        rows_read=result.rows_read,
+        rows_loaded=len(lines),
+        rejected=dict(result.rejected),
+        guest_rows=result.guest_rows,
+        products=len(products),
+        customers=len(customers),
+        categories={
+            c.slug: int(counts.get(c.slug, 0)) for c in CATEGORIES if counts.get(c.slug, 0)
+        },
+        seconds=0.0,
+        source=str(path),
+        repaired_text=result.repaired_text,
+        replaced=replace,
+        notes=list(result.notes),
+        dry_run=dry_run,
+    )
+    reasons = refusal_reasons(
+        result.rows_read, len(lines), sum(result.rejected.values()), max_reject_share
+    )
+    if reasons and not force:
+        raise ImportRefused(report, reasons)
+    if reasons:
+        report.notes.append("Imported despite: " + "; ".join(reasons) + " (--force).")
+    if not dry_run:
+        run = {
+            "source": str(path),
+            "started": started,
+            "rows_read": result.rows_read,
+            "rows_loaded": len(lines),
+            "rejected": json.dumps(result.rejected, sort_keys=True),
+        }
+        _write(engine, lines, products, customers, replace, run, say, bar)
+    report.seconds = round(time.perf_counter() - t0, 2)
+    return report
 
+
+def _write(engine, lines, products, customers, replace: bool, run: dict, say, bar) -> None:
+    """Every write of one import in one transaction (see the module docstring)."""
     db.create_schema(engine)
     with engine.begin() as conn:
         if replace:
@@ -260,44 +342,33 @@ def import_orders(
         records = _records(lines[line_cols])
         for done, chunk in enumerate(_chunks(records, CHUNK_ROWS), start=1):
             conn.execute(db.order_lines.insert(), chunk)
-            say(f"wrote {min(done * CHUNK_ROWS, len(records)):,} of {len(records):,} order lines")
-        conn.execute(
-            db.import_runs.insert(),
-            [
-                {
-                    "source": str(path),
-                    "started": started,
-                    "rows_read": result.rows_read,
-                    "rows_loaded": len(lines),
-                    "rejected": json.dumps(result.rejected, sort_keys=True),
-                }
-            ],
-        )
-    counts = products["category"].value_counts()
-    return ImportReport(
-        rows_read=result.rows_read,
-        rows_loaded=len(lines),
-        rejected=dict(result.rejected),
-        guest_rows=result.guest_rows,
-        products=len(products),
-        customers=len(customers),
-        categories={
-            c.slug: int(counts.get(c.slug, 0)) for c in CATEGORIES if counts.get(c.slug, 0)
-        },
-        seconds=round(time.perf_counter() - t0, 2),
-        source=str(path),
-        repaired_text=result.repaired_text,
-        replaced=replace,
-    )
+            written = min(done * CHUNK_ROWS, len(records))
+            if bar:
+                bar(written, len(records))
+            else:
+                say(f"wrote {written:,} of {len(records):,} order lines")
+        conn.execute(db.import_runs.insert(), [run])
 
 
 def load_demo(
-    engine: Engine, progress: Progress | None = None, *, source_tz: str | None = None
+    engine: Engine,
+    progress: Progress | None = None,
+    *,
+    source_tz: str | None = None,
+    bar: Bar | None = None,
 ) -> ImportReport:
     """Import the bundled UCI Online Retail file, replacing the store.
 
     Its invoice times are UK wall-clock times; by default they are stored as they are, exactly
     as `storefront import orders` stores the same data from a CSV. Pass source_tz
-    ("Europe/London") to store true UTC instead.
+    ("Europe/London") to store true UTC instead. Its invoices starting "C" are cancellations
+    (DEMO_CANCEL_PREFIX), a convention of this export only.
     """
-    return import_orders(engine, DEMO_PATH, progress=progress, source_tz=source_tz)
+    return import_orders(
+        engine,
+        DEMO_PATH,
+        progress=progress,
+        source_tz=source_tz,
+        cancel_prefix=DEMO_CANCEL_PREFIX,
+        bar=bar,
+    )
