@@ -86,13 +86,16 @@ def train(
     knn = knn or KNNParams()
     blend = blend or BlendParams()
     started = time.perf_counter()
-    if lines.empty:
-        raise ValueError("no order lines to train on: import orders first")
+    if lines.empty and (extra is None or extra.empty):
+        raise ValueError("no order lines or interactions to train on: import some first")
     lines = lines.copy()
     lines["ts"] = pd.to_datetime(lines["ts"])
-    end = lines["ts"].max()
+    # the data's end: the last order, or the last imported/logged interaction if later (a shop
+    # without order history trains on interactions alone)
+    ends = [lines["ts"].max()]
     if extra is not None and not extra.empty:
-        end = max(end, pd.to_datetime(extra["ts"]).max())
+        ends.append(pd.to_datetime(extra["ts"]).max())
+    end = max(t for t in ends if pd.notna(t))
 
     events = 0 if extra is None else len(extra)
     say(f"building the interaction matrix from {len(lines):,} order lines, {events:,} event pairs")

@@ -151,13 +151,20 @@ TITLE_MAX = 255
 class MappingError(ValueError):
     """The file lacks a column the importer needs; the message names it and what exists."""
 
-    def __init__(self, missing: Sequence[str], available: Sequence[str], notes: str = ""):
+    def __init__(
+        self,
+        missing: Sequence[str],
+        available: Sequence[str],
+        notes: str = "",
+        aliases: Mapping[str, Sequence[str]] | None = None,
+    ):
         self.missing = list(missing)
         self.available = list(available)
+        aliases = ALIASES if aliases is None else aliases
         parts = []
         if self.missing:
             looked = "; ".join(
-                f"{name} (tried {', '.join(ALIASES[name][:4])}...)" for name in self.missing
+                f"{name} (tried {', '.join(aliases[name][:4])}...)" for name in self.missing
             )
             parts.append(f"Cannot find a column for: {looked}.")
         if notes:
@@ -193,14 +200,38 @@ def resolve_mapping(
     (customer_id, country) that is not found is simply left out. Raises MappingError naming
     every required column it cannot place, and the file's columns.
     """
+    aliases = {
+        c: tuple(dict.fromkeys((DEFAULT_MAPPING[c], *ALIASES[c]))) for c in CANONICAL_COLUMNS
+    }
+    return resolve_columns(columns, overrides, aliases, REQUIRED_COLUMNS)
+
+
+def resolve_columns(
+    columns: Sequence[str],
+    overrides: Mapping[str, str] | None,
+    aliases: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+) -> dict[str, str]:
+    """field -> file column for any kind of file: the overrides (--map), then each field's
+    aliases in order (compared case- and punctuation-insensitively), a column used once.
+
+    Raises MappingError naming each required field it cannot place, and why: not in the file,
+    or taken by the mapping for another field, or one column mapped to two fields.
+    """
+    fields = list(aliases)
     columns = [str(c) for c in columns]
     by_key: dict[str, str] = {}
     for col in columns:
         by_key.setdefault(_key(col), col)
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(CANONICAL_COLUMNS))
+    unknown = sorted(set(overrides) - set(fields))
     if unknown:
-        raise MappingError([], columns, f"Unknown field(s) in the mapping: {unknown}.")
+        raise MappingError(
+            [],
+            columns,
+            f"Unknown field(s) in the mapping: {unknown}; the fields are {', '.join(fields)}.",
+            aliases,
+        )
     mapping: dict[str, str] = {}
     notes: list[str] = []
     for canon, wanted in overrides.items():
@@ -214,8 +245,8 @@ def resolve_mapping(
             mapping[canon] = found
     used = set(mapping.values())
     taken: dict[str, str] = {}  # field -> the column it would have had, had --map not taken it
-    for canon in (c for c in CANONICAL_COLUMNS if c not in overrides):
-        for cand in (DEFAULT_MAPPING[canon], *ALIASES[canon]):
+    for canon in (c for c in fields if c not in overrides):
+        for cand in aliases[canon]:
             col = cand if cand in columns else by_key.get(_key(cand))
             if col is not None and col in used:
                 taken.setdefault(canon, col)
@@ -223,11 +254,7 @@ def resolve_mapping(
                 mapping[canon] = col
                 used.add(col)
                 break
-    missing = [
-        c
-        for c in CANONICAL_COLUMNS
-        if c not in mapping and (c in REQUIRED_COLUMNS or c in overrides)
-    ]
+    missing = [c for c in fields if c not in mapping and (c in required or c in overrides)]
     for canon in missing:
         if canon in taken:
             owner = next(c for c, v in mapping.items() if v == taken[canon])
@@ -235,8 +262,8 @@ def resolve_mapping(
                 f"Column {taken[canon]!r} would be {canon}, but the mapping gives it to {owner}."
             )
     if missing or any("both" in n for n in notes):
-        raise MappingError(missing, columns, " ".join(notes))
-    return {c: mapping[c] for c in CANONICAL_COLUMNS if c in mapping}
+        raise MappingError(missing, columns, " ".join(notes), aliases)
+    return {c: mapping[c] for c in fields if c in mapping}
 
 
 def _text(series: pd.Series) -> pd.Series:

@@ -119,6 +119,31 @@ def _import_errors():
     return ImportFileError, MappingError, ImportRefused
 
 
+def _run_import(importer, path: Path, as_json: bool, then: str, **options) -> None:
+    """Run one import with progress on stderr (none for --json); a bad file, mapping or
+    refusal becomes one printable message and exit status 1."""
+    from storefront.progress import ImportProgress
+    from storefront.tables import printable
+
+    settings = _settings()
+    engine = _engine(settings)
+    progress = ImportProgress(quiet=as_json)
+    try:
+        report = importer(
+            engine,
+            path,
+            progress=progress,
+            bar=progress.bar,
+            source_tz=settings.store_timezone,
+            **options,
+        )
+    except (*_import_errors(), ValueError) as exc:
+        raise click.ClickException(printable(str(exc))) from None
+    finally:
+        progress.close()
+    _print_report(report, as_json, then)
+
+
 def _print_report(report, as_json: bool, then: str) -> None:
     from dataclasses import asdict
 
@@ -133,16 +158,25 @@ def _print_report(report, as_json: bool, then: str) -> None:
         click.echo(then)
 
 
+def _file_and_map(fields: str):
+    """The FILE argument and --map FIELD=COLUMN option of an import command."""
+
+    def decorate(func):
+        func = click.option(
+            "--map",
+            "mapping",
+            multiple=True,
+            metavar="FIELD=COLUMN",
+            help=f"Map a field ({fields}) to a column of the file; repeatable.",
+        )(func)
+        path = click.Path(exists=True, dir_okay=False, path_type=Path)
+        return click.argument("path", type=path)(func)
+
+    return decorate
+
+
 @import_group.command("orders")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="FIELD=COLUMN",
-    help="Map a field (invoice, product_id, title, quantity, price, ts, customer_id, "
-    "country) to a column of the file; repeatable.",
-)
+@_file_and_map("invoice, product_id, title, quantity, price, ts, customer_id, country")
 @click.option("--append", is_flag=True, help="Add to the store instead of replacing it.")
 @click.option(
     "--cancel-prefix",
@@ -172,33 +206,92 @@ def import_orders_cmd(
     """Import order lines from CSV, TSV, JSON Lines, Parquet or .xlsx; print what was loaded
     and rejected. A replace that would load no rows, or reject too many, changes nothing."""
     from storefront.importer import import_orders
-    from storefront.progress import ImportProgress
-    from storefront.tables import printable
 
-    overrides = _overrides(mapping)
-    settings = _settings()
-    engine = _engine(settings)
-    progress = ImportProgress(quiet=as_json)
-    try:
-        report = import_orders(
-            engine,
-            path,
-            mapping_overrides=overrides,
-            replace=not append,
-            progress=progress,
-            source_tz=settings.store_timezone,
-            cancel_prefix=cancel_prefix,
-            date_order=date_order,
-            max_reject_share=max_reject_share,
-            force=force,
-            dry_run=dry_run,
-            bar=progress.bar,
-        )
-    except _import_errors() as exc:
-        raise click.ClickException(printable(str(exc))) from None
-    finally:
-        progress.close()
-    _print_report(report, as_json, "Run `storefront train` to train a model on the new data.")
+    _run_import(
+        import_orders,
+        path,
+        as_json,
+        "Run `storefront train` to train a model on the new data.",
+        mapping_overrides=_overrides(mapping),
+        replace=not append,
+        cancel_prefix=cancel_prefix,
+        date_order=date_order,
+        max_reject_share=max_reject_share,
+        force=force,
+        dry_run=dry_run,
+    )
+
+
+@import_group.command("interactions")
+@_file_and_map("customer_id, product_id, type, ts, value")
+@click.option("--append", is_flag=True, help="Add to the stored interactions, not replace them.")
+@click.option(
+    "--type",
+    "default_type",
+    type=click.Choice(["view", "click", "add_to_cart", "rating", "purchase"]),
+    default=None,
+    help="The type of every row, for a file without a type column.",
+)
+@click.option(
+    "--weight",
+    "weight_items",
+    multiple=True,
+    metavar="TYPE=WEIGHT",
+    help="Weight of a type in orders (defaults: purchase 1, rating 1, add_to_cart 0.5, "
+    "click 0.25, view 0.1); repeatable.",
+)
+@click.option(
+    "--rating-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="The top of the rating scale (default: the highest rating in the file).",
+)
+@click.option("--date-order", type=click.Choice(["dmy", "mdy"]), default=None)
+@_import_guard
+def import_interactions_cmd(
+    path: Path,
+    mapping: tuple[str, ...],
+    append: bool,
+    default_type: str | None,
+    weight_items: tuple[str, ...],
+    rating_scale: float | None,
+    date_order: str | None,
+    max_reject_share: float,
+    force: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Import views, clicks, add-to-carts, ratings or purchases from another system, so that a
+    shop without order history can train a model. Replaces the stored interactions (never the
+    orders) unless --append."""
+    from storefront.interactions import import_interactions
+
+    weights: dict[str, float] = {}
+    for item in weight_items:
+        kind, sep, value = item.partition("=")
+        try:
+            weights[kind.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"expected TYPE=WEIGHT, got {item!r}", param_hint="--weight"
+            ) from None
+        if not sep:
+            raise click.BadParameter(f"expected TYPE=WEIGHT, got {item!r}", param_hint="--weight")
+    _run_import(
+        import_interactions,
+        path,
+        as_json,
+        "Run `storefront train` to train a model with them.",
+        mapping_overrides=_overrides(mapping),
+        replace=not append,
+        default_type=default_type,
+        weight_overrides=weights,
+        rating_scale=rating_scale,
+        date_order=date_order,
+        max_reject_share=max_reject_share,
+        force=force,
+        dry_run=dry_run,
+    )
 
 
 def _train(
@@ -208,25 +301,40 @@ def _train(
     evaluate: bool = False,
     shop=None,
 ) -> None:
+    import pandas as pd
+
     from recommender.commands import quick_metrics, read_orders, shop_params
     from recommender.train import train
+    from storefront.interactions import read_pairs
 
     shop = shop or shop_params(settings)
     _say("reading order lines")
     lines, products = read_orders(engine)
-    if lines.empty:
+    imported = read_pairs(engine)
+    if lines.empty and imported.empty:
         raise click.ClickException(
-            "The store has no order lines to train on. Import some first: "
-            "`storefront import orders FILE` (or `storefront demo` for the demo shop)."
+            "The store has no order lines or interactions to train on. Import some first: "
+            "`storefront import orders FILE` or `storefront import interactions FILE` "
+            "(or `storefront demo` for the demo shop)."
         )
-    extra = None
+    if products.empty:
+        raise click.ClickException(
+            "The store has no products, so there is nothing to recommend. Import orders "
+            "(`storefront import orders FILE`) or the catalog first."
+        )
+    extra = imported if not imported.empty else None
+    if extra is not None:
+        _say(f"{len(imported):,} imported (shopper, product) interaction pairs")
     if with_events:
         from recommender import event_log
 
         events, identities = event_log.read(engine)
-        extra = event_log.interactions(events, identities)
-        _say(f"{len(events):,} events in the log -> {len(extra):,} (shopper, product) pairs")
+        logged = event_log.interactions(events, identities)
+        _say(f"{len(events):,} events in the log -> {len(logged):,} (shopper, product) pairs")
+        extra = logged if extra is None else pd.concat([extra, logged], ignore_index=True)
     metrics = None
+    if evaluate and lines.empty:
+        raise click.ClickException("--evaluate measures on order history; this store has none.")
     if evaluate:
         metrics = quick_metrics(lines, products, shop, settings, _say)
     report = train(
@@ -240,7 +348,11 @@ def _train(
         blend=shop.blend,
         extra=extra,
         metrics=metrics,
-        source="orders+events" if with_events else "orders",
+        source="+".join(
+            ["orders"]
+            + (["interactions"] if not imported.empty else [])
+            + (["events"] if with_events else [])
+        ),
         products=products,
     )
     click.echo(

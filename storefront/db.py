@@ -135,6 +135,21 @@ api_keys = Table(
     Column("revoked", DateTime, nullable=True),
 )
 
+# interactions imported from another system (`storefront import interactions`): views, clicks,
+# add-to-carts, ratings, purchases; training adds them to the orders with their weight
+# (storefront/interactions.py, recommender/imported.py)
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(64), nullable=False, index=True),
+    Column("product_id", String(32), nullable=False),
+    Column("type", String(16), nullable=False),  # view, click, add_to_cart, rating, purchase
+    Column("value", Float, nullable=True),  # a rating's value as given
+    Column("weight", Float, nullable=False),  # order-equivalents, from the type's weight
+    Column("ts", DateTime, nullable=False),
+)
+
 import_runs = Table(
     "import_runs",
     metadata,

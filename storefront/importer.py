@@ -138,12 +138,12 @@ def refusal_reasons(rows_read: int, rows_loaded: int, rejected: int, max_share: 
     return reasons
 
 
-def _chunks(records: list[dict], size: int) -> Iterator[list[dict]]:
+def chunked(records: list[dict], size: int) -> Iterator[list[dict]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def plain_records(frame: pd.DataFrame) -> list[dict]:
     """Rows as dicts of plain Python values (no numpy scalars, no Timestamps, no NaN)."""
     columns: dict[str, list] = {}
     for name in frame.columns:
@@ -333,21 +333,25 @@ def _write(engine, lines, products, customers, replace: bool, run: dict, say, ba
         )
         product_cols = ["id", "title", "category", "price", "first_sold", "units_sold"]
         products["units_sold"] = products["units_sold"].astype("int64")
-        for chunk in _chunks(_records(products[product_cols]), CHUNK_ROWS):
+        for chunk in chunked(plain_records(products[product_cols]), CHUNK_ROWS):
             conn.execute(db.products.insert(), chunk)
         customer_cols = ["id", "country", "country_name", "first_order", "last_order"]
-        for chunk in _chunks(_records(customers[customer_cols]), CHUNK_ROWS):
+        for chunk in chunked(plain_records(customers[customer_cols]), CHUNK_ROWS):
             conn.execute(db.customers.insert(), chunk)
         line_cols = ["invoice", "product_id", "customer_id", "quantity", "price", "ts", "country"]
-        records = _records(lines[line_cols])
-        for done, chunk in enumerate(_chunks(records, CHUNK_ROWS), start=1):
-            conn.execute(db.order_lines.insert(), chunk)
-            written = min(done * CHUNK_ROWS, len(records))
-            if bar:
-                bar(written, len(records))
-            else:
-                say(f"wrote {written:,} of {len(records):,} order lines")
+        write_chunks(conn, db.order_lines, plain_records(lines[line_cols]), "order lines", say, bar)
         conn.execute(db.import_runs.insert(), [run])
+
+
+def write_chunks(conn, table, records: list[dict], what: str, say: Progress, bar) -> None:
+    """Insert records in chunks, telling the bar (or, without one, say) how far it got."""
+    for done, chunk in enumerate(chunked(records, CHUNK_ROWS), start=1):
+        conn.execute(table.insert(), chunk)
+        written = min(done * CHUNK_ROWS, len(records))
+        if bar:
+            bar(written, len(records))
+        else:
+            say(f"wrote {written:,} of {len(records):,} {what}")
 
 
 def load_demo(
