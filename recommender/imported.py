@@ -47,3 +47,21 @@ def pairs(rows: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     return out[out["weight"] > 0][cols].reset_index(drop=True)
+
+
+def as_lines(pairs_: pd.DataFrame) -> pd.DataFrame:
+    """(shopper, product) pairs as stand-in order lines, one "order" each, for the popularity
+    lists of a shop that has interactions but no orders yet: without them its bestseller and
+    trending rails would stay empty. Distinct shoppers per product is what those lists count."""
+    who = pairs_["customer_id"].astype(str)
+    return pd.DataFrame(
+        {
+            "invoice": "interaction:" + who + ":" + pairs_["product_id"].astype(str),
+            "product_id": pairs_["product_id"].astype(str),
+            "customer_id": who,
+            "quantity": 1,
+            "price": float("nan"),
+            "ts": pd.to_datetime(pairs_["ts"]),
+            "country": None,
+        }
+    )

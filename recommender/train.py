@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import popularity, registry, segments, taste_index
+from recommender import imported, popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
@@ -116,15 +116,17 @@ def train(
         taste = taste_index.TasteIndex.build(factors.item_factors)
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
+    # a shop without orders yet: its interactions stand in for them in the popularity lists
+    popular = imported.as_lines(extra) if lines.empty and extra is not None else lines
     lists = {
-        "overall": popularity.overall(lines),
-        "recent": popularity.recent(lines, end, trending_days),
-        "by_country": popularity.by_country(lines, end, TRENDING_HALF_LIFE_DAYS),
-        "by_month": popularity.by_month(lines),
+        "overall": popularity.overall(popular),
+        "recent": popularity.recent(popular, end, trending_days),
+        "by_country": popularity.by_country(popular, end, TRENDING_HALF_LIFE_DAYS),
+        "by_month": popularity.by_month(popular),
     }
     say("learning each customer's repeat share for the blend")
     repeat, customer_orders, _ = repeat_shares(lines, data.user_ids)
-    buyers, trending = popularity.item_counts(lines, data.item_ids, end, TRENDING_BLEND_DAYS)
+    buyers, trending = popularity.item_counts(popular, data.item_ids, end, TRENDING_BLEND_DAYS)
 
     version = registry.new_version()
     models_dir.mkdir(parents=True, exist_ok=True)

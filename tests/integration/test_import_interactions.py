@@ -109,6 +109,10 @@ def test_a_shop_without_orders_trains_on_imported_interactions(home, tmp_path):
         p for p in PRODUCTS[:6] if p != "SKU-001" and _confidence(model, "v0", p) > 0
     )
     assert _confidence(model, "v0", "SKU-001") > _confidence(model, "v0", viewed_only) > 0
+    # no orders yet: the bestseller list counts the shoppers who interacted with each product
+    (version,) = [p for p in (home / "models").iterdir() if p.is_dir() and p.name[0] != "."]
+    overall = json.loads((version / "popularity.json").read_text())["overall"]
+    assert len(overall) == 12 and {p for p, _ in overall[:2]} == {"SKU-001", "SKU-007"}
 
 
 def test_a_weight_of_zero_keeps_that_type_out_of_training(home, tmp_path):
