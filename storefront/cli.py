@@ -52,7 +52,15 @@ def demo(force: bool) -> None:
     engine = _engine(settings)
     if force or not _demo_loaded(engine):
         click.echo("Importing the demo store (UCI Online Retail, CC BY 4.0, Dr Daqing Chen)...")
-        report = load_demo(engine, progress=_say, source_tz=settings.store_timezone)
+        from storefront.progress import ImportProgress
+
+        progress = ImportProgress()
+        try:
+            report = load_demo(
+                engine, progress=progress, source_tz=settings.store_timezone, bar=progress.bar
+            )
+        finally:
+            progress.close()
         for line in report.lines():
             click.echo("  " + line)
     else:

@@ -178,7 +178,10 @@ def _sniff_delimiter(text: str, tab: bool) -> str:
     """
     if tab:
         return "\t"
-    lines = text.splitlines()[: SNIFF_LINES + 1]
+    head = text[:65536]
+    lines = head.splitlines()[: SNIFF_LINES + 1]
+    if len(head) < len(text) and len(lines) > 1 and len(lines) <= SNIFF_LINES:
+        lines = lines[:-1]  # the sample may end mid-line
     best, best_key = ",", (0, 0)
     for delim in DELIMITERS:
         rows = list(csv.reader(lines, delimiter=delim))
