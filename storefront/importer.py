@@ -151,8 +151,10 @@ def plain_records(frame: pd.DataFrame) -> list[dict]:
         if pd.api.types.is_datetime64_any_dtype(s):
             values = s.dt.to_pydatetime().tolist()
             columns[name] = [None if pd.isna(v) else v for v in values]
-        elif pd.api.types.is_integer_dtype(s) or pd.api.types.is_float_dtype(s):
+        elif pd.api.types.is_integer_dtype(s):
             columns[name] = s.tolist()
+        elif pd.api.types.is_float_dtype(s):  # NaN is NULL (PostgreSQL would store 'NaN')
+            columns[name] = [None if v != v else v for v in s.tolist()]
         else:
             columns[name] = [None if v is None or v != v else v for v in s.astype(object)]
     keys = list(columns)

@@ -42,9 +42,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ImportFileError(ValueError):
-    """A file that cannot be read as a table; str() is one printable sentence naming it."""
+    """A file that cannot be imported; str() is one printable sentence naming it.
 
-    def __init__(self, path: str | Path, problem: str):
+    ImportFileError(path, problem) gives "name.csv: problem"; ImportFileError(message), for
+    callers with no path at hand, gives the message alone (control characters escaped).
+    """
+
+    def __init__(self, path: str | Path, problem: str | None = None):
+        if problem is None:
+            self.path, self.problem = "", printable(path)
+            super().__init__(self.problem)
+            return
         self.path = str(path)
         self.problem = printable(problem)
         super().__init__(f"{printable(Path(self.path).name)}: {self.problem}")

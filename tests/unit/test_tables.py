@@ -157,3 +157,9 @@ def test_parquet_columns_come_back_as_text(tmp_path):
     assert df["customer"].tolist()[0] == "17850" and pd.isna(df["customer"].tolist()[1])
     assert df["qty"].tolist() == ["6", "2"]
     assert df.loc[0, "when"] == "2010-12-01 08:26:00"
+
+
+def test_the_error_type_takes_a_bare_message_too():
+    error = ImportFileError("row 3: price \x1b[31m is not a number")
+    assert str(error) == "row 3: price \\x1b[31m is not a number" and error.path == ""
+    assert str(ImportFileError("/x/y/orders.csv", "bad")) == "orders.csv: bad"
