@@ -234,6 +234,7 @@ def resolve_columns(
         )
     mapping: dict[str, str] = {}
     notes: list[str] = []
+    doubled = False  # one column named for two fields: refused even if nothing is missing
     for canon, wanted in overrides.items():
         found = wanted if wanted in columns else by_key.get(_key(wanted))
         if found is None:
@@ -241,6 +242,7 @@ def resolve_columns(
         elif found in mapping.values():
             other = next(c for c, v in mapping.items() if v == found)
             notes.append(f"The mapping gives column {found!r} to both {other} and {canon}.")
+            doubled = True
         else:
             mapping[canon] = found
     used = set(mapping.values())
@@ -261,7 +263,7 @@ def resolve_columns(
             notes.append(
                 f"Column {taken[canon]!r} would be {canon}, but the mapping gives it to {owner}."
             )
-    if missing or any("both" in n for n in notes):
+    if missing or doubled:
         raise MappingError(missing, columns, " ".join(notes), aliases)
     return {c: mapping[c] for c in fields if c in mapping}
 

@@ -67,10 +67,6 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
 
-    @property
-    def rejected_share(self) -> float:
-        return sum(self.rejected.values()) / self.rows_read if self.rows_read else 1.0
-
     def lines(self) -> list[str]:
         """A human summary, one line per fact, biggest rejection reasons and categories first."""
         name = Path(self.source).name if self.source else "the file"
