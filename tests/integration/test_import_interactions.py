@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storefront import db
 from storefront.cli import main
@@ -65,12 +65,17 @@ def _shop_rows(n_users: int = 24) -> list[tuple[str, str, str, int]]:
     return rows
 
 
-def _count(home, table=None) -> int:
+def _count(home) -> int:
+    return len(_rows(home))
+
+
+def _rows(home) -> list[tuple]:
+    """Every stored interaction, in key order (the table is small here)."""
     engine = db.make_engine(f"sqlite:///{home / 'storefront.db'}")
     with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(table or db.interactions)).scalar_one()
+        rows = [tuple(r) for r in conn.execute(select(db.interactions).order_by("id"))]
     engine.dispose()
-    return n
+    return rows
 
 
 def _model(home) -> dict:
@@ -152,7 +157,8 @@ def test_a_bad_interactions_file_changes_nothing(home, tmp_path):
     good = tmp_path / "events.csv"
     _events(good, _shop_rows(4))
     assert _cli("import", "interactions", str(good)).exit_code == 0
-    before = _count(home)
+    before = _rows(home)
+    assert len(before) == 24
     cases = {
         "empty.csv": (b"", "empty.csv: the file is empty (0 bytes)"),
         "header.csv": (b"visitorid,itemid,event\n", "but no rows"),
@@ -169,7 +175,7 @@ def test_a_bad_interactions_file_changes_nothing(home, tmp_path):
         result = _cli("import", "interactions", str(path))
         assert result.exit_code == 1, (name, result.output)
         assert expected in result.stderr and "Traceback" not in result.output, name
-        assert _count(home) == before, name
+        assert _rows(home) == before, name
     typed = _cli("import", "interactions", str(tmp_path / "notype.csv"), "--type", "click")
     assert typed.exit_code == 0 and _count(home) == 1
     bad_weight = _cli("import", "interactions", str(good), "--weight", "hover=1")
