@@ -4,7 +4,8 @@ Accepted, decided once per column (never guessed row by row, so 03/04 is never M
 and April in the next):
 
 - unix time as a number: seconds, or milliseconds / microseconds / nanoseconds when the typical
-  value is that much larger (1.7e9 is seconds, 1.7e12 milliseconds);
+  value is that much larger (1.7e9 is seconds, 1.7e12 milliseconds); numbers around 45,000 are
+  spreadsheet serial days (Excel's, from 1899-12-30), which as seconds would all be in 1970;
 - ISO 8601 ("2024-03-01T09:30:00+02:00", "…Z", or without an offset), and compact "20240301";
 - day-first and month-first forms with "/", "." or "-" ("13/03/2024 9:30", "3/13/2024 9:30 PM").
 
@@ -80,7 +81,7 @@ def parse_times(
         ts, fmt = series, "datetime"
     elif pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         ts, fmt = _epoch(series.astype("float64"))
-        naive_mask[:] = False
+        naive_mask[:] = fmt == "serial days"  # unix time is UTC; a spreadsheet's is local
     else:
         text = series.astype("str").str.strip().where(series.notna())
         text = text.where(text != "")
@@ -90,7 +91,7 @@ def parse_times(
         compact = sample.str.fullmatch(r"(?:19|20)\d{6}").mean() if len(sample) else 0.0
         if len(sample) and numeric.notna().mean() >= 0.9 and compact < 0.9:
             ts, fmt = _epoch(pd.to_numeric(text, errors="coerce"))
-            naive_mask[:] = False
+            naive_mask[:] = fmt == "serial days"
         else:
             fmt, note = _pick_format(sample, date_order)
             if note:
@@ -111,8 +112,12 @@ def parse_times(
 
 
 def _epoch(numbers: pd.Series) -> tuple[pd.Series, str]:
-    """Unix time in the unit the column's typical magnitude implies."""
+    """Unix time in the unit the column's typical magnitude implies; or, for numbers from 10,000
+    to 200,000, spreadsheet serial days (45292 is 2024-01-01), as unix seconds would be 1970."""
     typical = float(numbers.abs().median()) if numbers.notna().any() else 0.0
+    if 1e4 <= typical < 2e5:
+        days = numbers.where((numbers > 0) & (numbers < 1e6))
+        return pd.to_datetime(days, unit="D", origin="1899-12-30", errors="coerce"), "serial days"
     unit = next(u for u, below in _UNITS if typical < below)
     limit = {"s": 1e10, "ms": 1e13, "us": 1e16, "ns": 9e18}[unit]  # keeps to_datetime in bounds
     safe = numbers.where(numbers.abs() < limit)

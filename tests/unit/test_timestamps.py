@@ -25,6 +25,12 @@ def test_unix_seconds_and_milliseconds_as_text_or_numbers():
     assert _parse(["1704143049"]).fmt == "unix s" and _parse(["1704143049000"]).fmt == "unix ms"
 
 
+def test_spreadsheet_serial_days():
+    parsed = _parse(["45292", "45292.5"])  # a date column saved from a spreadsheet as numbers
+    assert parsed.fmt == "serial days"
+    assert parsed.ts.tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 12:00")]
+
+
 def test_iso_8601_with_offsets_becomes_utc_and_naive_times_use_the_store_zone():
     parsed = _parse(
         ["2024-03-01T09:30:00+02:00", "2024-03-01T09:30:00Z", "2024-03-01 09:30:00"],
