@@ -192,7 +192,10 @@ def _sniff_delimiter(text: str, tab: bool) -> str:
         lines = lines[:-1]  # the sample may end mid-line
     best, best_key = ",", (0, 0)
     for delim in DELIMITERS:
-        rows = list(csv.reader(lines, delimiter=delim))
+        try:
+            rows = list(csv.reader(lines, delimiter=delim))
+        except csv.Error:  # e.g. a field over csv's size limit: not this delimiter's evidence
+            continue
         if not rows:
             continue
         width = len(rows[0])
