@@ -86,8 +86,12 @@ def _scan_delete(r: redis.Redis, pattern: str) -> int:
     return n
 
 
-def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
-    """Delete every trace of this person; returns counts of what was removed."""
+def delete_person(
+    engine: Engine, r: redis.Redis, visitor_id: str, cache: redis.Redis | None = None
+) -> dict:
+    """Delete every trace of this person; returns counts of what was removed. Fragments and
+    pages are deleted from `cache` (the cache server, when it is not `r`)."""
+    cache = r if cache is None else cache
     visitors = visitors_of(engine, visitor_id)
     with engine.begin() as conn:
         customers = set(
@@ -100,8 +104,8 @@ def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
     keys = 0
     for v in visitors:
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
-        keys += _scan_delete(r, key(FRAGMENT, "*", "v", v, "*"))
-        keys += _scan_delete(r, key(PAGE, v, "*"))
+        keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
+        keys += _scan_delete(cache, key(PAGE, v, "*"))
         keys += _scan_delete(r, key(RATE, v, "*"))
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))

@@ -7,7 +7,7 @@ click invalidates exactly that visitor's personal slots and nothing else.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 
@@ -76,16 +76,25 @@ class SessionState:
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis, ttl: int):
+    def __init__(self, client: redis.Redis, ttl: int, cache: redis.Redis | None = None):
         self.r = client
         self.ttl = ttl
+        self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
 
     def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
-        """The session in one round trip; with `page_key`, the cached page rides along.
+        """The session in one round trip; with `page_key`, the cached page rides along (or,
+        when pages live in a cache server of their own, follows in a second one).
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
+        if page_key is not None and self.cache is not self.r:
+            state = self.read(visitor_id)
+            try:
+                page = self.cache.get(page_key)
+            except redis.RedisError:
+                return state
+            return replace(state, cached_page=page)
         keys = [
             key(VIEWS, visitor_id),
             key(CART, visitor_id),
@@ -116,8 +125,14 @@ class SessionStore:
             cached_page=page[0] if page else None,
         )
 
-    def touch(self, state: SessionState, now: float | None = None) -> None:
-        """Record that the visitor was here (first/last seen), at most every few minutes."""
+    def touch(self, state: SessionState, now: float | None = None, new: bool = False) -> None:
+        """Record that the visitor was here (first/last seen), at most every few minutes.
+
+        Not for a `new` visitor (no valid cookie: a first page, a bot, a health check): their
+        facts are written once they come back with the cookie, so a request that never does
+        leaves nothing behind. "First seen" is therefore their first page with the cookie."""
+        if new:
+            return
         now = time.time() if now is None else now
         if state.last_seen is not None and now - state.last_seen < TOUCH_EVERY:
             return
