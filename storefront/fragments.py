@@ -197,9 +197,6 @@ def render_slots(
     timings.add("cache", t)
     out: list[Rendered] = []
     to_store: dict[str, str] = {}
-    # a visitor without a cookie (a first page, a bot, a health check) comes back, if at all, as
-    # someone else: their personal fragments (keyed by their visitor id) are not kept
-    cookieless, personal = ctx.new_visitor, f":v:{ctx.visitor_id}:"
     for slot, req, k, html in zip(slots, reqs, keys, cached, strict=True):
         if html is not None:
             out.append(Rendered(slot, "" if html == EMPTY else html, True))
@@ -211,8 +208,7 @@ def render_slots(
                 "slot %s (strategy %s) failed; left out of the page", slot.id, slot.strategy
             )
             continue
-        if not (cookieless and personal in k):  # nobody ever asks for that key again
-            to_store[k] = html
+        to_store[k] = html
         out.append(Rendered(slot, "" if html == EMPTY else html, False))
     if to_store:
         t = time.perf_counter()
