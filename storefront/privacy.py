@@ -86,6 +86,19 @@ def _scan_delete(r: redis.Redis, pattern: str) -> int:
     return n
 
 
+def _stream_entries(r: redis.Redis, stream: str, chunk: int = 2000):
+    """Every entry of a stream, read in chunks: each call stays well inside the client's short
+    timeout (STOREFRONT_REDIS_TIMEOUT) however long the stream is (up to ~100,000 entries)."""
+    start = "-"
+    while True:
+        entries = r.xrange(stream, min=start, count=chunk)
+        yield from entries
+        if len(entries) < chunk:
+            return
+        ms, seq = entries[-1][0].split("-")
+        start = f"{ms}-{int(seq) + 1}"  # the next possible id after the last one read
+
+
 def delete_person(
     engine: Engine, r: redis.Redis, visitor_id: str, cache: redis.Redis | None = None
 ) -> dict:
@@ -111,7 +124,9 @@ def delete_person(
         keys += r.unlink(key(CUSTOMER, c))
     stream = key(EVENT_STREAM)
     doomed = [
-        entry_id for entry_id, fields in r.xrange(stream) if fields.get("visitor") in visitors
+        entry_id
+        for entry_id, fields in _stream_entries(r, stream)
+        if fields.get("visitor") in visitors
     ]
     for i in range(0, len(doomed), 500):
         r.xdel(stream, *doomed[i : i + 500])

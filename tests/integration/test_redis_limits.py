@@ -132,3 +132,19 @@ def test_a_full_cache_evicts_fragments_and_keeps_every_session(shop_env):
     finally:
         stop(sessions_proc)
         stop(cache_proc)
+
+
+def test_the_event_stream_is_read_in_bounded_chunks():
+    """Deleting a person scans the event stream (up to ~100,000 entries) in chunks, so no one
+    call can outlast the client's short timeout; every entry is seen exactly once."""
+    from storefront.privacy import _stream_entries
+
+    proc, url = start_redis_server()
+    try:
+        r = redis.Redis.from_url(url, decode_responses=True)
+        ids = [r.xadd("s", {"visitor": f"v{i % 3}"}) for i in range(50)]
+        ids += [r.xadd("s", {"visitor": "v9"}, id=f"{10**13}-{n}") for n in range(5)]
+        seen = [entry_id for entry_id, _ in _stream_entries(r, "s", chunk=7)]
+        assert seen == ids
+    finally:
+        stop(proc)
