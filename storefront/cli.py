@@ -428,11 +428,13 @@ def serve(
 
 def _register_studio_commands() -> None:
     """`storefront rules …` and `storefront users …` live with the code they drive."""
+    from storefront.accounts_commands import customers_group
     from storefront.admin.commands import users_group
     from storefront.rules.commands import rules_group
 
     main.add_command(rules_group)
     main.add_command(users_group)
+    main.add_command(customers_group)
 
 
 _register_studio_commands()
