@@ -158,6 +158,18 @@ def test_with_the_demo_flag_the_number_alone_signs_in(client, app):
     assert signed_in_as(client) == customer
 
 
+def test_switching_customers_on_one_browser_carries_nothing_over(client, app):
+    first, second = a_customer(app, 7), a_customer(app, 8)
+    product = app.extensions["models"].get().catalog.best_sellers(1)[0].id
+    assert client.post("/account", data={"customer_id": first}).status_code == 303
+    client.post("/cart", data={"product_id": product, "quantity": 1})
+    assert client.post("/account", data={"customer_id": second}).status_code == 303
+    export = client.get("/me/export.json").get_json()
+    assert signed_in_as(client) == second
+    assert not any(product in s["cart"] for s in export["state"].values())
+    assert {i["customer_id"] for i in export["identities"]} == {second}
+
+
 def test_failed_sign_ins_are_limited_per_account_and_per_address(shop_env, shop):
     customer = with_password(shop_env, shop, 5)
     guesser = browser(shop)
