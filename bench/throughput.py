@@ -10,7 +10,8 @@ requests/s, latency p50/p99 and errors, and the ratio of personalized to each st
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
 
-A config WxT is W workers with T threads each (gthread; T=1 is the sync worker). Each
+A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
+gevent workers (`storefront serve`'s default worker class). Each
 visitor keeps one country and device; `page_cache_hits` is the share of personalized
 responses served whole from the page cache (their Server-Timing says `page-hit`).
 """
@@ -72,7 +73,13 @@ end
 
 
 def serve(
-    home: Path, redis_url: str, static_html: Path, workers: int, threads: int, port: int, log: Path
+    home: Path,
+    redis_url: str,
+    static_html: Path,
+    workers: int,
+    threads: int | str,
+    port: int,
+    log: Path,
 ) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -92,10 +99,11 @@ def serve(
         f"127.0.0.1:{port}",
         "-w",
         str(workers),
-        "--threads",
-        str(threads),
-        "-k",
-        "gthread" if threads > 1 else "sync",
+        *(
+            ["-k", "gevent"]
+            if threads == "gevent"
+            else ["--threads", str(threads), "-k", "gthread" if int(threads) > 1 else "sync"]
+        ),
         "--no-control-socket",
     ]
     proc = subprocess.Popen(
@@ -191,7 +199,8 @@ def main() -> None:
     results = []
     try:
         for config in args.configs.split(","):
-            w, t = map(int, config.split("x"))
+            w, t_text = config.split("x")
+            w, t = int(w), (t_text if t_text == "gevent" else int(t_text))
             port = free_port()
             static_html.write_text("")
             proc = serve(home, redis_url, static_html, w, t, port, home / "tp-server.log")

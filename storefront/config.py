@@ -56,6 +56,9 @@ class Settings:
     holdout_share: float = 0.05  # visitors who always get the non-personalized shop
     events_per_minute: int = 600  # per visitor; far above a person, well below a flood
     model_check_seconds: float = 2.0  # how often a worker looks for a newly published model
+    # customers sign in by number alone (demo only: scripts/run.sh sets it); else with a password
+    demo_signin: bool = False
+    identity_secret: str = ""  # HMAC key of identity-provider sign-in tokens; empty: off
     log_level: str = "INFO"
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +152,8 @@ def _validate(s: Settings) -> Settings:
     for name in ("rail_category_share", "explore_share", "holdout_share"):
         if not 0 <= getattr(s, name) <= 1:
             raise ConfigError(f"{PREFIX}{name.upper()}: must be between 0 and 1")
+    if s.identity_secret and len(s.identity_secret) < 32:
+        raise ConfigError(f"{PREFIX}IDENTITY_SECRET: at least 32 characters")
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"{PREFIX}LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
     return replace(s, default_country=s.default_country.upper(), log_level=s.log_level.upper())

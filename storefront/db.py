@@ -87,6 +87,17 @@ events = Table(
     Column("quantity", Integer, nullable=True),  # for cart adds and purchases
 )
 
+customer_accounts = Table(
+    "customer_accounts",
+    metadata,
+    # how a customer signs in (storefront/accounts.py); apart from `customers`, which an order
+    # import rebuilds, so a re-import never wipes a password
+    Column("customer_id", String(32), primary_key=True),
+    Column("email", String(254), nullable=True, index=True),  # lower-cased
+    Column("password_hash", String(255), nullable=False),  # werkzeug (scrypt), never plain
+    Column("updated", DateTime, nullable=False),
+)
+
 identities = Table(
     "identities",
     metadata,

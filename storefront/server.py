@@ -12,6 +12,16 @@ database pool is dropped without closing the master's connections (SQLAlchemy's 
 redis-py opens new connections itself when it sees a new process id. No model code runs in the
 master: serving is numpy only, and implicit (OpenMP) is imported by training alone.
 
+Each worker serves its connections on gevent's event loop (gunicorn's gevent worker class) by
+default: a client that trickles its request a byte at a time costs one idle greenlet, not one of
+a handful of threads, so 32 such slow clients no longer starve everyone else (they did with
+gthread's 2 x 4 threads; tests/integration/test_slow_clients.py, docs/reliability.md). The
+standard library is monkey-patched in the master BEFORE the app is built, so every lock, pool and
+socket the preloaded app creates (the model and rules holders' locks, SQLAlchemy's pool, redis-py's
+connection pool) is already cooperative in the workers; patching only in the worker, after a
+preloaded app, leaves real locks that deadlock a greenlet holding one across a database read.
+psycopg 3 yields to gevent by itself; SQLite calls are short and run in place.
+
 Numpy's BLAS runs single-threaded here: a worker already answers requests in parallel (threads,
 and one process per core), and BLAS's own threads only wait for each other there. Measured on
 cold pages of the 1M-product shop (bench/scale_shop.py, docs/benchmarks.md).
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 
 from gunicorn.app.base import BaseApplication
 
@@ -59,17 +70,46 @@ class ShopServer(BaseApplication):
         return app
 
 
-def run(settings: Settings, host: str, port: int, workers: int, threads: int) -> int:
+WORKER_CLASSES = ("gevent", "gthread", "sync")
+
+
+def run(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "gevent",
+    connections: int = 1000,
+) -> int:
+    """Serve until stopped. `threads` counts only for gthread; `connections` (per worker) only
+    for gevent."""
+    if worker_class not in WORKER_CLASSES:
+        raise ValueError(f"worker class: expected one of {WORKER_CLASSES}, got {worker_class!r}")
     if not settings.redis_url:
         os.environ["STOREFRONT_REDIS_URL"] = start_embedded(settings.home)
         if not settings.cache_redis_url:  # the cache's own server (redis_client.CACHE_SERVER)
             os.environ["STOREFRONT_CACHE_REDIS_URL"] = start_embedded(settings.home, "cache")
     os.environ.setdefault("STOREFRONT_HOME", str(settings.home))
+    if worker_class == "gevent":
+        from gevent import monkey
+
+        # ssl is imported before this (by redis-py); gevent warns about modules that bound its
+        # names early. The only one is redis.asyncio, which the shop never uses: any other
+        # module named still warns.
+        warnings.filterwarnings(
+            "ignore",
+            message=r"Monkey-patching ssl after ssl.*NOT patched\): "
+            r"\['redis\.asyncio\.[a-z]+ \([^)]*\)'\]",
+            category=monkey.MonkeyPatchWarning,
+        )
+        monkey.patch_all()  # before the app (and its locks and pools) is built: see above
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
+        "worker_connections": connections,
+        "worker_class": worker_class,
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": "-",

@@ -156,6 +156,7 @@ def app(shop_env):
             "redis_url": shop_env["redis_url"],
             "testing": True,
             "qa_overrides": True,
+            "demo_signin": True,  # the shop tests sign in as demo customers by number
         }
     )
     application.config["WTF_CSRF_ENABLED"] = False

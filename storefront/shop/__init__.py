@@ -1,5 +1,6 @@
 """The shopper pages: home, category, product, search, cart, account, product images."""
 
+from storefront.shop import account as _account  # noqa: F401  (registers /account)
 from storefront.shop import me as _me  # noqa: F401  (registers /me on the blueprint)
 from storefront.shop.views import bp
 

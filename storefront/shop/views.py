@@ -6,13 +6,12 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import HiddenField, IntegerField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+from wtforms import HiddenField, IntegerField
+from wtforms.validators import DataRequired, NumberRange, Regexp
 
-from storefront import db, identity, page_cache
+from storefront import page_cache
 from storefront.context import OverrideError, build_context
 from storefront.events import Event, record
 from storefront.fragments import Timings
@@ -20,7 +19,7 @@ from storefront.model_holder import snapshot
 from storefront.pages import compose
 from storefront.product_images import svg_tile
 from storefront.qa_snapshot import SnapshotError, read_pin
-from storefront.visitor import current_visitor, switch_visitor
+from storefront.visitor import current_visitor
 
 bp = Blueprint("shop", __name__)
 PRODUCT_ID = r"^[A-Za-z0-9_-]{1,32}$"
@@ -29,12 +28,6 @@ PRODUCT_ID = r"^[A-Za-z0-9_-]{1,32}$"
 class CartForm(FlaskForm):
     product_id = HiddenField(validators=[DataRequired(), Regexp(PRODUCT_ID)])
     quantity = IntegerField(default=1, validators=[NumberRange(min=0, max=999)])
-
-
-class SignInForm(FlaskForm):
-    customer_id = StringField(
-        "Customer number", validators=[Optional(), Length(max=32), Regexp(r"^[0-9A-Za-z]*$")]
-    )
 
 
 @bp.before_app_request
@@ -215,49 +208,6 @@ def checkout():
     record(ctx.visitor_id, purchases, ctx.consent)
     current_app.extensions["sessions"].clear_cart(ctx.visitor_id)
     return redirect(url_for("shop.cart", ordered=len(purchases)), code=303)
-
-
-@bp.route("/account", methods=["GET", "POST"])
-def account():
-    """A demo sign-in as a customer of the imported order history (no password: demo only).
-
-    Signing in stitches this browser's anonymous history to the customer; signing out gives
-    the browser a fresh anonymous visitor id."""
-    form = SignInForm()
-    error = None
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="customer_id: letters and digits only")
-        customer = (form.customer_id.data or "").strip() or None
-        engine = current_app.extensions["db"]
-        if customer is None:
-            switch_visitor()
-            return redirect(url_for("shop.home"), code=303)
-        with engine.connect() as conn:
-            known = conn.execute(
-                select(db.customers.c.id).where(db.customers.c.id == customer)
-            ).first()
-        if known is None:
-            error = f"We don't know customer {customer}."
-        else:
-            sessions = current_app.extensions["sessions"]
-            canonical = identity.sign_in(engine, sessions, g.context.visitor_id, customer)
-            if canonical != g.context.visitor_id:
-                switch_visitor(canonical)
-            return redirect(url_for("shop.home"), code=303)
-    examples: list[str] = []
-    model = snapshot().model
-    if model is not None and len(model.user_ids):
-        examples = model.user_ids[:: max(1, len(model.user_ids) // 5)].tolist()[:5]
-    return render_template(
-        "shop/account.html",
-        ctx=g.context,
-        form=form,
-        error=error,
-        examples=examples,
-        catalog=snapshot().catalog,
-        page="account",
-    )
 
 
 @bp.get("/img/p/<product_id>.svg")

@@ -29,7 +29,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(shop_env: dict, port: int, log: Path) -> subprocess.Popen:
+def start_server(
+    shop_env: dict,
+    port: int,
+    log: Path,
+    args: tuple[str, ...] = ("--workers", "1", "--threads", "4"),
+) -> subprocess.Popen:
+    """`storefront serve` on the shop in a new process group, once /healthz answers; `args`
+    are the serve options (none: the command's own defaults)."""
     env = {
         **os.environ,
         "STOREFRONT_HOME": str(shop_env["home"]),
@@ -46,10 +53,7 @@ def start_server(shop_env: dict, port: int, log: Path) -> subprocess.Popen:
             "serve",
             "--port",
             str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "4",
+            *args,
         ],
         cwd=ROOT,
         env=env,

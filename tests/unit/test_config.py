@@ -11,6 +11,7 @@ def test_defaults_and_generated_secret(tmp_path):
     s = load_settings({"STOREFRONT_HOME": str(tmp_path)})
     assert s.effective_database_url.startswith("sqlite:///")
     assert s.redis_url == "" and s.qa_overrides is False
+    assert s.demo_signin is False and s.identity_secret == ""  # sign-in needs a password
     assert len(s.secret_key) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     # the secret is stable across starts
@@ -52,6 +53,8 @@ def test_environment_values_are_parsed(tmp_path):
         ("STOREFRONT_DEFAULT_COUNTRY", "Germany"),
         ("STOREFRONT_MODEL_CHECK_SECONDS", "-1"),
         ("STOREFRONT_LOG_LEVEL", "LOUD"),
+        ("STOREFRONT_DEMO_SIGNIN", "sometimes"),
+        ("STOREFRONT_IDENTITY_SECRET", "too-short"),
     ],
 )
 def test_wrong_values_name_the_variable(tmp_path, name, value):

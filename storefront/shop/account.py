@@ -1,0 +1,173 @@
+"""/account: a customer signs in, which stitches this browser's history to them.
+
+Three ways in. With STOREFRONT_DEMO_SIGNIN (the demo; scripts/run.sh sets it) the customer
+number alone, to look at the demo shop through a customer's eyes. Otherwise the customer number
+or e-mail and a password (storefront/accounts.py), with failed attempts counted in Redis per
+account and per client address; or /account/sso, where the shop's own identity provider (or an
+authenticating proxy) presents a signed, short-lived token in the X-Storefront-Identity header
+(storefront/signin_token.py). A browser already signed in as someone else starts afresh before
+signing in as another customer, so nothing of the first one's session reaches the second.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, StringField
+from wtforms.validators import Length, Optional, Regexp
+
+from storefront import accounts, db, identity, signin_token
+from storefront.model_holder import snapshot
+from storefront.redis_client import key
+from storefront.shop.views import bp
+from storefront.visitor import switch_visitor
+
+FAILED = "custlogin"  # Redis: failed customer sign-ins per account / per address (TTL WINDOW)
+SSO_USED = "ssoused"  # Redis: identity tokens already used (TTL: until the token expires)
+WINDOW = 15 * 60
+MAX_PER_ACCOUNT = 5
+MAX_PER_ADDRESS = 20
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class SignInForm(FlaskForm):
+    customer_id = StringField(
+        "Customer number or e-mail",
+        filters=[_strip],
+        validators=[Optional(), Length(max=254), Regexp(r"^[0-9A-Za-z_.@+-]*$")],
+    )
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+
+
+def _failure_keys(login: str | None) -> list[tuple[str, int]]:
+    """(Redis key, cap) of this address, and of the account unless login is None."""
+    keys = [(key(FAILED, "ip", request.remote_addr or "-"), MAX_PER_ADDRESS)]
+    if login is not None:
+        keys.append((key(FAILED, "acct", login.lower()[:64]), MAX_PER_ACCOUNT))
+    return keys
+
+
+def _wait_seconds(login: str | None) -> int:
+    """Seconds before this account or address may try again, or 0. Redis down: not limited
+    (the hashes are still slow scrypt)."""
+    try:
+        r = current_app.extensions["redis"]
+        keys = _failure_keys(login)
+        counts = r.mget([k for k, _ in keys])
+        over = [k for (k, cap), n in zip(keys, counts, strict=True) if int(n or 0) >= cap]
+        return max(1, *(r.ttl(k) for k in over)) if over else 0
+    except redis.RedisError:
+        return 0
+
+
+def _count_failure(login: str | None) -> None:
+    try:
+        pipe = current_app.extensions["redis"].pipeline(transaction=True)
+        for k, _ in _failure_keys(login):
+            pipe.incr(k)
+            pipe.expire(k, WINDOW)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+
+
+def _sign_in_as(customer_id: str):
+    """Stitch this browser to the customer and go home."""
+    if g.context.session.customer_id not in (None, customer_id):
+        switch_visitor()  # someone else was signed in here: start from a clean visitor
+    engine = current_app.extensions["db"]
+    sessions = current_app.extensions["sessions"]
+    visitor = g.visitor_id
+    canonical = identity.sign_in(engine, sessions, visitor, customer_id)
+    if canonical != visitor:
+        switch_visitor(canonical)
+    return redirect(url_for("shop.home"), code=303)
+
+
+def _demo_customer(login: str) -> str | None:
+    with current_app.extensions["db"].connect() as conn:
+        return conn.execute(select(db.customers.c.id).where(db.customers.c.id == login)).scalar()
+
+
+def _page(form: SignInForm, error: str | None = None, status: int = 200):
+    demo = current_app.config["SETTINGS"].demo_signin
+    examples: list[str] = []
+    model = snapshot().model
+    if demo and model is not None and len(model.user_ids):
+        examples = model.user_ids[:: max(1, len(model.user_ids) // 5)].tolist()[:5]
+    body = render_template(
+        "shop/account.html",
+        ctx=g.context,
+        form=form,
+        error=error,
+        demo=demo,
+        examples=examples,
+        catalog=snapshot().catalog,
+        page="account",
+    )
+    return body, status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    form = SignInForm()
+    if request.method == "GET":
+        return _page(form)
+    if not form.validate_on_submit():
+        field = sorted(form.errors)[0] if form.errors else "form"
+        abort(400, description=f"{field}: letters, digits and . _ @ + - only")
+    login = form.customer_id.data or ""
+    if not login:
+        switch_visitor()  # signing out: this browser becomes a new anonymous visitor
+        return redirect(url_for("shop.home"), code=303)
+    if current_app.config["SETTINGS"].demo_signin:
+        customer = _demo_customer(login)
+        if customer is None:
+            return _page(form, f"We don't know customer {login}.", 401)
+        return _sign_in_as(customer)
+    wait = _wait_seconds(login)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return _page(form, f"Too many failed sign-ins. Try again in {minutes} min.", 429)
+    if not form.password.data:
+        return _page(form, "Enter your password.", 401)
+    customer = accounts.verify(current_app.extensions["db"], login, form.password.data)
+    if customer is None:
+        _count_failure(login)
+        return _page(form, "Wrong customer number, e-mail or password.", 401)
+    try:
+        current_app.extensions["redis"].delete(_failure_keys(login)[1][0])
+    except redis.RedisError:
+        pass
+    return _sign_in_as(customer)
+
+
+@bp.get("/account/sso")
+def account_sso():
+    """Sign in with a token from the shop's identity provider, in the X-Storefront-Identity
+    header (a header, not a link: another site cannot make a browser sign in this way)."""
+    secret = current_app.config["SETTINGS"].identity_secret
+    if not secret:
+        abort(404, description="identity-provider sign-in is off (no STOREFRONT_IDENTITY_SECRET)")
+    token = request.headers.get(signin_token.HEADER, "")
+    if not token:
+        abort(400, description=f"{signin_token.HEADER}: missing")
+    if _wait_seconds(None):
+        abort(429, description="too many refused sign-in tokens from this address")
+    try:
+        customer, expires = signin_token.read(secret, token)
+    except signin_token.TokenError as exc:
+        _count_failure(None)
+        abort(401, description=f"{signin_token.HEADER}: {exc}")
+    signature = token.strip().rsplit(".", 1)[1]
+    ttl = max(1, int(expires - time.time()) + 1)
+    if not current_app.extensions["redis"].set(key(SSO_USED, signature), 1, nx=True, ex=ttl):
+        abort(401, description=f"{signin_token.HEADER}: token already used")
+    return _sign_in_as(customer)
