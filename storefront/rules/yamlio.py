@@ -115,10 +115,7 @@ HEADER = """\
 
 
 def dump(ruleset: RuleSet, what: str = "draft") -> str:
-    body = yaml.safe_dump(
-        ruleset_data(ruleset), sort_keys=False, allow_unicode=True, width=100, indent=2
-    )
-    return HEADER.format(what=what) + body
+    return HEADER.format(what=what) + _dump(ruleset_data(ruleset))
 
 
 def load_rule(text: str) -> tuple[Rule, Callable[[Path], int | None]]:
@@ -142,4 +139,15 @@ def load_rule(text: str) -> tuple[Rule, Callable[[Path], int | None]]:
 
 
 def dump_rule(rule: Rule) -> str:
-    return yaml.safe_dump(to_data(rule), sort_keys=False, allow_unicode=True, width=100, indent=2)
+    return _dump(to_data(rule))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Never writes an anchor and alias for a value used twice: the loader refuses aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)

@@ -45,7 +45,7 @@ def refused(text: str, loader=load) -> tuple[str, float, int]:
 def test_a_document_nested_3000_deep_is_refused_with_its_line():
     message, took, peak = refused(deep(3000))
     assert message == f"line 1: nested more than {yamlsafe.MAX_DEPTH} levels deep"
-    assert took < 2 and peak < 5_000_000
+    assert took < 5 and peak < 5_000_000  # generous: the machine may be busy
 
 
 def test_an_alias_bomb_is_refused_quickly_in_little_memory():
@@ -53,7 +53,7 @@ def test_an_alias_bomb_is_refused_quickly_in_little_memory():
     assert len(text) < 400
     message, took, peak = refused(text)
     assert message == "line 7: aliases (*l0) are not accepted; write the value out"
-    assert took < 1 and peak < 2_000_000
+    assert took < 3 and peak < 2_000_000  # before: seconds and hundreds of MB
 
 
 def test_the_per_rule_editor_refuses_them_too():
