@@ -91,3 +91,18 @@ def test_a_real_rule_set_within_the_bounds_still_loads():
 def test_malformed_yaml_is_still_reported_by_the_loader_with_its_line():
     message, _, _ = refused("rules:\n  - name: [unclosed\n")
     assert message.startswith("line ") and "not valid YAML" in message
+
+
+def test_small_yaml_fields_in_the_studio_are_read_within_the_same_bounds():
+    """Experiment conditions (admin/experiments.py) are read with yamlsafe.safe_load."""
+    assert yamlsafe.safe_load("device: mobile\ncountry: [FR, DE]") == {
+        "device": "mobile",
+        "country": ["FR", "DE"],
+    }
+    for text, message in (
+        ("a: &a [1]\nb: *a", "line 2: aliases (*a) are not accepted; write the value out"),
+        (deep(500), "line 1: nested more than 40 levels deep"),
+    ):
+        with pytest.raises(yamlsafe.YamlRefused) as err:
+            yamlsafe.safe_load(text)
+        assert str(err.value) == message
