@@ -40,7 +40,7 @@ class Settings:
         "Fastly-Geo-Country",
     )
     cors_origins: tuple[str, ...] = ()  # origins allowed to call /api/v1 from a browser
-    trust_proxy: bool = False  # take the client IP from X-Forwarded-For (behind a proxy)
+    trust_proxy: bool = False  # one proxy hop: client IP and scheme from X-Forwarded-For/-Proto
     qa_overrides: bool = False  # allow ?qa_country= / ?qa_time= and X-QA-* headers
     snapshot: str = ""  # QA: pin clock/model/rules/seed for every request (JSON or a token)
     store_timezone: str = "Europe/London"

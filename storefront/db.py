@@ -220,6 +220,17 @@ admin_users = Table(
     Column("last_login", DateTime, nullable=True),
 )
 
+# studio sign-ins, held on the server so signing out, removing a user or changing a role ends
+# them at once; the cookie carries only a random token, the table only its SHA-256
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("created", DateTime, nullable=False),
+    Column("expires", DateTime, nullable=False, index=True),
+)
+
 
 def make_engine(url: str) -> Engine:
     """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""

@@ -1,32 +1,81 @@
 """Signing in to the studio, and the roles every route requires (enforced on the server).
 
 Every /admin route needs a signed-in user (the blueprint checks before any view runs) and
-declares the least role it needs with @requires. Sign-in attempts are counted in Redis per
-client address and per user name, so guessing passwords is slow; the session is renewed at
-sign-in (no fixation) and expires after a working day.
+declares the least role it needs with @requires. A sign-in is a row on the server
+(sessions.py): the cookie carries only its token, so signing out ends it for good.
+
+Failed sign-ins are counted in Redis (each counter with a TTL of WINDOW), in a way that an
+attacker cannot use to lock real users out (OWASP's "device cookies"):
+
+- a browser that has signed in as a user before carries a signed device cookie for that name;
+  its attempts count only against that device (MAX_FAILURES), wherever it is;
+- any other attempt counts against the pair (name, address) (MAX_FAILURES), the name from
+  anywhere (MAX_PER_NAME) and the address for any name (MAX_PER_ADDRESS).
+
+So a flood of made-up names from one address locks out neither a real user with a device
+cookie nor, below MAX_PER_ADDRESS, anyone else there; and one person's mistakes behind a
+shared proxy address lock out only that person's name there.
 """
 
 from __future__ import annotations
 
-import time
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import redis
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import Response, abort, current_app, g, redirect, request, session, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from storefront.admin import users
+from storefront.admin import sessions, users
 from storefront.redis_client import get_redis, key
 
-LOGIN = "login"  # Redis: failed sign-ins per address / per name (counter, TTL WINDOW)
+LOGIN = "login"  # Redis: failed sign-ins per device / name+address / name / address (TTL WINDOW)
 WINDOW = 15 * 60
-MAX_FAILURES = 10  # per address or per name within WINDOW
+MAX_FAILURES = 10  # per device cookie, or per (name, address) without one
+MAX_PER_NAME = 50  # per name without a device cookie, from any address
+MAX_PER_ADDRESS = 50  # per address without a device cookie, any name
 SESSION_HOURS = 12
+DEVICE_COOKIE = "sf_studio_device"
+DEVICE_DAYS = 180
+SESSION_KEY = "admin_sid"
 
 
-def _failure_keys(username: str) -> list[str]:
-    return [key(LOGIN, "ip", request.remote_addr or "-"), key(LOGIN, "user", username[:64])]
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="studio-device")
+
+
+def _device(username: str) -> str | None:
+    """The id of this browser's device cookie if it was issued for `username`, else None."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    try:
+        name, device = _signer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return device if name == username and isinstance(device, str) else None
+
+
+def _counters(username: str) -> list[tuple[str, int]]:
+    """The Redis counters an attempt for `username` is judged by, with their limits."""
+    name = username[:64]
+    device = _device(name)
+    if device is not None:
+        return [(key(LOGIN, "device", device), MAX_FAILURES)]
+    address = client_address()
+    return [
+        (key(LOGIN, "pair", address, name), MAX_FAILURES),
+        (key(LOGIN, "user", name), MAX_PER_NAME),
+        (key(LOGIN, "ip", address), MAX_PER_ADDRESS),
+    ]
+
+
+def client_address() -> str:
+    """The client's address: with STOREFRONT_TRUST_PROXY the proxy's ProxyFix has already put
+    the address the proxy saw (its X-Forwarded-For entry) into remote_addr."""
+    return request.remote_addr or "-"
 
 
 def too_many_attempts(username: str) -> int:
@@ -34,10 +83,10 @@ def too_many_attempts(username: str) -> int:
     (the passwords are still slow scrypt hashes)."""
     try:
         client = get_redis()
-        counts = client.mget(_failure_keys(username))
-        if max(int(c or 0) for c in counts) < MAX_FAILURES:
-            return 0
-        return max(0, *(client.ttl(k) for k in _failure_keys(username)))
+        counters = _counters(username)
+        counts = client.mget([k for k, _ in counters])
+        over = [k for (k, limit), c in zip(counters, counts, strict=True) if int(c or 0) >= limit]
+        return max((max(1, client.ttl(k)) for k in over), default=0)
     except redis.RedisError:
         return 0
 
@@ -45,7 +94,7 @@ def too_many_attempts(username: str) -> int:
 def record_failure(username: str) -> None:
     try:
         pipe = get_redis().pipeline(transaction=True)
-        for k in _failure_keys(username):
+        for k, _ in _counters(username):
             pipe.incr(k)
             pipe.expire(k, WINDOW)
         pipe.execute()
@@ -54,31 +103,55 @@ def record_failure(username: str) -> None:
 
 
 def clear_failures(username: str) -> None:
+    """A right password clears this device's or this (name, address)'s count; the name's and
+    the address's totals stay, so one success does not reset an attacker's budget."""
     try:
-        get_redis().delete(key(LOGIN, "user", username[:64]))
+        get_redis().delete(_counters(username)[0][0])
     except redis.RedisError:
         pass
 
 
-def sign_in(user: users.User) -> None:
-    session.clear()  # a fresh session: nothing from before sign-in carries over
-    session["admin"] = user.username
-    session["admin_since"] = int(time.time())
+def is_https() -> bool:
+    """Did the request come over HTTPS (directly, or to a trusted proxy: see ProxyFix)?"""
+    return request.is_secure
+
+
+def sign_in(user: users.User, response: Response) -> Response:
+    """Start a server-side session (a fresh cookie: nothing from before carries over) and give
+    this browser a device cookie for the user."""
+    session.clear()
+    session[SESSION_KEY] = sessions.start(
+        current_app.extensions["db"], user.username, SESSION_HOURS
+    )
+    device = _device(user.username) or secrets.token_urlsafe(16)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _signer().dumps([user.username, device]),
+        max_age=DEVICE_DAYS * 86400,
+        path="/admin",
+        secure=is_https(),
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 def sign_out() -> None:
-    session.pop("admin", None)
-    session.pop("admin_since", None)
+    """End the session on the server too: the cookie, replayed, no longer signs anyone in."""
+    token = session.get(SESSION_KEY)
+    if token:
+        sessions.end(current_app.extensions["db"], token)
+    session.clear()
 
 
 def load_user() -> users.User | None:
-    """The signed-in user, read from the database on every request so a changed role or a
-    removed user takes effect at once."""
-    name = session.get("admin")
-    since = session.get("admin_since", 0)
-    if not name or time.time() - since > SESSION_HOURS * 3600:
+    """The signed-in user, read from the database on every request so signing out, a changed
+    role or a removed user takes effect at once."""
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
         return None
-    return users.get(current_app.extensions["db"], name)
+    found = sessions.user_of(current_app.extensions["db"], token)
+    return users.User(*found) if found else None
 
 
 def requires(role: str) -> Callable:

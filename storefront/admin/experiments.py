@@ -19,6 +19,7 @@ from storefront.admin.rule_form import split
 from storefront.admin.views import actor, engine
 from storefront.experiments import metrics, report, store
 from storefront.rules import store as rules_store
+from storefront.rules import yamlsafe
 
 
 def _holdout() -> float:
@@ -49,9 +50,11 @@ def _targeting(form: ExperimentForm) -> tuple[dict[str, Any] | None, list[str]]:
     extra: Any = None
     if (form.conditions.data or "").strip():
         try:
-            extra = yaml.safe_load(form.conditions.data)
+            extra = yamlsafe.safe_load(form.conditions.data)
+        except yamlsafe.YamlRefused as exc:
+            return None, [f"conditions: {exc}"]
         except yaml.YAMLError as exc:
-            return None, [f"conditions: not YAML ({exc.problem or exc})"]
+            return None, [f"conditions: not YAML ({getattr(exc, 'problem', None) or exc})"]
         if not isinstance(extra, dict):
             return None, ["conditions: write conditions as a mapping, e.g. device: mobile"]
     if quick and extra:

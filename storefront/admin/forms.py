@@ -206,7 +206,7 @@ class RuleForm(FlaskForm):
 
 
 class YamlForm(FlaskForm):
-    yaml = TextAreaField("Rules as YAML", validators=[Length(max=512 * 1024)])
+    yaml = TextAreaField("Rules as YAML")  # size, depth and aliases: rules/yamlsafe.py
 
 
 class PublishForm(FlaskForm):

@@ -1,7 +1,8 @@
 """Studio users: a name, a role, a password stored only as a salted scrypt hash.
 
 Roles are ordered: a viewer reads; an editor also edits the draft; a publisher also publishes
-and restores versions. The first user is made with `storefront users create`.
+and restores versions. The first user is made with `storefront users create`. Changing a
+user's role or removing them ends their studio sessions (sessions.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storefront import db
+from storefront.admin import sessions
 
 ROLES = ("viewer", "editor", "publisher")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -117,6 +119,7 @@ def set_role(engine: Engine, username: str, role: str) -> None:
         done = conn.execute(
             update(db.admin_users).where(db.admin_users.c.username == username).values(role=role)
         ).rowcount
+        sessions.end_all(conn, username)  # signed in again, under the new role
     if not done:
         raise UserError(f"no user {username!r}")
 
@@ -126,5 +129,6 @@ def remove(engine: Engine, username: str) -> None:
         done = conn.execute(
             delete(db.admin_users).where(db.admin_users.c.username == username)
         ).rowcount
+        sessions.end_all(conn, username)
     if not done:
         raise UserError(f"no user {username!r}")

@@ -60,8 +60,7 @@ def login():
                     error, status = "Wrong user name or password.", 401
                 else:
                     auth.clear_failures(name)
-                    auth.sign_in(user)
-                    return redirect(auth.safe_next(form.next.data), code=303)
+                    return auth.sign_in(user, redirect(auth.safe_next(form.next.data), code=303))
     return render_template("admin/login.html", form=form, error=error), status
 
 

@@ -34,14 +34,36 @@ def _load(path: str, catalog):
     from storefront.rules import yamlio
     from storefront.rules.validate import RulesError
 
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     try:
+        text = _read(path, yamlio.MAX_BYTES)
         return yamlio.load(text, catalog)
     except RulesError as exc:
         click.echo(f"{path}: refused, nothing was changed:", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(1) from None
+
+
+def _read(path: str, limit: int) -> str:
+    """The file's text, reading at most one byte past `limit` (a huge file is refused by size
+    without being read whole). A missing, unreadable or non-UTF-8 file is a clear refusal."""
+    from storefront.rules.validate import Problem, RulesError
+
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with Path(path).open("rb") as fh:
+                raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise RulesError([Problem(None, "", f"cannot read the file: {exc.strerror}")]) from None
+    if len(raw) > limit:
+        raise RulesError([Problem(None, "", f"the document is larger than {limit // 1024} KiB")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte {exc.start + 1}"
+        raise RulesError([Problem(None, "", f"not UTF-8 text ({where})")]) from None
 
 
 @click.group("rules")

@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from storefront.catalog import Catalog
 from storefront.rules.schema import Rule, RuleSet, ruleset_data, to_data
 from storefront.rules.validate import Problem, RulesError, check, schema_problems
+from storefront.rules.yamlsafe import MAX_BYTES, YamlRefused, compose_and_load
 
 Path = tuple[Any, ...]
-MAX_BYTES = 512 * 1024
+__all__ = ["MAX_BYTES", "dump", "dump_rule", "load", "load_rule", "read"]
 
 
 def _walk(node: yaml.Node | None, path: Path) -> tuple[list[yaml.Node], Path]:
@@ -82,15 +83,13 @@ def _is_field(part: str) -> bool:
     return part.replace("_", "").isalnum() and len(part) < 40
 
 
-def load(text: str, catalog: Catalog | None = None) -> RuleSet:
-    """Parse and validate a YAML rules document; RulesError names rule, field and line."""
-    if len(text.encode()) > MAX_BYTES:
-        raise RulesError(
-            [Problem(None, "", f"the document is larger than {MAX_BYTES // 1024} KiB")]
-        )
+def read(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's nodes and data, within yamlsafe's bounds (size, depth, no aliases);
+    anything else is a RulesError with the line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return compose_and_load(text)
+    except YamlRefused as exc:
+        raise RulesError([Problem(None, "", exc.message, exc.line)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -98,6 +97,11 @@ def load(text: str, catalog: Catalog | None = None) -> RuleSet:
         raise RulesError([Problem(None, "", problem, line)]) from None
     except yaml.YAMLError as exc:
         raise RulesError([Problem(None, "", f"not valid YAML: {exc}")]) from None
+
+
+def load(text: str, catalog: Catalog | None = None) -> RuleSet:
+    """Parse and validate a YAML rules document; RulesError names rule, field and line."""
+    root, data = read(text)
     if data is None:
         data = {"rules": []}
     return check(data, catalog, line_finder(root))
@@ -111,22 +115,13 @@ HEADER = """\
 
 
 def dump(ruleset: RuleSet, what: str = "draft") -> str:
-    body = yaml.safe_dump(
-        ruleset_data(ruleset), sort_keys=False, allow_unicode=True, width=100, indent=2
-    )
-    return HEADER.format(what=what) + body
+    return HEADER.format(what=what) + _dump(ruleset_data(ruleset))
 
 
 def load_rule(text: str) -> tuple[Rule, Callable[[Path], int | None]]:
     """One rule written as a YAML mapping (the studio's per-rule editor). Returns the rule and a
     line finder for problems the rest of the set reveals (`("rules", i, ...)` paths)."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise RulesError([Problem(None, "", f"not valid YAML: {exc}", line)]) from None
+    root, data = read(text)
     finder = line_finder(root)
 
     def line_of(path: Path) -> int | None:
@@ -144,4 +139,15 @@ def load_rule(text: str) -> tuple[Rule, Callable[[Path], int | None]]:
 
 
 def dump_rule(rule: Rule) -> str:
-    return yaml.safe_dump(to_data(rule), sort_keys=False, allow_unicode=True, width=100, indent=2)
+    return _dump(to_data(rule))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Never writes an anchor and alias for a value used twice: the loader refuses aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)

@@ -26,7 +26,8 @@ FR_EVENING = "/?qa_country=FR&qa_time=2011-12-05T19:30"
 def wipe(engine) -> None:
     """The session's shop is shared by every test: leave no rules, versions or users behind."""
     with engine.begin() as conn:
-        for table in (db.rule_drafts, db.rule_versions, db.audit_log, db.admin_users):
+        tables = (db.rule_drafts, db.rule_versions, db.audit_log, db.admin_sessions)
+        for table in (*tables, db.admin_users):
             conn.execute(delete(table))
 
 

@@ -70,10 +70,16 @@ def test_every_admin_route_needs_sign_in(studio):
             assert "/admin/login" in response.headers["Location"]
 
 
+STUDIO_ENDPOINTS = 27  # the studio's views today (login included); more is fine, fewer is not
+
+
 def test_every_admin_view_declares_a_role(studio):
-    for endpoint, view in studio.view_functions.items():
-        if endpoint.startswith("admin.") and endpoint != "admin.login":
-            assert getattr(view, "required_role", None), endpoint
+    routed = {r.endpoint for r in studio.url_map.iter_rules() if r.rule.startswith("/admin")}
+    views = {e for e in studio.view_functions if e.startswith("admin.")}
+    assert routed == views and len(views) >= STUDIO_ENDPOINTS  # every view found, none missed
+    roles = {e: getattr(studio.view_functions[e], "required_role", None) for e in views}
+    assert roles.pop("admin.login") is None  # the one open page
+    assert {e: r for e, r in roles.items() if r not in users.ROLES} == {}
 
 
 def test_sign_in_is_checked_and_rate_limited(studio):
@@ -85,9 +91,10 @@ def test_sign_in_is_checked_and_rate_limited(studio):
         client.post("/admin/login", data={"username": "ed", "password": "wrong password"})
     r = client.post("/admin/login", data={"username": "ed", "password": PASSWORD})
     assert r.status_code == 429 and "Too many attempts" in r.get_data(True)
-    # per address too: another name from the same address waits as well
+    # per name and address: another name from the same address (a shared proxy) does not wait
+    # (the other limits: tests/integration/test_studio_hardening.py)
     r = client.post("/admin/login", data={"username": "vera", "password": PASSWORD})
-    assert r.status_code == 429
+    assert r.status_code == 303
     for k in studio.extensions["redis"].scan_iter("sf:login:*"):
         assert 0 < studio.extensions["redis"].ttl(k) <= 15 * 60
         studio.extensions["redis"].delete(k)
