@@ -126,10 +126,9 @@ def build_context(
             value = _override(request, name)
             if value and name not in explicit:
                 explicit[name] = value
-    remote = request.remote_addr
-    if settings.trust_proxy and request.access_route:
-        remote = request.access_route[0]
-    location = locator.locate(request.headers, remote)
+    # behind a trusted proxy, ProxyFix (security.py) has already put the address the proxy saw
+    # here; the leftmost X-Forwarded-For entry is whatever the client wrote
+    location = locator.locate(request.headers, request.remote_addr)
     now = now or datetime.now(UTC)
     if explicit.get("country"):
         try:

@@ -372,3 +372,31 @@ def test_every_product_of_a_big_category_is_on_exactly_one_page(client, app):
     assert len(seen) == len(ids) and set(seen) == set(ids)
     beyond = client.get(f"/c/{slug}?page={pages + 1}").get_data(as_text=True)
     assert products_in(beyond, "listing") == []
+
+
+def test_behind_a_trusted_proxy_the_client_cannot_choose_its_address(shop_env):
+    """The proxy appends the address it saw; whatever the client wrote before it is not
+    trusted (a leftmost X-Forwarded-For entry would let anyone pick their country)."""
+    from pathlib import Path
+
+    from storefront import create_app
+
+    geoip = Path(__file__).resolve().parent.parent / "data" / "geoip" / "GeoIP2-City-Test.mmdb"
+    app = create_app(
+        {
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
+            "testing": True,
+            "geoip_db": str(geoip),
+            "trust_proxy": True,
+        }
+    )
+    c = app.test_client()
+    spoofed = c.get(
+        "/",
+        headers={"X-Forwarded-For": "89.160.20.112, 81.2.69.160"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_data(as_text=True)
+    assert "United Kingdom" in signal(spoofed, "location")
+    assert "Sweden" not in signal(spoofed, "location")
