@@ -72,6 +72,84 @@ def quick_metrics(lines, products, shop, settings, say) -> dict:
     }
 
 
+def describe(meta: dict) -> list[str]:
+    """A model version's fitted numbers in words, with the validation figures that chose them."""
+    fitted = meta.get("fitted")
+    out = [
+        f"Version {meta['version']}: trained on {meta['window']['start']} to "
+        f"{meta['window']['end']}, {json.dumps(meta['counts'])}",
+    ]
+    if not fitted:
+        return out + ["Nothing fitted on this store (a version from before per-store fitting)."]
+    val = fitted.get("validation", {})
+    if val.get("date"):
+        out.append(
+            f"Validation split {val['date']} inside the training window: "
+            f"{val.get('returning_customers', 0):,} returning and "
+            f"{val.get('new_customers', 0):,} new customers after it."
+        )
+    for title, key, serve, weights in (
+        ("For you (all purchases)", "all_purchases_ndcg@10", "serve", "weights"),
+        ("For you (new products only)", "new_only_ndcg@10", "serve_new", "new_weights"),
+    ):
+        out.append(f"{title}: serving {fitted[serve]}")
+        if key in val:
+            out.append(
+                "  validation NDCG@10: "
+                + ", ".join(f"{name} {score:.4f}" for name, score in val[key].items())
+            )
+        if fitted[weights]:
+            out.append(
+                "  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in fitted[weights].items())
+            )
+    out.append(f"First-time visitors: the {fitted['first_visit']} list")
+    if "first_visit_ndcg@10" in val:
+        out.append(
+            "  validation NDCG@10: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in val["first_visit_ndcg@10"].items())
+        )
+    if fitted.get("repeat_share") is not None:
+        again = val.get("bought_again_share")
+        out.append(
+            f"Repeat share: {fitted['repeat_share']:.3f} of later orders' lines re-order"
+            + (
+                f"; {again:.3f} of what validation customers bought next they owned"
+                if again is not None
+                else ""
+            )
+        )
+    share = fitted.get("explore_share")
+    out.append(
+        f"Exploration share: {share:.3f} (bought next from categories new to the customer), "
+        "at most STOREFRONT_EXPLORE_SHARE"
+        if share is not None
+        else "Exploration share: STOREFRONT_EXPLORE_SHARE (not fitted)"
+    )
+    out += [f"Note: {note}" for note in fitted.get("notes", [])]
+    return out
+
+
+@click.command("show")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="Print the version's meta.json only.")
+def models_show_cmd(version: str, as_json: bool) -> None:
+    """Print what training fitted on this store for VERSION, and the validation behind it."""
+    from recommender import registry
+    from storefront.cli import _settings
+
+    root = _settings().models_dir
+    if version not in registry.versions(root):
+        raise click.ClickException(
+            f"no model version {version!r}; `storefront models list` shows them"
+        )
+    meta = registry.read_meta(root, version)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+        return
+    for line in describe(meta):
+        click.echo(line)
+
+
 @click.command("evaluate")
 @click.option(
     "--split-date",

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from recommender.base import Progress, Recommender, SideInfo, item_popularity, top_n
 
 TOP = 200  # entries kept per list: enough to fill rails after filtering what a visitor owns
+COUNTRY_HALF_LIFE_DAYS = 14.0  # by_country's decay: a country's sale this old counts half
 
 
 def _top(scores: pd.Series, n: int = TOP) -> list[list]:

@@ -109,6 +109,10 @@ class Model:
         self.ui_orders = _load(path, "ui_orders") if has_spans else None
         self.data_end = pd.Timestamp(self.meta["window"]["end"]) if "window" in self.meta else None
         self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
+        # what `storefront train` fitted on this store (fit.py); older versions: safe defaults
+        self.fitted: dict = self.meta.get("fitted", {})
+        self.first_visit: str = self.fitted.get("first_visit", "overall")
+        self.explore_share: float | None = self.fitted.get("explore_share")
         # the learned blend's per-customer and per-item arrays: absent in older versions
         learnt = (path / "user_repeat.npy").is_file() and self.ui_orders is not None
         self.user_repeat = _load(path, "user_repeat") if learnt else None
@@ -409,6 +413,17 @@ class Model:
                     best[pid] = (s, source)
         merged = sorted(best.items(), key=lambda kv: -kv[1][0])
         return [(pid, s, src) for pid, (s, src) in merged[:n]]
+
+    def first_visit_list(self, country: str | None) -> list[tuple[str, float]]:
+        """What a first-time visitor gets: the list this store's training chose on validation
+        (all-time, this month's, or the visitor's country's), topped up with the all-time list."""
+        chosen = self.first_visit
+        if chosen == "by_country":
+            head = self.popular("by_country", country) if country else []
+        else:
+            head = self.popular(chosen if chosen in ("overall", "recent") else "overall")
+        seen = {pid for pid, _ in head}
+        return head + [(p, s) for p, s in self.popular("overall") if p not in seen]
 
     def popular(self, kind: str, key: str | None = None) -> list[tuple[str, float]]:
         """A popularity list: overall, recent, by_country[key] or by_month[key]."""
