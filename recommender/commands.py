@@ -162,7 +162,7 @@ def models_show_cmd(version: str, as_json: bool) -> None:
     "model_names",
     default=None,
     help="Comma-separated subset of: popularity, popularity_country, popularity_recent, "
-    "als, bpr, lightfm, item_knn (default: all).",
+    "als, bpr, lightfm, item_knn, ease (default: all).",
 )
 @click.option("--no-served", is_flag=True, help="Skip the replay of the served for-you rail.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON only.")

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.base import Recommender
+from recommender.ease import TooLarge
 from recommender.lineup import MODEL_NAMES, ShopParams, make_model
 from recommender.metrics import summarise
 from recommender.split import Group, Split, make_split
@@ -99,7 +100,11 @@ def evaluate_models(
         model = make_model(name, shop)
         started = time.perf_counter()
         say(f"fitting {name}")
-        model.fit(split.data.matrix, split.side, progress=say)
+        try:
+            model.fit(split.data.matrix, split.side, progress=say)
+        except TooLarge as exc:  # EASE on a catalog too big for it: the rest still run
+            say(f"{name} left out: {exc}")
+            continue
         fit_seconds = time.perf_counter() - started
         metrics = score_groups(split, model_lists(model, split))
         fresh = score_groups(split, model_lists(model, split, new_only=True), new_only=True)

@@ -1,0 +1,67 @@
+"""EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): a bare model.
+
+An item-item weight matrix B learned in closed form: B = I - P diag(1 / diag(P)), with
+P = (X'X + l2 I)^-1 over the binary users x items matrix X, so each item is predicted from the
+others and never from itself. A user's scores are their row of X times B. It is the strongest
+simple baseline on "new products only" on these shops (docs/evaluation.md), measured beside the
+served rail; the dense items x items inverse limits it to catalogs of MAX_ITEMS products.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.base import Progress, Recommender, SideInfo, top_n
+
+MAX_ITEMS = 30_000  # a dense float32 items x items matrix of 3.6 GB: beyond it, not EASE
+
+
+class TooLarge(ValueError):
+    """The catalog is too large for a dense closed form."""
+
+
+@dataclass(frozen=True)
+class EASEParams:
+    """l2: the ridge penalty on B, in co-purchase counts (the diagonal of X'X is how many
+    customers bought each item)."""
+
+    l2: float = 250.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class EASERecommender(Recommender):
+    name = "ease"
+
+    def __init__(self, params: EASEParams | None = None):
+        super().__init__()
+        self.params = params or EASEParams()
+
+    def _fit(self, user_items: sp.csr_matrix, side: SideInfo, progress: Progress) -> None:
+        if self.n_items > MAX_ITEMS:
+            raise TooLarge(f"EASE needs a dense {self.n_items:,}^2 matrix (at most {MAX_ITEMS:,})")
+        progress(f"EASE: closed form over {self.n_items:,} items, l2 {self.params.l2}")
+        x = (user_items > 0).astype(np.float64)
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices_from(gram)] += self.params.l2
+        p = np.linalg.inv(gram)
+        b = -p / np.diag(p)[None, :]
+        b[np.diag_indices_from(b)] = 0.0
+        self.weights = b.astype(np.float32)
+        self.user_items = sp.csr_matrix(user_items > 0, dtype=np.float32)
+
+    def _known_scores(self, userids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.user_items[userids] @ self.weights)
+
+    def _fold_in_scores(self, user_items, user_features) -> np.ndarray:
+        return np.asarray(sp.csr_matrix(user_items > 0, dtype=np.float32) @ self.weights)
+
+    def similar_items(self, itemids, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        itemids = np.atleast_1d(np.asarray(itemids, dtype=np.int64))
+        rows = self.weights[itemids].copy()
+        rows[np.arange(len(itemids)), itemids] = -np.inf
+        return top_n(rows, n)
