@@ -172,10 +172,11 @@ def evaluate_cmd(
     """Measure every model and the served for-you rail on a temporal split; write a report."""
     from datetime import UTC, datetime
 
-    from recommender import report
+    from recommender import progress, report
     from recommender.evaluate import run
     from recommender.lineup import MODEL_NAMES
 
+    progress.quiet(as_json)
     names = (
         tuple(n.strip() for n in model_names.split(",") if n.strip())
         if model_names
@@ -214,6 +215,9 @@ def evaluate_cmd(
         for group in ("all", "returning", "new", "new_session"):
             click.echo(f"\n{report.GROUP_TITLES[group]}, {what}:")
             click.echo(report.table(result, group, protocol=protocol))
+    for protocol, what in report.PROTOCOLS.items():
+        click.echo(f"\nThe served for-you rail against the baselines (NDCG@10), {what}:")
+        click.echo(report.comparison_table(result, protocol))
     click.echo("")
     for key, value in result["targets"].items():
         click.echo(f"{key}: {value}")
@@ -246,11 +250,14 @@ def tune_cmd(
     budget: float, split_date: str | None, seed: int, publish: bool, as_json: bool
 ) -> None:
     """Search ALS, neighbour and blend parameters on a validation split within a time budget."""
-    from recommender import registry
+    from contextlib import redirect_stdout
+
+    from recommender import progress, registry
     from recommender.lineup import ShopParams
     from recommender.tune import tune
     from storefront.cli import _engine, _say, _settings
 
+    progress.quiet(as_json)
     settings = _settings()
     engine = _engine(settings)
     say = (
@@ -264,17 +271,21 @@ def tune_cmd(
         result = tune(lines, products, budget, split_date, start, seed, say)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        click.echo(
-            f"{result['trials']} trials in {result['seconds']:.0f}s on the validation split "
-            f"{result['validation_split']}: NDCG@10 {result['best_ndcg@10']:.4f} "
-            f"(the current parameters: {result['start_ndcg@10']:.4f})"
-        )
-        click.echo("Best parameters: " + json.dumps(result["best"]))
-    if publish:
+    if publish:  # under --json its progress goes to stderr: stdout is the one JSON document
         registry.write_params(settings.models_dir, result["best"])
         from storefront.cli import _train
 
-        _train(settings, engine, shop=ShopParams.from_dict(result["best"]))
+        with redirect_stdout(sys.stderr if as_json else sys.stdout):
+            _train(settings, engine, shop=ShopParams.from_dict(result["best"]))
+        result["published"] = registry.current(settings.models_dir)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['trials']} trials in {result['seconds']:.0f}s on the validation split "
+        f"{result['validation_split']}: NDCG@10 {result['best_ndcg@10']:.4f} "
+        f"(the current parameters: {result['start_ndcg@10']:.4f})"
+    )
+    click.echo("Best parameters: " + json.dumps(result["best"]))
+    if publish:
+        click.echo(f"Model {result['published']} trained with them and published.")

@@ -23,6 +23,7 @@ from recommender.blend import BlendParams, blend, learned, own_scores
 from recommender.fit import Validation
 from recommender.lineup import ShopParams
 from recommender.models import ALSParams, fit_als
+from recommender.progress import counter
 from recommender.split import default_split_date, make_split, validation_date
 
 BLENDS_PER_FIT = 8
@@ -90,6 +91,7 @@ def tune(
     best: tuple[float, ShopParams] | None = None
     fit_cost = 0.0
     first = True
+    budget = counter("tune", round(budget_seconds), "s")
     while first or time.perf_counter() - started + fit_cost < budget_seconds:
         t0 = time.perf_counter()
         als_params = start.als if first else _sample_als(rng)
@@ -116,6 +118,8 @@ def tune(
             f"it {als_params.iterations}: ALS {als_ndcg:.4f}, best blend so far {best[0]:.4f}"
         )
         first = False
+        budget.update(min(time.perf_counter() - started, budget_seconds) - budget.n)
+    budget.close()
     assert best is not None
     trials.sort(key=lambda t: -t["ndcg@10"])
     return {
