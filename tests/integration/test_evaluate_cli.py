@@ -4,9 +4,6 @@ from the live event log, each through the `storefront` command in its own proces
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime
 
 import numpy as np
@@ -14,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import cli_process, run_cli
 
 HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
           "Customer ID", "Country"]  # fmt: skip
@@ -145,24 +142,11 @@ def test_retrain_from_the_event_log_and_tune(home):
     assert (home / "models" / "CURRENT").read_text().strip() == versions[-1]  # tuned, current
 
 
-def _run(home, *args: str) -> subprocess.CompletedProcess:
-    """The command in its own process, stdout and stderr apart."""
-    env = {**os.environ, "STOREFRONT_HOME": str(home), **_env(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "storefront.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done
-
-
 def test_evaluate_json_is_one_document_with_the_baselines_and_publishes_nothing(home):
-    done = _run(
-        home, "evaluate", "--json", "--split-date", "2011-04-01", "--models", "popularity,ease"
+    done = cli_process(
+        home,
+        *("evaluate", "--json", "--split-date", "2011-04-01", "--models", "popularity,ease"),
+        env=_env(home),
     )
     result = json.loads(done.stdout)  # the whole of stdout: one JSON document
     assert "published" not in done.stdout + done.stderr  # its temporary model is not
@@ -173,6 +157,7 @@ def test_evaluate_json_is_one_document_with_the_baselines_and_publishes_nothing(
 
 
 def test_tune_json_publish_prints_one_json_document(home):
-    done = _run(home, "tune", "--json", "--budget", "1", "--split-date", "2011-04-01", "--publish")
+    args = ["tune", "--json", "--budget", "1", "--split-date", "2011-04-01", "--publish"]
+    done = cli_process(home, *args, env=_env(home))
     result = json.loads(done.stdout)
     assert result["published"] == (home / "models" / "CURRENT").read_text().strip()
