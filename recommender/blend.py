@@ -39,6 +39,8 @@ FEATURES = (
     "als",  # ALS taste (session folded in), every product
     "als_new",  # ALS taste, products not owned
     "knn_new",  # item-kNN neighbours of what they bought or touched, products not owned
+    "ease",  # EASE (ease.py) from what they bought or touched, every product
+    "ease_new",  # EASE, products not owned
     "popularity",  # log distinct buyers over the training window
     "trending",  # log distinct buyers in its last 30 days
 )
@@ -46,7 +48,7 @@ FEATURES = (
 # "New products only" (a rail beside buy again): the features that describe a product the
 # shopper never bought, weighted by a fit on such products alone (owned ones would only teach it
 # how to rank re-orders).
-NEW_FEATURES = ("als", "knn_new", "popularity", "trending")
+NEW_FEATURES = ("als", "knn_new", "ease_new", "popularity", "trending")
 
 # The single candidates the learned blend must beat on validation (fit.py's guard), each as
 # weights over the same features, so serving one of them needs no other code path. Only the
@@ -55,12 +57,14 @@ NEW_FEATURES = ("als", "knn_new", "popularity", "trending")
 CANDIDATES = {
     "buy_again": {"owned": 10.0, "again": 1.0, "popularity": 0.001},
     "als": {"als": 1.0},
+    "ease": {"ease": 1.0, "popularity": 0.001},
     "popularity": {"popularity": 1.0},
     "trending": {"trending": 1.0, "popularity": 0.001},
 }
 NEW_CANDIDATES = {
     "als": {"als": 1.0},
     "item_knn": {"knn_new": 1.0, "popularity": 0.001},
+    "ease": {"ease_new": 1.0, "popularity": 0.001},
     "popularity": {"popularity": 1.0},
     "trending": {"trending": 1.0, "popularity": 0.001},
 }
@@ -179,9 +183,11 @@ def features(
     shopper: Shopper,
     popularity: np.ndarray,
     trending: np.ndarray,
+    ease: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Every feature of FEATURES, each shaped like `als`. popularity and trending are per item
-    on a 0..1 scale (log_scale), shared by every shopper."""
+    on a 0..1 scale (log_scale), shared by every shopper; ease: EASE scores (None: a version
+    without them, a catalog too big for EASE: zeros)."""
     orders = np.asarray(shopper.orders, dtype=np.float32)
     age = np.asarray(shopper.age, dtype=np.float32)
     owned = (orders >= 1).astype(np.float32)
@@ -203,6 +209,8 @@ def features(
         "als": unit_als,
         "als_new": new * unit_als,
         "knn_new": new * unit(knn),
+        "ease": unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
+        "ease_new": new * unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
         "popularity": np.broadcast_to(np.asarray(popularity, dtype=np.float32), shape),
         "trending": np.broadcast_to(np.asarray(trending, dtype=np.float32), shape),
     }

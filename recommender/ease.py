@@ -23,6 +23,39 @@ class TooLarge(ValueError):
     """The catalog is too large for a dense closed form."""
 
 
+def ease_weights(user_items: sp.csr_matrix, l2: float) -> np.ndarray:
+    """B (items x items, float32, zero diagonal) over the binary matrix; TooLarge above
+    MAX_ITEMS products."""
+    n = user_items.shape[1]
+    if n > MAX_ITEMS:
+        raise TooLarge(f"EASE needs a dense {n:,}^2 matrix (at most {MAX_ITEMS:,})")
+    x = (sp.csr_matrix(user_items) > 0).astype(np.float64)
+    gram = (x.T @ x).toarray()
+    gram[np.diag_indices_from(gram)] += l2
+    p = np.linalg.inv(gram)
+    b = -p / np.diag(p)[None, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b.astype(np.float32)
+
+
+def ease_neighbours(
+    user_items: sp.csr_matrix, k: int, l2: float = 250.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's k largest positive weights in B as fixed-width (ids, scores) arrays, padded
+    with id 0 and score 0, like knn.neighbour_arrays: a shopper's EASE score of j is then the
+    sum over what they bought of its weight towards j (blend.neighbour_scores), memory-mapped
+    in a version and cheap per request."""
+    b = ease_weights(user_items, l2)
+    n = b.shape[0]
+    k = max(min(k, n - 1), 1)
+    ids = np.argpartition(-b, k - 1, axis=1)[:, :k].astype(np.int32)
+    scores = np.take_along_axis(b, ids, axis=1)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ids, scores = np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    keep = scores > 0
+    return np.where(keep, ids, 0).astype(np.int32), np.where(keep, scores, 0).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class EASEParams:
     """l2: the ridge penalty on B, in co-purchase counts (the diagonal of X'X is how many
@@ -42,16 +75,8 @@ class EASERecommender(Recommender):
         self.params = params or EASEParams()
 
     def _fit(self, user_items: sp.csr_matrix, side: SideInfo, progress: Progress) -> None:
-        if self.n_items > MAX_ITEMS:
-            raise TooLarge(f"EASE needs a dense {self.n_items:,}^2 matrix (at most {MAX_ITEMS:,})")
         progress(f"EASE: closed form over {self.n_items:,} items, l2 {self.params.l2}")
-        x = (user_items > 0).astype(np.float64)
-        gram = (x.T @ x).toarray()
-        gram[np.diag_indices_from(gram)] += self.params.l2
-        p = np.linalg.inv(gram)
-        b = -p / np.diag(p)[None, :]
-        b[np.diag_indices_from(b)] = 0.0
-        self.weights = b.astype(np.float32)
+        self.weights = ease_weights(user_items, self.params.l2)
         self.user_items = sp.csr_matrix(user_items > 0, dtype=np.float32)
 
     def _known_scores(self, userids: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ from recommender.blend import (
     learned,
     log_scale,
 )
+from recommender.ease import TooLarge, ease_neighbours
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.metrics import ndcg_at_k
 from recommender.models import ALSParams, fit_als
@@ -123,15 +124,22 @@ class Validation:
         if params.neighbours not in self._knn:
             sim = fit_similarity(self.split.data.matrix, params)
             ids, scores = neighbour_arrays(sim, params.neighbours)
-            n, k = ids.shape
-            table = sp.csr_matrix(
-                (scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
-            )
-            self._knn[params.neighbours] = (self.history @ table).toarray()
+            self._knn[params.neighbours] = _neighbour_table(self.history, ids, scores)
         return self._knn[params.neighbours]
 
-    def features(self, als: np.ndarray, knn: np.ndarray) -> dict[str, np.ndarray]:
-        return features(als, knn, self.shopper, self.popularity, self.trending)
+    def ease(self, k: int) -> np.ndarray | None:
+        """Each validation customer's EASE scores from the k-neighbour arrays a version keeps
+        (None where the catalog is too big for EASE)."""
+        try:
+            ids, scores = ease_neighbours(self.split.data.matrix, k)
+        except TooLarge:
+            return None
+        return _neighbour_table(self.history > 0, ids, scores)
+
+    def features(
+        self, als: np.ndarray, knn: np.ndarray, ease: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        return features(als, knn, self.shopper, self.popularity, self.trending, ease)
 
     def ndcg(
         self, scores: np.ndarray, new_only: bool = False, rows: np.ndarray | None = None
@@ -172,6 +180,14 @@ class Validation:
         return replace(
             base, weights=fit(pool, FEATURES), new_weights=fit(pool & ~self.owned, NEW_FEATURES)
         )
+
+
+def _neighbour_table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Dense users x items sums of neighbour scores weighted by the history (what serving's
+    blend.neighbour_scores computes for one shopper)."""
+    n, k = ids.shape
+    table = sp.csr_matrix((scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    return np.asarray((sp.csr_matrix(history, dtype=np.float32) @ table).toarray())
 
 
 def guard(scores: dict[str, float], blend_name: str = "blend") -> tuple[str, str]:
@@ -302,7 +318,7 @@ def fit_store(
     out.explore_share = _explore_share(val, split.products["category"].to_numpy())
     factors = fit_als(split.data.matrix, als_params)
     als = factors.user_factors[val.rows] @ factors.item_factors.T
-    feats = val.features(als, val.knn(knn_params))
+    feats = val.features(als, val.knn(knn_params), val.ease(knn_params.neighbours))
     _choose(val, feats, base, out)
     return out
 

@@ -22,6 +22,7 @@ import pandas as pd
 from recommender import popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
+from recommender.ease import MAX_ITEMS, ease_neighbours
 from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
@@ -139,6 +140,10 @@ def train(
     if len(data.item_ids) > CANDIDATES_ABOVE:  # serving's ALS candidates come from an index
         taste = taste_index.TasteIndex.build(factors.item_factors)
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
+    ease = None
+    if len(data.item_ids) <= MAX_ITEMS:  # the blend's EASE features (ease.py)
+        say(f"EASE over {len(data.item_ids):,} products")
+        ease = ease_neighbours(data.matrix, knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
     lists = {
         "overall": popularity.overall(lines),
@@ -166,6 +171,9 @@ def train(
     _save(tmp, "neighbour_scores", nb_scores)
     _save(tmp, "knn_ids", knn_ids)
     _save(tmp, "knn_scores", knn_scores)
+    if ease is not None:
+        _save(tmp, "ease_ids", ease[0])
+        _save(tmp, "ease_scores", ease[1])
     _save(tmp, "ui_age", np.asarray(data.age_days, dtype=np.float32))
     if data.span_days is not None:  # for "buy again": how often each customer re-orders
         _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
