@@ -194,7 +194,7 @@ def _for_you(req: Request) -> list[Pick]:
             own = set() if new_only else set(model.history(req.ctx.customer_id))
             picks = _in_catalog(req, ranked, reason, exclude, own=own)
             if picks:
-                return _with_discovery(req, picks, exclude, own)
+                return _with_discovery(req, picks, exclude, own, [p for p, _ in ranked])
     return _favourites(req, exclude)
 
 
@@ -240,10 +240,15 @@ def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
 
 
 def _with_discovery(
-    req: Request, picks: list[Pick], exclude: set[str], own: set[str] = frozenset()
+    req: Request,
+    picks: list[Pick],
+    exclude: set[str],
+    own: set[str] = frozenset(),
+    ranked: Sequence[str] = (),
 ) -> list[Pick]:
     """Swap a bounded, seeded share of the rail for popular products from categories outside
-    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits. The
+    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits: first
+    the blend's own next candidates from such categories, then popular ones (seeded). The
     share is what this store's customers do themselves (the model's fitted explore_share: of
     what they bought next, the share from categories new to them), at most the operator's
     STOREFRONT_EXPLORE_SHARE.
@@ -263,13 +268,39 @@ def _with_discovery(
     day = req.ctx.time.local.date()
     rng = policy.seeded_rng(req.ctx.visitor_id, req.ctx.session.version, req.ctx.seed or day)
     taken = exclude | {p.product_id for p in picks}
-    popular = [pid for pid, _ in model.popular("overall")]
-    found = policy.exploration(catalog, popular, usual, req.ctx.traits.avoid, taken, k, rng)
+    found = _personal_discovery(req, ranked, usual, taken, k)
+    if len(found) < k:  # then popular products of other categories, a seeded choice
+        popular = [pid for pid, _ in model.popular("overall")]
+        usual |= {catalog.products[pid].category for pid in found}
+        more = policy.exploration(
+            catalog, popular, usual, req.ctx.traits.avoid, taken | set(found), k - len(found), rng
+        )
+        found += more
     extra = [Pick(pid, 0.0, "Something new for you") for pid in found]
     kept = picks[: req.n - len(extra)]
     if own and 2 * sum(p.product_id in own for p in kept) >= len(kept):
         return kept + extra
     return policy.insert_at_seeded_positions(kept, extra, rng)
+
+
+def _personal_discovery(
+    req: Request, ranked: Sequence[str], usual: set[str], taken: set[str], k: int
+) -> list[str]:
+    """Up to k of the blend's own next candidates from categories outside the shopper's usual
+    ones, one per category, best first: discovery the model expects them to like."""
+    catalog = req.snap.catalog
+    found: list[str] = []
+    cats: set[str] = set()
+    rest = [pid for pid in ranked if pid not in taken]
+    for pid in policy.allowed(catalog, rest, req.ctx.traits.avoid, taken):
+        cat = catalog.products[pid].category
+        if cat in usual or cat in cats:
+            continue
+        found.append(pid)
+        cats.add(cat)
+        if len(found) >= k:
+            break
+    return found
 
 
 register(
