@@ -10,8 +10,8 @@ bought after it:
   customers, scored on the other, and back), then refitted on all of them;
 - the guard: where the blend does not beat its best single candidate (blend.CANDIDATES: buy
   again, ALS, popularity...) on validation, that candidate is served instead, and a note says so;
-- the list a first-time visitor gets (all-time best sellers, this month's, or by country): the
-  one with the best NDCG@10 for the validation's new customers;
+- the list a first-time visitor gets (all-time best sellers, this month's with or without guest
+  orders, or by country): the one with the best NDCG@10 for the validation's new customers;
 - the store's repeat share (how much of a later order re-orders) and the exploration share (how
   much of what customers buy next comes from categories they never bought from before).
 
@@ -52,7 +52,7 @@ from recommender.split import Split, default_split_date, make_split
 # Below this many validation customers a choice is noise: the store gets the safe default.
 MIN_CUSTOMERS = 20
 POOL = 150  # besides their own products, each customer's top products the blend learns on
-FIRST_VISIT = ("overall", "recent", "by_country")
+FIRST_VISIT = ("overall", "recent", "recent_customers", "by_country")
 SAFE_FIRST_VISIT = "overall"  # all-time best sellers: the steadiest list on little data
 
 
@@ -209,6 +209,7 @@ def _lists_for_new(split: Split, trending_days: int) -> dict[str, Callable[[str 
     lines, end = split.train_lines, split.date
     overall = [p for p, _ in popularity.overall(lines)]
     recent = [p for p, _ in popularity.recent(lines, end, trending_days)]
+    known = [p for p, _ in popularity.recent(lines, end, trending_days, customers_only=True)]
     country = popularity.by_country(lines, end, popularity.COUNTRY_HALF_LIFE_DAYS)
 
     def by_country(c: str | None) -> list:
@@ -218,6 +219,7 @@ def _lists_for_new(split: Split, trending_days: int) -> dict[str, Callable[[str 
     return {
         "overall": lambda _c: overall,
         "recent": lambda _c: recent + [p for p in overall if p not in set(recent)],
+        "recent_customers": lambda _c: known + [p for p in overall if p not in set(known)],
         "by_country": by_country,
     }
 

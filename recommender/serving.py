@@ -436,12 +436,13 @@ class Model:
 
     def first_visit_list(self, country: str | None) -> list[tuple[str, float]]:
         """What a first-time visitor gets: the list this store's training chose on validation
-        (all-time, this month's, or the visitor's country's), topped up with the all-time list."""
+        (all-time, this month's, or the visitor's country's), topped up with the all-time list;
+        the all-time list where the version has no list of that name."""
         chosen = self.first_visit
         if chosen == "by_country":
             head = self.popular("by_country", country) if country else []
         else:
-            head = self.popular(chosen if chosen in ("overall", "recent") else "overall")
+            head = self.popular(chosen) or self.popular("overall")
         seen = {pid for pid, _ in head}
         return head + [(p, s) for p, s in self.popular("overall") if p not in seen]
 

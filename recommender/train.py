@@ -148,6 +148,7 @@ def train(
     lists = {
         "overall": popularity.overall(lines),
         "recent": popularity.recent(lines, end, trending_days),
+        "recent_customers": popularity.recent(lines, end, trending_days, customers_only=True),
         "by_country": popularity.by_country(lines, end, TRENDING_HALF_LIFE_DAYS),
         "by_month": popularity.by_month(lines),
     }

@@ -231,6 +231,7 @@ def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
         return _popular_near(req, exclude)
     reason = {
         "recent": "A customer favourite this month",
+        "recent_customers": "A customer favourite this month",
         "by_country": f"A favourite in {_place(req)}" if req.ctx.country else None,
     }.get(model.first_visit) or "A customer favourite"
     picks = _in_catalog(
