@@ -93,6 +93,29 @@ def exploration(
     return chosen
 
 
+def personal_exploration(
+    catalog: Catalog,
+    ranked: Sequence[str],
+    usual: set[str],
+    avoid: frozenset[str],
+    exclude: set[str],
+    k: int,
+) -> list[str]:
+    """Up to k of a model's own ranked candidates from categories outside the shopper's usual
+    ones, one per category, best first: discovery the model expects them to like."""
+    found: list[str] = []
+    cats: set[str] = set()
+    for pid in allowed(catalog, ranked, avoid, exclude):
+        cat = catalog.products[pid].category
+        if cat in usual or cat in cats:
+            continue
+        found.append(pid)
+        cats.add(cat)
+        if len(found) >= k:
+            break
+    return found
+
+
 def insert_at_seeded_positions(base: list, extra: list, rng: random.Random) -> list:
     """Put discovery picks in the second half of a rail: never first, never all at the end."""
     out = list(base)

@@ -269,39 +269,18 @@ def _with_discovery(
     day = req.ctx.time.local.date()
     rng = policy.seeded_rng(req.ctx.visitor_id, req.ctx.session.version, req.ctx.seed or day)
     taken = exclude | {p.product_id for p in picks}
-    found = _personal_discovery(req, ranked, usual, taken, k)
+    avoid = req.ctx.traits.avoid
+    found = policy.personal_exploration(catalog, ranked, usual, avoid, taken, k)
     if len(found) < k:  # then popular products of other categories, a seeded choice
         popular = [pid for pid, _ in model.popular("overall")]
         usual |= {catalog.products[pid].category for pid in found}
-        more = policy.exploration(
-            catalog, popular, usual, req.ctx.traits.avoid, taken | set(found), k - len(found), rng
-        )
-        found += more
+        taken = taken | set(found)
+        found += policy.exploration(catalog, popular, usual, avoid, taken, k - len(found), rng)
     extra = [Pick(pid, 0.0, "Something new for you") for pid in found]
     kept = picks[: req.n - len(extra)]
     if own and 2 * sum(p.product_id in own for p in kept) >= len(kept):
         return kept + extra
     return policy.insert_at_seeded_positions(kept, extra, rng)
-
-
-def _personal_discovery(
-    req: Request, ranked: Sequence[str], usual: set[str], taken: set[str], k: int
-) -> list[str]:
-    """Up to k of the blend's own next candidates from categories outside the shopper's usual
-    ones, one per category, best first: discovery the model expects them to like."""
-    catalog = req.snap.catalog
-    found: list[str] = []
-    cats: set[str] = set()
-    rest = [pid for pid in ranked if pid not in taken]
-    for pid in policy.allowed(catalog, rest, req.ctx.traits.avoid, taken):
-        cat = catalog.products[pid].category
-        if cat in usual or cat in cats:
-            continue
-        found.append(pid)
-        cats.add(cat)
-        if len(found) >= k:
-            break
-    return found
 
 
 register(

@@ -77,6 +77,22 @@ def test_the_first_visit_list_is_chosen_on_each_stores_validation_split():
     assert fad.validation["first_visit_ndcg@10"]["recent"] > scores["recent"]
 
 
+def test_a_months_list_without_guest_orders_wins_where_guests_buy_unlike_customers():
+    rows = []
+    for c in range(40):  # customers: s0-s4 until October, s5-s9 in November
+        for m, items in ((3, ["s0", "s1", "s2", "s3", "s4"]), (11, ["s5", "s6", "s7", "s8"])):
+            day = pd.Timestamp(2011, m, 1 + c % 20)
+            rows += [(f"c{c}-{m}", f"c{c}", p, day) for p in items]
+    for g in range(60):  # guests buy a fad in November
+        rows += [(f"g{g}", None, p, pd.Timestamp(2011, 11, 1 + g % 20)) for p in ("f0", "f1")]
+    for c in range(30):  # new customers after the validation date buy this month's staples
+        rows += [(f"n{c}", f"n{c}", f"s{5 + c % 4}", pd.Timestamp(2011, 12, 1 + c % 28))]
+    lines = pd.DataFrame(rows, columns=["invoice", "customer_id", "product_id", "ts"])
+    lines["country"] = "GB"
+    fitted = fit_store(lines, None, ALS, KNNParams())
+    assert fitted.first_visit == "recent_customers", fitted.validation
+
+
 def test_a_version_serves_the_first_visit_list_its_training_chose(tmp_path):
     lines = _first_visit_store(False)
     catalog = sorted(lines["product_id"].unique())
