@@ -7,6 +7,8 @@ popularity whatever these parameters are). Each ALS fit is scored with the blend
 for it (blend.fit_weights: a logistic regression of what validation customers bought on the
 blend's features) and several hand weightings, which cost only numpy; the shop's current
 parameters are always the first trial, so the best found is never worse than them on validation.
+Training keeps the ALS, neighbour and hand-blend parameters published here; the blend's weights
+it fits again on its own validation split (fit.py), so every model learns its store as it is.
 """
 
 from __future__ import annotations
@@ -54,11 +56,8 @@ def _score(val: Validation, als: np.ndarray, knn: np.ndarray, b: BlendParams) ->
     """Validation NDCG@10 of a blend: learned weights, or the hand blend."""
     if b.weights:
         return val.ndcg(learned(val.features(als, knn), b.weights))
-    own = np.where(
-        val.history.toarray() > 0,
-        own_scores(val.history.toarray(), val.age, b.own_half_life_days),
-        0,
-    )
+    conf = val.history.toarray()
+    own = np.where(conf > 0, own_scores(conf, val.age, b.own_half_life_days), 0)
     return val.ndcg(blend(als, knn, own, b))
 
 
