@@ -51,6 +51,10 @@ from recommender.split import Split, default_split_date, make_split
 
 # Below this many validation customers a choice is noise: the store gets the safe default.
 MIN_CUSTOMERS = 20
+# The fit holds some twenty dense (customers x products) arrays: beyond this many cells it
+# validates on an even sample of the returning customers, and with fewer than MIN_CUSTOMERS in
+# the sample (a catalog of hundreds of thousands of products) the store gets the safe defaults.
+MAX_CELLS = 10_000_000
 POOL = 150  # besides their own products, each customer's top products the blend learns on
 FIRST_VISIT = ("overall", "recent", "recent_customers", "by_country")
 SAFE_FIRST_VISIT = "overall"  # all-time best sellers: the steadiest list on little data
@@ -78,11 +82,14 @@ class Validation:
     """The returning customers of a split, with everything but ALS precomputed (dense arrays
     over the split's items: the split's catalog is what sold before it)."""
 
-    def __init__(self, split: Split):
+    def __init__(self, split: Split, limit: int | None = None):
         g = split.groups["returning"]
+        keep = np.arange(len(g))
+        if limit is not None and limit < len(g):  # an even, deterministic sample
+            keep = np.unique(np.linspace(0, len(g) - 1, limit).astype(np.int64))
         self.split = split
-        self.rows = g.userids
-        self.truths = g.truths
+        self.rows = g.userids[keep]
+        self.truths = [g.truths[k] for k in keep]
         data = split.data
         m = data.matrix[self.rows]
         self.history = m
@@ -313,7 +320,20 @@ def fit_store(
             f"(< {MIN_CUSTOMERS}): the hand blend and the operator's exploration share"
         )
         return out
-    val = Validation(split)
+    limit = MAX_CELLS // max(split.n_items, 1)
+    if limit < MIN_CUSTOMERS:
+        out.notes.append(
+            f"{split.n_items:,} products are too many to validate the blend on densely: "
+            "the hand blend and the operator's exploration share (safe defaults)"
+        )
+        return out
+    val = Validation(split, limit)
+    if len(val) < len(split.groups["returning"]):
+        out.notes.append(
+            f"validated on {len(val):,} of {len(split.groups['returning']):,} returning "
+            f"customers (an even sample: {split.n_items:,} products)"
+        )
+    out.validation["validated_customers"] = len(val)
     out.repeat_share = round(float(val.repeat_mean), 4)
     owned_next = sum(len(t) - len(n) for t, n in zip(val.truths, val.new_truths, strict=True))
     out.validation["bought_again_share"] = round(owned_next / max(val.labels.sum(), 1), 4)

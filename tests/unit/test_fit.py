@@ -176,3 +176,21 @@ def test_models_show_prints_the_fitted_numbers_and_their_validation(grocery, tmp
     assert missing.exit_code == 1 and "no model version 'nope'" in missing.output
     assert np.isfinite(json.loads(CliRunner().invoke(
         main, ["models", "show", report.version, "--json"]).output)["train_seconds"])  # fmt: skip
+
+
+def test_a_catalog_too_big_for_dense_validation_samples_customers_or_falls_back(
+    grocery, monkeypatch
+):
+    import recommender.fit as fit
+
+    lines, products = grocery
+    items = lines["product_id"].nunique()
+    monkeypatch.setattr(fit, "MAX_CELLS", 100 * items)
+    sampled = fit_store(lines, products, ALS, KNNParams())
+    val = sampled.validation
+    assert 20 <= val["validated_customers"] < val["returning_customers"] and sampled.weights
+    assert any("even sample" in note for note in sampled.notes)
+    monkeypatch.setattr(fit, "MAX_CELLS", 10 * items)
+    fallback = fit_store(lines, products, ALS, KNNParams())
+    assert fallback.weights == {} and fallback.serve == "hand blend"
+    assert any("too many to validate" in note for note in fallback.notes)
