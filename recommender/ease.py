@@ -4,7 +4,8 @@ An item-item weight matrix B learned in closed form: B = I - P diag(1 / diag(P))
 P = (X'X + l2 I)^-1 over the binary users x items matrix X, so each item is predicted from the
 others and never from itself. A user's scores are their row of X times B. It is the strongest
 simple baseline on "new products only" on these shops (docs/evaluation.md), measured beside the
-served rail; the dense items x items inverse limits it to catalogs of MAX_ITEMS products.
+served rail; the dense items x items inverse limits it to catalogs of MAX_ITEMS products, and
+the blend's EASE features (computed in training) to BLEND_MAX_ITEMS.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import scipy.sparse as sp
 
 from recommender.base import Progress, Recommender, SideInfo, top_n
 
-MAX_ITEMS = 30_000  # a dense float32 items x items matrix of 3.6 GB: beyond it, not EASE
+MAX_ITEMS = 20_000  # a dense float32 items x items matrix of 1.6 GB: beyond it, not EASE
+# Training computes EASE twice (the validation split, then the version): only up to this many
+# products (0.4 GB, well under a minute on two cores), for the blend's EASE features.
+BLEND_MAX_ITEMS = 10_000
 
 
 class TooLarge(ValueError):
@@ -29,22 +33,24 @@ def ease_weights(user_items: sp.csr_matrix, l2: float) -> np.ndarray:
     n = user_items.shape[1]
     if n > MAX_ITEMS:
         raise TooLarge(f"EASE needs a dense {n:,}^2 matrix (at most {MAX_ITEMS:,})")
-    x = (sp.csr_matrix(user_items) > 0).astype(np.float64)
+    x = (sp.csr_matrix(user_items) > 0).astype(np.float32)
     gram = (x.T @ x).toarray()
-    gram[np.diag_indices_from(gram)] += l2
+    gram[np.diag_indices_from(gram)] += np.float32(l2)
     p = np.linalg.inv(gram)
     b = -p / np.diag(p)[None, :]
     b[np.diag_indices_from(b)] = 0.0
-    return b.astype(np.float32)
+    return b.astype(np.float32, copy=False)
 
 
 def ease_neighbours(
-    user_items: sp.csr_matrix, k: int, l2: float = 250.0
+    user_items: sp.csr_matrix, k: int, l2: float = 250.0, max_items: int = BLEND_MAX_ITEMS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each item's k largest positive weights in B as fixed-width (ids, scores) arrays, padded
     with id 0 and score 0, like knn.neighbour_arrays: a shopper's EASE score of j is then the
     sum over what they bought of its weight towards j (blend.neighbour_scores), memory-mapped
-    in a version and cheap per request."""
+    in a version and cheap per request. TooLarge above max_items products."""
+    if user_items.shape[1] > max_items:
+        raise TooLarge(f"EASE for the blend: at most {max_items:,} products")
     b = ease_weights(user_items, l2)
     n = b.shape[0]
     k = max(min(k, n - 1), 1)

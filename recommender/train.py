@@ -22,7 +22,7 @@ import pandas as pd
 from recommender import popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
-from recommender.ease import MAX_ITEMS, ease_neighbours
+from recommender.ease import BLEND_MAX_ITEMS, ease_neighbours
 from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
@@ -141,7 +141,7 @@ def train(
         taste = taste_index.TasteIndex.build(factors.item_factors)
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
     ease = None
-    if len(data.item_ids) <= MAX_ITEMS:  # the blend's EASE features (ease.py)
+    if len(data.item_ids) <= BLEND_MAX_ITEMS:  # the blend's EASE features (ease.py)
         say(f"EASE over {len(data.item_ids):,} products")
         ease = ease_neighbours(data.matrix, knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
