@@ -224,8 +224,7 @@ def _lean_to_traits(req: Request, scored: list[tuple[str, float]]) -> list[tuple
 def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
     """A first visit: the list this store's training chose on its validation split (all-time
     best sellers, this month's, or the visitor's country's: recommender/fit.py); trending near
-    you follows it on the page and the page's de-duplication keeps the two apart. Served in the
-    order validation measured it (no category cap: reordering it scored below the bare list)."""
+    you follows it on the page and the page's de-duplication keeps the two apart."""
     model = req.snap.model
     if model is None:
         return _popular_near(req, exclude)
@@ -234,9 +233,7 @@ def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
         "recent_customers": "A customer favourite this month",
         "by_country": f"A favourite in {_place(req)}" if req.ctx.country else None,
     }.get(model.first_visit) or "A customer favourite"
-    picks = _in_catalog(
-        req, model.first_visit_list(req.ctx.country), reason, exclude, diverse=False
-    )
+    picks = _in_catalog(req, model.first_visit_list(req.ctx.country), reason, exclude)
     return picks or _popular_near(req, exclude)
 
 
