@@ -10,9 +10,11 @@ shop's mean for customers with few orders). New products are described by ALS ta
 neighbours, and overall and recent popularity (this shop is seasonal).
 
 The score is a weighted sum of those features; the weights are a logistic regression fitted on
-a validation split (`storefront tune`, `fit_weights`), so "a customer who mostly re-orders sees
-more of their own products" is learned, not hand-set. Pure numpy: serving (one shopper, 1-D
-arrays over items) and tuning (a batch, 2-D arrays) call the very same functions.
+each store's own data, on a validation split inside its training window (fit.py, run by
+`storefront train`; `fit_weights`), so "a customer who mostly re-orders sees more of their own
+products" is learned per store, not hand-set, and no weight fitted on one store ships in code.
+Pure numpy: serving (one shopper, 1-D arrays over items) and fitting (a batch, 2-D arrays) call
+the very same functions.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from recommender.repurchase import DECAY_DAYS, DUE_BONUS, OVERDUE_FADE
+
 # Each feature, and why it is there. "own" features are zero for products never bought.
 FEATURES = (
     "owned",  # bought before at all
@@ -28,51 +32,57 @@ FEATURES = (
     "recent",  # exp(-age / 90 days): bought lately
     "year",  # exp(-age / 365 days): still within the year (gift seasons come back)
     "due",  # repurchase.due_score: near the product's own re-order interval
+    "again",  # log(1 + repurchase.score): the buy-again ranking's own score
     "share",  # orders of it / all the customer's orders: in most baskets or a few
     "repeat",  # the customer's learned repeat share: re-orderers see more of their own
     "lapse",  # days since the customer's last order (a lapsed customer restocks)
     "als",  # ALS taste (session folded in), every product
     "als_new",  # ALS taste, products not owned
     "knn_new",  # item-kNN neighbours of what they bought or touched, products not owned
+    "ease",  # EASE (ease.py) from what they bought or touched, every product
+    "ease_new",  # EASE, products not owned
     "popularity",  # log distinct buyers over the training window
     "trending",  # log distinct buyers in its last 30 days
 )
 
-# Fitted by `storefront tune` on the validation split (2011-09-23, returning customers) of the
-# bundled data; docs/evaluation.md has the run.
-DEFAULT_WEIGHTS = {
-    "owned": -0.08,
-    "orders": 0.84,
-    "recent": 0.49,
-    "year": 0.71,
-    "due": 0.90,
-    "share": 0.28,
-    "repeat": 0.96,
-    "lapse": 1.39,
-    "als": 1.17,
-    "als_new": 0.66,
-    "knn_new": 1.00,
-    "popularity": -2.85,
-    "trending": 3.29,
-}
 # "New products only" (a rail beside buy again): the features that describe a product the
 # shopper never bought, weighted by a fit on such products alone (owned ones would only teach it
 # how to rank re-orders).
-NEW_FEATURES = ("als", "knn_new", "popularity", "trending")
-DEFAULT_NEW_WEIGHTS = {"als": 1.80, "knn_new": 1.20, "popularity": -4.98, "trending": 4.01}
+NEW_FEATURES = ("als", "knn_new", "ease_new", "popularity", "trending")
+
+# The single candidates the learned blend must beat on validation (fit.py's guard), each as
+# weights over the same features, so serving one of them needs no other code path. Only the
+# order of the scores matters: buy again puts every owned product (owned = 1) above every other
+# one (popularity <= 1 weighs 1/1000), ranked by its buy-again score, then tops up by popularity.
+CANDIDATES = {
+    "buy_again": {"owned": 10.0, "again": 1.0, "popularity": 0.001},
+    "als": {"als": 1.0},
+    "ease": {"ease": 1.0, "popularity": 0.001},
+    "popularity": {"popularity": 1.0},
+    "trending": {"trending": 1.0, "popularity": 0.001},
+}
+NEW_CANDIDATES = {
+    "als": {"als": 1.0},
+    "item_knn": {"knn_new": 1.0, "popularity": 0.001},
+    "ease": {"ease_new": 1.0, "popularity": 0.001},
+    "popularity": {"popularity": 1.0},
+    "trending": {"trending": 1.0, "popularity": 0.001},
+}
 
 
 @dataclass(frozen=True)
 class BlendParams:
-    """`weights`: the learned weight of each feature. With no weights (a params file from before
-    the learned blend) the hand blend applies: each part scaled to a maximum of 1 per shopper."""
+    """`weights`: the weight of each feature, fitted per store by `storefront train` (fit.py).
+    With no weights (a store too small to fit on, or a version from before the learned blend)
+    the hand blend applies: each part scaled to a maximum of 1 per shopper, equal-ish priors
+    rather than figures fitted on any store."""
 
     als: float = 1.0
     knn: float = 0.5
     own: float = 3.0
     own_half_life_days: float = 180.0  # an order this old counts half as much as today's
-    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    new_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_NEW_WEIGHTS))
+    weights: dict[str, float] = field(default_factory=dict)
+    new_weights: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -123,6 +133,19 @@ def due_scores(orders: np.ndarray, age: np.ndarray, span: np.ndarray) -> np.ndar
     return np.where(orders >= 2, regular, np.where(orders >= 1, once, 0.0)).astype(np.float32)
 
 
+def again_scores(orders: np.ndarray, age: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """repurchase.score over arrays: orders decayed by age, lifted when due, faded when long
+    overdue. Zero if never bought."""
+    orders = np.asarray(orders, dtype=np.float32)
+    age = np.asarray(age, dtype=np.float32)
+    base = orders * np.exp(-age / DECAY_DAYS)
+    interval = np.maximum(np.asarray(span, dtype=np.float32) / np.maximum(orders - 1, 1), 1.0)
+    due = age / interval
+    lifted = base * (1.0 + DUE_BONUS * np.minimum(due, 1.0))
+    regular = lifted / (1.0 + OVERDUE_FADE * np.maximum(0.0, due - 1.5))
+    return np.where(orders >= 2, regular, np.where(orders >= 1, base, 0.0)).astype(np.float32)
+
+
 def neighbour_scores(
     items: np.ndarray,
     weights: np.ndarray,
@@ -160,9 +183,11 @@ def features(
     shopper: Shopper,
     popularity: np.ndarray,
     trending: np.ndarray,
+    ease: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Every feature of FEATURES, each shaped like `als`. popularity and trending are per item
-    on a 0..1 scale (log_scale), shared by every shopper."""
+    on a 0..1 scale (log_scale), shared by every shopper; ease: EASE scores (None: a version
+    without them, a catalog too big for EASE: zeros)."""
     orders = np.asarray(shopper.orders, dtype=np.float32)
     age = np.asarray(shopper.age, dtype=np.float32)
     owned = (orders >= 1).astype(np.float32)
@@ -177,12 +202,15 @@ def features(
         "recent": owned * np.exp(-age / 90.0),
         "year": owned * np.exp(-age / 365.0),
         "due": owned * np.minimum(due_scores(orders, age, shopper.span), 10.0) / 10.0,
+        "again": owned * np.log1p(again_scores(orders, age, shopper.span)),
         "share": owned * orders / customer_orders,
         "repeat": owned * np.asarray(shopper.repeat, dtype=np.float32),
         "lapse": owned * lapse,
         "als": unit_als,
         "als_new": new * unit_als,
         "knn_new": new * unit(knn),
+        "ease": unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
+        "ease_new": new * unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
         "popularity": np.broadcast_to(np.asarray(popularity, dtype=np.float32), shape),
         "trending": np.broadcast_to(np.asarray(trending, dtype=np.float32), shape),
     }

@@ -72,6 +72,84 @@ def quick_metrics(lines, products, shop, settings, say) -> dict:
     }
 
 
+def describe(meta: dict) -> list[str]:
+    """A model version's fitted numbers in words, with the validation figures that chose them."""
+    fitted = meta.get("fitted")
+    out = [
+        f"Version {meta['version']}: trained on {meta['window']['start']} to "
+        f"{meta['window']['end']}, {json.dumps(meta['counts'])}",
+    ]
+    if not fitted:
+        return out + ["Nothing fitted on this store (a version from before per-store fitting)."]
+    val = fitted.get("validation", {})
+    if val.get("date"):
+        out.append(
+            f"Validation split {val['date']} inside the training window: "
+            f"{val.get('returning_customers', 0):,} returning and "
+            f"{val.get('new_customers', 0):,} new customers after it."
+        )
+    for title, key, serve, weights in (
+        ("For you (all purchases)", "all_purchases_ndcg@10", "serve", "weights"),
+        ("For you (new products only)", "new_only_ndcg@10", "serve_new", "new_weights"),
+    ):
+        out.append(f"{title}: serving {fitted[serve]}")
+        if key in val:
+            out.append(
+                "  validation NDCG@10: "
+                + ", ".join(f"{name} {score:.4f}" for name, score in val[key].items())
+            )
+        if fitted[weights]:
+            out.append(
+                "  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in fitted[weights].items())
+            )
+    out.append(f"First-time visitors: the {fitted['first_visit']} list")
+    if "first_visit_ndcg@10" in val:
+        out.append(
+            "  validation NDCG@10: "
+            + ", ".join(f"{k} {v:.4f}" for k, v in val["first_visit_ndcg@10"].items())
+        )
+    if fitted.get("repeat_share") is not None:
+        again = val.get("bought_again_share")
+        out.append(
+            f"Repeat share: {fitted['repeat_share']:.3f} of later orders' lines re-order"
+            + (
+                f"; {again:.3f} of what validation customers bought next they owned"
+                if again is not None
+                else ""
+            )
+        )
+    share = fitted.get("explore_share")
+    out.append(
+        f"Exploration share: {share:.3f} (bought next from categories new to the customer), "
+        "at most STOREFRONT_EXPLORE_SHARE"
+        if share is not None
+        else "Exploration share: STOREFRONT_EXPLORE_SHARE (not fitted)"
+    )
+    out += [f"Note: {note}" for note in fitted.get("notes", [])]
+    return out
+
+
+@click.command("show")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="Print the version's meta.json only.")
+def models_show_cmd(version: str, as_json: bool) -> None:
+    """Print what training fitted on this store for VERSION, and the validation behind it."""
+    from recommender import registry
+    from storefront.cli import _settings
+
+    root = _settings().models_dir
+    if version not in registry.versions(root):
+        raise click.ClickException(
+            f"no model version {version!r}; `storefront models list` shows them"
+        )
+    meta = registry.read_meta(root, version)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+        return
+    for line in describe(meta):
+        click.echo(line)
+
+
 @click.command("evaluate")
 @click.option(
     "--split-date",
@@ -84,7 +162,7 @@ def quick_metrics(lines, products, shop, settings, say) -> dict:
     "model_names",
     default=None,
     help="Comma-separated subset of: popularity, popularity_country, popularity_recent, "
-    "als, bpr, lightfm, item_knn (default: all).",
+    "als, bpr, lightfm, item_knn, ease (default: all).",
 )
 @click.option("--no-served", is_flag=True, help="Skip the replay of the served for-you rail.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON only.")
@@ -94,10 +172,11 @@ def evaluate_cmd(
     """Measure every model and the served for-you rail on a temporal split; write a report."""
     from datetime import UTC, datetime
 
-    from recommender import report
+    from recommender import progress, report
     from recommender.evaluate import run
     from recommender.lineup import MODEL_NAMES
 
+    progress.quiet(as_json)
     names = (
         tuple(n.strip() for n in model_names.split(",") if n.strip())
         if model_names
@@ -136,6 +215,9 @@ def evaluate_cmd(
         for group in ("all", "returning", "new", "new_session"):
             click.echo(f"\n{report.GROUP_TITLES[group]}, {what}:")
             click.echo(report.table(result, group, protocol=protocol))
+    for protocol, what in report.PROTOCOLS.items():
+        click.echo(f"\nThe served for-you rail against the baselines (NDCG@10), {what}:")
+        click.echo(report.comparison_table(result, protocol))
     click.echo("")
     for key, value in result["targets"].items():
         click.echo(f"{key}: {value}")
@@ -168,11 +250,14 @@ def tune_cmd(
     budget: float, split_date: str | None, seed: int, publish: bool, as_json: bool
 ) -> None:
     """Search ALS, neighbour and blend parameters on a validation split within a time budget."""
-    from recommender import registry
+    from contextlib import redirect_stdout
+
+    from recommender import progress, registry
     from recommender.lineup import ShopParams
     from recommender.tune import tune
     from storefront.cli import _engine, _say, _settings
 
+    progress.quiet(as_json)
     settings = _settings()
     engine = _engine(settings)
     say = (
@@ -186,17 +271,21 @@ def tune_cmd(
         result = tune(lines, products, budget, split_date, start, seed, say)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        click.echo(
-            f"{result['trials']} trials in {result['seconds']:.0f}s on the validation split "
-            f"{result['validation_split']}: NDCG@10 {result['best_ndcg@10']:.4f} "
-            f"(the current parameters: {result['start_ndcg@10']:.4f})"
-        )
-        click.echo("Best parameters: " + json.dumps(result["best"]))
-    if publish:
+    if publish:  # under --json its progress goes to stderr: stdout is the one JSON document
         registry.write_params(settings.models_dir, result["best"])
         from storefront.cli import _train
 
-        _train(settings, engine, shop=ShopParams.from_dict(result["best"]))
+        with redirect_stdout(sys.stderr if as_json else sys.stdout):
+            _train(settings, engine, shop=ShopParams.from_dict(result["best"]))
+        result["published"] = registry.current(settings.models_dir)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{result['trials']} trials in {result['seconds']:.0f}s on the validation split "
+        f"{result['validation_split']}: NDCG@10 {result['best_ndcg@10']:.4f} "
+        f"(the current parameters: {result['start_ndcg@10']:.4f})"
+    )
+    click.echo("Best parameters: " + json.dumps(result["best"]))
+    if publish:
+        click.echo(f"Model {result['published']} trained with them and published.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from recommender.base import Recommender
 from recommender.blend import BlendParams
+from recommender.ease import EASERecommender
 from recommender.hybrid import LightFMParams, LightFMRecommender
 from recommender.knn import ItemKNNRecommender, KNNParams
 from recommender.models import ALSParams, ALSRecommender, BPRParams, BPRRecommender
@@ -23,6 +24,7 @@ MODEL_NAMES = (
     "bpr",
     "lightfm",
     "item_knn",
+    "ease",
 )
 
 
@@ -69,4 +71,6 @@ def make_model(name: str, shop: ShopParams | None = None) -> Recommender:
         return LightFMRecommender(LightFMParams())
     if name == "item_knn":
         return ItemKNNRecommender(shop.knn)
+    if name == "ease":
+        return EASERecommender()
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")

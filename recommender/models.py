@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.base import Progress, Recommender, SideInfo, cosine_similar
+from recommender.progress import counter
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,15 @@ def fit_als(
         if hasattr(model, "to_cpu") and not type(model).__module__.startswith("implicit.cpu"):
             model = model.to_cpu()
 
+        shown = counter("ALS", params.iterations, "iteration")
+
         def _callback(iteration: int, elapsed: float, _loss: float) -> None:
+            shown.update(1)
             if progress:
                 progress(f"ALS iteration {iteration + 1}/{params.iterations} ({elapsed:.2f}s)")
 
-        model.fit(matrix, show_progress=False, callback=_callback)
+        with shown:
+            model.fit(matrix, show_progress=False, callback=_callback)
     return FittedFactors(
         np.ascontiguousarray(model.user_factors, dtype=np.float32),
         np.ascontiguousarray(model.item_factors, dtype=np.float32),

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from recommender.base import Progress, Recommender, SideInfo, item_popularity, top_n
 
 TOP = 200  # entries kept per list: enough to fill rails after filtering what a visitor owns
+COUNTRY_HALF_LIFE_DAYS = 14.0  # by_country's decay: a country's sale this old counts half
 
 
 def _top(scores: pd.Series, n: int = TOP) -> list[list]:
@@ -32,8 +33,14 @@ def overall(lines: pd.DataFrame) -> list[list]:
     return _top(_buyers(lines).astype(float))
 
 
-def recent(lines: pd.DataFrame, end: pd.Timestamp, days: int) -> list[list]:
+def recent(
+    lines: pd.DataFrame, end: pd.Timestamp, days: int, customers_only: bool = False
+) -> list[list]:
+    """Distinct buyers of the last `days`; customers_only leaves guest orders out (a shop whose
+    guests buy unlike its customers: fit.py chooses between the two for first visits)."""
     window = lines[lines["ts"] > end - pd.Timedelta(days=days)]
+    if customers_only:
+        window = window[window["customer_id"].notna()]
     return _top(_buyers(window).astype(float))
 
 

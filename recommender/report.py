@@ -50,12 +50,38 @@ def table(
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * 7) + "|"]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+    return _aligned(head, body)
+
+
+def _aligned(head: list[str], body: list[list[str]]) -> str:
+    """A text table: the first column left-aligned, the rest right-aligned."""
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
     fmt = lambda r: "  ".join(  # noqa: E731
         str(x).ljust(w) if i == 0 else str(x).rjust(w)
         for i, (x, w) in enumerate(zip(r, widths, strict=True))
     )
     return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(r) for r in body])
+
+
+def comparison_table(result: dict, protocol: str = "groups", markdown: bool = False) -> str:
+    """The served rail beside popularity, buy again, the best bare model and EASE (NDCG@10),
+    per group, from result["comparison"] (evaluate.compare)."""
+    head = ["group", "customers", "served", "popularity", "buy again", "best bare", "EASE"]
+    body = []
+    for group, row in result.get("comparison", {}).get(protocol, {}).items():
+        if not row["customers"]:
+            continue
+        best = row.get("best_bare")
+        body.append(
+            [group, f"{row['customers']:,}", f"{row['served']:.4f}"]
+            + [f"{row[k]:.4f}" if k in row else "-" for k in ("popularity", "buy_again")]
+            + [f"{row['best_bare_ndcg@10']:.4f} ({best})" if best else "-"]
+            + [f"{row['ease']:.4f}" if "ease" in row else "-"]
+        )
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * 6) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+    return _aligned(head, body)
 
 
 def plots(result: dict, out: Path) -> list[str]:
@@ -138,6 +164,10 @@ def markdown(result: dict, images: list[str], command: str) -> str:
     ]
     for key, value in result.get("targets", {}).items():
         parts.append(f"- {key}: **{value}**")
+    for protocol, what in PROTOCOLS.items():
+        if result.get("comparison", {}).get(protocol):
+            parts += ["", f"## The served rail against the baselines: {what}", ""]
+            parts.append(comparison_table(result, protocol, markdown=True))
     for protocol, what in PROTOCOLS.items():
         for group, title in GROUP_TITLES.items():
             if any(e.get(protocol, {}).get(group, {}).get("users") for _, e in rows(result)):

@@ -25,6 +25,7 @@ import pandas as pd
 
 from recommender.evaluate import score_groups
 from recommender.lineup import ShopParams
+from recommender.progress import bar
 from recommender.serving import Model
 from recommender.split import Group, Split
 from recommender.train import train
@@ -124,7 +125,8 @@ def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str
         out[kind][protocol][1].append(row)
 
     m = group.user_items
-    for k, cid in enumerate(group.customer_ids):
+    customers = bar(group.customer_ids, f"evaluate: {group.name} rails", unit="customer")
+    for k, cid in enumerate(customers):
         owned = frozenset(m.indices[m.indptr[k] : m.indptr[k + 1]].tolist())
         owned_ids = [str(split.data.item_ids[i]) for i in owned]
         views = group.sessions[k] if group.sessions else []
@@ -178,7 +180,7 @@ def evaluate_served(
     shop = shop or ShopParams()
     settings = settings or load_settings()
     with tempfile.TemporaryDirectory(prefix="storefront-eval-") as tmp:
-        say("training the shop's model on the lines before the split (storefront train)")
+        say("training a temporary model on the lines before the split (as storefront train)")
         started = time.perf_counter()
         report = train(
             split.train_lines,
@@ -189,6 +191,8 @@ def evaluate_served(
             knn=shop.knn,
             blend=shop.blend,
             progress=say,
+            publish=False,  # a temporary model: nothing is published
+            catalog=split.products,
         )
         fit_seconds = time.perf_counter() - started
         model = Model(Path(tmp) / report.version)

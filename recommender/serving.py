@@ -104,11 +104,18 @@ class Model:
         self.knn_ids = _load(path, "knn_ids") if has_knn else None
         self.knn_scores = _load(path, "knn_scores") if has_knn else None
         self.ui_age = _load(path, "ui_age") if (path / "ui_age.npy").is_file() else None
+        has_ease = (path / "ease_ids.npy").is_file()  # EASE: small catalogs, newer versions
+        self.ease_ids = _load(path, "ease_ids") if has_ease else None
+        self.ease_scores = _load(path, "ease_scores") if has_ease else None
         has_spans = (path / "ui_span.npy").is_file()  # "buy again": absent in older versions
         self.ui_span = _load(path, "ui_span") if has_spans else None
         self.ui_orders = _load(path, "ui_orders") if has_spans else None
         self.data_end = pd.Timestamp(self.meta["window"]["end"]) if "window" in self.meta else None
         self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
+        # what `storefront train` fitted on this store (fit.py); older versions: safe defaults
+        self.fitted: dict = self.meta.get("fitted", {})
+        self.first_visit: str = self.fitted.get("first_visit", "overall")
+        self.explore_share: float | None = self.fitted.get("explore_share")
         # the learned blend's per-customer and per-item arrays: absent in older versions
         learnt = (path / "user_repeat.npy").is_file() and self.ui_orders is not None
         self.user_repeat = _load(path, "user_repeat") if learnt else None
@@ -277,18 +284,22 @@ class Model:
             knn = neighbour_scores(
                 touched, touch_weights, self.knn_ids, self.knn_scores, n_items, rows
             )
-            scores = learned(self._features(u, cols, als, knn, rows), weights)
+            ease = self._ease(touched, n_items, rows)
+            scores = learned(self._features(u, cols, als, knn, rows, ease), weights)
         else:
             als = np.asarray(self.item_factors @ vector)
             knn = neighbour_scores(touched, touch_weights, self.knn_ids, self.knn_scores, n_items)
+            ease = self._ease(touched, n_items)
             rows = None
             if big:  # a version without a taste index (trained before it existed)
                 k = min(CANDIDATE_TOP, n_items - 1)
                 top = np.r_[largest(als, k), np.argmax(als), np.argmin(als)]
                 rows = self._candidates(top, cols, touched)
-                scores = learned(self._features(u, cols, als[rows], knn[rows], rows), weights)
+                ease = None if ease is None else ease[rows]
+                feats = self._features(u, cols, als[rows], knn[rows], rows, ease)
+                scores = learned(feats, weights)
             elif weights:
-                scores = learned(self._features(u, cols, als, knn), weights)
+                scores = learned(self._features(u, cols, als, knn, None, ease), weights)
             else:
                 own = np.zeros(n_items, dtype=np.float32)
                 if u is not None:
@@ -317,6 +328,16 @@ class Model:
         touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         return touched, np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
 
+    def _ease(
+        self, touched: np.ndarray, n_items: int, rows: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """EASE scores from what the shopper bought or touched (each counts once, as EASE's
+        binary matrix does): over every product, or at `rows`; None without EASE arrays."""
+        if self.ease_ids is None:
+            return None
+        ones = np.ones(len(touched), dtype=np.float32)
+        return neighbour_scores(touched, ones, self.ease_ids, self.ease_scores, n_items, rows)
+
     def _candidates(self, top: np.ndarray, cols: np.ndarray, touched: np.ndarray) -> np.ndarray:
         """Rows worth scoring in a big catalog (sorted): `top`, the top of ALS and the rows of
         its largest and most negative scores; the shopper's own products; every product with
@@ -325,6 +346,8 @@ class Model:
         product (test_a_big_catalog_scores_candidates_with_the_same_scores)."""
         neighbours = np.asarray(self.knn_ids[touched]).ravel() if len(touched) else []
         parts = [top, cols, neighbours, self._popular_rows]
+        if self.ease_ids is not None and len(touched):
+            parts.append(np.asarray(self.ease_ids[touched]).ravel())
         return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))
 
     def _features(
@@ -334,6 +357,7 @@ class Model:
         als: np.ndarray,
         knn: np.ndarray,
         rows: np.ndarray | None = None,
+        ease: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """The learned blend's features of one shopper (blend.features), from the version:
         over every product, or over `rows` only (sorted candidates holding every owned one;
@@ -356,7 +380,7 @@ class Model:
             lapse = float(age[at][bought].min()) if bought.any() else 0.0
             repeat, customer_orders = float(self.user_repeat[u]), float(self.user_orders[u])
         shopper = Shopper(orders, age, span, customer_orders, repeat, lapse)
-        return features(als, knn, shopper, popularity, trending)
+        return features(als, knn, shopper, popularity, trending, ease)
 
     def _top(
         self,
@@ -409,6 +433,18 @@ class Model:
                     best[pid] = (s, source)
         merged = sorted(best.items(), key=lambda kv: -kv[1][0])
         return [(pid, s, src) for pid, (s, src) in merged[:n]]
+
+    def first_visit_list(self, country: str | None) -> list[tuple[str, float]]:
+        """What a first-time visitor gets: the list this store's training chose on validation
+        (all-time, this month's, or the visitor's country's), topped up with the all-time list;
+        the all-time list where the version has no list of that name."""
+        chosen = self.first_visit
+        if chosen == "by_country":
+            head = self.popular("by_country", country) if country else []
+        else:
+            head = self.popular(chosen) or self.popular("overall")
+        seen = {pid for pid, _ in head}
+        return head + [(p, s) for p, s in self.popular("overall") if p not in seen]
 
     def popular(self, kind: str, key: str | None = None) -> list[tuple[str, float]]:
         """A popularity list: overall, recent, by_country[key] or by_month[key]."""

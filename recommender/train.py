@@ -22,6 +22,8 @@ import pandas as pd
 from recommender import imported, popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
+from recommender.ease import BLEND_MAX_ITEMS, ease_neighbours
+from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
 from recommender.neighbours import neighbours_with_report
@@ -29,7 +31,7 @@ from recommender.repurchase import repeat_shares
 from recommender.serving import CANDIDATES_ABOVE
 
 NEIGHBOURS = 50
-TRENDING_HALF_LIFE_DAYS = 14.0
+TRENDING_HALF_LIFE_DAYS = popularity.COUNTRY_HALF_LIFE_DAYS
 TRENDING_BLEND_DAYS = 30  # the blend's "trending" feature: buyers in the data's last 30 days
 
 
@@ -72,6 +74,8 @@ def train(
     metrics: dict | None = None,
     source: str = "orders",
     products: pd.DataFrame | None = None,
+    catalog: pd.DataFrame | None = None,
+    fit: bool = True,
 ) -> TrainReport:
     """Train on order lines (invoice, product_id, customer_id, ts, country) and write a version.
 
@@ -79,7 +83,11 @@ def train(
     "now" for recency, so the same file always yields the same lists. `extra`: interactions from
     the event log (event_log.interactions), added to the orders as order-equivalents. `metrics`
     (e.g. from a temporal evaluation of these parameters) are recorded in meta.json. `products`
-    (id, category) adds the customers' micro-segments (segments.py).
+    (id, category) adds the customers' micro-segments (segments.py). Before the model itself,
+    fit.fit_store learns this store's blend weights, first-visit list and shares on a validation
+    split inside these lines; they are stored in meta.json ("fitted", and the blend's weights).
+    `catalog` (id, title, category) gives the fit categories where `products` is not passed;
+    fit=False keeps `blend` as given (tests of the serving code).
     """
     say = progress or (lambda _msg: None)
     params = params or ALSParams()
@@ -97,6 +105,26 @@ def train(
         ends.append(pd.to_datetime(extra["ts"]).max())
     end = max(t for t in ends if pd.notna(t))
 
+    fitted = Fitted()
+    if fit:
+        fitted = fit_store(
+            lines,
+            products if products is not None else catalog,
+            params,
+            knn,
+            blend,
+            trending_days,
+            say,
+        )
+        blend = BlendParams(
+            **{**blend.as_dict(), "weights": fitted.weights, "new_weights": fitted.new_weights}
+        )
+        for note in fitted.notes:
+            say(f"note: {note}")
+        say(
+            f"serving {fitted.serve} (new products only: {fitted.serve_new}); first-time "
+            f"visitors get the {fitted.first_visit} list"
+        )
     events = 0 if extra is None else len(extra)
     say(f"building the interaction matrix from {len(lines):,} order lines, {events:,} event pairs")
     data = build_interactions(
@@ -115,12 +143,17 @@ def train(
     if len(data.item_ids) > CANDIDATES_ABOVE:  # serving's ALS candidates come from an index
         taste = taste_index.TasteIndex.build(factors.item_factors)
     knn_ids, knn_scores = neighbour_arrays(fit_similarity(data.matrix, knn, say), knn.neighbours)
+    ease = None
+    if len(data.item_ids) <= BLEND_MAX_ITEMS:  # the blend's EASE features (ease.py)
+        say(f"EASE over {len(data.item_ids):,} products")
+        ease = ease_neighbours(data.matrix, knn.neighbours)
     say("computing popularity, trending by country and seasonal lists")
     # a shop without orders yet: its interactions stand in for them in the popularity lists
     popular = imported.as_lines(extra) if lines.empty and extra is not None else lines
     lists = {
         "overall": popularity.overall(popular),
         "recent": popularity.recent(popular, end, trending_days),
+        "recent_customers": popularity.recent(popular, end, trending_days, customers_only=True),
         "by_country": popularity.by_country(popular, end, TRENDING_HALF_LIFE_DAYS),
         "by_month": popularity.by_month(popular),
     }
@@ -144,6 +177,9 @@ def train(
     _save(tmp, "neighbour_scores", nb_scores)
     _save(tmp, "knn_ids", knn_ids)
     _save(tmp, "knn_scores", knn_scores)
+    if ease is not None:
+        _save(tmp, "ease_ids", ease[0])
+        _save(tmp, "ease_scores", ease[1])
     _save(tmp, "ui_age", np.asarray(data.age_days, dtype=np.float32))
     if data.span_days is not None:  # for "buy again": how often each customer re-orders
         _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
@@ -167,6 +203,7 @@ def train(
         "params": params.as_dict(),
         "knn": knn.as_dict(),
         "blend": blend.as_dict(),
+        "fitted": fitted.as_dict(),
         "neighbours": nb_report.as_dict(),
         "source": source,
         "window": {"start": str(lines["ts"].min()), "end": str(end)},

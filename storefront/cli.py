@@ -444,10 +444,11 @@ _register_studio_commands()
 
 def _register_recommender_commands() -> None:
     """`storefront evaluate` and `storefront tune` live with the recommender they measure."""
-    from recommender.commands import evaluate_cmd, tune_cmd
+    from recommender.commands import evaluate_cmd, models_show_cmd, tune_cmd
 
     main.add_command(evaluate_cmd)
     main.add_command(tune_cmd)
+    models.add_command(models_show_cmd)
 
 
 _register_recommender_commands()

@@ -80,9 +80,14 @@ def exploration(
     pool = pool[:60]
     if not pool or k <= 0:
         return []
+    return _one_per_category(catalog, rng.sample(pool, len(pool)), k)
+
+
+def _one_per_category(catalog: Catalog, pids: Sequence[str], k: int) -> list[str]:
+    """The first k of pids, at most one from each category."""
     chosen: list[str] = []
     seen_cats: set[str] = set()
-    for pid in rng.sample(pool, len(pool)):
+    for pid in pids:
         cat = catalog.products[pid].category
         if cat in seen_cats:
             continue
@@ -91,6 +96,24 @@ def exploration(
         if len(chosen) >= k:
             break
     return chosen
+
+
+def personal_exploration(
+    catalog: Catalog,
+    ranked: Sequence[str],
+    usual: set[str],
+    avoid: frozenset[str],
+    exclude: set[str],
+    k: int,
+) -> list[str]:
+    """Up to k of a model's own ranked candidates from categories outside the shopper's usual
+    ones, one per category, best first: discovery the model expects them to like."""
+    fresh = [
+        pid
+        for pid in allowed(catalog, ranked, avoid, exclude)
+        if catalog.products[pid].category not in usual
+    ]
+    return _one_per_category(catalog, fresh, k)
 
 
 def insert_at_seeded_positions(base: list, extra: list, rng: random.Random) -> list:

@@ -194,7 +194,7 @@ def _for_you(req: Request) -> list[Pick]:
             own = set() if new_only else set(model.history(req.ctx.customer_id))
             picks = _in_catalog(req, ranked, reason, exclude, own=own)
             if picks:
-                return _with_discovery(req, picks, exclude, own)
+                return _with_discovery(req, picks, exclude, own, [p for p, _ in ranked])
     return _favourites(req, exclude)
 
 
@@ -222,27 +222,42 @@ def _lean_to_traits(req: Request, scored: list[tuple[str, float]]) -> list[tuple
 
 
 def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
-    """A first visit: what customers buy most this month. Measured on the temporal split
-    (docs/evaluation.md), the recent list scores 0.096 NDCG@10 for first-time visitors against
-    0.065 for the all-time best sellers; trending near you (by country) follows it on the page
-    and the page's de-duplication keeps the two apart."""
+    """A first visit: the list this store's training chose on its validation split (all-time
+    best sellers, this month's, or the visitor's country's: recommender/fit.py); trending near
+    you follows it on the page and the page's de-duplication keeps the two apart."""
     model = req.snap.model
     if model is None:
         return _popular_near(req, exclude)
-    picks = _in_catalog(req, model.popular("recent"), "A customer favourite this month", exclude)
+    reason = {
+        "recent": "A customer favourite this month",
+        "recent_customers": "A customer favourite this month",
+        "by_country": f"A favourite in {_place(req)}" if req.ctx.country else None,
+    }.get(model.first_visit) or "A customer favourite"
+    picks = _in_catalog(req, model.first_visit_list(req.ctx.country), reason, exclude)
     return picks or _popular_near(req, exclude)
 
 
 def _with_discovery(
-    req: Request, picks: list[Pick], exclude: set[str], own: set[str] = frozenset()
+    req: Request,
+    picks: list[Pick],
+    exclude: set[str],
+    own: set[str] = frozenset(),
+    ranked: Sequence[str] = (),
 ) -> list[Pick]:
     """Swap a bounded, seeded share of the rail for popular products from categories outside
-    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits.
+    the shopper's usual ones, so habits do not go stale; clicks on them feed the traits: first
+    the blend's own next candidates from such categories, then popular ones (seeded). The
+    share is what this store's customers do themselves (the model's fitted explore_share: of
+    what they bought next, the share from categories new to them), at most the operator's
+    STOREFRONT_EXPLORE_SHARE.
 
     The share never drops below one slot. For a strong re-orderer (most of the rail is their own
     products) the slot goes at the end of the rail rather than between their re-orders."""
-    k = policy.explore_count(req.n, _settings().explore_share)
     model = req.snap.model
+    share = _settings().explore_share  # the operator's cap; the store's own share below it
+    if model is not None and model.explore_share is not None:
+        share = min(share, model.explore_share)
+    k = policy.explore_count(req.n, share)
     if k == 0 or model is None:
         return picks
     catalog = req.snap.catalog
@@ -251,8 +266,13 @@ def _with_discovery(
     day = req.ctx.time.local.date()
     rng = policy.seeded_rng(req.ctx.visitor_id, req.ctx.session.version, req.ctx.seed or day)
     taken = exclude | {p.product_id for p in picks}
-    popular = [pid for pid, _ in model.popular("overall")]
-    found = policy.exploration(catalog, popular, usual, req.ctx.traits.avoid, taken, k, rng)
+    avoid = req.ctx.traits.avoid
+    found = policy.personal_exploration(catalog, ranked, usual, avoid, taken, k)
+    if len(found) < k:  # then popular products of other categories, a seeded choice
+        popular = [pid for pid, _ in model.popular("overall")]
+        usual |= {catalog.products[pid].category for pid in found}
+        taken = taken | set(found)
+        found += policy.exploration(catalog, popular, usual, avoid, taken, k - len(found), rng)
     extra = [Pick(pid, 0.0, "Something new for you") for pid in found]
     kept = picks[: req.n - len(extra)]
     if own and 2 * sum(p.product_id in own for p in kept) >= len(kept):

@@ -71,6 +71,14 @@ def server_redis_url() -> str | None:
 
 def run_cli(home: Path, *args: str, env: dict | None = None, timeout: int = 600) -> str:
     """Run the storefront command in a fresh process and return its output."""
+    return cli_process(home, *args, env=env, timeout=timeout).stdout
+
+
+def cli_process(
+    home: Path, *args: str, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run the storefront command in a fresh process; fail unless it succeeds. stdout and
+    stderr come back apart."""
     full_env = {**os.environ, "STOREFRONT_HOME": str(home), **(env or {})}
     result = subprocess.run(
         [sys.executable, "-m", "storefront.cli", *args],
@@ -84,7 +92,7 @@ def run_cli(home: Path, *args: str, env: dict | None = None, timeout: int = 600)
         raise AssertionError(
             f"storefront {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         )
-    return result.stdout
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, insert
 
-from tests.conftest import run_cli
+from tests.conftest import cli_process, run_cli
 
 HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
           "Customer ID", "Country"]  # fmt: skip
@@ -140,3 +140,24 @@ def test_retrain_from_the_event_log_and_tune(home):
     versions = sorted(p.name for p in (home / "models").iterdir() if p.is_dir())
     assert len(versions) == 2
     assert (home / "models" / "CURRENT").read_text().strip() == versions[-1]  # tuned, current
+
+
+def test_evaluate_json_is_one_document_with_the_baselines_and_publishes_nothing(home):
+    done = cli_process(
+        home,
+        *("evaluate", "--json", "--split-date", "2011-04-01", "--models", "popularity,ease"),
+        env=_env(home),
+    )
+    result = json.loads(done.stdout)  # the whole of stdout: one JSON document
+    assert "published" not in done.stdout + done.stderr  # its temporary model is not
+    row = result["comparison"]["groups"]["returning"]
+    assert {"served", "popularity", "buy_again", "best_bare", "ease"} <= set(row)
+    assert row["customers"] == 34
+    assert "ease" in result["comparison"]["new_only"]["returning"]
+
+
+def test_tune_json_publish_prints_one_json_document(home):
+    args = ["tune", "--json", "--budget", "1", "--split-date", "2011-04-01", "--publish"]
+    done = cli_process(home, *args, env=_env(home))
+    result = json.loads(done.stdout)
+    assert result["published"] == (home / "models" / "CURRENT").read_text().strip()

@@ -127,6 +127,14 @@ def test_discovery_is_bounded_seeded_and_outside_usual_categories():
     assert placed.index("X") >= 3 and len(placed) == 8
 
 
+def test_personal_discovery_takes_the_models_best_from_new_categories_first():
+    cat = catalog()
+    ranked = ["a0", "b0", "d1", "d0", "c0", "b1"]
+    picks = policy.personal_exploration(cat, ranked, {"a", "b"}, frozenset({"c"}), set(), 2)
+    assert picks == ["d1"]  # best first, one per category, never usual or avoided
+    assert policy.personal_exploration(cat, ranked, {"a"}, frozenset(), {"b0"}, 2) == ["d1", "c0"]
+
+
 def tile(pid: str) -> str:
     return (
         f'<!--t:{pid}--><li class="tile" data-product-id="{pid}">\n  <a href="/p/{pid}">x</a>\n'

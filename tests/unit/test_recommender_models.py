@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from recommender import features
 from recommender.base import Recommender, SideInfo, top_n
+from recommender.ease import EASEParams, EASERecommender, TooLarge
 from recommender.hybrid import LightFMParams, LightFMRecommender
 from recommender.knn import ItemKNNRecommender, KNNParams
 from recommender.lineup import MODEL_NAMES, make_model
@@ -24,7 +25,7 @@ from recommender.popularity import PopularityRecommender
 
 RED, BLUE = set(range(0, 6)), set(range(6, 12))
 N_USERS, N_ITEMS = 41, 14
-PERSONAL = ("als", "bpr", "lightfm", "item_knn")
+PERSONAL = ("als", "bpr", "lightfm", "item_knn", "ease")
 
 
 def _matrix() -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -68,6 +69,8 @@ def _build(name: str) -> Recommender:
         return LightFMRecommender(LightFMParams(no_components=8, epochs=60), threads=1)
     if name == "item_knn":
         return ItemKNNRecommender(KNNParams(neighbours=10))
+    if name == "ease":
+        return EASERecommender(EASEParams(l2=10.0))
     return make_model(name)
 
 
@@ -92,6 +95,7 @@ def test_every_model_is_in_the_suite():
         "bpr",
         "lightfm",
         "item_knn",
+        "ease",
     }
 
 
@@ -197,3 +201,26 @@ def test_top_n_marks_empty_slots():
 def test_unknown_popularity_kind_is_refused():
     with pytest.raises(ValueError, match="kind"):
         PopularityRecommender("weekly")
+
+
+def test_ease_refuses_a_catalog_too_large_for_its_dense_closed_form(monkeypatch, matrix):
+    import recommender.ease as ease
+
+    monkeypatch.setattr(ease, "MAX_ITEMS", N_ITEMS - 1)
+    with pytest.raises(TooLarge, match="EASE needs a dense"):
+        EASERecommender().fit(matrix)
+
+
+def test_ease_is_the_closed_form(matrix):
+    """B minimises |X - XB|^2 + l2 |B|^2 with a zero diagonal: with the diagonal left free the
+    answer would be (X'X + l2 I)^-1 X'X; each column of B solves its own constrained system."""
+    model = EASERecommender(EASEParams(l2=10.0)).fit(matrix)
+    x = (matrix > 0).toarray().astype(np.float64)
+    b = model.weights.astype(np.float64)
+    assert np.allclose(np.diag(b), 0)
+    gram = x.T @ x
+    for j in range(N_ITEMS):
+        others = [i for i in range(N_ITEMS) if i != j]
+        g = gram[np.ix_(others, others)] + 10.0 * np.eye(N_ITEMS - 1)
+        want = np.linalg.solve(g, gram[others, j])
+        np.testing.assert_allclose(b[others, j], want, rtol=1e-4, atol=1e-6)

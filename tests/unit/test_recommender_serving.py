@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.blend import FEATURES, NEW_FEATURES, BlendParams
 from recommender.event_log import VISITOR_PREFIX, WEIGHTS, devices, interactions
 from recommender.models import ALSParams
 from recommender.serving import Model, memory_mapped
@@ -15,6 +16,11 @@ from recommender.train import train
 
 RED, BLUE = range(0, 6), range(6, 12)
 CATALOG = [f"p{i:02d}" for i in range(14)]
+# Weights given, not fitted (the store is far too small to fit on): these tests are about how a
+# version serves its learned blend, whatever the weights; tests/unit/test_fit.py fits them.
+LEARNED = BlendParams(
+    weights={f: 1.0 for f in FEATURES}, new_weights={f: 1.0 for f in NEW_FEATURES}
+)
 
 
 def _lines() -> pd.DataFrame:
@@ -42,7 +48,8 @@ def _lines() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Model:
     root = tmp_path_factory.mktemp("models")
-    report = train(_lines(), CATALOG, root, params=ALSParams(factors=2, iterations=20))
+    params = ALSParams(factors=2, iterations=20)
+    report = train(_lines(), CATALOG, root, params=params, blend=LEARNED, fit=False)
     return Model(root / report.version)
 
 
@@ -213,9 +220,10 @@ def test_training_a_big_catalog_writes_the_taste_index_that_serving_loads(tmp_pa
     import recommender.serving as serving
     import recommender.train as training
 
-    small = train(_lines(), CATALOG, tmp_path / "plain", params=ALSParams(factors=2, iterations=20))
+    als = ALSParams(factors=2, iterations=20)
+    small = train(_lines(), CATALOG, tmp_path / "plain", params=als, blend=LEARNED, fit=False)
     monkeypatch.setattr(training, "CANDIDATES_ABOVE", 0)
-    report = train(_lines(), CATALOG, tmp_path / "big", params=ALSParams(factors=2, iterations=20))
+    report = train(_lines(), CATALOG, tmp_path / "big", params=als, blend=LEARNED, fit=False)
     path = tmp_path / "big" / report.version
     assert all((path / f"{name}.npy").is_file() for name in ("taste_rows", "taste_factors"))
     assert Model(tmp_path / "plain" / small.version).taste is None

@@ -182,8 +182,13 @@ def test_evaluation_covers_every_model_group_and_the_served_rail(result):
     # tastes are clear here: the personal rail beats the same list for everyone
     served = result["served"]["for_you"]["groups"]["returning"]["ndcg@10"]
     assert served > result["models"]["popularity"]["groups"]["returning"]["ndcg@10"]
-    assert "for_you >= 4.5x popularity" in result["targets"]
-    assert "for_you >= 2.6x popularity, new only" in result["targets"]
+    # the served rail beside the baselines, per group and protocol, and the targets
+    row = result["comparison"]["groups"]["returning"]
+    assert {"served", "popularity", "buy_again", "best_bare", "ease"} <= set(row)
+    assert row["ease"] == result["models"]["ease"]["groups"]["returning"]["ndcg@10"]
+    assert "buy_again" not in result["comparison"]["new_only"]["returning"]
+    assert "for_you >= 1.1x buy_again (returning, all purchases)" in result["targets"]
+    assert "for_you >= 1.0x ease (returning, new products only)" in result["targets"]
 
 
 def test_report_is_markdown_with_plots_and_json(result, tmp_path):

@@ -1,0 +1,373 @@
+"""Per-store fitting: everything the served rails take from data, learned on the store's own data.
+
+`storefront train` calls `fit_store` with the lines it trains on. It splits them once more, on a
+validation date inside the training window (split.default_split_date of those lines: their last
+tenth), trains ALS and item neighbours on the part before it, and chooses on what customers
+bought after it:
+
+- the blend's weights (all purchases, and new products only): a logistic regression over the
+  blend's features (blend.fit_weights), scored out of fold (fitted on one half of the validation
+  customers, scored on the other, and back), then refitted on all of them;
+- the guard: where the blend does not beat its best single candidate (blend.CANDIDATES: buy
+  again, ALS, popularity...) on validation, that candidate is served instead, and a note says so;
+- the list a first-time visitor gets (all-time best sellers, this month's with or without guest
+  orders, or by country): the one with the best NDCG@10 for the validation's new customers;
+- the store's repeat share (how much of a later order re-orders) and the exploration share (how
+  much of what customers buy next comes from categories they never bought from before).
+
+A store too small to validate on gets safe defaults (the hand blend, the all-time list, the
+operator's exploration share) and a note saying so. Nothing here depends on any one store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender import popularity
+from recommender.base import top_n
+from recommender.blend import (
+    CANDIDATES,
+    FEATURES,
+    NEW_CANDIDATES,
+    NEW_FEATURES,
+    BlendParams,
+    Shopper,
+    features,
+    fit_weights,
+    learned,
+    log_scale,
+)
+from recommender.ease import TooLarge, ease_neighbours
+from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
+from recommender.metrics import ndcg_at_k
+from recommender.models import ALSParams, fit_als
+from recommender.repurchase import repeat_shares
+from recommender.split import Split, default_split_date, make_split
+
+# Below this many validation customers a choice is noise: the store gets the safe default.
+MIN_CUSTOMERS = 20
+# The fit holds some twenty dense (customers x products) arrays: beyond this many cells it
+# validates on an even sample of the returning customers, and with fewer than MIN_CUSTOMERS in
+# the sample (a catalog of hundreds of thousands of products) the store gets the safe defaults.
+MAX_CELLS = 10_000_000
+POOL = 150  # besides their own products, each customer's top products the blend learns on
+FIRST_VISIT = ("overall", "recent", "recent_customers", "by_country")
+SAFE_FIRST_VISIT = "overall"  # all-time best sellers: the steadiest list on little data
+
+
+@dataclass
+class Fitted:
+    """What `storefront train` learned for this store, stored in the version's meta.json."""
+
+    weights: dict[str, float] = field(default_factory=dict)
+    new_weights: dict[str, float] = field(default_factory=dict)
+    serve: str = "hand blend"  # "blend", a candidate of blend.CANDIDATES, or "hand blend"
+    serve_new: str = "hand blend"
+    first_visit: str = SAFE_FIRST_VISIT
+    repeat_share: float | None = None
+    explore_share: float | None = None  # None: the operator's STOREFRONT_EXPLORE_SHARE
+    validation: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Validation:
+    """The returning customers of a split, with everything but ALS precomputed (dense arrays
+    over the split's items: the split's catalog is what sold before it)."""
+
+    def __init__(self, split: Split, limit: int | None = None):
+        g = split.groups["returning"]
+        keep = np.arange(len(g))
+        if limit is not None and limit < len(g):  # an even, deterministic sample
+            keep = np.unique(np.linspace(0, len(g) - 1, limit).astype(np.int64))
+        self.split = split
+        self.rows = g.userids[keep]
+        self.truths = [g.truths[k] for k in keep]
+        data = split.data
+        m = data.matrix[self.rows]
+        self.history = m
+        self.age = split.side.last_days[self.rows].toarray()
+        self._knn: dict[int, np.ndarray] = {}
+
+        def dense(values) -> np.ndarray:
+            out = data.matrix.copy()
+            out.data = np.asarray(values, dtype=np.float32)
+            return out[self.rows].toarray()
+
+        orders, span = dense(data.orders), dense(data.span_days)
+        repeat, customer_orders, self.repeat_mean = repeat_shares(split.train_lines, data.user_ids)
+        lapse = np.where(orders >= 1, self.age, np.inf).min(axis=1)
+        self.shopper = Shopper(
+            orders,
+            self.age,
+            span,
+            customer_orders[self.rows][:, None],
+            repeat[self.rows][:, None],
+            np.where(np.isfinite(lapse), lapse, 0.0)[:, None],
+        )
+        buyers, trending = popularity.item_counts(split.train_lines, data.item_ids, split.date)
+        self.popularity, self.trending = log_scale(buyers), log_scale(trending)
+        self.owned = orders >= 1
+        self.labels = np.zeros(m.shape, dtype=bool)
+        for k, truth in enumerate(self.truths):
+            self.labels[k, [i for i in truth if i < m.shape[1]]] = True
+        self.new_truths = [
+            frozenset(t - set(np.flatnonzero(self.owned[k]).tolist()))
+            for k, t in enumerate(self.truths)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def knn(self, params: KNNParams) -> np.ndarray:
+        """Each validation customer's item-kNN scores (sum of their products' neighbours)."""
+        if params.neighbours not in self._knn:
+            sim = fit_similarity(self.split.data.matrix, params)
+            ids, scores = neighbour_arrays(sim, params.neighbours)
+            self._knn[params.neighbours] = _neighbour_table(self.history, ids, scores)
+        return self._knn[params.neighbours]
+
+    def ease(self, k: int) -> np.ndarray | None:
+        """Each validation customer's EASE scores from the k-neighbour arrays a version keeps
+        (None where the catalog is too big for EASE)."""
+        try:
+            ids, scores = ease_neighbours(self.split.data.matrix, k)
+        except TooLarge:
+            return None
+        return _neighbour_table(self.history > 0, ids, scores)
+
+    def features(
+        self, als: np.ndarray, knn: np.ndarray, ease: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        return features(als, knn, self.shopper, self.popularity, self.trending, ease)
+
+    def ndcg(
+        self, scores: np.ndarray, new_only: bool = False, rows: np.ndarray | None = None
+    ) -> float:
+        """Mean NDCG@10 over the customers (or `rows` of them); new_only: owned products are
+        left out of the ranking and the truth."""
+        rows = np.arange(len(self)) if rows is None else rows
+        s = np.array(scores[rows], dtype=np.float32)
+        if new_only:
+            s[self.owned[rows]] = -np.inf
+        ids, _ = top_n(s, 10)
+        truths = self.new_truths if new_only else self.truths
+        return float(np.mean([ndcg_at_k(r, truths[k]) for r, k in zip(ids, rows, strict=True)]))
+
+    def pool(self, feats: dict[str, np.ndarray]) -> np.ndarray:
+        """What the blend learns on: each customer's own products and their top POOL by ALS
+        and neighbours (the rest never reach a rail)."""
+        pool = self.owned.copy()
+        top, _ = top_n((feats["als"] + 0.5 * feats["knn_new"]).astype(np.float32), POOL)
+        pool[np.arange(len(pool))[:, None], top] = True
+        return pool
+
+    def learn(
+        self, feats: dict[str, np.ndarray], base: BlendParams, rows: np.ndarray | None = None
+    ) -> BlendParams:
+        """The blend's weights learned from these customers (or `rows` of them): all purchases
+        over the pool, new products only over the pool's products not owned."""
+        pool = self.pool(feats)
+        if rows is not None:
+            keep = np.zeros(len(pool), dtype=bool)
+            keep[rows] = True
+            pool &= keep[:, None]
+
+        def fit(mask: np.ndarray, names: tuple[str, ...]) -> dict[str, float]:
+            x = np.stack([np.asarray(feats[name])[mask] for name in names], axis=1)
+            return fit_weights(x, self.labels[mask], names)
+
+        return replace(
+            base, weights=fit(pool, FEATURES), new_weights=fit(pool & ~self.owned, NEW_FEATURES)
+        )
+
+
+def _neighbour_table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Dense users x items sums of neighbour scores weighted by the history (what serving's
+    blend.neighbour_scores computes for one shopper)."""
+    n, k = ids.shape
+    table = sp.csr_matrix((scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    return np.asarray((sp.csr_matrix(history, dtype=np.float32) @ table).toarray())
+
+
+def guard(scores: dict[str, float], blend_name: str = "blend") -> tuple[str, str]:
+    """What to serve given validation NDCG@10 of the blend and of each single candidate: the
+    blend where it beats every candidate, else the best candidate. Returns (name, a note)."""
+    mine = scores[blend_name]
+    best = max((k for k in scores if k != blend_name), key=lambda k: scores[k], default=None)
+    if best is None or mine > scores[best]:
+        return blend_name, ""
+    return best, (
+        f"the blend ({mine:.4f}) does not beat {best} ({scores[best]:.4f}) on validation: "
+        f"serving {best}"
+    )
+
+
+def _lists_for_new(split: Split, trending_days: int) -> dict[str, Callable[[str | None], list]]:
+    """Each first-visit list as the training part of the split would have it: a function of
+    the visitor's country returning product ids, best first."""
+    lines, end = split.train_lines, split.date
+    overall = [p for p, _ in popularity.overall(lines)]
+    recent = [p for p, _ in popularity.recent(lines, end, trending_days)]
+    known = [p for p, _ in popularity.recent(lines, end, trending_days, customers_only=True)]
+    country = popularity.by_country(lines, end, popularity.COUNTRY_HALF_LIFE_DAYS)
+
+    def by_country(c: str | None) -> list:
+        own = [p for p, _ in country.get(c, [])] if c else []
+        return own + [p for p in overall if p not in set(own)]
+
+    return {
+        "overall": lambda _c: overall,
+        "recent": lambda _c: recent + [p for p in overall if p not in set(recent)],
+        "recent_customers": lambda _c: known + [p for p in overall if p not in set(known)],
+        "by_country": by_country,
+    }
+
+
+def _first_visit(split: Split, trending_days: int) -> dict[str, float]:
+    """NDCG@10 of each first-visit list for the split's new customers (country only)."""
+    g = split.groups["new"]
+    index = {str(p): i for i, p in enumerate(split.data.item_ids)}
+    out = {}
+    for name, make in _lists_for_new(split, trending_days).items():
+        cache: dict[str | None, list[int]] = {}
+        total = 0.0
+        for country, truth in zip(g.countries, g.truths, strict=True):
+            if country not in cache:
+                cache[country] = [index[p] for p in make(country)[:10] if p in index]
+            total += ndcg_at_k(cache[country], truth)
+        out[name] = round(total / max(len(g), 1), 4)
+    return out
+
+
+def _explore_share(val: Validation, categories: np.ndarray | None) -> float | None:
+    """Of what returning customers bought after the validation date, the share from categories
+    they had never bought from: how much discovery this store's customers do themselves."""
+    if categories is None:
+        return None
+    new = total = 0
+    for k, truth in enumerate(val.truths):
+        usual = set(categories[np.flatnonzero(val.owned[k])].tolist())
+        known = [i for i in truth if i < len(categories)]
+        new += sum(categories[i] not in usual for i in known)
+        total += len(known)
+    return round(new / total, 4) if total else None
+
+
+def _with_columns(lines: pd.DataFrame) -> pd.DataFrame:
+    """make_split's columns: quantity and price default where a frame lacks them."""
+    out = lines.copy()
+    for col, value in (("quantity", 1), ("price", 0.0), ("country", None)):
+        if col not in out:
+            out[col] = value
+    return out
+
+
+def fit_store(
+    lines: pd.DataFrame,
+    products: pd.DataFrame | None,
+    als_params: ALSParams,
+    knn_params: KNNParams,
+    base: BlendParams | None = None,
+    trending_days: int = 30,
+    progress: Callable[[str], None] | None = None,
+) -> Fitted:
+    """Fit this store's blend, guard, first-visit list and shares on a validation split inside
+    `lines` (the training window). products: id, title, category (None: ids only)."""
+    say = progress or (lambda _msg: None)
+    base = base or BlendParams()
+    out = Fitted()
+    lines = _with_columns(lines)
+    lines["ts"] = pd.to_datetime(lines["ts"])
+    if products is None or "category" not in products:
+        ids = lines["product_id"].astype(str).unique()
+        products = pd.DataFrame({"id": ids, "title": "", "category": "other"})
+    val_date = default_split_date(lines["ts"])
+    try:
+        split = make_split(lines, products[["id", "title", "category"]], val_date)
+    except ValueError as exc:
+        out.notes.append(f"too small to validate on ({exc}): safe defaults")
+        return out
+    out.validation = {
+        "date": f"{val_date:%Y-%m-%d}",
+        "returning_customers": len(split.groups["returning"]),
+        "new_customers": len(split.groups["new"]),
+    }
+    say(
+        f"fitting this store's blend and fallbacks on a validation split at {val_date:%Y-%m-%d} "
+        f"({len(split.groups['returning']):,} returning, {len(split.groups['new']):,} new "
+        "customers after it)"
+    )
+    if len(split.groups["new"]) >= MIN_CUSTOMERS:
+        scores = _first_visit(split, trending_days)
+        out.first_visit = max(FIRST_VISIT, key=lambda k: scores[k])
+        out.validation["first_visit_ndcg@10"] = scores
+    else:
+        out.notes.append(
+            f"{len(split.groups['new'])} new customers to validate on (< {MIN_CUSTOMERS}): "
+            f"first-time visitors get the safe default ({SAFE_FIRST_VISIT})"
+        )
+    if len(split.groups["returning"]) < MIN_CUSTOMERS:
+        out.notes.append(
+            f"{len(split.groups['returning'])} returning customers to validate on "
+            f"(< {MIN_CUSTOMERS}): the hand blend and the operator's exploration share"
+        )
+        return out
+    limit = MAX_CELLS // max(split.n_items, 1)
+    if limit < MIN_CUSTOMERS:
+        out.notes.append(
+            f"{split.n_items:,} products are too many to validate the blend on densely: "
+            "the hand blend and the operator's exploration share (safe defaults)"
+        )
+        return out
+    val = Validation(split, limit)
+    if len(val) < len(split.groups["returning"]):
+        out.notes.append(
+            f"validated on {len(val):,} of {len(split.groups['returning']):,} returning "
+            f"customers (an even sample: {split.n_items:,} products)"
+        )
+    out.validation["validated_customers"] = len(val)
+    out.repeat_share = round(float(val.repeat_mean), 4)
+    owned_next = sum(len(t) - len(n) for t, n in zip(val.truths, val.new_truths, strict=True))
+    out.validation["bought_again_share"] = round(owned_next / max(val.labels.sum(), 1), 4)
+    out.explore_share = _explore_share(val, split.products["category"].to_numpy())
+    factors = fit_als(split.data.matrix, als_params)
+    als = factors.user_factors[val.rows] @ factors.item_factors.T
+    feats = val.features(als, val.knn(knn_params), val.ease(knn_params.neighbours))
+    _choose(val, feats, base, out)
+    return out
+
+
+def _choose(val: Validation, feats: dict, base: BlendParams, out: Fitted) -> None:
+    """The blend's weights, scored out of fold against each single candidate; the guard."""
+    halves = (np.arange(len(val))[::2], np.arange(len(val))[1::2])
+    oof = np.zeros(feats["als"].shape, dtype=np.float32)
+    oof_new = np.zeros_like(oof)
+    for fit_on, score_on in (halves, halves[::-1]):
+        part = val.learn(feats, base, fit_on)
+        oof[score_on] = learned(feats, part.weights)[score_on]
+        oof_new[score_on] = learned(feats, part.new_weights)[score_on]
+    whole = val.learn(feats, base)
+    for protocol, candidates, scores_blend, weights, new_only in (
+        ("all_purchases", CANDIDATES, oof, whole.weights, False),
+        ("new_only", NEW_CANDIDATES, oof_new, whole.new_weights, True),
+    ):
+        ndcg = {"blend": round(val.ndcg(scores_blend, new_only), 4)}
+        for name, w in candidates.items():
+            ndcg[name] = round(val.ndcg(learned(feats, w), new_only), 4)
+        chosen, note = guard(ndcg)
+        out.validation[f"{protocol}_ndcg@10"] = ndcg
+        if note:
+            out.notes.append(f"{protocol.replace('_', ' ')}: {note}")
+        serving = weights if chosen == "blend" else dict(candidates[chosen])
+        if new_only:
+            out.serve_new, out.new_weights = chosen, serving
+        else:
+            out.serve, out.weights = chosen, serving
