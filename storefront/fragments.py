@@ -81,7 +81,7 @@ def fragment_key(
         _params_digest(slot),
         variant,
         *scope,
-        "m" + req.snap.model_version,
+        "m" + req.snap.model_version + req.snap.catalog.version,
         "r" + rules_version + (f".{policy.digest()}" if policy else ""),
     )
 
