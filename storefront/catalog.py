@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import select
@@ -37,6 +38,13 @@ _RECENT_PRODUCTS = 8192  # Product objects kept per worker (a page asks for the 
 
 
 _SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
+
+
+def format_money(amount: float, currency: str | None) -> str:
+    """An amount as shoppers read it: "€4.66", "12.00 CHF"; no currency given: pounds."""
+    code = currency or "GBP"
+    symbol = _SYMBOLS.get(code)
+    return f"{symbol}{amount:.2f}" if symbol else f"{amount:.2f} {code}"
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,11 @@ class Product:
     @property
     def price_text(self) -> str:
         """The price as shoppers read it, in the catalog's currency (none given: pounds)."""
-        code = self.details.currency or "GBP"
-        symbol = _SYMBOLS.get(code)
-        return f"{symbol}{self.price:.2f}" if symbol else f"{self.price:.2f} {code}"
+        return self.money(self.price)
+
+    def money(self, amount: float) -> str:
+        """An amount in this product's currency ("€4.66", "12.00 CHF")."""
+        return format_money(amount, self.details.currency)
 
     @property
     def display_title(self) -> str:
@@ -161,6 +171,7 @@ class Catalog:
     """Read-only view of the catalog, built once per load."""
 
     version = ""  # an imported catalog's revision (cache keys and page stamps carry it)
+    image_origins: tuple[str, ...] = ()  # where an imported catalog's pictures live (for CSP)
 
     def __init__(self, products: list[Product], categories: list[CategoryInfo]):
         self._build(
@@ -493,6 +504,8 @@ def _with_catalog(rows, items, cats) -> Catalog:
     categories = [CategoryInfo(c.slug, c.name, counts.get(c.slug, 0), c.parent) for c in cats]
     categories.append(CategoryInfo(other, other_name, counts.get(other, 0)))
     catalog = Catalog.from_columns(ids, titles, cats_of, prices, firsts, units, categories, details)
+    origins = {urlsplit(d.image_url)[:2] for d in details if d is not None and d.image_url}
+    catalog.image_origins = tuple(sorted(f"{scheme}://{host}" for scheme, host in origins))
     latest = max(it.updated for it in items)
     catalog.version = f".c{latest:%Y%m%d%H%M%S%f}"  # every import stamps the rows it lists
     return catalog
