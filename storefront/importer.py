@@ -88,6 +88,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
         return pd.read_parquet(path)
+    if name.endswith((".jsonl", ".ndjson", ".jsonl.gz")):  # one JSON object per line
+        return pd.read_json(path, lines=True, dtype=False)
     if not name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".tsv", ".tsv.gz", ".txt")):
         raise ValueError(f"{path}: expected a .csv, .csv.gz, .tsv or .parquet file")
     sep = "\t" if ".tsv" in name else ","
