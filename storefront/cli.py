@@ -119,6 +119,17 @@ def import_orders_cmd(path: Path, mapping: tuple[str, ...], append: bool) -> Non
     click.echo("Run `storefront train` to train a model on the new data.")
 
 
+def _field_map(items: tuple[str, ...]) -> dict[str, str]:
+    """--map FIELD=COLUMN options as {field: column}; a malformed one is a usage error."""
+    out: dict[str, str] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
+        out[field.strip()] = column.strip()
+    return out
+
+
 @import_group.command("products")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -142,12 +153,7 @@ def import_products_cmd(
     it no longer lists are retired. A refused file changes nothing."""
     from storefront.catalog_import import CatalogImportError, import_catalog
 
-    overrides: dict[str, str] = {}
-    for item in mapping:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
-        overrides[field.strip()] = column.strip()
+    overrides = _field_map(mapping)
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
     settings = _settings()

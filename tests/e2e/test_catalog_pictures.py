@@ -8,17 +8,13 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
-import pandas as pd
 import pytest
 from playwright.sync_api import Page, Route
 
 from tests.e2e.conftest import ROOT, _server_env, _start, _stop, _tail
+from tests.helpers import grocery_orders
 from tests.stores.grocery import write_store
 
-ORDER_MAP = (
-    "invoice=order_id product_id=sku title=product_name quantity=qty price=unit_price "
-    "ts=created customer_id=customer country=country_code"
-).split()
 # a picture that is wider than tall: it must not change the size of its square box
 PICTURE = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="400" height="250">'
@@ -42,16 +38,11 @@ def grocery_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     runtime.mkdir(mode=0o700)
     env = _server_env(home, runtime)
     paths = write_store(tmp / "files", customers=200, days=120)
-    orders = pd.read_csv(paths["orders"], dtype=str)
-    orders["created"] = pd.to_datetime(orders["created"].astype(int), unit="s").dt.strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
-    orders.to_csv(tmp / "orders.csv", index=False)
-    maps = [a for pair in ORDER_MAP for a in ("--map", pair)]
+    orders_csv, maps, _ = grocery_orders(paths["orders"], tmp / "orders.csv")
     log = tmp / "build.log"
     for args in (
         ["import", "products", str(paths["products"])],
-        ["import", "orders", str(tmp / "orders.csv"), *maps],
+        ["import", "orders", str(orders_csv), *maps],
         ["train"],
     ):
         with log.open("ab") as out:

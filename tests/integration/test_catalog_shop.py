@@ -10,20 +10,11 @@ import html as html_lib
 import re
 import time
 
-import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import close_app, make_app, run_cli
+from tests.helpers import grocery_orders
 from tests.stores.grocery import write_store
-
-ORDER_MAP = (
-    "invoice=order_id product_id=sku title=product_name quantity=qty price=unit_price "
-    "ts=created customer_id=customer country=country_code"
-).split()
-
-
-def _map_args() -> list[str]:
-    return [a for pair in ORDER_MAP for a in ("--map", pair)]
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +22,12 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
     """The grocery store: catalog imported, then its orders, then a model trained (~15 s)."""
     out = tmp_path_factory.mktemp("grocery")
     paths = write_store(out / "files", customers=300, days=150)
-    orders = pd.read_csv(paths["orders"], dtype=str)
-    # unix seconds as ISO times: reading them is the orders importer's business, not this test's
-    orders["created"] = pd.to_datetime(orders["created"].astype(int), unit="s").dt.strftime(
-        "%Y-%m-%d %H:%M:%S"
-    )
-    orders.to_csv(out / "orders.csv", index=False)
+    orders_csv, map_args, orders = grocery_orders(paths["orders"], out / "orders.csv")
     home = out / "home"
     env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
     env["STOREFRONT_REDIS_URL"] = embedded_redis_url
     run_cli(home, "import", "products", str(paths["products"]), env=env)
-    run_cli(home, "import", "orders", str(out / "orders.csv"), *_map_args(), env=env)
+    run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
     run_cli(home, "train", env=env)
     with paths["products"].open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -51,22 +37,15 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
 
 @pytest.fixture
 def app(grocery):
-    from storefront import create_app
-
-    application = create_app(
-        {
-            "home": grocery["home"],
-            "database_url": grocery["env"]["STOREFRONT_DATABASE_URL"],
-            "redis_url": grocery["env"]["STOREFRONT_REDIS_URL"],
-            "testing": True,
-            "qa_overrides": True,
-            "model_check_seconds": 0.0,
-        }
+    env = grocery["env"]
+    application = make_app(
+        grocery["home"],
+        env["STOREFRONT_DATABASE_URL"],
+        env["STOREFRONT_REDIS_URL"],
+        model_check_seconds=0.0,  # a catalog import shows on the next request
     )
-    application.config["WTF_CSRF_ENABLED"] = False
     yield application
-    application.extensions["db"].dispose()
-    application.extensions["redis"].close()
+    close_app(application)
 
 
 @pytest.fixture
