@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import select
@@ -55,7 +54,18 @@ class ProductDetails:
     brand: str | None = None
     image_url: str | None = None
     currency: str | None = None
-    attributes: tuple[tuple[str, str], ...] = ()
+    attributes_json: str | None = None  # {column: value}; parsed when a page shows it
+
+    @property
+    def attributes(self) -> tuple[tuple[str, str], ...]:
+        """Every other column of the catalog row, as (name, value) pairs in name order."""
+        if not self.attributes_json:
+            return ()
+        try:
+            data = json.loads(self.attributes_json)
+        except ValueError:
+            return ()
+        return tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
 
 
 _NO_DETAILS = ProductDetails()
@@ -448,16 +458,6 @@ def load_catalog(engine: Engine) -> Catalog:
     )
 
 
-def _attributes(raw: str | None) -> tuple[tuple[str, str], ...]:
-    if not raw:
-        return ()
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return ()
-    return tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
-
-
 def _with_catalog(rows, items, cats) -> Catalog:
     """The shop of a store with its own catalog: catalog rows over order-history products."""
     sold = {r[0]: r for r in rows}
@@ -481,9 +481,7 @@ def _with_catalog(rows, items, cats) -> Catalog:
         firsts.append(it.launch_date or (order[4] if order else None))
         units.append(int(order[5] or 0) if order else 0)
         details.append(
-            ProductDetails(
-                it.description, it.brand, it.image_url, it.currency, _attributes(it.attributes)
-            )
+            ProductDetails(it.description, it.brand, it.image_url, it.currency, it.attributes)
         )
     for r in rows:  # seen only in orders: it exists, in no category of the catalog
         if r[0] not in listed:
@@ -504,8 +502,11 @@ def _with_catalog(rows, items, cats) -> Catalog:
     categories = [CategoryInfo(c.slug, c.name, counts.get(c.slug, 0), c.parent) for c in cats]
     categories.append(CategoryInfo(other, other_name, counts.get(other, 0)))
     catalog = Catalog.from_columns(ids, titles, cats_of, prices, firsts, units, categories, details)
-    origins = {urlsplit(d.image_url)[:2] for d in details if d is not None and d.image_url}
-    catalog.image_origins = tuple(sorted(f"{scheme}://{host}" for scheme, host in origins))
+    # "https://host/..." (the import accepts only http(s) URLs): the origin is before the 3rd /
+    origins = {
+        "/".join(d.image_url.split("/", 3)[:3]) for d in details if d is not None and d.image_url
+    }
+    catalog.image_origins = tuple(sorted(origins))
     latest = max(it.updated for it in items)
     catalog.version = f".c{latest:%Y%m%d%H%M%S%f}"  # every import stamps the rows it lists
     return catalog

@@ -268,3 +268,20 @@ def test_the_command_dry_runs_refuses_with_a_reason_and_never_a_traceback(tmp_pa
         assert "Traceback" not in r.stderr + r.stdout
     assert snapshot_tables(engine) == before
     engine.dispose()
+
+
+def test_launch_dates_in_several_forms_and_a_bad_one_rejected(engine, tmp_path):
+    rows = [
+        row("D1", "Iso", "A", launch_date="2024-03-01"),
+        row("D2", "Unix", "A", launch_date="1700000000"),
+        row("D3", "Other form", "A", launch_date="03/05/2024 10:00"),
+        row("D4", "None", "A", launch_date=""),
+        row("D5", "Junk", "A", launch_date="soon"),
+    ] + [row(f"E{i}", f"Filler {i}", "A") for i in range(5)]
+    plan = import_catalog(engine, write_csv(tmp_path / "d.csv", rows))
+    assert plan.rejected == {"launch_date: not a date": 1}
+    catalog = load_catalog(engine)
+    firsts = {pid: catalog.get(pid).first_sold for pid in ("D1", "D2", "D3", "D4")}
+    assert firsts["D1"].isoformat() == "2024-03-01T00:00:00"
+    assert firsts["D2"].isoformat() == "2023-11-14T22:13:20"
+    assert firsts["D3"].isoformat() == "2024-03-05T10:00:00" and firsts["D4"] is None
