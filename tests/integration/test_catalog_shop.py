@@ -195,3 +195,21 @@ def test_a_full_reimport_retires_products_in_the_running_shop(client, app, groce
             env=grocery["env"],
         )
     assert client.get(f"/p/{gone['id']}").status_code == 200
+
+
+def test_the_studios_pickers_offer_the_catalogs_categories(app):
+    from storefront.admin import users
+
+    users.create(app.extensions["db"], "cat-editor", "a long enough password", "editor")
+    client = app.test_client()
+    r = client.post(
+        "/admin/login", data={"username": "cat-editor", "password": "a long enough password"}
+    )
+    assert r.status_code == 303
+    for url in ("/admin/rules/new", "/admin/preview"):
+        page = html_lib.unescape(client.get(url).get_data(as_text=True))
+        assert "Fresh Food › Dairy › Cheese" in page, url
+        assert 'value="cheese"' in page and 'value="christmas"' not in page, url
+    form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
+    hide = re.search(r'id="hide_categories".*?</ul>', form, re.S).group(0)
+    assert 'value="fresh-food"' in hide and 'value="cheese"' in hide  # every level
