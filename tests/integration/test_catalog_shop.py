@@ -213,3 +213,21 @@ def test_the_studios_pickers_offer_the_catalogs_categories(app):
     form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
     hide = re.search(r'id="hide_categories".*?</ul>', form, re.S).group(0)
     assert 'value="fresh-food"' in hide and 'value="cheese"' in hide  # every level
+
+
+def test_traits_and_mutes_follow_the_catalogs_taxonomy(client, app):
+    client.get("/")
+    catalog = app.extensions["models"].get().catalog
+    cheeses = catalog.by_category["cheese"][:4]
+    batch = [
+        {"id": f"cat-view-{i}", "ts": 1733400000000, "type": "view", "product_id": p}
+        for i, p in enumerate(cheeses)
+    ]
+    assert client.post("/events", json={"events": batch}).status_code == 202
+    me = client.get("/me").get_data(as_text=True)
+    assert 'data-trait="affinity:cheese"' in me and "You like <strong>Cheese</strong>" in me
+    # muting a top level keeps everything below it off the shopper's rails
+    assert client.post("/me", data={"action": "mute", "value": "fresh-food"}).status_code == 303
+    shown = tiles(client.get("/").get_data(as_text=True))
+    assert shown
+    assert not [p for p in shown if "fresh-food" in catalog.get(p).category_path]
