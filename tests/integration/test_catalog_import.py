@@ -218,6 +218,8 @@ def test_the_demo_keeps_its_derived_categories_from_the_keyword_table_data(engin
         ([row("A1", "", "X")] * 3, "no usable rows"),
         ([row("A1", "Ok", "X")] + [row("bad id!", "T", "X")] * 4, "rows rejected"),
         ([row("A1", "Ok", "X", price="cheap")] * 2, "price: not a number"),
+        ([row("A1", "Ok", "X", image_url="javascript:alert(1)")], "image_url: not an http"),
+        ([row("A1", "Ok", "X", image_url="https://h;script-src *")], "image_url: not an http"),
     ],
 )
 def test_a_refused_import_changes_nothing(engine, tmp_path, rows, needle):
