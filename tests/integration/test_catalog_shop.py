@@ -231,3 +231,17 @@ def test_traits_and_mutes_follow_the_catalogs_taxonomy(client, app):
     shown = tiles(client.get("/").get_data(as_text=True))
     assert shown
     assert not [p for p in shown if "fresh-food" in catalog.get(p).category_path]
+
+
+def test_the_api_and_email_fragments_carry_the_catalogs_pictures_and_currency(client):
+    import jsonschema
+
+    from storefront.api.openapi import PAGE
+
+    body = client.get("/api/v1/pages/home?qa_country=DE").get_json()
+    jsonschema.validate(body, PAGE)
+    items = [p for s in body["slots"] for p in s["products"]]
+    assert items and all(p["currency"] == "EUR" for p in items)
+    assert all(p["image_url"].startswith("https://images.example.test/") for p in items)
+    email = client.get("/api/v1/fragments/trending?qa_country=DE").get_data(as_text=True)
+    assert 'src="https://images.example.test/' in email and "€" in email
