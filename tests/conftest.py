@@ -145,34 +145,23 @@ def shop_env(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     return {"home": home, "database_url": db_url, "redis_url": redis_url, "backend": request.param}
 
 
-def make_app(home: Path, database_url: str, redis_url: str, **settings):
-    """A test app on a shop home (QA overrides on, CSRF off); the caller closes it."""
+@pytest.fixture
+def app(shop_env):
     from storefront import create_app
 
     application = create_app(
         {
-            "home": home,
-            "database_url": database_url,
-            "redis_url": redis_url,
+            "home": shop_env["home"],
+            "database_url": shop_env["database_url"],
+            "redis_url": shop_env["redis_url"],
             "testing": True,
             "qa_overrides": True,
-            **settings,
         }
     )
     application.config["WTF_CSRF_ENABLED"] = False
-    return application
-
-
-def close_app(application) -> None:
+    yield application
     application.extensions["db"].dispose()
     application.extensions["redis"].close()
-
-
-@pytest.fixture
-def app(shop_env):
-    application = make_app(shop_env["home"], shop_env["database_url"], shop_env["redis_url"])
-    yield application
-    close_app(application)
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from storefront.model_holder import snapshot
 from storefront.pages import compose
 from storefront.product_images import svg_tile
 from storefront.qa_snapshot import SnapshotError, read_pin
-from storefront.security import csp_with_images
 from storefront.visitor import current_visitor, switch_visitor
 
 bp = Blueprint("shop", __name__)
@@ -94,6 +93,8 @@ def _context() -> None:
 @bp.after_request
 def _catalog_images(response):
     """Shop pages may show an imported catalog's own pictures: allow their hosts for images."""
+    from storefront.security import csp_with_images
+
     try:
         origins = snapshot().catalog.image_origins
     except LookupError:  # a QA pin naming a missing model: its 400 needs no pictures
