@@ -535,8 +535,16 @@ def import_catalog(
     append: bool = False,
     dry_run: bool = False,
     separator: str = SEPARATOR,
+    max_reject_share: float = MAX_REJECT_SHARE,
 ) -> CatalogPlan:
     """Check the file, then (unless dry_run) import it. Raises CatalogImportError on refusal."""
     db.create_schema(engine)
-    plan = plan_import(engine, path, overrides, append=append, separator=separator)
+    plan = plan_import(
+        engine,
+        path,
+        overrides,
+        append=append,
+        separator=separator,
+        max_reject_share=max_reject_share,
+    )
     return plan if dry_run else apply_plan(engine, plan)

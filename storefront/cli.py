@@ -119,62 +119,6 @@ def import_orders_cmd(path: Path, mapping: tuple[str, ...], append: bool) -> Non
     click.echo("Run `storefront train` to train a model on the new data.")
 
 
-def _field_map(items: tuple[str, ...]) -> dict[str, str]:
-    """--map FIELD=COLUMN options as {field: column}; a malformed one is a usage error."""
-    out: dict[str, str] = {}
-    for item in items:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
-        out[field.strip()] = column.strip()
-    return out
-
-
-@import_group.command("products")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="FIELD=COLUMN",
-    help="Map a field (id, title, description, category, brand, price, currency, image_url, "
-    "available, stock, launch_date, hidden) to a column of the file; repeatable.",
-)
-@click.option("--append", is_flag=True, help="Upsert these products; retire none.")
-@click.option("--dry-run", is_flag=True, help="Check the file and say what would change.")
-@click.option(
-    "--separator", default=" > ", show_default=True, help="Between levels of a category path."
-)
-def import_products_cmd(
-    path: Path, mapping: tuple[str, ...], append: bool, dry_run: bool, separator: str
-) -> None:
-    """Import the store's catalog (CSV, Parquet or JSON Lines): categories, descriptions,
-    brands, images, availability. Without --append the file is the whole catalog and products
-    it no longer lists are retired. A refused file changes nothing."""
-    from storefront.catalog_import import CatalogImportError, import_catalog
-
-    overrides = _field_map(mapping)
-    if not path.is_file():
-        raise click.ClickException(f"{path}: no such file")
-    settings = _settings()
-    engine = _engine(settings)
-    try:
-        plan = import_catalog(
-            engine, path, overrides, append=append, dry_run=dry_run, separator=separator
-        )
-    except CatalogImportError as exc:
-        raise click.ClickException(f"import refused, nothing changed: {exc}") from None
-    for line in plan.lines(dry_run=dry_run):
-        click.echo("  " + line)
-    if dry_run:
-        click.echo("Dry run: nothing was written.")
-    else:
-        from storefront.model_holder import mark_catalog_changed
-
-        mark_catalog_changed(settings.models_dir)
-        click.echo("Running shops serve the new catalog within a few seconds.")
-
-
 def _train(
     settings: Settings,
     engine,
@@ -235,6 +179,16 @@ def train_cmd(with_events: bool, evaluate: bool) -> None:
     """Train a model on the imported orders and publish it (workers swap it in within seconds)."""
     settings = _settings()
     _train(settings, _engine(settings), with_events=with_events, evaluate=evaluate)
+
+
+def _register_catalog_commands() -> None:
+    """`storefront import products` lives with the catalog import it drives."""
+    from storefront.catalog_commands import products_cmd
+
+    import_group.add_command(products_cmd)
+
+
+_register_catalog_commands()
 
 
 @main.group()

@@ -256,6 +256,7 @@ def test_the_command_dry_runs_refuses_with_a_reason_and_never_a_traceback(tmp_pa
     before = snapshot_tables(engine)
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
     (tmp_path / "empty.csv").write_text("id,title\n", encoding="utf-8")
+    one_bad = write_csv(tmp_path / "one-bad.csv", [*ROWS[:4], row("bad id!", "T", "X")])
     for args, needle in (
         ([str(tmp_path / "junk.parquet")], "cannot read"),
         ([str(tmp_path / "empty.csv")], "no rows"),
@@ -263,6 +264,7 @@ def test_the_command_dry_runs_refuses_with_a_reason_and_never_a_traceback(tmp_pa
         ([str(good), "--map", "title=Nope"], "no column 'Nope'"),
         ([str(good), "--map", "colour=brand"], "unknown field 'colour'"),
         ([str(good), "--map", "title"], "FIELD=COLUMN"),
+        ([str(one_bad), "--max-reject-share", "0.1"], "1 of 5 rows rejected"),
     ):
         r = cli(home, *args)
         assert r.returncode != 0, args
