@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import Flask, Response
 
 CSP = (
@@ -20,18 +18,6 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Permissions-Policy", "geolocation=(), camera=(), microphone=()"),
 )
-
-
-MAX_IMAGE_ORIGINS = 20  # beyond this many hosts a catalog's pictures are allowed from any https
-
-
-@functools.lru_cache(maxsize=8)
-def csp_with_images(origins: tuple[str, ...]) -> str:
-    """The CSP with an imported catalog's image hosts allowed in img-src (nothing else)."""
-    if not origins:
-        return CSP
-    extra = "https:" if len(origins) > MAX_IMAGE_ORIGINS else " ".join(origins)
-    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {extra}")
 
 
 def _headers(response: Response) -> Response:

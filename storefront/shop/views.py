@@ -93,7 +93,7 @@ def _context() -> None:
 @bp.after_request
 def _catalog_images(response):
     """Shop pages may show an imported catalog's own pictures: allow their hosts for images."""
-    from storefront.security import csp_with_images
+    from storefront.image_hosts import csp_with_images
 
     try:
         origins = snapshot().catalog.image_origins
