@@ -16,7 +16,7 @@ import click
 def read_orders(engine):
     """Order lines and the catalog's products, as frames."""
     import pandas as pd
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from storefront import db
 
@@ -33,8 +33,16 @@ def read_orders(engine):
             ),
             conn,
         )
+        # an imported catalog's titles and categories win over those derived from order lines
+        # (the shop does the same: storefront/catalog.py), so models and segments see them too
+        item = db.catalog_items
         products = pd.read_sql(
-            select(db.products.c.id, db.products.c.title, db.products.c.category), conn
+            select(
+                db.products.c.id,
+                func.coalesce(item.c.title, db.products.c.title).label("title"),
+                func.coalesce(item.c.category, db.products.c.category).label("category"),
+            ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
+            conn,
         )
     return lines, products
 

@@ -285,6 +285,9 @@ def fit_store(
     base = base or BlendParams()
     out = Fitted()
     lines = _with_columns(lines)
+    if lines.empty:  # a shop trained on imported interactions alone has no orders to replay
+        out.notes.append("no order lines to validate on: safe defaults")
+        return out
     lines["ts"] = pd.to_datetime(lines["ts"])
     if products is None or "category" not in products:
         ids = lines["product_id"].astype(str).unique()

@@ -13,6 +13,7 @@ The catalog is reloaded when a new import (or model) is published.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,24 +28,82 @@ from recommender.ids import IdIndex
 from storefront import db
 from storefront.categories import price_band
 
+UNCATEGORISED = ("uncategorised", "Other products")  # catalog stores: in no category
+
 _WORD = re.compile(r"[A-Z0-9]+")
 _NO_DATE = np.iinfo(np.int64).min  # first_sold unknown
 _EPOCH = datetime(1970, 1, 1)
 _RECENT_PRODUCTS = 8192  # Product objects kept per worker (a page asks for the same few often)
 
 
+_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
+
+
+def format_money(amount: float, currency: str | None) -> str:
+    """An amount as shoppers read it: "€4.66", "12.00 CHF"; no currency given: pounds."""
+    code = currency or "GBP"
+    symbol = _SYMBOLS.get(code)
+    return f"{symbol}{amount:.2f}" if symbol else f"{amount:.2f} {code}"
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    """What an imported catalog says beyond the order history (storefront/catalog_import.py)."""
+
+    description: str | None = None
+    brand: str | None = None
+    image_url: str | None = None
+    currency: str | None = None
+    attributes_json: str | None = None  # {column: value}; parsed when a page shows it
+
+    @property
+    def attributes(self) -> tuple[tuple[str, str], ...]:
+        """Every other column of the catalog row, as (name, value) pairs in name order."""
+        if not self.attributes_json:
+            return ()
+        try:
+            data = json.loads(self.attributes_json)
+        except ValueError:
+            return ()
+        return tuple((str(k), str(v)) for k, v in data.items()) if isinstance(data, dict) else ()
+
+
+_NO_DETAILS = ProductDetails()
+
+
 @dataclass(frozen=True)
 class Product:
     id: str
     title: str
-    category: str
+    category: str  # the most specific category (a leaf of the catalog's taxonomy)
     price: float
     first_sold: datetime | None
     units_sold: int
+    path: tuple[str, ...] = ()  # category slugs from the top level down to `category`
+    details: ProductDetails = _NO_DETAILS
 
     @property
     def band(self) -> str:
         return price_band(self.price)
+
+    @property
+    def category_path(self) -> tuple[str, ...]:
+        """Every category the product is in, top level first: rules, mutes and hides that name
+        any level of the taxonomy match it."""
+        return self.path or (self.category,)
+
+    def in_any(self, slugs: frozenset[str] | set[str] | tuple[str, ...]) -> bool:
+        """Whether the product is in one of these categories, at any level."""
+        return any(c in slugs for c in self.category_path)
+
+    @property
+    def price_text(self) -> str:
+        """The price as shoppers read it, in the catalog's currency (none given: pounds)."""
+        return self.money(self.price)
+
+    def money(self, amount: float) -> str:
+        """An amount in this product's currency ("€4.66", "12.00 CHF")."""
+        return format_money(amount, self.details.currency)
 
     @property
     def display_title(self) -> str:
@@ -58,7 +117,8 @@ class Product:
 class CategoryInfo:
     slug: str
     name: str
-    count: int
+    count: int  # products in it and in every category below it
+    parent: str | None = None  # None: a top-level category
 
 
 def _micros(d: datetime | None) -> int:
@@ -120,6 +180,9 @@ class _Products(Mapping):
 class Catalog:
     """Read-only view of the catalog, built once per load."""
 
+    version = ""  # an imported catalog's revision (cache keys and page stamps carry it)
+    image_origins: tuple[str, ...] = ()  # where an imported catalog's pictures live (for CSP)
+
     def __init__(self, products: list[Product], categories: list[CategoryInfo]):
         self._build(
             [p.id for p in products],
@@ -129,6 +192,7 @@ class Catalog:
             [p.first_sold for p in products],
             [p.units_sold for p in products],
             categories,
+            [p.details if p.details is not _NO_DETAILS else None for p in products],
         )
 
     @classmethod
@@ -141,14 +205,20 @@ class Catalog:
         first_sold: list[datetime | None],
         units_sold: list[int],
         categories: list[CategoryInfo],
+        details: list[ProductDetails | None] | None = None,
     ) -> Catalog:
-        """A catalog from one list per column (no Product objects on the way)."""
+        """A catalog from one list per column (no Product objects on the way); `details`, when
+        given, holds each product's imported catalog data (None: none)."""
         self = cls.__new__(cls)
-        self._build(ids, titles, categories_of, prices, first_sold, units_sold, categories)
+        self._build(ids, titles, categories_of, prices, first_sold, units_sold, categories, details)
         return self
 
-    def _build(self, ids, titles, categories_of, prices, first_sold, units_sold, categories):
+    def _build(
+        self, ids, titles, categories_of, prices, first_sold, units_sold, categories, details=None
+    ):
         n = len(ids)
+        # only a store with an imported catalog pays for a list of details
+        self._details = details if details and any(d is not None for d in details) else None
         self._ids = np.array(ids, dtype=str) if n else np.zeros(0, dtype="U1")
         self._rows = IdIndex(self._ids, memo=0)  # get() below memoises whole products
         raw = [t.encode("utf-8") for t in titles]
@@ -165,15 +235,27 @@ class Catalog:
         self._units = np.asarray(units_sold, dtype=np.int64).reshape(n)
 
         self.categories = [c for c in categories if c.count > 0]
+        self.top_categories = [c for c in self.categories if c.parent is None]
         self._category_names = {c.slug: c.name for c in categories}
+        self._parent = {c.slug: c.parent for c in categories if c.parent}
+        self._paths: dict[str, tuple[str, ...]] = {}
+        for slug in slugs:
+            self._paths[slug] = self._walk(slug)
         self.products: Mapping[str, Product] = _Products(self)
         # listings: best sellers first, then by id (the ids' own order breaks ties)
         by_units = np.lexsort((self._ids, -self._units))
         self._best_sellers = by_units
         self.by_category: dict[str, Sequence[str]] = {}
         cats_in_order = self._category[by_units]
+        below: dict[str, list[int]] = defaultdict(list)  # category -> codes of it and under it
         for k, slug in enumerate(slugs):
-            rows = by_units[cats_in_order == k]
+            for up in self._paths[slug]:
+                below[up].append(k)
+        for slug, codes in below.items():
+            if len(codes) == 1:
+                rows = by_units[cats_in_order == codes[0]]
+            else:
+                rows = by_units[np.isin(cats_in_order, codes)]
             if len(rows):
                 self.by_category[slug] = _Ids(self, rows)
         dated = np.flatnonzero(self._first_sold != _NO_DATE)
@@ -184,7 +266,8 @@ class Catalog:
         # Python object per word: a big catalog has a million distinct words and codes)
         index: dict[str, list[int]] = defaultdict(list)
         for row, title in enumerate(titles):
-            for tok in set(tokens(title)):
+            brand = self._details[row].brand if self._details and self._details[row] else None
+            for tok in set(tokens(f"{title} {brand}" if brand else title)):
                 index[tok].append(row)
         words = sorted(index)
         self._vocabulary = (
@@ -204,6 +287,33 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    # the taxonomy
+
+    def _walk(self, slug: str) -> tuple[str, ...]:
+        path = [slug]
+        while (up := self._parent.get(path[-1])) is not None and up not in path:
+            path.append(up)
+        return tuple(reversed(path))
+
+    def path_of(self, slug: str) -> tuple[str, ...]:
+        """Category slugs from the top level down to this one (itself alone when flat)."""
+        return self._paths.get(slug) or self._walk(slug)
+
+    def children(self, slug: str) -> list[CategoryInfo]:
+        """The categories one level below this one that hold products, in the catalog's order."""
+        return [c for c in self.categories if c.parent == slug]
+
+    def ancestors(self, slug: str) -> list[CategoryInfo]:
+        """The categories above this one, top level first (for breadcrumbs)."""
+        known = {c.slug: c for c in self.categories}
+        return [known[s] for s in self.path_of(slug)[:-1] if s in known]
+
+    def category_label(self, slug: str) -> str | None:
+        """The category's name with the names above it ("Fresh Food › Dairy"), for pickers."""
+        if slug not in self._category_names:
+            return None
+        return " › ".join(self._category_names.get(s, s) for s in self.path_of(slug))
 
     # rows and ids
 
@@ -231,13 +341,18 @@ class Catalog:
             first = _EPOCH + timedelta(microseconds=stamp)
             if self._aware:
                 first = first.replace(tzinfo=UTC)
+        slug = self._slugs[int(self._category[row])]
+        details = self._details[row] if self._details is not None else None
+        path = self._paths.get(slug, ())
         return Product(
             self.id_at(row),
             self._titles[start:end].tobytes().decode("utf-8"),
-            self._slugs[int(self._category[row])],
+            slug,
             float(self._price[row]),
             first,
             int(self._units[row]),
+            path if len(path) > 1 else (),
+            details or _NO_DETAILS,
         )
 
     def best_sellers(self, n: int) -> list[Product]:
@@ -300,7 +415,12 @@ def _intersect_sorted(small: np.ndarray, large: np.ndarray) -> np.ndarray:
 
 
 def load_catalog(engine: Engine) -> Catalog:
-    """Read products and categories from the database into a Catalog, column by column."""
+    """Read products and categories from the database into a Catalog, column by column.
+
+    With an imported catalog (catalog_items has rows) its rows are laid over the products of the
+    order history, its taxonomy is the shop's, and a retired, hidden or unavailable product is
+    left out altogether: no page, rail, search, API answer or email can show what the worker
+    does not hold, whatever a model or a rule asks for."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -312,7 +432,15 @@ def load_catalog(engine: Engine) -> Catalog:
                 db.products.c.units_sold,
             )
         ).all()
-        cats = conn.execute(select(db.categories).order_by(db.categories.c.position)).all()
+        items = conn.execute(select(db.catalog_items)).all()
+        if items:
+            cats = conn.execute(
+                select(db.catalog_categories).order_by(db.catalog_categories.c.position)
+            ).all()
+        else:
+            cats = conn.execute(select(db.categories).order_by(db.categories.c.position)).all()
+    if items:
+        return _with_catalog(rows, items, cats)
     ids = [r[0] for r in rows]
     categories_of = [r[2] for r in rows]
     counts: dict[str, int] = defaultdict(int)
@@ -328,3 +456,57 @@ def load_catalog(engine: Engine) -> Catalog:
         [int(r[5] or 0) for r in rows],
         categories,
     )
+
+
+def _with_catalog(rows, items, cats) -> Catalog:
+    """The shop of a store with its own catalog: catalog rows over order-history products."""
+    sold = {r[0]: r for r in rows}
+    parent = {c.slug: c.parent for c in cats}
+    known = set(parent)
+    other, other_name = UNCATEGORISED
+    ids, titles, cats_of, prices, firsts, units, details = [], [], [], [], [], [], []
+    listed = set()
+    for it in items:
+        listed.add(it.id)
+        if it.retired is not None or it.hidden or not it.available:
+            continue
+        order = sold.get(it.id)
+        price = it.price if it.price is not None else (order[3] if order else None)
+        if price is None:  # a product nobody can price cannot be sold
+            continue
+        ids.append(it.id)
+        titles.append(it.title)
+        cats_of.append(it.category if it.category in known else other)
+        prices.append(float(price))
+        firsts.append(it.launch_date or (order[4] if order else None))
+        units.append(int(order[5] or 0) if order else 0)
+        details.append(
+            ProductDetails(it.description, it.brand, it.image_url, it.currency, it.attributes)
+        )
+    for r in rows:  # seen only in orders: it exists, in no category of the catalog
+        if r[0] not in listed:
+            ids.append(r[0])
+            titles.append(r[1])
+            cats_of.append(other)
+            prices.append(float(r[3]))
+            firsts.append(r[4])
+            units.append(int(r[5] or 0))
+            details.append(None)
+    counts: dict[str, int] = defaultdict(int)
+    for slug in cats_of:
+        seen = set()
+        while slug is not None and slug not in seen:
+            seen.add(slug)
+            counts[slug] += 1
+            slug = parent.get(slug)
+    categories = [CategoryInfo(c.slug, c.name, counts.get(c.slug, 0), c.parent) for c in cats]
+    categories.append(CategoryInfo(other, other_name, counts.get(other, 0)))
+    catalog = Catalog.from_columns(ids, titles, cats_of, prices, firsts, units, categories, details)
+    # "https://host/..." (the import accepts only http(s) URLs): the origin is before the 3rd /
+    origins = {
+        "/".join(d.image_url.split("/", 3)[:3]) for d in details if d is not None and d.image_url
+    }
+    catalog.image_origins = tuple(sorted(origins))
+    latest = max(it.updated for it in items)
+    catalog.version = f".c{latest:%Y%m%d%H%M%S%f}"  # every import stamps the rows it lists
+    return catalog

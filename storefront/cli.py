@@ -183,6 +183,16 @@ def train_cmd(with_events: bool, evaluate: bool) -> None:
     _train(settings, _engine(settings), with_events=with_events, evaluate=evaluate)
 
 
+def _register_catalog_commands() -> None:
+    """`storefront import products` lives with the catalog import it drives."""
+    from storefront.catalog_commands import products_cmd
+
+    import_group.add_command(products_cmd)
+
+
+_register_catalog_commands()
+
+
 @main.group()
 def models() -> None:
     """List, publish and roll back model versions."""

@@ -44,6 +44,41 @@ products = Table(
     Column("units_sold", Integer, nullable=False, default=0),
 )
 
+# ---- an imported catalog (storefront/catalog_import.py) ---------------------------------------
+# Kept apart from `products` (which order imports rebuild from order lines): the shop lays a
+# catalog row over the product of the same id, so an orders import never overwrites a catalog's
+# titles or categories, and a product seen only in orders still exists.
+
+catalog_items = Table(
+    "catalog_items",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("title", String(255), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("category", String(64), nullable=True),  # a slug of catalog_categories (a leaf)
+    Column("brand", String(128), nullable=True),
+    Column("price", Float, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("image_url", String(1000), nullable=True),
+    Column("available", Integer, nullable=False),  # 0/1: in stock and sellable
+    Column("stock", Integer, nullable=True),
+    Column("launch_date", DateTime, nullable=True),
+    Column("hidden", Integer, nullable=False),  # 0/1: the shop never shows it
+    Column("retired", DateTime, nullable=True),  # no longer listed by a full import
+    Column("attributes", Text, nullable=True),  # JSON {column: value} of every other column
+    Column("updated", DateTime, nullable=False),
+)
+
+catalog_categories = Table(
+    "catalog_categories",
+    metadata,
+    Column("slug", String(64), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("parent", String(64), nullable=True),  # None: a top-level category
+    Column("path", Text, nullable=False),  # the levels' names joined by " > ": stable identity
+    Column("position", Integer, nullable=False),
+)
+
 customers = Table(
     "customers",
     metadata,

@@ -81,7 +81,7 @@ def fragment_key(
         _params_digest(slot),
         variant,
         *scope,
-        "m" + req.snap.model_version,
+        "m" + req.snap.model_version + req.snap.catalog.version,
         "r" + rules_version + (f".{policy.digest()}" if policy else ""),
     )
 
@@ -89,17 +89,22 @@ def fragment_key(
 def _payload(slot: Slot, req: strategies.Request, title: str, picks) -> str:
     """The JSON form of a slot for the headless API: the same picks as the HTML fragment."""
     catalog = req.snap.catalog
-    items = [
-        {
-            "id": p.product_id,
-            "title": catalog.products[p.product_id].display_title,
-            "price": round(catalog.products[p.product_id].price, 2),
-            "category": catalog.products[p.product_id].category,
-            "reason": p.reason,
-        }
-        for p in picks
-        if p.product_id in catalog.products
-    ]
+    items = []
+    for p in picks:
+        product = catalog.get(p.product_id)
+        if product is None:
+            continue
+        items.append(
+            {
+                "id": p.product_id,
+                "title": product.display_title,
+                "price": round(product.price, 2),
+                "currency": product.details.currency or "GBP",
+                "category": product.category,
+                "reason": p.reason,
+                "image_url": product.details.image_url,  # None: the API links the drawn tile
+            }
+        )
     return json.dumps(
         {
             "slot": slot.id,

@@ -44,4 +44,6 @@ def product_links(product_id: str) -> tuple[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(link=link, product_links=product_links)
+    from storefront.catalog import format_money
+
+    app.jinja_env.globals.update(link=link, product_links=product_links, money=format_money)

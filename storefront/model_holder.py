@@ -45,6 +45,7 @@ class ModelHolder:
         self._version: str | None = None
         self._snapshot: Snapshot | None = None
         self._pinned: dict[str, Snapshot] = {}
+        self._catalog_stamp: int | None = None
 
     def _load(self, version: str | None) -> Snapshot:
         catalog = load_catalog(self._engine)
@@ -65,9 +66,16 @@ class ModelHolder:
         with self._lock:
             if self._snapshot is None or now >= self._next_check:
                 version = registry.current(self._dir)
+                stamp = catalog_stamp(self._dir)
                 if self._snapshot is None or version != self._version:
                     self._snapshot = self._load(version)
                     self._version = version
+                elif stamp != self._catalog_stamp:  # a catalog import: same model, new catalog
+                    old = self._snapshot
+                    self._snapshot = Snapshot(
+                        load_catalog(self._engine), old.model, old.model_error
+                    )
+                self._catalog_stamp = stamp
                 self._next_check = now + self._check
         return self._snapshot
 
@@ -91,6 +99,25 @@ class ModelHolder:
             self._snapshot = self._load(self._version)
             self._next_check = time.monotonic() + self._check
             return self._snapshot
+
+
+CATALOG_STAMP = "CATALOG"  # touched in the models folder by every catalog import
+
+
+def catalog_stamp(models_dir: Path) -> int | None:
+    """When the catalog was last imported (the stamp file's mtime), None if never: a stat, so
+    workers notice a catalog import within one check interval without asking the database."""
+    try:
+        return (Path(models_dir) / CATALOG_STAMP).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def mark_catalog_changed(models_dir: Path) -> None:
+    """Tell running workers that the catalog changed (storefront import products calls it)."""
+    path = Path(models_dir) / CATALOG_STAMP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(str(time.time_ns()))
 
 
 def init_app(app: Flask) -> None:

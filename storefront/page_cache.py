@@ -116,7 +116,8 @@ def current_stamp(ctx) -> str | None:
     from storefront.rules.holder import published
 
     try:
-        return stamp(ctx, snapshot().model_version, published().label)
+        snap = snapshot()
+        return stamp(ctx, snap.model_version + snap.catalog.version, published().label)
     except LookupError:
         return None
 

@@ -24,7 +24,7 @@ def allowed(
     out = []
     for pid in pids:
         p = catalog.get(pid)
-        if p is None or pid in exclude or p.category in avoid:
+        if p is None or pid in exclude or p.in_any(avoid):
             continue
         out.append(pid)
     return out

@@ -419,7 +419,7 @@ def _buy_again(req: Request) -> list[Pick]:
     avoid = req.ctx.traits.avoid
     for owned, score in rank(model.owned(req.ctx.customer_id), model.trending):
         product = req.snap.catalog.get(owned.product_id)
-        if product is None or product.category in avoid or owned.product_id in req.ctx.session.cart:
+        if product is None or product.in_any(avoid) or owned.product_id in req.ctx.session.cart:
             continue
         interval = owned.interval_days
         if interval is not None:

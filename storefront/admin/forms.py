@@ -66,6 +66,20 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def category_choices() -> list[SelectChoice]:
+    """The shop's categories, every level, labelled with the levels above ("Fresh Food ›
+    Dairy"): the imported catalog's taxonomy, or the demo's derived categories."""
+    from storefront.model_holder import snapshot
+
+    try:
+        catalog = snapshot().catalog
+    except (LookupError, RuntimeError, KeyError):  # outside a request, or no shop yet
+        return CATEGORY_CHOICES
+    if not catalog.categories:
+        return CATEGORY_CHOICES
+    return [SelectChoice(c.slug, catalog.category_label(c.slug)) for c in catalog.categories]
+
+
 def strategy_choices() -> list[SelectChoice]:
     from storefront import strategies
 
@@ -199,10 +213,15 @@ class RuleForm(FlaskForm):
 
     def fill_choices(self) -> None:
         choices = strategy_choices()
+        cats = category_choices()
         for row in self.add:
             row.form.strategy.choices = choices
+            row.form.category.choices = [NONE, *cats]
         for row in self.set:
             row.form.strategy.choices = choices
+            row.form.category.choices = [NONE, *cats]
+        for name in ("viewed_category", "affinity", "category", "hide_categories"):
+            getattr(self, name).choices = cats
 
 
 class YamlForm(FlaskForm):

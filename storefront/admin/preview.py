@@ -10,8 +10,8 @@ from flask import current_app, render_template, request
 from sqlalchemy import select
 
 from storefront import db
-from storefront.admin import auth, bp
-from storefront.admin.forms import PreviewForm
+from storefront.admin import auth, bp, forms
+from storefront.admin.forms import PreviewForm, category_choices
 from storefront.admin.rule_form import split
 from storefront.admin.views import catalog, engine
 from storefront.model_holder import snapshot
@@ -100,6 +100,7 @@ def _products(side) -> dict[str, list[str]]:
 @auth.requires("viewer")
 def preview():
     form = PreviewForm(formdata=request.args or None)
+    form.category.choices = [forms.NONE, *category_choices()]
     problems: list[str] = []
     sides = []
     differences: list[str] = []

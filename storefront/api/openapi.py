@@ -15,6 +15,7 @@ PRODUCT = {
         "id": {"type": "string"},
         "title": {"type": "string"},
         "price": {"type": "number"},
+        "currency": {"type": "string", "description": "ISO 4217 code of the price"},
         "category": {"type": "string"},
         "reason": {"type": "string"},
         "image_url": {"type": "string"},

@@ -156,9 +156,8 @@ def _slots(page: str, only: str | None = None) -> list[dict]:
             items.append(
                 {
                     **item,
-                    "image_url": url_for(
-                        "shop.product_image", product_id=item["id"], _external=True
-                    ),
+                    "image_url": item.get("image_url")
+                    or url_for("shop.product_image", product_id=item["id"], _external=True),
                     "url": url_for("shop.product", product_id=item["id"], _external=True),
                 }
             )

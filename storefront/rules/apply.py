@@ -167,7 +167,7 @@ def _hider(rules: list[Rule], pid: str, catalog: Catalog | None) -> Rule | None:
         hide = rule.then.hide
         if hide is None:
             continue
-        if pid in hide.products or (product is not None and product.category in hide.categories):
+        if pid in hide.products or (product is not None and product.in_any(hide.categories)):
             return rule
     return None
 

@@ -197,7 +197,7 @@ def _contradictions(a: Rule, b: Rule, catalog: Catalog | None) -> list[str]:
             p = catalog.get(pid) if catalog is not None else None
             if pid in hider.products:
                 out.append(f"product {pid} is pinned by one and hidden by the other")
-            elif p is not None and p.category in hider.categories:
+            elif p is not None and p.in_any(hider.categories):
                 out.append(f"product {pid} is pinned by one; its category {p.category} is hidden")
     lifts_a = {li.attribute: 1 for li in ea.boost} | {li.attribute: -1 for li in ea.bury}
     lifts_b = {li.attribute: 1 for li in eb.boost} | {li.attribute: -1 for li in eb.bury}

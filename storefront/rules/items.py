@@ -17,8 +17,8 @@ PINNED_REASON = "Featured by our team"
 
 
 def _lift_matches(p: Product, attr: str, value: str, newest) -> bool:
-    if attr == "category":
-        return p.category == value
+    if attr == "category":  # any level of the taxonomy: "dairy" lifts its cheeses too
+        return value in p.category_path
     if attr == "price_band":
         return p.band == value
     if attr == "tag":
@@ -52,7 +52,7 @@ def apply(
             return False
         p = catalog.get(pid)
         return pid in policy.hide_products or (
-            p is not None and p.category in policy.hide_categories
+            p is not None and p.in_any(policy.hide_categories)
         )
 
     out = [p for p in picks if not hidden(p.product_id)]
@@ -71,7 +71,7 @@ def apply(
     placed: dict[int, Pick] = {}
     for pid, position in policy.pins:
         p = catalog.get(pid)
-        if p is None or p.category in avoid:
+        if p is None or p.in_any(avoid):
             continue
         at = position - 1
         while at in placed:  # a lower-ranked pin for the same position goes just after

@@ -28,7 +28,11 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
     # the referrer's host (see signals/channel.py)
     tagged = ch.kind == "campaign" or ch.medium is not None or ch.campaign is not None
     viewed = frozenset(s.views) if ctx.consent.history else frozenset()
-    viewed_cats = frozenset(catalog.products[p].category for p in viewed if p in catalog.products)
+    # a product is in every level of its category path: "viewed something in dairy" holds for
+    # a cheese, and a favourite leaf makes its parents favourites too
+    viewed_cats = frozenset(
+        c for p in viewed if p in catalog.products for c in catalog.products[p].category_path
+    )
     cart_value = sum(
         catalog.products[p].price * q for p, q in s.cart.items() if p in catalog.products
     )
@@ -56,7 +60,7 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
         viewed_product=viewed,
         cart_value=round(cart_value, 2),
         cart_items=s.cart_count,
-        affinity=frozenset(c for c, _ in ctx.traits.affinities),
+        affinity=frozenset(c for a, _ in ctx.traits.affinities for c in catalog.path_of(a)),
         price_band=ctx.traits.price_band,
         segment=ctx.segment.id if ctx.segment else None,
         instant=t.local,

@@ -14,12 +14,17 @@ from pydantic import ValidationError
 
 from storefront.catalog import Catalog
 from storefront.layouts import DEFAULTS
-from storefront.rules.schema import CATEGORY_SLUGS, Rule, RuleSet
+from storefront.rules.schema import CATEGORY_SLUG, Rule, RuleSet
 
 # the parameters each strategy accepts: name -> (check, what it must be)
 _UNIT = (lambda v: isinstance(v, int | float) and 0 <= v <= 1, "a number from 0 to 1")
 STRATEGY_PARAMS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
-    "category_top": {"category": (lambda v: v in CATEGORY_SLUGS, "a category of the shop")},
+    "category_top": {
+        "category": (
+            lambda v: isinstance(v, str) and bool(CATEGORY_SLUG.fullmatch(v)),
+            "a category slug of the shop",
+        )
+    },
     "category_listing": {"taste": _UNIT},
     "search_results": {"taste": _UNIT},
 }
@@ -181,7 +186,38 @@ def semantic_problems(
             for path, pid in products:
                 if catalog.get(pid) is None:
                     bad(path, f"no product {pid!r} in the catalog")
+            for path, slug in _category_refs(rule.model_dump(by_alias=True, exclude_none=True)):
+                if catalog.category_name(slug) is None:
+                    bad(path, _unknown_category(slug, catalog))
     return out
+
+
+CATEGORY_KEYS = ("category", "categories", "viewed_category", "affinity")
+
+
+def _category_refs(data: Any, path: Path = ()):
+    """(path, slug) of every category a rule names: conditions at any depth, lifts, hides
+    and strategy parameters."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in CATEGORY_KEYS and isinstance(value, str):
+                yield (*path, key), value
+            elif key in CATEGORY_KEYS and isinstance(value, list | tuple):
+                for j, slug in enumerate(value):
+                    if isinstance(slug, str):
+                        yield (*path, key, j), slug
+            else:
+                yield from _category_refs(value, (*path, key))
+    elif isinstance(data, list | tuple):
+        for j, value in enumerate(data):
+            yield from _category_refs(value, (*path, j))
+
+
+def _unknown_category(slug: str, catalog: Catalog) -> str:
+    names = [c.slug for c in catalog.categories]
+    listed = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    hint = _suggest(slug, names)
+    return f"{slug!r} is not a category of the shop{hint}; its categories: {listed}"
 
 
 def _check_strategy(bad, path: Path, name, params, strategies, partial: bool = False) -> None:

@@ -1,0 +1,258 @@
+"""The shop of a store that brings its own catalog (tests/stores/grocery.py): its taxonomy in the
+navigation and on category pages at every level, product pages with description, brand,
+attributes and the catalog's own pictures, and never a retired, hidden or unavailable product,
+whatever the model (trained on orders that include them) or a rule asks for."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html as html_lib
+import re
+import time
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.helpers import grocery_orders
+from tests.stores.grocery import write_store
+
+
+@pytest.fixture(scope="module")
+def grocery(tmp_path_factory, embedded_redis_url) -> dict:
+    """The grocery store: catalog imported, then its orders, then a model trained (~15 s)."""
+    out = tmp_path_factory.mktemp("grocery")
+    paths = write_store(out / "files", customers=300, days=150)
+    orders_csv, map_args, orders = grocery_orders(paths["orders"], out / "orders.csv")
+    home = out / "home"
+    env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
+    env["STOREFRONT_REDIS_URL"] = embedded_redis_url
+    run_cli(home, "import", "products", str(paths["products"]), env=env)
+    run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
+    run_cli(home, "train", env=env)
+    with paths["products"].open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    bought = orders.groupby("sku")["customer"].apply(lambda s: sorted(set(s.dropna())))
+    return {"home": home, "env": env, "rows": rows, "paths": paths, "bought": bought}
+
+
+@pytest.fixture
+def app(grocery):
+    from storefront import create_app
+    from storefront.config import Settings
+
+    settings = {
+        "home": grocery["home"],
+        "database_url": grocery["env"]["STOREFRONT_DATABASE_URL"],
+        "redis_url": grocery["env"]["STOREFRONT_REDIS_URL"],
+        "testing": True,
+        "qa_overrides": True,
+        "model_check_seconds": 0.0,  # a catalog import shows on the next request
+    }
+    if "demo_signin" in {f.name for f in dataclasses.fields(Settings)}:
+        settings["demo_signin"] = True  # sign in as the store's customers by number
+    application = create_app(settings)
+    application.config["WTF_CSRF_ENABLED"] = False
+    yield application
+    application.extensions["db"].dispose()
+    application.extensions["redis"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def never_shown(grocery) -> set[str]:
+    return {r["id"] for r in grocery["rows"] if r["available"] == "no" or r["hidden"] == "true"}
+
+
+def tiles(html: str) -> set[str]:
+    return set(re.findall(r'data-product-id="([^"]+)"', html))
+
+
+def test_navigation_and_category_pages_use_the_catalogs_taxonomy(client):
+    html = client.get("/").get_data(as_text=True)
+    nav = re.search(r'<nav class="categories".*?</nav>', html, re.S).group(0)
+    names = [html_lib.unescape(n) for n in re.findall(r">([^<>]+)</a>", nav)]
+    assert names == ["Fresh Food", "Pantry", "Household", "Baby & Kids", "Drinks"]
+    assert "More gifts" not in html
+    for slug, name, child in (
+        ("fresh-food", "Fresh Food", "Dairy"),  # top level
+        ("dairy", "Dairy", "Cheese"),  # second level
+        ("cheese", "Cheese", None),  # a leaf
+    ):
+        r = client.get(f"/c/{slug}")
+        assert r.status_code == 200, slug
+        page = r.get_data(as_text=True)
+        assert f"<h1>{name} <small>" in page
+        if child:
+            sub = re.search(r'data-testid="subcategories".*?</nav>', page, re.S).group(0)
+            assert f">{child}</a>" in sub
+        else:
+            assert 'data-testid="subcategories"' not in page
+    leaf = client.get("/c/cheese").get_data(as_text=True)
+    crumbs = re.search(r'<nav class="breadcrumb".*?</nav>', leaf, re.S).group(0)
+    assert re.findall(r">([^<>]+)</a>", crumbs) == ["Fresh Food", "Dairy"]
+    assert client.get("/c/christmas").status_code == 404  # the demo's categories are gone
+
+
+def test_a_category_page_lists_its_whole_subtree(client, grocery):
+    in_dairy = {r["id"] for r in grocery["rows"] if " > Dairy > " in r["category"]}
+    page = client.get("/c/dairy").get_data(as_text=True)
+    listed = tiles(re.search(r'data-slot="listing".*?</section>', page, re.S).group(0))
+    assert listed and listed <= in_dairy - never_shown(grocery)
+
+
+def test_product_page_shows_description_brand_attributes_and_the_real_picture(client, grocery):
+    r0 = next(r for r in grocery["rows"] if r["available"] == "yes" and r["hidden"] == "false")
+    r = client.get(f"/p/{r0['id']}")
+    page = r.get_data(as_text=True)
+    assert r0["description"] in page and f'data-testid="brand">{r0["brand"]}<' in page
+    attrs = re.search(r'data-testid="attributes">(.*?)</dl>', page, re.S).group(1)
+    assert f"<dt>Pack size</dt><dd>{r0['pack_size']}</dd>" in attrs
+    assert f"<dt>Organic</dt><dd>{r0['organic']}</dd>" in attrs
+    img = re.search(r'<article class="product".*?<img ([^>]*)>', page, re.S).group(1)
+    assert f'src="{r0["image_url"]}"' in img and 'width="320"' in img and 'height="320"' in img
+    assert "€" in re.search(r'<p class="price">([^<]*)<', page).group(1)
+    csp = r.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://images.example.test" in csp
+    assert "script-src 'self'" in csp  # nothing else loosened
+    home = client.get("/").get_data(as_text=True)
+    imgs = re.findall(r'<li class="tile"[^>]*>\s*<a[^>]*>\s*<img ([^>]*)>', home)
+    assert imgs
+    for attrs in imgs:
+        assert 'loading="lazy"' in attrs and 'width="160"' in attrs and 'height="160"' in attrs
+        assert 'src="https://images.example.test/' in attrs
+
+
+def test_never_an_unavailable_or_hidden_product_anywhere(client, app, grocery):
+    hidden = never_shown(grocery)
+    assert hidden
+    # the model learned them from the orders: only the catalog keeps them off the pages
+    model = app.extensions["models"].get().model
+    assert model is not None and hidden & set(model.item_ids.tolist())
+    seen: set[str] = set()
+    for url in ["/", "/c/fresh-food", "/c/pantry", "/c/household", "/c/baby-kids", "/c/drinks"]:
+        seen |= tiles(client.get(url).get_data(as_text=True))
+    titles = {r["id"]: r["title"] for r in grocery["rows"]}
+    for pid in sorted(hidden):
+        assert client.get(f"/p/{pid}").status_code == 404
+        seen |= tiles(client.get("/search", query_string={"q": titles[pid]}).get_data(as_text=True))
+    # customers who bought them: their own rails (buy again, for you) would bring them back
+    customers = sorted(
+        {c for pid in hidden if pid in grocery["bought"] for c in grocery["bought"][pid]}
+    )
+    for customer in customers[:5]:
+        signed = client.post("/account", data={"customer_id": customer})
+        assert signed.status_code == 303, signed.get_data(as_text=True)
+        for url in ("/", "/c/fresh-food"):
+            seen |= tiles(client.get(url).get_data(as_text=True))
+        for slot in ("for-you", "buy-again", "trending"):  # email fragments
+            frag = client.get(f"/api/v1/fragments/{slot}")
+            assert frag.status_code in (200, 404)
+            seen |= tiles(frag.get_data(as_text=True))
+        body = client.get("/api/v1/pages/home").get_json()
+        seen |= {p["id"] for s in body["slots"] for p in s["products"]}
+    assert len(seen) > 20 and not (seen & hidden)
+
+
+def test_a_rule_naming_the_catalogs_categories_and_products(app, grocery):
+    from storefront.rules.validate import RulesError, check
+
+    catalog = app.extensions["models"].get().catalog
+    hidden = sorted(never_shown(grocery))[0]
+    good = {
+        "rules": [
+            {
+                "name": "dairy first",
+                "when": {"affinity": "fresh-food"},
+                "then": {"boost": [{"category": "dairy", "weight": 2}]},
+            }
+        ]
+    }
+    assert check(good, catalog).rules[0].name == "dairy first"
+    pin = {"rules": [{"name": "pin", "then": {"pin": [{"product": hidden}]}}]}
+    with pytest.raises(RulesError, match="no product"):
+        check(pin, catalog)
+    gifts = {"rules": [{"name": "x", "then": {"hide": {"categories": ["christmas"]}}}]}
+    with pytest.raises(RulesError, match="'christmas' is not a category of the shop"):
+        check(gifts, catalog)
+
+
+def test_a_full_reimport_retires_products_in_the_running_shop(client, app, grocery):
+    rows = grocery["rows"]
+    shown = [r for r in rows if r["available"] == "yes" and r["hidden"] == "false"]
+    gone = shown[0]
+    assert client.get(f"/p/{gone['id']}").status_code == 200
+    reduced = grocery["home"].parent / "products-reduced.csv"
+    with reduced.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["id"] != gone["id"])
+    try:
+        out = run_cli(grocery["home"], "import", "products", str(reduced), env=grocery["env"])
+        assert "1 retired" in out
+        time.sleep(0.05)  # the stamp's mtime moves on
+        assert client.get(f"/p/{gone['id']}").status_code == 404  # no retrain, no restart
+        found = client.get("/search", query_string={"q": gone["title"]}).get_data(as_text=True)
+        assert gone["id"] not in tiles(found)
+    finally:
+        run_cli(
+            grocery["home"],
+            "import",
+            "products",
+            str(grocery["paths"]["products"]),
+            env=grocery["env"],
+        )
+    assert client.get(f"/p/{gone['id']}").status_code == 200
+
+
+def test_the_studios_pickers_offer_the_catalogs_categories(app):
+    from storefront.admin import users
+
+    users.create(app.extensions["db"], "cat-editor", "a long enough password", "editor")
+    client = app.test_client()
+    r = client.post(
+        "/admin/login", data={"username": "cat-editor", "password": "a long enough password"}
+    )
+    assert r.status_code == 303
+    for url in ("/admin/rules/new", "/admin/preview"):
+        page = html_lib.unescape(client.get(url).get_data(as_text=True))
+        assert "Fresh Food › Dairy › Cheese" in page, url
+        assert 'value="cheese"' in page and 'value="christmas"' not in page, url
+    form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
+    hide = re.search(r'id="hide_categories".*?</ul>', form, re.S).group(0)
+    assert 'value="fresh-food"' in hide and 'value="cheese"' in hide  # every level
+
+
+def test_traits_and_mutes_follow_the_catalogs_taxonomy(client, app):
+    client.get("/")
+    catalog = app.extensions["models"].get().catalog
+    cheeses = catalog.by_category["cheese"][:4]
+    batch = [
+        {"id": f"cat-view-{i}", "ts": 1733400000000, "type": "view", "product_id": p}
+        for i, p in enumerate(cheeses)
+    ]
+    assert client.post("/events", json={"events": batch}).status_code == 202
+    me = client.get("/me").get_data(as_text=True)
+    assert 'data-trait="affinity:cheese"' in me and "You like <strong>Cheese</strong>" in me
+    # muting a top level keeps everything below it off the shopper's rails
+    assert client.post("/me", data={"action": "mute", "value": "fresh-food"}).status_code == 303
+    shown = tiles(client.get("/").get_data(as_text=True))
+    assert shown
+    assert not [p for p in shown if "fresh-food" in catalog.get(p).category_path]
+
+
+def test_the_api_and_email_fragments_carry_the_catalogs_pictures_and_currency(client):
+    import jsonschema
+
+    from storefront.api.openapi import PAGE
+
+    body = client.get("/api/v1/pages/home?qa_country=DE").get_json()
+    jsonschema.validate(body, PAGE)
+    items = [p for s in body["slots"] for p in s["products"]]
+    assert items and all(p["currency"] == "EUR" for p in items)
+    assert all(p["image_url"].startswith("https://images.example.test/") for p in items)
+    email = client.get("/api/v1/fragments/trending?qa_country=DE").get_data(as_text=True)
+    assert 'src="https://images.example.test/' in email and "€" in email
