@@ -312,7 +312,7 @@ def _visitor():
         if api_key is None:
             return _bad([{"field": "Authorization", "message": "unknown or revoked API key"}], 401)
         named = request.args.get("visitor", "")
-        if not re.match(r"^[A-Za-z0-9_-]{8,64}$", named):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", named):
             return _bad([{"field": "visitor", "message": "8-64 letters, digits, '-' or '_'"}])
         return named, f"key:{api_key.id}"
     visitor = read_visitor_id(request.cookies.get(COOKIE))

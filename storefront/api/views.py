@@ -53,7 +53,7 @@ def _authenticate():
     if empty:
         abort(400, description=f"{empty[0]}: empty; leave it out to use the request's own")
     visitor = request.args.get("visitor")
-    if visitor is not None and not _VISITOR.match(visitor):
+    if visitor is not None and not _VISITOR.fullmatch(visitor):
         abort(400, description="visitor: 8-64 letters, digits, '-' or '_'")
     if visitor:
         visitor_id, new = visitor, False
@@ -112,7 +112,7 @@ def _page_args(page: str) -> dict:
     if not re.fullmatch(r"[0-9]{1,3}", number) or not 1 <= int(number) <= 100:
         abort(400, description="page: the page number, a whole number from 1 to 100")
     pid = request.args.get("product_id")
-    if pid is not None and not _PRODUCT.match(pid):
+    if pid is not None and not _PRODUCT.fullmatch(pid):
         abort(400, description="product_id: 1-32 letters, digits, '-' or '_'")
     slug = request.args.get("category")
     if slug is not None and not slug:

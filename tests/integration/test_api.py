@@ -274,3 +274,14 @@ def test_links_come_from_the_configured_public_url_not_the_host_header(shop_env,
         text = c.get(path, headers=evil).get_data(as_text=True)
         assert "evil.example" not in text and "https://shop.example/store/p/" in text, path
     assert "https://shop.example/store/img/p/" in c.get("/api/v1/pages/home").get_data(as_text=True)
+
+
+def test_a_trailing_newline_is_not_a_visitor(client, app):
+    """`^…$` with re.match let "visitor-0001\\n" through as a visitor id (Redis keys, SQL rows)."""
+    headers = keyed(app)
+    named = {"visitor": "visitor-0001\n"}
+    assert client.get("/api/v1/pages/home", query_string=named, headers=headers).status_code == 400
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    event = {"id": "newline-0001", "type": "view", "product_id": pid, "ts": 1733400000000}
+    r = client.post("/events", query_string=named, json={"events": [event]}, headers=headers)
+    assert r.status_code == 400 and r.get_json()["fields"][0]["field"] == "visitor"

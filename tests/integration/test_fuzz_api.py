@@ -10,8 +10,8 @@
 - hypothesis over POST /events payloads: every answer a 202 or a 4xx naming each bad field; a
   202 records each new event exactly once, a 4xx records nothing.
 
-The test command runs a quick pass (FUZZ_EXAMPLES per operation and mode, default 60;
-ST_EXAMPLES for the schemathesis run, default 100; EVENT_EXAMPLES, default 700); the long run
+The test command runs a quick pass (FUZZ_EXAMPLES per operation and mode, default 100;
+ST_EXAMPLES for the schemathesis run, default 150; EVENT_EXAMPLES, default 1000); the long run
 is `scripts/fuzz.sh`.
 """
 
@@ -36,9 +36,9 @@ from werkzeug.serving import make_server
 from storefront import db
 from storefront.api import keys
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
-ST_EXAMPLES = int(os.environ.get("ST_EXAMPLES", "100"))
-EVENT_EXAMPLES = int(os.environ.get("EVENT_EXAMPLES", "700"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
+ST_EXAMPLES = int(os.environ.get("ST_EXAMPLES", "150"))
+EVENT_EXAMPLES = int(os.environ.get("EVENT_EXAMPLES", "1000"))
 QUICK = settings(deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 # The ends of the calendar, where a conversion to UTC or to a local zone overflows.
