@@ -146,7 +146,12 @@ def _validate(s: Settings) -> Settings:
             raise ConfigError(f"{PREFIX}{name.upper()}: must be between 0 and 1")
     if s.public_url:
         parts = urlsplit(s.public_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
             raise ConfigError(
                 f"{PREFIX}PUBLIC_URL: expected https://host[:port][/path], got {s.public_url!r}"
             )

@@ -33,6 +33,10 @@ def test_environment_values_are_parsed(tmp_path):
     assert s.geo_headers == ("X-Geo", "CF-IPCountry")
     assert s.effective_database_url == "postgresql+psycopg://u@h/db"
     assert s.default_country == "DE"
+    public = load_settings(
+        {"STOREFRONT_HOME": str(tmp_path), "STOREFRONT_PUBLIC_URL": "https://shop.example/s/"}
+    )
+    assert public.public_url == "https://shop.example/s"  # links append their own "/"
 
 
 @pytest.mark.parametrize(
@@ -49,6 +53,9 @@ def test_environment_values_are_parsed(tmp_path):
         ("STOREFRONT_DEFAULT_COUNTRY", "Germany"),
         ("STOREFRONT_MODEL_CHECK_SECONDS", "-1"),
         ("STOREFRONT_LOG_LEVEL", "LOUD"),
+        ("STOREFRONT_PUBLIC_URL", "shop.example"),
+        ("STOREFRONT_PUBLIC_URL", "ftp://shop.example"),
+        ("STOREFRONT_PUBLIC_URL", "https://shop.example/?x=1"),
     ],
 )
 def test_wrong_values_name_the_variable(tmp_path, name, value):
