@@ -113,11 +113,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        # the exception's own headers stay (a 405's Allow, a 401's WWW-Authenticate)
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if request.path.startswith(("/events", "/healthz", "/api")):
-            return jsonify({"error": exc.description or exc.name}), exc.code
+            headers.append(("Cache-Control", "no-store"))
+            return jsonify({"error": exc.description or exc.name}), exc.code, headers
         from flask import render_template
 
-        return render_template("error.html", error=exc), exc.code
+        return render_template("error.html", error=exc), exc.code, headers
 
     return app
 

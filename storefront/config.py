@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "STOREFRONT_"
@@ -40,6 +41,7 @@ class Settings:
         "Fastly-Geo-Country",
     )
     cors_origins: tuple[str, ...] = ()  # origins allowed to call /api/v1 from a browser
+    public_url: str = ""  # the shop's address for absolute links (API, emails); never the Host
     trust_proxy: bool = False  # one proxy hop: client IP and scheme from X-Forwarded-For/-Proto
     qa_overrides: bool = False  # allow ?qa_country= / ?qa_time= and X-QA-* headers
     snapshot: str = ""  # QA: pin clock/model/rules/seed for every request (JSON or a token)
@@ -154,9 +156,25 @@ def _validate(s: Settings) -> Settings:
             raise ConfigError(f"{PREFIX}{name.upper()}: must be between 0 and 1")
     if s.identity_secret and len(s.identity_secret) < 32:
         raise ConfigError(f"{PREFIX}IDENTITY_SECRET: at least 32 characters")
+    if s.public_url:
+        parts = urlsplit(s.public_url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigError(
+                f"{PREFIX}PUBLIC_URL: expected https://host[:port][/path], got {s.public_url!r}"
+            )
     if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError(f"{PREFIX}LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
-    return replace(s, default_country=s.default_country.upper(), log_level=s.log_level.upper())
+    return replace(
+        s,
+        default_country=s.default_country.upper(),
+        log_level=s.log_level.upper(),
+        public_url=s.public_url.rstrip("/"),
+    )
 
 
 def _ensure_secret(s: Settings) -> Settings:

@@ -107,8 +107,12 @@ order_lines = Table(
 events = Table(
     "events",
     metadata,
-    Column("id", String(64), primary_key=True),  # the client's event id: retries never duplicate
-    Column("visitor", String(64), nullable=False, index=True),
+    # the client's event id, unique per visitor and source: a retry is never counted twice, and
+    # two visitors (or API callers) whose ids happen to match are both counted
+    Column("id", String(64), primary_key=True),
+    Column("visitor", String(64), primary_key=True, index=True),
+    # "" for the visitor's own browser or app, "key:<id>" for a server-to-server caller
+    Column("source", String(16), primary_key=True, server_default="", default=""),
     Column("type", String(16), nullable=False),
     Column("product_id", String(32), nullable=True),
     Column("slot", String(64), nullable=True),
@@ -299,3 +303,28 @@ def create_schema(engine: Engine) -> None:
                     conn.execute(
                         text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
                     )
+    _scope_event_ids(engine)
+
+
+def _scope_event_ids(engine: Engine) -> None:
+    """Re-key an events table whose primary key is the client's id alone (shops from before
+    event ids were scoped per visitor), keeping every row; one transaction, done once."""
+    pk = inspect(engine).get_pk_constraint("events")
+    if pk["constrained_columns"] != ["id"]:
+        return
+    columns = ", ".join(f'"{c.name}"' for c in events.columns if c.name != "source")
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # no ALTER of a primary key: copy into a new table
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would commit each DDL alone
+            conn.execute(text("DROP INDEX IF EXISTS ix_events_visitor"))
+            conn.execute(text("ALTER TABLE events RENAME TO events_unscoped"))
+            events.create(conn)
+            conn.execute(
+                text(f"INSERT INTO events ({columns}) SELECT {columns} FROM events_unscoped")
+            )
+            conn.execute(text("DROP TABLE events_unscoped"))
+        else:
+            conn.execute(text("ALTER TABLE events ADD source VARCHAR(16) DEFAULT '' NOT NULL"))
+            conn.execute(text(f'ALTER TABLE events DROP CONSTRAINT "{pk["name"]}"'))
+            conn.execute(text("ALTER TABLE events ADD PRIMARY KEY (id, visitor, source)"))
+        conn.commit()

@@ -1,9 +1,11 @@
 """POST /events: the tracker's batches of views, clicks, cart adds, purchases and searches.
 
 A batch is validated whole before anything is written (400 naming each bad field, nothing
-half-applied). Accepted events are committed to the SQL event table keyed by their client id, so
-a retried batch is acknowledged again but never counted twice; then the visitor's session in Redis
-changes and their next page is rebuilt from it.
+half-applied), times included: an event from before the store's first order or more than a day
+ahead is refused. Accepted events are committed to the SQL event table keyed by their client id
+within the visitor and source (their browser, or one API caller), so a retried batch is
+acknowledged again but never counted twice, and two visitors whose ids happen to match are both
+counted; then the visitor's session in Redis changes and their next page is rebuilt from it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,18 @@ from typing import Annotated, Literal
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from storefront import db, event_effects
 from storefront.context import read_consent
@@ -37,12 +48,34 @@ EventType = Literal[
     "view", "click", "add_to_cart", "remove_from_cart", "purchase", "search", "impression"
 ]
 NEEDS_PRODUCT = {"view", "click", "add_to_cart", "remove_from_cart", "purchase", "impression"}
+# The earliest event time a shop without orders accepts (the epoch-milliseconds floor below);
+# a shop with orders accepts nothing from before its first one.
+FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+AHEAD = timedelta(days=1)  # clocks run fast; more than this is not an event that happened
+_START_TTL = 300.0  # seconds a worker keeps the store's first order time
+_starts: dict[str, tuple[float, datetime]] = {}
 
 
 class Event(BaseModel):
     """One tracker event; `ts` is milliseconds since the epoch (Date.now()) or ISO 8601."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # what _needs() checks, said in the published schema too
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"properties": {"type": {"enum": sorted(NEEDS_PRODUCT)}}},
+                    "then": {"required": ["product_id"]},
+                },
+                {
+                    "if": {"properties": {"type": {"const": "search"}}},
+                    "then": {"required": ["query"]},
+                },
+            ]
+        },
+    )
 
     id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
     type: EventType
@@ -68,11 +101,20 @@ class Event(BaseModel):
 
     @field_validator("ts")
     @classmethod
-    def _not_future(cls, value: datetime):
+    def _in_store_life(cls, value: datetime, info: ValidationInfo):
+        """UTC, and within the store's life: from its first order (the validation context's
+        `earliest`, else FLOOR) to a day ahead; year 1 or 9999 with an offset overflows UTC."""
         value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        if value > datetime.now(UTC) + timedelta(days=1):
-            raise ValueError("is in the future")
-        return value.astimezone(UTC)
+        earliest = (info.context or {}).get("earliest", FLOOR)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"not between {earliest:%Y-%m-%d} and tomorrow") from None
+        if value > datetime.now(UTC) + AHEAD:
+            raise ValueError("is more than a day in the future")
+        if value < earliest:
+            raise ValueError(f"is before the store's first order ({earliest:%Y-%m-%d %H:%M} UTC)")
+        return value
 
     @model_validator(mode="after")
     def _needs(self):
@@ -110,14 +152,40 @@ def _bad(errors: list[dict], status: int = 400):
     ), status
 
 
+def store_start(engine: Engine) -> datetime:
+    """The store's first order time (UTC), FLOOR without orders; kept a few minutes per worker.
+    Without the database the last known value (or FLOOR) serves: the write then fails anyway."""
+    url = str(engine.url)
+    cached = _starts.get(url)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(select(func.min(db.order_lines.c.ts))).scalar_one_or_none()
+    except SQLAlchemyError:
+        return cached[1] if cached else FLOOR
+    start = first.replace(tzinfo=UTC) if first is not None else FLOOR
+    _starts[url] = (time.monotonic() + _START_TTL, start)
+    return start
+
+
 def _insert_new(engine, rows: list[dict]) -> set[str]:
-    """Insert the events not already recorded; return the ids that are new. Retries on a race."""
+    """Insert the events not already recorded for this visitor and source; return the ids that
+    are new. Retries on a race."""
+    if not rows:
+        return set()
     ids = [r["id"] for r in rows]
+    visitor, source = rows[0]["visitor"], rows[0]["source"]
+    ev = db.events.c
     for _attempt in range(3):
         try:
             with engine.begin() as conn:
                 existing = set(
-                    conn.execute(select(db.events.c.id).where(db.events.c.id.in_(ids))).scalars()
+                    conn.execute(
+                        select(ev.id).where(
+                            ev.visitor == visitor, ev.source == source, ev.id.in_(ids)
+                        )
+                    ).scalars()
                 )
                 fresh = [r for r in rows if r["id"] not in existing]
                 if fresh:
@@ -126,6 +194,13 @@ def _insert_new(engine, rows: list[dict]) -> set[str]:
         except IntegrityError:  # a concurrent retry of the same batch won the race: look again
             continue
     raise RuntimeError("could not record events after three attempts")
+
+
+@bp.after_request
+def _no_store(response):
+    """Answers about one visitor's events are theirs alone: no cache keeps them."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 @bp.get("/events/schema.json")
@@ -145,13 +220,15 @@ def ingest():
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return _bad([{"field": "body", "message": "not valid JSON (or nested too deeply)"}])
+    earliest = store_start(current_app.extensions["db"])
     try:
-        batch = Batch.model_validate(payload)
+        batch = Batch.model_validate(payload, context={"earliest": earliest})
     except ValidationError as exc:
         return _bad(_field_errors(exc))
-    visitor = _visitor()
-    if isinstance(visitor, tuple):
-        return visitor
+    caller = _visitor()
+    if isinstance(caller[1], int):  # an error answer (body, status)
+        return caller
+    visitor, source = caller
     catalog = snapshot().catalog
     unknown = [
         {"field": f"events[{i}].product_id", "message": f"unknown product {e.product_id!r}"}
@@ -169,15 +246,17 @@ def ingest():
     limited = _rate_limited(r, visitor, len(ids))
     if limited:
         return limited
-    fresh = record(visitor, batch.events, consent)
+    fresh = record(visitor, batch.events, consent, source)
     return jsonify(
         {"accepted": len(ids), "recorded": len(fresh), "duplicates": len(ids) - len(fresh)}
     ), 202
 
 
-def record(visitor: str, events: list[Event], consent) -> set[str]:
-    """Record validated events for a visitor: durably (SQL, exactly once by id) unless the
-    shopper asked not to be tracked, then their effects on the session. Returns the new ids."""
+def record(visitor: str, events: list[Event], consent, source: str = "") -> set[str]:
+    """Record validated events for a visitor: durably (SQL, exactly once by id within the
+    visitor and source) unless the shopper asked not to be tracked, then their effects on the
+    session. `source` is "" for the visitor's own browser or app, "key:<id>" for an API caller.
+    Returns the new ids."""
     r = current_app.extensions["redis"]
     ids = [e.id for e in events]
     if consent.track:
@@ -188,6 +267,7 @@ def record(visitor: str, events: list[Event], consent) -> set[str]:
             {
                 "id": e.id,
                 "visitor": visitor,
+                "source": source,
                 "type": e.type,
                 "product_id": e.product_id,
                 "slot": e.slot,
@@ -205,7 +285,7 @@ def record(visitor: str, events: list[Event], consent) -> set[str]:
         # the durable log of record: committed before the 202, exactly once by event id
         fresh = _insert_new(current_app.extensions["db"], rows)
     else:  # Sec-GPC / DNT: nothing beyond the session; the session itself still adapts
-        fresh = _fresh_in_session(r, visitor, ids)
+        fresh = _fresh_in_session(r, visitor, source, ids)
     try:
         event_effects.apply(
             current_app.extensions["sessions"],
@@ -220,23 +300,25 @@ def record(visitor: str, events: list[Event], consent) -> set[str]:
 
 
 def _visitor():
-    """The visitor from the `sid` cookie, or, for a server-to-server caller with an API key
-    (an app, an email service), the `visitor` it names."""
+    """(visitor, source): the visitor from the `sid` cookie (source ""), or, for a
+    server-to-server caller with an API key (an app, an email service), the `visitor` it names
+    (source "key:<id>": each caller's event ids are its own)."""
     from storefront.api.keys import presented as key_of
     from storefront.api.keys import verify
 
     presented = key_of(request.headers)
     if presented is not None:
-        if verify(current_app.extensions["db"], presented) is None:
+        api_key = verify(current_app.extensions["db"], presented)
+        if api_key is None:
             return _bad([{"field": "Authorization", "message": "unknown or revoked API key"}], 401)
         named = request.args.get("visitor", "")
-        if not re.match(r"^[A-Za-z0-9_-]{8,64}$", named):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", named):
             return _bad([{"field": "visitor", "message": "8-64 letters, digits, '-' or '_'"}])
-        return named
+        return named, f"key:{api_key.id}"
     visitor = read_visitor_id(request.cookies.get(COOKIE))
     if visitor is None:
         return _bad([{"field": "sid", "message": "missing or invalid visitor cookie"}])
-    return visitor
+    return visitor, ""
 
 
 def _rate_limited(r, visitor: str, n: int):
@@ -256,13 +338,13 @@ def _rate_limited(r, visitor: str, n: int):
     return None
 
 
-def _fresh_in_session(r, visitor: str, ids: list[str]) -> set[str]:
+def _fresh_in_session(r, visitor: str, source: str, ids: list[str]) -> set[str]:
     """Without a durable log (GPC/DNT), dedupe retries against a short-lived set instead."""
     k = key(SEEN_EVENTS, visitor)
     try:
         pipe = r.pipeline(transaction=True)
         for i in ids:
-            pipe.sadd(k, i)
+            pipe.sadd(k, f"{source}|{i}" if source else i)
         pipe.expire(k, 3600)
         added = pipe.execute()[:-1]
     except redis.RedisError:

@@ -7,7 +7,11 @@ home page of seven rails). These give exactly url_for's strings, more cheaply:
 - `link(endpoint, **values)`: memoised per script root, endpoint and values (bounded; the
   templates' own fixed links and the shop's categories);
 - `product_links(product_id)`: a tile's link and image, from one url_for per request with a
-  placeholder that the quoted id replaces.
+  placeholder that the quoted id replaces;
+- `channel_links(product_id, absolute)`: the same for other channels (the JSON API, emails),
+  on the configured public URL (STOREFRONT_PUBLIC_URL), never on the request's Host header.
+  Without one, links are relative, and only where an absolute link can't be avoided (an email
+  fragment) they fall back to the request's host.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote
 
-from flask import Flask, g, request, url_for
+from flask import Flask, current_app, g, request, url_for
 
 _PLACEHOLDER = "0product0"
 _SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's path converter leaves unquoted
@@ -41,6 +45,20 @@ def product_links(product_id: str) -> tuple[str, str]:
         )
     pid = quote(str(product_id), safe=_SAFE)
     return links[0].replace(_PLACEHOLDER, pid), links[1].replace(_PLACEHOLDER, pid)
+
+
+def channel_links(product_id: str, absolute: bool) -> tuple[str, str]:
+    """(page, image) links of a product for another channel: on the public URL when one is
+    configured; else relative, or on the request's host when `absolute` must be had."""
+    page, image = product_links(product_id)
+    base = current_app.config["SETTINGS"].public_url
+    if base:
+        root = len(request.script_root)
+        return base + page[root:], base + image[root:]
+    if absolute:
+        host = request.host_url.rstrip("/")
+        return host + page, host + image
+    return page, image
 
 
 def init_app(app: Flask) -> None:

@@ -154,7 +154,7 @@ def _differences(live, draft) -> list[str]:
 @auth.requires("viewer")
 def impact():
     raw = request.args.get("n", "200")
-    n = int(raw) if raw.isdigit() and 10 <= int(raw) <= 1000 else 200
+    n = int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) and 10 <= int(raw) <= 1000 else 200
     started = time.perf_counter()
     live, draft = live_and_draft()
     settings = current_app.config["SETTINGS"]

@@ -18,8 +18,14 @@ PRODUCT = {
         "currency": {"type": "string", "description": "ISO 4217 code of the price"},
         "category": {"type": "string"},
         "reason": {"type": "string"},
-        "image_url": {"type": "string"},
-        "url": {"type": "string"},
+        "image_url": {
+            "type": "string",
+            "description": "absolute on STOREFRONT_PUBLIC_URL when set, else a path",
+        },
+        "url": {
+            "type": "string",
+            "description": "absolute on STOREFRONT_PUBLIC_URL when set, else a path",
+        },
     },
     "additionalProperties": False,
 }
@@ -79,18 +85,40 @@ CONTEXT_PARAMS = [
     _param(
         "country",
         "ISO 3166 alpha-2 country (API key required)",
-        {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+        {"type": "string", "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$"},
     ),
     _param(
         "device",
         "Device class (API key required)",
         {"type": "string", "enum": ["mobile", "tablet", "desktop", "bot"]},
     ),
-    _param("time", "Local time, ISO 8601, e.g. 2011-12-05T19:30 (API key required)"),
-    _param("product_id", "Product, for the product page"),
-    _param("category", "Category slug, for the category page"),
-    _param("q", "Query, for the search page"),
-    _param("page", "Page number of a listing", {"type": "string", "pattern": "^[0-9]{1,3}$"}),
+    _param(
+        "time",
+        "Local time, ISO 8601, e.g. 2011-12-05T19:30, between years 2 and 9998 (API key required)",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+    ),
+]
+PAGE_PARAMS = [
+    _param(
+        "product_id",
+        "Product id: required for the product page, ignored elsewhere",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"},
+    ),
+    _param(
+        "category",
+        "Category slug: required for the category page, ignored elsewhere",
+        {"type": "string", "minLength": 1},
+    ),
+    _param(
+        "q",
+        "Search words: required for the search page, ignored elsewhere",
+        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
+    ),
+    _param(
+        "page",
+        "Page number of a category or search listing",
+        {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
+    ),
 ]
 
 
@@ -139,6 +167,7 @@ def document() -> dict:
                             "schema": {"type": "string", "enum": list(PAGE_TYPES)},
                         },
                         *CONTEXT_PARAMS,
+                        *PAGE_PARAMS,
                     ],
                     "security": [{}, {"apiKey": []}],
                     "responses": {
@@ -161,11 +190,13 @@ def document() -> dict:
                             "schema": {"type": "string"},
                         },
                         _param(
-                            "page",
-                            "Page type the slot belongs to (default home)",
-                            {"type": "string", "enum": list(PAGE_TYPES)},
+                            "page_type",
+                            "Page type the slot belongs to (default home); product, category "
+                            "and search need their parameters as for /api/v1/pages",
+                            {"type": "string", "enum": list(PAGE_TYPES), "default": "home"},
                         ),
-                        *CONTEXT_PARAMS[:4],
+                        *CONTEXT_PARAMS,
+                        *PAGE_PARAMS,
                     ],
                     "security": [{}, {"apiKey": []}],
                     "responses": {
@@ -191,6 +222,18 @@ def document() -> dict:
             "/events": {
                 "post": {
                     "summary": "Record tracker events (202 with counts; 400 names each bad field)",
+                    "description": "Event ids are unique per visitor and caller: a retried id "
+                    "is acknowledged and counted once. Times must lie between the store's first "
+                    "order and a day ahead.",
+                    "parameters": [
+                        _param(
+                            "visitor",
+                            "Visitor the events are for (API key required; without one the "
+                            "sid cookie names the visitor)",
+                            {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
+                        )
+                    ],
+                    "security": [{}, {"apiKey": []}],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -216,7 +259,7 @@ def document() -> dict:
                                 }
                             },
                         },
-                        **_errors(400, 413, 429, 503),
+                        **_errors(400, 401, 413, 429, 503),
                     },
                 }
             },

@@ -3,6 +3,10 @@
 Browsers call it with their `sid` cookie, like the HTML pages. Server-to-server callers send an
 API key (`Authorization: Bearer sfk_…` or `X-Api-Key`) and may then state the context
 explicitly: visitor, country, device, local time. Each key has its own rate limit.
+
+Every answer is personal, so none may be kept by a shared cache (`Cache-Control: private,
+no-store`); only the OpenAPI description is public. Product links are on the configured public
+URL (links.channel_links), never on the request's Host header.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import time
 
 import redis
-from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 
 from storefront import pages
 from storefront.api import keys
@@ -20,6 +24,7 @@ from storefront.api.openapi import document
 from storefront.context import OverrideError, build_context
 from storefront.fragments import Timings, render_slots
 from storefront.layouts import PAGE_TYPES
+from storefront.links import channel_links
 from storefront.model_holder import snapshot
 from storefront.redis_client import RATE, get_cache, get_redis, key
 from storefront.visitor import current_visitor
@@ -41,18 +46,21 @@ def _authenticate():
         if g.api_key is None:
             abort(401, description="Authorization: unknown or revoked API key")
         _rate_limit(g.api_key)
-    stated = [name for name in EXPLICIT if request.args.get(name)]
+    stated = [name for name in EXPLICIT if name in request.args]
     if stated and g.api_key is None:
         abort(403, description=f"{stated[0]}: stating the context needs an API key")
+    empty = [name for name in stated if not request.args[name].strip()]
+    if empty:
+        abort(400, description=f"{empty[0]}: empty; leave it out to use the request's own")
     visitor = request.args.get("visitor")
-    if visitor is not None and not _VISITOR.match(visitor):
+    if visitor is not None and not _VISITOR.fullmatch(visitor):
         abort(400, description="visitor: 8-64 letters, digits, '-' or '_'")
     if visitor:
         visitor_id, new = visitor, False
     else:
         visitor_id, new = current_visitor()
     g.timings = Timings()
-    explicit = {n: request.args[n] for n in ("country", "device", "time") if request.args.get(n)}
+    explicit = {n: request.args[n] for n in ("country", "device", "time") if n in request.args}
     try:
         g.context = build_context(
             request,
@@ -81,7 +89,9 @@ def _rate_limit(api_key: keys.ApiKey) -> None:
 
 
 @bp.after_request
-def _cors(response):
+def _headers(response):
+    personal = request.endpoint != "api.openapi"
+    response.headers["Cache-Control"] = "private, no-store" if personal else "public, max-age=300"
     origin = request.headers.get("Origin")
     allowed = current_app.config["SETTINGS"].cors_origins
     if origin and origin in allowed:
@@ -95,32 +105,43 @@ def _cors(response):
 
 
 def _page_args(page: str) -> dict:
+    """The listing's arguments. Each is checked wherever it is given (a malformed one is a 400
+    even on a page that ignores it), and required where its page needs it."""
     args: dict = {}
     number = request.args.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= 100:
-        abort(400, description="page: a whole number from 1 to 100")
+    if not re.fullmatch(r"[0-9]{1,3}", number) or not 1 <= int(number) <= 100:
+        abort(400, description="page: the page number, a whole number from 1 to 100")
+    pid = request.args.get("product_id")
+    if pid is not None and not _PRODUCT.fullmatch(pid):
+        abort(400, description="product_id: 1-32 letters, digits, '-' or '_'")
+    slug = request.args.get("category")
+    if slug is not None and not slug:
+        abort(400, description="category: empty; a category slug")
+    q = request.args.get("q")
+    if q is not None and not 1 <= len(q.strip()) <= 100:
+        abort(400, description="q: 1 to 100 characters")
     catalog = snapshot().catalog
     if page == "product":
-        pid = request.args.get("product_id", "")
-        if not _PRODUCT.match(pid) or catalog.get(pid) is None:
+        if pid is None or catalog.get(pid) is None:
             abort(400, description="product_id: a product of this shop is required")
         args["product_id"] = pid
     elif page == "category":
-        slug = request.args.get("category", "")
-        if catalog.category_name(slug) is None:
+        if slug is None or catalog.category_name(slug) is None:
             abort(400, description="category: a category of this shop is required")
         args.update(category=slug, page=int(number))
     elif page == "search":
-        q = request.args.get("q", "").strip()
-        if not q or len(q) > 100:
-            abort(400, description="q: 1 to 100 characters")
-        args.update(query=q, page=int(number))
+        if q is None:
+            abort(400, description="q: required for the search page, 1 to 100 characters")
+        args.update(query=q.strip(), page=int(number))
     return args
 
 
-def _slots(page: str, only: str | None = None) -> list[dict]:
-    """The page's slots as data, in order, de-duplicated across the page like the HTML."""
+def _slots(page: str, only: str | None = None, absolute: bool = False) -> list[dict]:
+    """The page's slots as data, in order, de-duplicated across the page like the HTML.
+    `absolute`: links that must stand alone (an email's), see links.channel_links."""
     if page not in PAGE_TYPES:
+        if request.endpoint == "api.fragment_html":  # a query parameter: a bad request
+            abort(400, description=f"page_type: one of {', '.join(PAGE_TYPES)}")
         abort(404, description=f"page: one of {', '.join(PAGE_TYPES)}")
     ctx = g.context
     page_args = _page_args(page)
@@ -153,14 +174,9 @@ def _slots(page: str, only: str | None = None) -> list[dict]:
             if item["id"] in shown or len(items) >= data["size"]:
                 continue
             shown.add(item["id"])
-            items.append(
-                {
-                    **item,
-                    "image_url": item.get("image_url")
-                    or url_for("shop.product_image", product_id=item["id"], _external=True),
-                    "url": url_for("shop.product", product_id=item["id"], _external=True),
-                }
-            )
+            url, image_url = channel_links(item["id"], absolute)
+            # the catalog's own picture where it has one, else the generated one
+            items.append({**item, "image_url": item.get("image_url") or image_url, "url": url})
         if items:
             out.append(
                 {
@@ -198,9 +214,12 @@ def page_json(page: str):
 
 @bp.get("/fragments/<slot>")
 def fragment_html(slot: str):
-    """One slot as HTML for an email: inline styles, absolute links, no script."""
-    page = request.args.get("page", "home")
-    data = _slots(page, only=slot)
+    """One slot as HTML for an email: inline styles, absolute links, no script. The page type
+    is `page_type` (`page` is the page number of a listing, as for /pages)."""
+    if request.args.get("page") in PAGE_TYPES:
+        abort(400, description="page: the page number; name the page type with page_type")
+    page = request.args.get("page_type", "home")
+    data = _slots(page, only=slot, absolute=True)
     if not data:
         abort(404, description=f"slot: {slot!r} has nothing to show for this visitor")
     html = render_template("fragments/email.html", slot=data[0])

@@ -51,9 +51,7 @@ def apply(
         if pid in policy.exempt:
             return False
         p = catalog.get(pid)
-        return pid in policy.hide_products or (
-            p is not None and p.in_any(policy.hide_categories)
-        )
+        return pid in policy.hide_products or (p is not None and p.in_any(policy.hide_categories))
 
     out = [p for p in picks if not hidden(p.product_id)]
     if policy.lifts:

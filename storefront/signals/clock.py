@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from functools import lru_cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -226,10 +226,17 @@ def local_time(
     )
 
 
+# The clock's range: a year inside datetime's on each side, so that the instant can be shown in
+# every time zone and the holiday look-ahead (UPCOMING_DAYS) never steps off the calendar.
+EARLIEST = datetime(MINYEAR + 1, 1, 1, tzinfo=UTC)
+LATEST = datetime(MAXYEAR - 1, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
 def parse_override_time(value: str, tz: str) -> datetime:
     """Parse a QA time override (ISO 8601, e.g. "2011-12-05T19:30") into an aware UTC datetime.
 
-    Naive values are read as local time in `tz`; raises ValueError naming "time" on garbage.
+    Naive values are read as local time in `tz`; raises ValueError on garbage and on instants
+    outside EARLIEST..LATEST (year 1 or 9999 would overflow on the way to UTC or a local zone).
     """
     text = (value or "").strip()
     if not text or len(text) > 64:
@@ -243,4 +250,12 @@ def parse_override_time(value: str, tz: str) -> datetime:
         if zone is None:
             raise ValueError(f"time override needs a valid timezone, got {tz!r}")
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not EARLIEST <= instant <= LATEST:
+        raise ValueError(
+            f"must lie between {EARLIEST.date()} and {LATEST.date()} (UTC), got {value!r}"
+        )
+    return instant

@@ -34,6 +34,10 @@ def test_environment_values_are_parsed(tmp_path):
     assert s.geo_headers == ("X-Geo", "CF-IPCountry")
     assert s.effective_database_url == "postgresql+psycopg://u@h/db"
     assert s.default_country == "DE"
+    public = load_settings(
+        {"STOREFRONT_HOME": str(tmp_path), "STOREFRONT_PUBLIC_URL": "https://shop.example/s/"}
+    )
+    assert public.public_url == "https://shop.example/s"  # links append their own "/"
 
 
 @pytest.mark.parametrize(
@@ -55,6 +59,9 @@ def test_environment_values_are_parsed(tmp_path):
         ("STOREFRONT_LOG_LEVEL", "LOUD"),
         ("STOREFRONT_DEMO_SIGNIN", "sometimes"),
         ("STOREFRONT_IDENTITY_SECRET", "too-short"),
+        ("STOREFRONT_PUBLIC_URL", "shop.example"),
+        ("STOREFRONT_PUBLIC_URL", "ftp://shop.example"),
+        ("STOREFRONT_PUBLIC_URL", "https://shop.example/?x=1"),
     ],
 )
 def test_wrong_values_name_the_variable(tmp_path, name, value):
