@@ -109,12 +109,16 @@ def _settle(
     `rotate` (signing out)."""
     r = sessions.r
     ck = key(CUSTOMER, customer_id)
-    canonical = r.get(ck)
-    if canonical is not None and (rotate or not r.hexists(key(VISITOR, canonical), MINTED)):
-        carry = [canonical, *carry]
+    canonical = current = r.get(ck)
+    if current is not None and (rotate or not r.hexists(key(VISITOR, current), MINTED)):
+        carry = [current, *carry]
         canonical = None
     if canonical is None:
         canonical = new_visitor_id()
+        # two devices signing in at once for the first time: the first to mint wins, the other
+        # joins it (a rotation replaces the old id whatever happens)
+        if current is None and not r.set(ck, canonical, ex=sessions.ttl, nx=True):
+            canonical = r.get(ck) or canonical
         link(engine, canonical, customer_id)
     for source in dict.fromkeys(carry):
         if source != canonical:
