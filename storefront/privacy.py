@@ -1,8 +1,12 @@
 """Export and delete a shopper's data: events, session, exposures, traits, preferences, caches.
 
-Deletion covers every visitor id stitched to the same person and leaves no row or key behind:
-the SQL events and identities, every per-visitor Redis key, personal fragments (their keys
-carry the visitor id) and entries of the live event stream.
+Whose data a request reaches is decided by the session, not by the cookie's id alone: a
+signed-in customer gets every visitor id stitched to them; anyone else gets their own id, and
+that id's SQL history only while it was never merged into a customer at a sign-in (a cookie
+held from before someone signed in reaches nothing of theirs: session fixation, issue #16).
+Deletion leaves no row or key of its scope behind: the SQL events and identities, every
+per-visitor Redis key, personal fragments (their keys carry the visitor id) and entries of the
+live event stream.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from storefront import db
-from storefront.identity import visitors_of
+from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     CART,
     CUSTOMER,
@@ -35,19 +39,32 @@ from storefront.redis_client import (
 PER_VISITOR = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE, PREFS, SEEN_EVENTS)
 
 
-def export(engine: Engine, r: redis.Redis, visitor_id: str) -> dict:
+def scope(engine: Engine, visitor_id: str, customer_id: str | None) -> tuple[list[str], list[str]]:
+    """(visitor ids whose Redis state, and those whose SQL rows, belong to this person).
+
+    `customer_id` is the customer this session is signed in as (its VISITOR hash), or None.
+    Signed in: every id stitched to the customer. Not signed in: this id alone, and its SQL
+    rows only while it is linked to no customer: once merged at a sign-in its history is the
+    customer's, whoever else still holds the cookie."""
+    if customer_id is not None:
+        visitors = sorted({visitor_id, *visitors_of_customer(engine, customer_id)})
+        return visitors, visitors
+    return [visitor_id], [] if customer_of(engine, visitor_id) else [visitor_id]
+
+
+def export(engine: Engine, r: redis.Redis, visitor_id: str, customer_id: str | None) -> dict:
     """Everything the shop holds about this person, as JSON-ready data."""
-    visitors = visitors_of(engine, visitor_id)
+    visitors, rows_of = scope(engine, visitor_id, customer_id)
     with engine.connect() as conn:
         rows = (
             conn.execute(
-                select(db.events).where(db.events.c.visitor.in_(visitors)).order_by(db.events.c.ts)
+                select(db.events).where(db.events.c.visitor.in_(rows_of)).order_by(db.events.c.ts)
             )
             .mappings()
             .all()
         )
         links = (
-            conn.execute(select(db.identities).where(db.identities.c.visitor.in_(visitors)))
+            conn.execute(select(db.identities).where(db.identities.c.visitor.in_(rows_of)))
             .mappings()
             .all()
         )
@@ -100,20 +117,24 @@ def _stream_entries(r: redis.Redis, stream: str, chunk: int = 2000):
 
 
 def delete_person(
-    engine: Engine, r: redis.Redis, visitor_id: str, cache: redis.Redis | None = None
+    engine: Engine,
+    r: redis.Redis,
+    visitor_id: str,
+    customer_id: str | None,
+    cache: redis.Redis | None = None,
 ) -> dict:
-    """Delete every trace of this person; returns counts of what was removed. Fragments and
-    pages are deleted from `cache` (the cache server, when it is not `r`)."""
+    """Delete every trace of this person (`scope`); returns counts of what was removed.
+    Fragments and pages are deleted from `cache` (the cache server, when it is not `r`)."""
     cache = r if cache is None else cache
-    visitors = visitors_of(engine, visitor_id)
+    visitors, rows_of = scope(engine, visitor_id, customer_id)
     with engine.begin() as conn:
         customers = set(
             conn.execute(
-                select(db.identities.c.customer_id).where(db.identities.c.visitor.in_(visitors))
+                select(db.identities.c.customer_id).where(db.identities.c.visitor.in_(rows_of))
             ).scalars()
         )
-        events = conn.execute(delete(db.events).where(db.events.c.visitor.in_(visitors))).rowcount
-        conn.execute(delete(db.identities).where(db.identities.c.visitor.in_(visitors)))
+        events = conn.execute(delete(db.events).where(db.events.c.visitor.in_(rows_of))).rowcount
+        conn.execute(delete(db.identities).where(db.identities.c.visitor.in_(rows_of)))
     keys = 0
     for v in visitors:
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))

@@ -57,6 +57,7 @@ class SessionState:
     available: bool = True  # False when Redis could not be read: the page degrades
     cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
     provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
+    retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
 
     @property
     def cart_count(self) -> int:
@@ -126,6 +127,7 @@ class SessionStore:
             prefs=_pairs(prefs),
             cached_page=page[0] if page else None,
             provisional="provisional" in facts,
+            retired="retired" in facts,
         )
 
     def touch(self, state: SessionState, now: float | None = None, new: bool = False) -> None:
@@ -135,6 +137,8 @@ class SessionStore:
         provisionally, for PROVISIONAL_TTL: a request that never comes back with the cookie
         leaves nothing lasting. Their first page with the cookie makes the record theirs for
         the session TTL."""
+        if state.retired:  # its record is only the retirement mark, which must keep its TTL
+            return
         now = time.time() if now is None else now
         k = key(VISITOR, state.visitor_id)
         if new:

@@ -7,6 +7,8 @@ account and per client address; or /account/sso, where the shop's own identity p
 authenticating proxy) presents a signed, short-lived token in the X-Storefront-Identity header
 (storefront/signin_token.py). A browser already signed in as someone else starts afresh before
 signing in as another customer, so nothing of the first one's session reaches the second.
+Every way in moves the browser to the customer's own visitor id and retires the cookie it came
+with (storefront/identity.py): a visitor cookie planted before sign-in never becomes theirs.
 """
 
 from __future__ import annotations
@@ -79,15 +81,19 @@ def _count_failure(login: str | None) -> None:
 
 
 def _sign_in_as(customer_id: str):
-    """Stitch this browser to the customer and go home."""
-    if g.context.session.customer_id not in (None, customer_id):
-        switch_visitor()  # someone else was signed in here: start from a clean visitor
+    """Stitch this browser to the customer and go home. The browser always leaves with the
+    customer's canonical visitor id, never the cookie it came with (which someone else may
+    hold: session fixation); its anonymous session comes along. A browser signed in as someone
+    else signs them out first and carries nothing of theirs over."""
     engine = current_app.extensions["db"]
     sessions = current_app.extensions["sessions"]
-    visitor = g.visitor_id
-    canonical = identity.sign_in(engine, sessions, visitor, customer_id)
-    if canonical != visitor:
-        switch_visitor(canonical)
+    ctx = g.context
+    carry: str | None = ctx.visitor_id
+    signed_in = ctx.session.customer_id
+    if signed_in not in (None, customer_id):
+        identity.sign_out(engine, sessions, ctx.visitor_id, signed_in)
+        carry = None
+    switch_visitor(identity.sign_in(engine, sessions, carry, customer_id))
     return redirect(url_for("shop.home"), code=303)
 
 
@@ -125,6 +131,14 @@ def account():
         abort(400, description=f"{field}: letters, digits and . _ @ + - only")
     login = form.customer_id.data or ""
     if not login:
+        signed_in = g.context.session.customer_id
+        if signed_in is not None:  # the signed-out cookie must reach nothing of theirs
+            identity.sign_out(
+                current_app.extensions["db"],
+                current_app.extensions["sessions"],
+                g.context.visitor_id,
+                signed_in,
+            )
         switch_visitor()  # signing out: this browser becomes a new anonymous visitor
         return redirect(url_for("shop.home"), code=303)
     if current_app.config["SETTINGS"].demo_signin:

@@ -78,6 +78,7 @@ def me_update():
             current_app.extensions["db"],
             current_app.extensions["redis"],
             visitor,
+            g.context.session.customer_id,  # who this session signed in as, not the cookie
             cache=current_app.extensions["cache"],
         )
         switch_visitor()  # this browser starts over as someone new
@@ -87,8 +88,12 @@ def me_update():
 
 @bp.get("/me/export.json")
 def me_export():
+    ctx = g.context
     data = privacy.export(
-        current_app.extensions["db"], current_app.extensions["redis"], g.context.visitor_id
+        current_app.extensions["db"],
+        current_app.extensions["redis"],
+        ctx.visitor_id,
+        ctx.session.customer_id,  # who this session signed in as, not the cookie's links
     )
     response = jsonify(data)
     response.headers["Content-Disposition"] = 'attachment; filename="my-storefront-data.json"'

@@ -20,7 +20,7 @@ from storefront.model_holder import snapshot
 from storefront.pages import compose
 from storefront.product_images import svg_tile
 from storefront.qa_snapshot import SnapshotError, read_pin
-from storefront.visitor import current_visitor
+from storefront.visitor import current_visitor, switch_visitor
 
 bp = Blueprint("shop", __name__)
 PRODUCT_ID = r"^[A-Za-z0-9_-]{1,32}$"
@@ -56,20 +56,27 @@ def _context() -> None:
         except LookupError as exc:
             abort(400, description=str(exc))
     page_key = store.page_key = None if new else page_cache.page_key(visitor_id)
-    try:
-        context = store.context = build_context(
-            req,
-            visitor_id,
-            new,
-            app.extensions["sessions"],
-            app.extensions["geo"],
-            now=pin.clock if pin else None,
-            seed=pin.seed if pin else None,
-            arms=pin.arms if pin else None,
-            page_key=page_key,
-        )
-    except OverrideError as exc:
-        abort(400, description=str(exc))
+
+    def read(visitor_id: str, new: bool, page_key: str | None):
+        try:
+            return build_context(
+                req,
+                visitor_id,
+                new,
+                app.extensions["sessions"],
+                app.extensions["geo"],
+                now=pin.clock if pin else None,
+                seed=pin.seed if pin else None,
+                arms=pin.arms if pin else None,
+                page_key=page_key,
+            )
+        except OverrideError as exc:
+            abort(400, description=str(exc))
+
+    context = store.context = read(visitor_id, new, page_key)
+    if context.session.retired:  # a cookie from before a sign-in or sign-out: start afresh
+        page_key = store.page_key = None
+        context = store.context = read(switch_visitor(), True, None)
     timings.add("context", t)
     if page_key is None:
         return None

@@ -159,11 +159,12 @@ def test_signing_in_on_two_devices_stitches_one_history(app):
     post(phone, {"type": "view", "product_id": pid})
     phone_id = visitor_of(phone)
     assert phone.post("/account", data={"customer_id": customer}).status_code == 303
-    assert visitor_of(phone) == phone_id  # first device: its id becomes the person's
+    person_id = visitor_of(phone)  # a new id, never the cookie it came with (fixation)
+    assert person_id != phone_id
     laptop.get("/")
     laptop_id = visitor_of(laptop)
     laptop.post("/account", data={"customer_id": customer})
-    assert visitor_of(laptop) == phone_id  # the laptop joins the same person
+    assert visitor_of(laptop) == person_id  # the laptop joins the same person
     html = laptop.get("/").get_data(as_text=True)
     assert "because-you-viewed" in slots(html) and f"Customer {customer}" in html
     with engine.connect() as conn:
@@ -172,10 +173,10 @@ def test_signing_in_on_two_devices_stitches_one_history(app):
                 select(db.identities.c.visitor).where(db.identities.c.customer_id == customer)
             ).scalars()
         )
-    assert {phone_id, laptop_id} <= linked
+    assert {phone_id, laptop_id, person_id} <= linked  # their events count for the customer
     # signing out gives the device a fresh anonymous id
     laptop.post("/account", data={"customer_id": ""})
-    assert visitor_of(laptop) not in (phone_id, laptop_id)
+    assert visitor_of(laptop) not in (phone_id, laptop_id, person_id)
 
 
 def test_checkout_records_purchases_and_empties_the_basket(client, app):
