@@ -34,8 +34,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from storefront import db, event_effects
 from storefront.context import read_consent
+from storefront.identity import RETIRED
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, SEEN_EVENTS, key
+from storefront.redis_client import RATE, SEEN_EVENTS, VISITOR, key
 from storefront.signals import device_class
 from storefront.visitor import COOKIE, read_visitor_id
 
@@ -318,7 +319,19 @@ def _visitor():
     visitor = read_visitor_id(request.cookies.get(COOKIE))
     if visitor is None:
         return _bad([{"field": "sid", "message": "missing or invalid visitor cookie"}])
+    if _retired(visitor):
+        message = "this visitor cookie ended at a sign-in or sign-out: load a page for a new one"
+        return _bad([{"field": "sid", "message": message}], 409)
     return visitor, ""
+
+
+def _retired(visitor: str) -> bool:
+    """Whether the id was merged into a customer's at a sign-in or sign-out (identity.py): events
+    under it would count for that customer in training. Redis away: not known, so accepted."""
+    try:
+        return bool(current_app.extensions["redis"].hexists(key(VISITOR, visitor), RETIRED))
+    except redis.RedisError:
+        return False
 
 
 def _rate_limited(r, visitor: str, n: int):

@@ -175,3 +175,29 @@ def test_a_shared_id_kept_by_an_older_release_is_replaced_at_the_next_sign_in(ap
     assert visitor_of(victim) != planted_id
     assert customers_in(export(victim)) == {customer}
     assert_reaches_nothing(app, planted, customer, [])
+
+
+def test_events_sent_with_a_retired_cookie_are_refused_not_counted_for_the_customer(shop):
+    """Whoever still holds the pre-sign-in cookie cannot add to the customer's history (which
+    training would count for them) through POST /events either."""
+    customer = customer_no(shop, 3)
+    assert accounts.set_password(shop.extensions["db"], customer, PASSWORD)
+    pid = products(shop, 1)[0]
+    attacker = browser(shop)
+    attacker.get("/")
+    planted, planted_id = cookie(attacker), visitor_of(attacker)
+    victim = browser(shop)
+    victim.set_cookie("sid", planted)
+    r = victim.post("/account", data={"customer_id": customer, "password": PASSWORD})
+    assert r.status_code == 303
+
+    attacker.set_cookie("sid", planted)
+    event = {"id": f"retired-{time.time_ns()}", "type": "view", "product_id": pid}
+    r = attacker.post("/events", json={"events": [{**event, "ts": int(time.time() * 1000)}]})
+    assert r.status_code == 409
+    assert r.get_json()["fields"][0]["field"] == "sid"
+    with shop.extensions["db"].connect() as conn:
+        stored = conn.execute(
+            select(db.events.c.id).where(db.events.c.visitor == planted_id)
+        ).scalars()
+        assert event["id"] not in set(stored)
