@@ -106,6 +106,6 @@ def restore(version_id: int):
 @auth.requires("viewer")
 def audit():
     before = request.args.get("before", "")
-    before_id = int(before) if before.isdigit() else None
+    before_id = store.parse_id(before)
     entries = store.audit(current_app.extensions["db"], 50, before_id)
     return render_template("admin/audit.html", entries=entries)

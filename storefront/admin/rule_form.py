@@ -108,7 +108,7 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
             continue
         attr = r.form.attribute.data
         lift: dict[str, Any] = {
-            attr: int(value) if attr == "new_days" and value.isdigit() else value
+            attr: int(value) if attr == "new_days" and re.fullmatch(r"[0-9]{1,6}", value) else value
         }
         if r.form.weight.data and r.form.weight.data != 1:
             lift["weight"] = r.form.weight.data

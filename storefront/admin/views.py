@@ -232,7 +232,7 @@ def rule_check():
         ]
         return render_template("admin/_check.html", problems=problems, conflicts=[], checked=True)
     rid = request.form.get("rule_id", "")
-    rule_id = int(rid) if rid.isdigit() else None
+    rule_id = store.parse_id(rid)
     rule, problems = _from_form(form)
     conflicts: list = []
     if rule is not None:

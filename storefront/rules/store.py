@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -260,15 +261,22 @@ def versions(engine: Engine, limit: int = 200) -> list[Version]:
         return [_version(r) for r in rows]
 
 
+def parse_id(text: str) -> int | None:
+    """A database id from a request: ASCII digits that fit a 64-bit column, else None
+    (str.isdigit() accepts '²', which int() refuses, and numbers no column holds)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+
+
 def get_version(engine: Engine, ref: int | str) -> Version | None:
     """A version by id (7), short label (v7) or full label (v7-1a2b3c4d)."""
     text = str(ref).strip().lower()
     ident = text.removeprefix("v").split("-", 1)[0]
-    if not ident.isdigit():
+    number = parse_id(ident)
+    if number is None:
         return None
     with engine.connect() as conn:
         row = (
-            conn.execute(select(db.rule_versions).where(db.rule_versions.c.id == int(ident)))
+            conn.execute(select(db.rule_versions).where(db.rule_versions.c.id == number))
             .mappings()
             .first()
         )

@@ -280,3 +280,18 @@ def test_signing_out(studio):
     vera = signed_in(studio, "vera")
     assert vera.post("/admin/logout").status_code == 303
     assert vera.get("/admin/rules").status_code == 302
+
+
+@pytest.mark.parametrize("digit", ["²", "٣", "1" * 400])
+def test_numbers_in_studio_requests_are_ascii_digits_of_bounded_length(studio, digit):
+    """str.isdigit() says yes to '²' and '٣', which int() refuses (a 500), and to a 400-digit
+    number that no database id column holds: each must be treated as not a number."""
+    editor = signed_in(studio, "ed")
+    assert editor.get(f"/admin/audit?before={digit}").status_code == 200
+    hide = rule_form(name="No clutter", priority="10", hide_products="85123A", rule_id=digit)
+    assert editor.post("/admin/rules/check", data=hide).status_code == 200
+    lift = rule_form(
+        name="New things", priority="10", **{"lift-0-attribute": "new_days", "lift-0-value": digit}
+    )
+    assert editor.post("/admin/rules/check", data=lift).status_code == 200
+    assert store.get_version(studio.extensions["db"], f"v{digit}") is None
