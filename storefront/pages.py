@@ -44,7 +44,9 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
         page_args,
         ctx,
         snap.catalog,
-        current_app.extensions["exposures"],
+        # a request without the cookie (a bot, a health check, a first page) is not noted: it
+        # must leave nothing lasting; the visitor is noted once they come back with it
+        None if ctx.new_visitor else current_app.extensions["exposures"],
     )
     layout = layout_for(page, ctx.compact, settings.rail_size, settings.compact_rail_size)
     t = time.perf_counter()

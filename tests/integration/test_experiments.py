@@ -301,6 +301,17 @@ def test_a_targeted_experiment_applies_and_counts_only_where_its_conditions_hold
         res = metrics.measure(engine, store.get(engine, exp.id), {}, holdout_share=0.0)
         assert res["trending"].visitors == {phone_id}
         assert res["trending"].impressions == 1
+        # cookie-less requests (bots, health checks, a first page) leave nothing lasting: a
+        # visitor is noted once they come back with the cookie
+        for _ in range(10):
+            app.test_client().get("/?qa_country=GB", headers={"User-Agent": PHONE})
+        with engine.connect() as conn:
+            count = conn.execute(
+                select(db.experiment_exposures.c.visitor).where(
+                    db.experiment_exposures.c.experiment_id == exp.id
+                )
+            ).all()
+        assert len(count) == 1
     finally:
         with engine.begin() as conn:
             conn.execute(delete(db.events).where(db.events.c.id.like("tgt-%")))
