@@ -33,9 +33,9 @@ def read_orders(engine):
             ),
             conn,
         )
-        products = pd.read_sql(
-            select(db.products.c.id, db.products.c.title, db.products.c.category), conn
-        )
+        # brand where the catalog import added one: LightFM's product features (cold.py)
+        wanted = ("id", "title", "category", "price", "brand")
+        products = pd.read_sql(select(*(c for c in db.products.c if c.name in wanted)), conn)
     return lines, products
 
 
@@ -125,6 +125,18 @@ def describe(meta: dict) -> list[str]:
         if share is not None
         else "Exploration share: STOREFRONT_EXPLORE_SHARE (not fitted)"
     )
+    for part, title in (
+        ("cold_products", "products nobody bought"),
+        ("cold_visitors", "first visits"),
+    ):
+        cold = fitted.get("lightfm", {}).get(part)
+        if cold and "ndcg@10" in cold:
+            out.append(
+                f"LightFM for {title}: {'served' if cold['serve'] else 'not served'} "
+                f"({cold['customers']:,} validation customers; NDCG@10 "
+                + ", ".join(f"{k} {v:.4f}" for k, v in cold["ndcg@10"].items())
+                + ")"
+            )
     out += [f"Note: {note}" for note in fitted.get("notes", [])]
     return out
 
