@@ -239,7 +239,7 @@ def validate(
     first_visit: Callable[[str | None], list],
     epochs: int = EPOCHS,
     progress: Callable[[str], None] | None = None,
-) -> dict:
+) -> tuple[dict, tuple[ColdModel, np.ndarray] | None]:
     """LightFM fitted on the lines before `date`, against what serves the cold today, on what
     customers bought from `date` on (NDCG@10):
 
@@ -250,7 +250,9 @@ def validate(
     - cold visitors (customers new after `date`, with their first order's country only):
       LightFM against `first_visit` (the fitted first-visit list: country -> product ids).
 
-    Each part says whether LightFM won and serves, with a note either way."""
+    Each part says whether LightFM won and serves, with a note either way. Returns the figures
+    and the model with its product ids (None where too few customers to fit on): the version
+    serves this very model, so what is served is what was measured, at one fit's cost."""
     ts = pd.to_datetime(lines["ts"])
     train, test = lines[ts < date], lines[ts >= date]
     truths = _truths(test)
@@ -263,7 +265,7 @@ def validate(
         return {
             "cold_products": _decide(None, buyers, COLD_WHO),
             "cold_visitors": _decide(None, len(new), NEW_WHO),
-        }
+        }, None
     cold, ids, cost = fit_cold(train, products, epochs, progress=progress)
     index = {p: k for k, p in enumerate(ids)}
     owned = {c: [index[p] for p in set(s.astype(str)) if p in index] for c, s in history}
@@ -301,7 +303,7 @@ def validate(
         scores["lightfm"].append(ndcg_at_k(list(cold_ids[top]), wanted))
         scores["catalog_order"].append(ndcg_at_k(catalog_order, wanted))
         scores["category_popularity"].append(ndcg_at_k(category_first, wanted))
-    out["cold_products"] = _decide(
+    out["cold_products"] = {"products": len(cold_rows)} | _decide(
         {k: _mean(v) for k, v in scores.items()}, len(scores["lightfm"]), COLD_WHO
     )
 
@@ -318,7 +320,7 @@ def validate(
         scores["lightfm"].append(ndcg_at_k(mine, truths[customer]))
         scores["first_visit"].append(ndcg_at_k(fitted, truths[customer]))
     out["cold_visitors"] = _decide({k: _mean(v) for k, v in scores.items()}, len(new), NEW_WHO)
-    return out
+    return out, (cold, ids)
 
 
 def _decide(ndcg: dict[str, float] | None, n: int, who: str) -> dict:

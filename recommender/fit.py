@@ -24,7 +24,7 @@ operator's exploration share) and a note saying so. Nothing here depends on any 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -78,9 +78,11 @@ class Fitted:
     # and "cold_visitors"; serve is False unless it won on validation
     lightfm: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the LightFM model validated (cold.ColdModel, its product ids) for the version to store
+    cold_model: tuple | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cold_model"}
 
 
 class Validation:
@@ -367,7 +369,7 @@ def _fit_cold(
     nobody has bought (cold.validate); its figures, decisions and notes go into `out`."""
     say("fitting LightFM for products nobody has bought yet and first-time visitors")
     fallback = _lists_for_new(split, trending_days)[out.first_visit]
-    out.lightfm = cold.validate(lines, products, val_date, fallback, progress=say)
+    out.lightfm, out.cold_model = cold.validate(lines, products, val_date, fallback, progress=say)
     for part in ("cold_products", "cold_visitors"):
         out.notes.append(f"LightFM for {part.replace('_', ' ')}: {out.lightfm[part]['note']}")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import cold, imported, popularity, registry, segments, taste_index
+from recommender import imported, popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
 from recommender.ease import BLEND_MAX_ITEMS, ease_neighbours
@@ -192,14 +192,10 @@ def train(
     if taste is not None:
         taste.save(tmp)
     served = [p for p, v in fitted.lightfm.items() if isinstance(v, dict) and v.get("serve")]
-    if served:  # LightFM won on validation: refit on the whole window for the version
-        frame = products if products is not None else catalog
-        if frame is None:
-            frame = pd.DataFrame({"id": data.item_ids})
-        model, ids, cost = cold.fit_cold(lines, frame, progress=say)
+    if served and fitted.cold_model is not None:  # LightFM won on validation: that model
+        model, ids = fitted.cold_model
         model.reindex(ids, data.item_ids).save(tmp)
-        fitted.lightfm["served_cost"] = cost
-        say(f"LightFM for {' and '.join(served)}: {cost['seconds']}s")
+        say(f"LightFM for {' and '.join(served)} stored with the version")
     (tmp / "popularity.json").write_text(json.dumps(lists))
     if products is not None:  # micro-segments need categories (and quantities, prices)
         say("finding customer segments")

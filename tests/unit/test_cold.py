@@ -122,5 +122,25 @@ def test_the_versions_lightfm_arrays_are_plain_npy_loaded_without_pickle(tmp_pat
     model = Model(path)
     assert memory_mapped(model.cold.item_vectors) and memory_mapped(model.cold.user_embeddings)
     meta = json.loads((path / "meta.json").read_text())
-    cost = meta["fitted"]["lightfm"]["served_cost"]
+    cost = meta["fitted"]["lightfm"]["cost"]  # the validated model is the one served
     assert cost["threads"] == cold.THREADS and cost["epochs"] == cold.EPOCHS
+
+
+def test_a_version_where_lightfm_won_for_first_visits_serves_it_from_context(tmp_path):
+    """The version's decision is what switches the first-visit list: with cold_visitors.serve
+    set in its meta.json, a first-time visitor gets LightFM's scores from their country."""
+    catalog = _catalog()
+    report = train(_store("kind"), catalog["id"], tmp_path, ALS, products=catalog, publish=False)
+    path = tmp_path / report.version
+    before = Model(path)
+    assert not before.cold_visitors  # no new customers to validate on in this store
+    meta = json.loads((path / "meta.json").read_text())
+    meta["fitted"]["lightfm"]["cold_visitors"]["serve"] = True
+    (path / "meta.json").write_text(json.dumps(meta))
+    model = Model(path)
+    assert model.cold_visitors
+    for country, kind in (("GB", "a"), ("DE", "b")):
+        top = [p for p, _ in model.first_visit_list(country)[:5]]
+        assert all(p.startswith(kind) for p in top), (country, top)
+    # a country LightFM never saw: the fitted list, as before
+    assert model.first_visit_list("FR") == before.first_visit_list("FR")
