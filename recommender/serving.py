@@ -149,6 +149,8 @@ class Model:
             else:
                 bought = np.bincount(self.ui_indices, minlength=len(self.item_ids)) > 0
             self._never_bought = np.flatnonzero(~bought)
+            # nothing unsold in the catalog (a shop whose catalog came from its orders): off
+            self.cold_products = len(self._never_bought) > 0
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
         self._user_index = IdIndex(self.user_ids)
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
@@ -461,7 +463,7 @@ class Model:
         """Products nobody has bought yet, best first for this shopper by LightFM (what they
         bought and touched, and their context): empty unless this version serves LightFM
         for cold products (it beat the alternatives on the store's validation split)."""
-        if not self.cold_products or not len(self._never_bought):
+        if not self.cold_products:
             return []
         items = list({int(i) for i in self._touched(*self._own(customer_id), session)[0]})
         vector = self.cold.taste(items, cold.context_tokens(country, device))
