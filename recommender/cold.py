@@ -275,22 +275,15 @@ def validate(
     # (a) cold products
     cold_rows = np.asarray([k for k, p in enumerate(ids) if p not in bought], dtype=np.int64)
     cold_ids = ids[cold_rows]
-    sales = train["product_id"].astype(str).value_counts()
-    frame = products.drop_duplicates("id").set_index(products["id"].drop_duplicates().astype(str))
-    category = (
-        frame["category"].reindex(ids).fillna("").astype(str).to_numpy()
-        if "category" in frame
-        else np.full(len(ids), "")
+    frame = products.drop_duplicates("id")
+    category = pd.Series(
+        frame["category"].to_numpy() if "category" in frame else "", index=frame["id"].astype(str)
     )
-    by_category = sales.groupby(category[[index.get(p, 0) for p in sales.index]]).sum()
+    sold_in = category.reindex(train["product_id"].astype(str)).fillna("").to_numpy()
+    category_sales = pd.Series(sold_in).value_counts()  # lines per category before the date
+    cold_sales = category_sales.reindex(category.reindex(cold_ids).fillna("")).fillna(0)
     catalog_order = list(cold_ids[:10])
-    category_first = list(
-        cold_ids[
-            np.argsort(
-                -by_category.reindex(category[cold_rows]).fillna(0).to_numpy(), kind="stable"
-            )
-        ][:10]
-    )
+    category_first = list(cold_ids[np.argsort(-cold_sales.to_numpy(), kind="stable")][:10])
     scores: dict[str, list[float]] = {"lightfm": [], "catalog_order": [], "category_popularity": []}
     for customer, truth in truths.items():
         wanted = truth - bought
