@@ -144,3 +144,9 @@ def test_a_version_where_lightfm_won_for_first_visits_serves_it_from_context(tmp
         assert all(p.startswith(kind) for p in top), (country, top)
     # a country LightFM never saw: the fitted list, as before
     assert model.first_visit_list("FR") == before.first_visit_list("FR")
+
+
+def test_a_large_store_trains_lightfm_on_an_even_sample_of_customers(monkeypatch):
+    monkeypatch.setattr(cold, "MAX_PAIRS", 400)
+    _, _, cost = cold.fit_cold(_store("kind"), _catalog(), epochs=1)
+    assert cost["sampled"] and 0 < cost["pairs"] <= 400 and cost["customers"] < 80
