@@ -5,6 +5,8 @@ a version serves it from .npy arrays with numpy alone."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -122,6 +124,13 @@ def test_the_versions_lightfm_arrays_are_plain_npy_loaded_without_pickle(tmp_pat
     model = Model(path)
     assert memory_mapped(model.cold.item_vectors) and memory_mapped(model.cold.user_embeddings)
     meta = json.loads((path / "meta.json").read_text())
+    # a server process scores with numpy alone: lightfm is never imported there
+    script = (
+        "import sys; from pathlib import Path; from recommender.serving import Model; "
+        f"m = Model(Path({str(path)!r})); assert m.cold_products_for('3', (), 'GB'); "
+        "assert 'lightfm' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
     cost = meta["fitted"]["lightfm"]["cost"]  # the validated model is the one served
     assert cost["threads"] == cold.THREADS and cost["epochs"] == cold.EPOCHS
 
