@@ -33,14 +33,17 @@ def read_orders(engine):
             ),
             conn,
         )
-        # an imported catalog's titles and categories win over those derived from order lines
-        # (the shop does the same: storefront/catalog.py), so models and segments see them too
+        # an imported catalog's titles, categories and prices win over those derived from order
+        # lines (the shop does the same: storefront/catalog.py), so models and segments see them
+        # too; its brand feeds LightFM's product features (cold.py)
         item = db.catalog_items
         products = pd.read_sql(
             select(
                 db.products.c.id,
                 func.coalesce(item.c.title, db.products.c.title).label("title"),
                 func.coalesce(item.c.category, db.products.c.category).label("category"),
+                func.coalesce(item.c.price, db.products.c.price).label("price"),
+                item.c.brand,
             ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
             conn,
         )
@@ -133,6 +136,18 @@ def describe(meta: dict) -> list[str]:
         if share is not None
         else "Exploration share: STOREFRONT_EXPLORE_SHARE (not fitted)"
     )
+    for part, title in (
+        ("cold_products", "products nobody bought"),
+        ("cold_visitors", "first visits"),
+    ):
+        cold = fitted.get("lightfm", {}).get(part)
+        if cold and "ndcg@10" in cold:
+            out.append(
+                f"LightFM for {title}: {'served' if cold['serve'] else 'not served'} "
+                f"({cold['customers']:,} validation customers; NDCG@10 "
+                + ", ".join(f"{k} {v:.4f}" for k, v in cold["ndcg@10"].items())
+                + ")"
+            )
     out += [f"Note: {note}" for note in fitted.get("notes", [])]
     return out
 

@@ -12,6 +12,8 @@ bought after it:
   again, ALS, popularity...) on validation, that candidate is served instead, and a note says so;
 - the list a first-time visitor gets (all-time best sellers, this month's with or without guest
   orders, or by country): the one with the best NDCG@10 for the validation's new customers;
+- whether LightFM (cold.py) serves products nobody has bought yet and visitors with nothing
+  but context: only where it beats what serves them today on the validation split;
 - the store's repeat share (how much of a later order re-orders) and the exploration share (how
   much of what customers buy next comes from categories they never bought from before).
 
@@ -22,13 +24,13 @@ operator's exploration share) and a note saying so. Nothing here depends on any 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender import popularity
+from recommender import cold, popularity
 from recommender.base import top_n
 from recommender.blend import (
     CANDIDATES,
@@ -72,10 +74,15 @@ class Fitted:
     repeat_share: float | None = None
     explore_share: float | None = None  # None: the operator's STOREFRONT_EXPLORE_SHARE
     validation: dict = field(default_factory=dict)
+    # LightFM for the cold (cold.validate): figures, decision and a note for "cold_products"
+    # and "cold_visitors"; serve is False unless it won on validation
+    lightfm: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the LightFM model validated (cold.ColdModel, its product ids) for the version to store
+    cold_model: tuple | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cold_model"}
 
 
 class Validation:
@@ -278,9 +285,11 @@ def fit_store(
     base: BlendParams | None = None,
     trending_days: int = 30,
     progress: Callable[[str], None] | None = None,
+    lightfm: bool = True,
 ) -> Fitted:
     """Fit this store's blend, guard, first-visit list and shares on a validation split inside
-    `lines` (the training window). products: id, title, category (None: ids only)."""
+    `lines` (the training window). products: id, title, category, and brand and price where the
+    catalog has them (None: ids only). lightfm=False: no LightFM for the cold (not served)."""
     say = progress or (lambda _msg: None)
     base = base or BlendParams()
     out = Fitted()
@@ -296,7 +305,7 @@ def fit_store(
     try:
         split = make_split(lines, products[["id", "title", "category"]], val_date)
     except ValueError as exc:
-        out.notes.append(f"too small to validate on ({exc}): safe defaults")
+        out.notes.append(f"too small to validate on ({exc}): safe defaults, no LightFM")
         return out
     out.validation = {
         "date": f"{val_date:%Y-%m-%d}",
@@ -317,6 +326,8 @@ def fit_store(
             f"{len(split.groups['new'])} new customers to validate on (< {MIN_CUSTOMERS}): "
             f"first-time visitors get the safe default ({SAFE_FIRST_VISIT})"
         )
+    if lightfm:
+        _fit_cold(lines, products, split, val_date, trending_days, out, say)
     if len(split.groups["returning"]) < MIN_CUSTOMERS:
         out.notes.append(
             f"{len(split.groups['returning'])} returning customers to validate on "
@@ -346,6 +357,24 @@ def fit_store(
     feats = val.features(als, val.knn(knn_params), val.ease(knn_params.neighbours))
     _choose(val, feats, base, out)
     return out
+
+
+def _fit_cold(
+    lines: pd.DataFrame,
+    products: pd.DataFrame,
+    split: Split,
+    val_date: pd.Timestamp,
+    trending_days: int,
+    out: Fitted,
+    say: Callable[[str], None],
+) -> None:
+    """LightFM against the fitted first-visit list and the catalog's own order of products
+    nobody has bought (cold.validate); its figures, decisions and notes go into `out`."""
+    say("fitting LightFM for products nobody has bought yet and first-time visitors")
+    fallback = _lists_for_new(split, trending_days)[out.first_visit]
+    out.lightfm, out.cold_model = cold.validate(lines, products, val_date, fallback, progress=say)
+    for part in ("cold_products", "cold_visitors"):
+        out.notes.append(f"LightFM for {part.replace('_', ' ')}: {out.lightfm[part]['note']}")
 
 
 def _choose(val: Validation, feats: dict, base: BlendParams, out: Fitted) -> None:

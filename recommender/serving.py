@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommender import registry, segments
+from recommender import cold, registry, segments
 from recommender.blend import (
     BlendParams,
     Shopper,
@@ -133,6 +133,24 @@ class Model:
             )
         if not learnt or "weights" not in self.meta.get("blend", {}):
             self.blend = BlendParams(**{**self.blend.as_dict(), "weights": {}, "new_weights": {}})
+        # LightFM for the cold (cold.py), where this store's validation chose it
+        lightfm = self.fitted.get("lightfm", {})
+        self.cold = cold.ColdModel.load(path)
+        self.cold_visitors = self.cold is not None and bool(
+            lightfm.get("cold_visitors", {}).get("serve")
+        )
+        self.cold_products = self.cold is not None and bool(
+            lightfm.get("cold_products", {}).get("serve")
+        )
+        self._never_bought = np.zeros(0, dtype=np.int64)
+        if self.cold_products:
+            if (path / "item_buyers.npy").is_file():
+                bought = np.asarray(_load(path, "item_buyers")) > 0
+            else:
+                bought = np.bincount(self.ui_indices, minlength=len(self.item_ids)) > 0
+            self._never_bought = np.flatnonzero(~bought)
+            # nothing unsold in the catalog (a shop whose catalog came from its orders): off
+            self.cold_products = len(self._never_bought) > 0
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
         self._user_index = IdIndex(self.user_ids)
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
@@ -434,12 +452,52 @@ class Model:
         merged = sorted(best.items(), key=lambda kv: -kv[1][0])
         return [(pid, s, src) for pid, (s, src) in merged[:n]]
 
-    def first_visit_list(self, country: str | None) -> list[tuple[str, float]]:
+    def cold_products_for(
+        self,
+        customer_id: str | None,
+        session: Sequence[tuple[str, str]] = (),
+        country: str | None = None,
+        device: str | None = None,
+        n: int = 10,
+    ) -> list[tuple[str, float]]:
+        """Products nobody has bought yet, best first for this shopper by LightFM (what they
+        bought and touched, and their context): empty unless this version serves LightFM
+        for cold products (it beat the alternatives on the store's validation split)."""
+        if not self.cold_products:
+            return []
+        items = list({int(i) for i in self._touched(*self._own(customer_id), session)[0]})
+        vector = self.cold.taste(items, cold.context_tokens(country, device))
+        if vector is None:
+            return []
+        scores = self.cold.scores(vector, self._never_bought)
+        return self._top(scores, n, (), self._never_bought)
+
+    def _own(self, customer_id: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """The customer's trained products and their confidences (empty when unknown)."""
+        u = self._user_index.get(customer_id) if customer_id else None
+        if u is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
+        return np.asarray(self.ui_indices[lo:hi], dtype=np.int64), np.asarray(self.ui_data[lo:hi])
+
+    def first_visit_list(
+        self, country: str | None, device: str | None = None
+    ) -> list[tuple[str, float]]:
         """What a first-time visitor gets: the list this store's training chose on validation
-        (all-time, this month's, or the visitor's country's), topped up with the all-time list;
-        the all-time list where the version has no list of that name."""
+        (all-time, this month's, or the visitor's country's; LightFM's scores from the
+        visitor's context where LightFM won there), topped up with the all-time list; the
+        all-time list where the version has no list of that name."""
         chosen = self.first_visit
-        if chosen == "by_country":
+        vector = None
+        if self.cold_visitors:
+            vector = self.cold.visitor_vector(cold.context_tokens(country, device))
+        if vector is not None:
+            scores = self.cold.scores(vector)
+            k = min(cold.TOP, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k]
+            top = top[np.argsort(-scores[top], kind="stable")]
+            head = [(str(self.item_ids[i]), float(scores[i])) for i in top]
+        elif chosen == "by_country":
             head = self.popular("by_country", country) if country else []
         else:
             head = self.popular(chosen) or self.popular("overall")

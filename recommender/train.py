@@ -191,6 +191,11 @@ def train(
     _save(tmp, "item_trending", trending)
     if taste is not None:
         taste.save(tmp)
+    served = [p for p, v in fitted.lightfm.items() if isinstance(v, dict) and v.get("serve")]
+    if served and fitted.cold_model is not None:  # LightFM won on validation: that model
+        model, ids = fitted.cold_model
+        model.reindex(ids, data.item_ids).save(tmp)
+        say(f"LightFM for {' and '.join(served)} stored with the version")
     (tmp / "popularity.json").write_text(json.dumps(lists))
     if products is not None:  # micro-segments need categories (and quantities, prices)
         say("finding customer segments")

@@ -229,11 +229,13 @@ def _favourites(req: Request, exclude: set[str]) -> list[Pick]:
     if model is None:
         return _popular_near(req, exclude)
     reason = {
+        "lightfm": f"Picked for visitors from {_place(req)}" if req.ctx.country else None,
         "recent": "A customer favourite this month",
         "recent_customers": "A customer favourite this month",
         "by_country": f"A favourite in {_place(req)}" if req.ctx.country else None,
-    }.get(model.first_visit) or "A customer favourite"
-    picks = _in_catalog(req, model.first_visit_list(req.ctx.country), reason, exclude)
+    }.get("lightfm" if model.cold_visitors else model.first_visit) or "A customer favourite"
+    scored = model.first_visit_list(req.ctx.country, _device(req))
+    picks = _in_catalog(req, scored, reason, exclude)
     return picks or _popular_near(req, exclude)
 
 
@@ -362,7 +364,7 @@ def _seasonal(req: Request) -> list[Pick]:
         )
         if picks:
             return picks
-    return _new_arrivals(req)
+    return _newest(req)  # shared by everyone in the season: never the personal picks
 
 
 def _seasonal_scope(req: Request) -> tuple[str, ...]:
@@ -382,17 +384,52 @@ def _seasonal_title(req: Request, default: str) -> str:
 register(Strategy("seasonal", _seasonal, _seasonal_scope, title=_seasonal_title))
 
 
+def _device(req: Request) -> str | None:
+    """The device class, where the shopper lets it shape what is recommended."""
+    return req.ctx.device if req.ctx.consent.device else None
+
+
+def _serves_cold_products(req: Request) -> bool:
+    model = req.snap.model
+    return model is not None and model.cold_products
+
+
 def _new_arrivals(req: Request) -> list[Pick]:
+    """The newest products that sold; where this store's version serves LightFM for products
+    nobody has bought yet (it won on validation: recommender/cold.py), up to half the rail
+    is those, best first for this shopper's history, session and context."""
+    unsold: list[Pick] = []
+    if _serves_cold_products(req):
+        model, s = req.snap.model, req.ctx.session
+        customer = req.ctx.customer_id
+        signals = s.signals() if req.ctx.consent.history else ()
+        scored = model.cold_products_for(
+            customer, signals, req.ctx.country, _device(req), req.n * 4
+        )
+        unsold = _in_catalog(req, scored, "New in the shop, picked for you")[: (req.n + 1) // 2]
+    taken = {p.product_id for p in unsold}
+    return unsold + _newest(req, taken)[: req.n - len(unsold)]
+
+
+def _newest(req: Request, taken: set[str] = frozenset()) -> list[Pick]:
+    """The newest products that sold, the same for everyone."""
     newest = req.snap.catalog.new_arrivals
     window = req.n * 8  # enough to survive filtering; widened only when it does not
     while True:
-        picks = _in_catalog(req, [(p, 1.0) for p in newest[:window]], "New in the shop")
-        if len(picks) >= req.n or window >= len(newest):
+        picks = _in_catalog(req, [(p, 1.0) for p in newest[:window]], "New in the shop", taken)
+        if len(picks) + len(taken) >= req.n or window >= len(newest):
             return picks
         window *= 4
 
 
-register(Strategy("new_arrivals", _new_arrivals, lambda req: ()))
+def _new_arrivals_scope(req: Request) -> tuple[str, ...]:
+    """Shared by everyone, unless LightFM picks never-bought products for each shopper."""
+    if not _serves_cold_products(req):
+        return ()
+    return (*_personal_scope(req), "c", req.ctx.country or "", "d", _device(req) or "")
+
+
+register(Strategy("new_arrivals", _new_arrivals, _new_arrivals_scope))
 
 
 def _category_top(req: Request) -> list[Pick]:
