@@ -66,8 +66,11 @@ Slug = Annotated[
     BeforeValidator(_lower),
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
 ]
+# a product id as the catalog has it: case is kept ("sku-1" and "SKU-1" are two products), with
+# the characters `storefront import products` accepts
 ProductId = Annotated[
-    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$"),
 ]
 Country = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{2}$")]
 CategorySlug = Annotated[str, BeforeValidator(_lower), BeforeValidator(_category_slug)]
