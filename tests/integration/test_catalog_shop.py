@@ -6,7 +6,6 @@ whatever the model (trained on orders that include them) or a rule asks for."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import html as html_lib
 import re
 import time
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import grocery_orders
+from tests.helpers import grocery_orders, shop_app
 from tests.stores.grocery import write_store
 
 
@@ -23,7 +22,7 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
     """The grocery store: catalog imported, then its orders, then a model trained (~15 s)."""
     out = tmp_path_factory.mktemp("grocery")
     paths = write_store(out / "files", customers=300, days=150)
-    orders_csv, map_args, orders = grocery_orders(paths["orders"], out / "orders.csv")
+    orders_csv, map_args, orders = grocery_orders(paths["orders"])
     home = out / "home"
     env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
     env["STOREFRONT_REDIS_URL"] = embedded_redis_url
@@ -38,24 +37,13 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
 
 @pytest.fixture
 def app(grocery):
-    from storefront import create_app
-    from storefront.config import Settings
-
-    settings = {
-        "home": grocery["home"],
-        "database_url": grocery["env"]["STOREFRONT_DATABASE_URL"],
-        "redis_url": grocery["env"]["STOREFRONT_REDIS_URL"],
-        "testing": True,
-        "qa_overrides": True,
-        "model_check_seconds": 0.0,  # a catalog import shows on the next request
-    }
-    if "demo_signin" in {f.name for f in dataclasses.fields(Settings)}:
-        settings["demo_signin"] = True  # sign in as the store's customers by number
-    application = create_app(settings)
-    application.config["WTF_CSRF_ENABLED"] = False
-    yield application
-    application.extensions["db"].dispose()
-    application.extensions["redis"].close()
+    env = grocery["env"]
+    yield from shop_app(
+        grocery["home"],
+        env["STOREFRONT_DATABASE_URL"],
+        env["STOREFRONT_REDIS_URL"],
+        model_check_seconds=0.0,  # a catalog import shows on the next request
+    )
 
 
 @pytest.fixture
