@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from recommender.price_bands import NAMES as BAND_NAMES
 from storefront.categories import CATEGORIES
 from storefront.layouts import PAGE_TYPES
 
@@ -30,7 +31,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SEASONS = ("winter", "spring", "summer", "autumn")
 RECENCY = ("new", "returning", "lapsed")
 CHANNELS = ("direct", "search", "social", "email", "campaign", "referral", "internal")
-PRICE_BANDS = ("budget", "mid", "premium", "luxury")
+PRICE_BANDS = BAND_NAMES  # places in each store's own price range (recommender/price_bands.py)
 TEMPLATES = ("rail", "grid", "hero")
 CATEGORY_SLUGS = tuple(c.slug for c in CATEGORIES)  # the demo's derived categories
 CATEGORY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")

@@ -244,3 +244,16 @@ def test_the_api_and_email_fragments_carry_the_catalogs_pictures_and_currency(cl
     assert all(p["image_url"].startswith("https://images.example.test/") for p in items)
     email = client.get("/api/v1/fragments/trending?qa_country=DE").get_data(as_text=True)
     assert 'src="https://images.example.test/' in email and "€" in email
+
+
+def test_the_model_carries_the_stores_price_bands_and_segments(app, grocery):
+    model = app.extensions["models"].get().model
+    edges = model.meta["price_bands"]["edges"]
+    prices = sorted(float(r["price"]) for r in grocery["rows"])
+    assert len(edges) == 3 and prices[0] < edges[0] < edges[1] < edges[2] < prices[-1]
+    names = {r["category"].split(" > ")[-1] for r in grocery["rows"]}
+    assert model.segments and len({s.name for s in model.segments}) == len(model.segments)
+    for s in model.segments:
+        assert "€" in s.description and "£" not in s.description
+        lead = s.name.split(" ")[0]
+        assert lead == "Mixed-range" or any(n.startswith(lead) for n in names), s.name
