@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -213,6 +213,9 @@ class Catalog:
         n = len(ids)
         # only a store with an imported catalog pays for a list of details
         self._details = details if details and any(d is not None for d in details) else None
+        # the catalog's currency, for amounts of no one product (baskets, revenue); None: pounds
+        codes = Counter(d.currency for d in self._details or () if d is not None and d.currency)
+        self.currency: str | None = codes.most_common(1)[0][0] if codes else None
         self._ids = np.array(ids, dtype=str) if n else np.zeros(0, dtype="U1")
         self._rows = IdIndex(self._ids, memo=0)  # get() below memoises whole products
         raw = [t.encode("utf-8") for t in titles]

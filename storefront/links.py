@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote
 
-from flask import Flask, g, request, url_for
+from flask import Flask, current_app, g, request, url_for
 
 _PLACEHOLDER = "0product0"
 _SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's path converter leaves unquoted
@@ -43,7 +43,15 @@ def product_links(product_id: str) -> tuple[str, str]:
     return links[0].replace(_PLACEHOLDER, pid), links[1].replace(_PLACEHOLDER, pid)
 
 
+def store_currency() -> str | None:
+    """The catalog's currency (None: pounds), for amounts of no one product (revenue)."""
+    holder = current_app.extensions.get("models")
+    return getattr(holder.get().catalog, "currency", None) if holder else None
+
+
 def init_app(app: Flask) -> None:
     from storefront.catalog import format_money
 
-    app.jinja_env.globals.update(link=link, product_links=product_links, money=format_money)
+    app.jinja_env.globals.update(
+        link=link, product_links=product_links, money=format_money, store_currency=store_currency
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from recommender.money import format_money
 from storefront.layouts import PAGE_TYPES
 from storefront.rules.schema import (
     CHANNELS,
@@ -98,7 +99,8 @@ class Facts:
     referrer: str | None = None
     viewed_category: frozenset[str] = frozenset()
     viewed_product: frozenset[str] = frozenset()
-    cart_value: float = 0.0  # pounds
+    cart_value: float = 0.0  # in the catalog's currency
+    currency: str | None = None  # the catalog's (None: pounds), for explanations
     cart_items: int = 0
     affinity: frozenset[str] = frozenset()
     price_band: str | None = None
@@ -170,7 +172,7 @@ def _show_bound(dim: str, bound: int | None) -> str:
     if dim == "dates":
         return date.fromordinal(bound).isoformat()
     if dim == "cart_value":
-        return f"£{bound / 100:.2f}"
+        return f"{bound / 100:.2f}"  # the rule's own number, in the store's currency
     return str(bound)
 
 
@@ -179,7 +181,7 @@ def show_actual(facts: Facts, dim: str) -> str:
     if isinstance(value, frozenset):
         return ", ".join(sorted(value)) or "nothing"
     if dim == "cart_value":
-        return f"£{value:.2f}"
+        return format_money(value, facts.currency)
     if value is None:
         return "none"
     return str(value)

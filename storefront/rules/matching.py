@@ -68,6 +68,7 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
         price_band=ctx.traits.price_band,
         segment=ctx.segment.id if ctx.segment else None,
         instant=t.local,
+        currency=getattr(catalog, "currency", None),
     )
 
 

@@ -162,7 +162,7 @@ class Condition(_Strict):
     recency: _many(_choice(RECENCY)) | None = None
     viewed_category: _many(CategorySlug) | None = None
     viewed_product: _many(ProductId) | None = None
-    cart_value: NumberRange | None = None  # pounds
+    cart_value: NumberRange | None = None  # in the store's currency
     cart_items: NumberRange | None = None
     affinity: _many(CategorySlug) | None = None  # an inferred favourite category
     price_band: _many(_choice(PRICE_BANDS)) | None = None  # the inferred usual price band

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storefront.catalog import Catalog, CategoryInfo, Product
-from storefront.rules.matching import facts_for, holds
+from storefront.catalog import Catalog, CategoryInfo, Product, ProductDetails
+from storefront.rules.matching import explain, facts_for, holds
 from storefront.rules.schema import Condition
 from storefront.rules.validate import check
 from tests.unit.rules_support import ctx
@@ -68,3 +68,18 @@ def test_product_ids_keep_their_case_in_rules():
     on_cheddar = Condition.model_validate({"product": "sku-1"})
     assert holds(on_cheddar, facts_for(ctx(), "product", {"product_id": "sku-1"}, GROCERY))
     assert not holds(on_cheddar, gouda)  # another product
+
+
+def test_basket_values_are_explained_in_the_catalogs_currency():
+    euros = Catalog(
+        [
+            Product(
+                "sku-9", "Feta", "cheese", 6.0, None, 1, details=ProductDetails(currency="EUR")
+            ),
+        ],
+        [CategoryInfo("cheese", "Cheese", 1)],
+    )
+    assert euros.currency == "EUR" and GROCERY.currency is None
+    full = facts_for(ctx(cart={"sku-9": 2}), "home", {}, euros)
+    reasons = explain(Condition.model_validate({"cart_value": {"min": 10}}), full)
+    assert reasons[0].ok and "€12.00" in reasons[0].text and "£" not in reasons[0].text
