@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from storefront.catalog import Catalog, CategoryInfo, Product, ProductDetails
+from storefront.rules.conflicts import can_both_hold
 from storefront.rules.matching import explain, facts_for, holds
-from storefront.rules.schema import Condition
+from storefront.rules.schema import Condition, Rule
 from storefront.rules.validate import check
 from tests.unit.rules_support import ctx
 
@@ -83,3 +86,22 @@ def test_basket_values_are_explained_in_the_catalogs_currency():
     full = facts_for(ctx(cart={"sku-9": 2}), "home", {}, euros)
     reasons = explain(Condition.model_validate({"cart_value": {"min": 10}}), full)
     assert reasons[0].ok and "€12.00" in reasons[0].text and "£" not in reasons[0].text
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "together"),
+    [
+        ({"category": "fresh-food"}, {"category": "dairy"}, True),  # on the dairy page
+        ({"category": "fresh-food"}, {"category": "cheese"}, True),
+        ({"category": "cheese"}, {"category": "milk"}, False),  # siblings: never one page
+        ({"category": "dairy"}, {"category": "pantry"}, False),
+        ({"category": "fresh-food"}, {"not": {"category": "dairy"}}, True),  # on fresh-food
+        ({"category": "cheese"}, {"not": {"category": "dairy"}}, False),
+    ],
+)
+def test_rules_for_category_pages_conflict_only_where_one_page_has_both(a, b, together):
+    then = {"pin": [{"product": "sku-1"}]}
+    ra = Rule.model_validate({"name": "a", "when": a, "then": then})
+    rb = Rule.model_validate({"name": "b", "when": b, "then": then})
+    assert can_both_hold(ra, rb, GROCERY) is together
+    assert can_both_hold(rb, ra, GROCERY) is together
