@@ -39,6 +39,13 @@ class PriceBands:
             return "mid"
         return NAMES[int(np.searchsorted(self.edges, float(price), side="right"))]
 
+    def ranges(self) -> list[tuple[str, float | None, float | None]]:
+        """(band, from, up to) for each band; None: open (the studio labels them)."""
+        if not self.edges:
+            return [(name, None, None) for name in NAMES]
+        ends = [None, *self.edges, None]
+        return [(name, ends[k], ends[k + 1]) for k, name in enumerate(NAMES)]
+
     def as_dict(self) -> dict:
         return {"names": list(NAMES), "edges": list(self.edges)}
 

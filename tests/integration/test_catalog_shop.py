@@ -212,6 +212,10 @@ def test_the_studios_pickers_offer_the_catalogs_categories(app):
     form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
     hide = re.search(r'id="hide_categories".*?</ul>', form, re.S).group(0)
     assert 'value="fresh-food"' in hide and 'value="cheese"' in hide  # every level
+    # the price bands with this store's amounts, in its currency
+    catalog = app.extensions["models"].get().catalog
+    first = catalog.price_bands.edges[0]
+    assert f"budget (under €{first:.2f})" in form and "luxury (€" in form and "£" not in form
 
 
 def test_traits_and_mutes_follow_the_catalogs_taxonomy(client, app):
