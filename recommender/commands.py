@@ -36,32 +36,32 @@ def read_orders(engine):
         )
         # an imported catalog's titles and categories win over those derived from order lines
         # (the shop does the same: storefront/catalog.py), so models and segments see them too
-        # with the names of the store's categories (segments are named after them) and the
-        # catalog's currency (the amounts segments describe)
         item = db.catalog_items
         products = pd.read_sql(
             select(
                 db.products.c.id,
                 func.coalesce(item.c.title, db.products.c.title).label("title"),
                 func.coalesce(item.c.category, db.products.c.category).label("category"),
-                item.c.currency,
-                item.c.id.label("listed"),
             ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
             conn,
         )
+        # the catalog's currency (the amounts segments describe), which products it lists, and
+        # the names of the store's categories (segments are named after them)
+        listed = dict(conn.execute(select(item.c.id, item.c.currency)).all())
         names = dict(conn.execute(select(db.categories.c.slug, db.categories.c.name)).all())
         taxonomy = dict(
             conn.execute(select(db.catalog_categories.c.slug, db.catalog_categories.c.name)).all()
         )
-    if products["listed"].notna().any():  # the catalog's taxonomy is the store's (as the shop)
+    products["currency"] = products["id"].map(listed)
+    if listed:  # the catalog's taxonomy is the store's (as in the shop): else uncategorised
         from storefront.catalog import UNCATEGORISED
 
         slug, name = UNCATEGORISED
-        known = products["listed"].notna() & products["category"].isin(set(taxonomy))
+        known = products["id"].isin(set(listed)) & products["category"].isin(set(taxonomy))
         products.loc[~known, "category"] = slug
         names = {**taxonomy, slug: name}
     products["category_name"] = products["category"].map(names)
-    return lines, products.drop(columns="listed")
+    return lines, products
 
 
 def shop_params(settings):

@@ -43,15 +43,15 @@ def product_links(product_id: str) -> tuple[str, str]:
     return links[0].replace(_PLACEHOLDER, pid), links[1].replace(_PLACEHOLDER, pid)
 
 
-def store_currency() -> str | None:
-    """The catalog's currency (None: pounds), for amounts of no one product (revenue)."""
-    holder = current_app.extensions.get("models")
-    return getattr(holder.get().catalog, "currency", None) if holder else None
-
-
 def init_app(app: Flask) -> None:
     from storefront.catalog import format_money
 
     app.jinja_env.globals.update(
         link=link, product_links=product_links, money=format_money, store_currency=store_currency
     )
+
+
+def store_currency() -> str | None:
+    """The catalog's currency (None: pounds), for amounts of no one product (revenue)."""
+    holder = current_app.extensions.get("models")
+    return getattr(holder.get().catalog, "currency", None) if holder else None
