@@ -22,7 +22,6 @@ from pydantic import (
 )
 
 from recommender.price_bands import NAMES as BAND_NAMES
-from storefront.categories import CATEGORIES
 from storefront.layouts import PAGE_TYPES
 
 DEVICES = ("mobile", "tablet", "desktop", "bot", "unknown")
@@ -33,7 +32,6 @@ RECENCY = ("new", "returning", "lapsed")
 CHANNELS = ("direct", "search", "social", "email", "campaign", "referral", "internal")
 PRICE_BANDS = BAND_NAMES  # places in each store's own price range (recommender/price_bands.py)
 TEMPLATES = ("rail", "grid", "hero")
-CATEGORY_SLUGS = tuple(c.slug for c in CATEGORIES)  # the demo's derived categories
 CATEGORY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_POSITION = 48
 
