@@ -14,7 +14,8 @@ import click
 
 
 def read_orders(engine):
-    """Order lines and the catalog's products, as frames."""
+    """Order lines and the catalog's products (id, title, category, currency, category_name),
+    as frames."""
     import pandas as pd
     from sqlalchemy import func, select
 
@@ -47,6 +48,22 @@ def read_orders(engine):
             ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
             conn,
         )
+        # the catalog's currency (the amounts segments describe), which products it lists, and
+        # the names of the store's categories (segments are named after them)
+        listed = dict(conn.execute(select(item.c.id, item.c.currency)).all())
+        names = dict(conn.execute(select(db.categories.c.slug, db.categories.c.name)).all())
+        taxonomy = dict(
+            conn.execute(select(db.catalog_categories.c.slug, db.catalog_categories.c.name)).all()
+        )
+    products["currency"] = products["id"].map(listed)
+    if listed:  # the catalog's taxonomy is the store's (as in the shop): else uncategorised
+        from storefront.catalog import UNCATEGORISED
+
+        slug, name = UNCATEGORISED
+        known = products["id"].isin(set(listed)) & products["category"].isin(set(taxonomy))
+        products.loc[~known, "category"] = slug
+        names = {**taxonomy, slug: name}
+    products["category_name"] = products["category"].map(names)
     return lines, products
 
 

@@ -10,7 +10,10 @@ k-means with a fixed seed, run on customers sorted by id, groups them. The same 
 gives the same segments, with the same ids, every time (tests/unit/test_segments.py).
 
 A segment's id is made from what it is ("christmas-wholesale-buyers"), so a rule written for
-it keeps working when the next model version finds the same group again.
+it keeps working when the next model version finds the same group again. Names and the
+categories they describe are the store's own (the products frame's category, and
+category_name where it has one), price bands are the store's (price_bands.py) and amounts are
+in its currency: nothing here knows the demo's gift categories.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ import pandas as pd
 from scipy.cluster.vq import kmeans2
 
 from recommender.dataset import modal_country
-from storefront.categories import CATEGORIES, price_band
+from recommender.money import format_money
+from recommender.price_bands import PriceBands
 
 HABIT_WEIGHT = 0.25  # standardized habits against spend shares (which sum to 1 per customer)
 SEED = 20111209
-NAMES = {c.slug: c.name for c in CATEGORIES}
+_HABITS = ("unit_price", "basket", "orders", "reorder_share", "country")  # profiles' columns
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class Segment:
     size: int
     top_categories: tuple[tuple[str, float], ...]  # (slug, share of the segment's spend)
     price_band: str  # of the median unit price its customers pay
-    basket: float  # median spend per order, pounds
+    basket: float  # median spend per order, in the store's currency
     orders: float  # median orders per customer
     countries: tuple[tuple[str, float], ...]  # (code, share of customers)
     differs: tuple[str, ...]  # how it differs from the rest, in words
@@ -79,7 +83,7 @@ def profiles(lines: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
     mix = df.pivot_table(
         index="customer_id", columns="category", values="spend", aggfunc="sum", fill_value=0.0
     )
-    mix = mix.reindex(columns=sorted(set(mix.columns) | set(NAMES)), fill_value=0.0)
+    mix = mix.reindex(columns=sorted(mix.columns))
     mix = mix.div(mix.sum(axis=1), axis=0)
     per_order = df.groupby(["customer_id", "invoice"])["spend"].sum()
     first = df.sort_values("ts").duplicated(["customer_id", "product_id"])  # a re-order line
@@ -128,14 +132,61 @@ def _orders(n: float) -> str:
     return f"{n:.0f} order" + ("" if round(n) == 1 else "s")
 
 
+def category_names(products: pd.DataFrame) -> dict[str, str]:
+    """slug -> the name shoppers read: the frame's category_name, else the slug in words."""
+    slugs = products["category"].dropna().astype(str)
+    if "category_name" in products:
+        named = products.loc[slugs.index, "category_name"]
+        given = {s: str(n) for s, n in zip(slugs, named, strict=True) if isinstance(n, str) and n}
+    else:
+        given = {}
+    return {s: given.get(s) or s.replace("-", " ").capitalize() for s in slugs.unique()}
+
+
+def _currency(products: pd.DataFrame) -> str | None:
+    if "currency" not in products:
+        return None
+    codes = products["currency"].dropna()
+    return str(codes.mode().iloc[0]) if len(codes) else None
+
+
+def _unique_name(base: str, extras: list[str], taken: set[str]) -> str:
+    """The first of base, base (extra...) whose slug no other segment has: ids and names are
+    both unique, and the same data gives the same ones."""
+    for k in range(len(extras) + 1):
+        name = f"{base} ({', '.join(extras[:k])})" if k else base
+        if _slug(name) not in taken:
+            return name
+    n = 2
+    while _slug(f"{base} {n}") in taken:
+        n += 1
+    return f"{base} {n}"
+
+
 def build(
-    lines: pd.DataFrame, products: pd.DataFrame, k: int | None = None
+    lines: pd.DataFrame,
+    products: pd.DataFrame,
+    k: int | None = None,
+    bands: PriceBands | None = None,
+    currency: str | None = None,
 ) -> tuple[list[Segment], dict[str, str]]:
-    """Segments, biggest first, and each customer's segment id."""
+    """Segments, biggest first, and each customer's segment id.
+
+    products: id, category (a slug of the store's taxonomy), optionally category_name and
+    currency. `bands`: the store's price bands (default: fitted to the lines' prices);
+    `currency`: of the amounts in descriptions (default: the products' own, else pounds)."""
     p = profiles(lines, products)
     if len(p) < 4:
         return [], {}
-    categories = sorted(NAMES)
+    names = category_names(products)
+    if bands is None:
+        bands = PriceBands.fit(lines.groupby("product_id")["price"].median())
+    currency = currency or _currency(products)
+
+    def money(amount: float) -> str:
+        return format_money(amount, currency, places=0)
+
+    categories = [c for c in p.columns if c not in _HABITS]  # the store's, with spend
     k = min(k or default_k(len(p)), len(p) // 2)
     x = _features(p, categories)
     with warnings.catch_warnings():  # an empty cluster is dropped below, not an error
@@ -159,36 +210,30 @@ def build(
         basket = float(members["basket"].median())
         orders = float(members["orders"].median())
         buyer = _buyer(basket, orders, all_basket, all_orders)
-        lead = NAMES.get(top[0][0], top[0][0]) if top[0][1] >= 0.28 else "Mixed-range"
-        band = price_band(float(members["unit_price"].median()))
-        name = f"{lead} {buyer}"
+        lead = names.get(top[0][0], top[0][0]) if top[0][1] >= 0.28 else "Mixed-range"
+        band = bands.band(float(members["unit_price"].median()))
+        extras = [band] + [names.get(c, c) for c, _ in top if names.get(c, c) != lead][:2]
+        name = _unique_name(f"{lead} {buyer}", extras, taken)
         sid = _slug(name)
-        if sid in taken:
-            sid = _slug(f"{name} {band}")
-        if sid in taken and len(top) > 1:
-            sid = _slug(f"{name} {band} {top[1][0]}")
-        n = 2
-        while sid in taken:
-            sid, n = _slug(f"{name} {n}"), n + 1
         taken.add(sid)
         countries = members["country"].value_counts(normalize=True).head(3)
         lift = (mix / overall_mix.replace(0, np.nan)).dropna().sort_values(ascending=False)
         differs = tuple(
-            f"spends {share:.0%} on {NAMES.get(c, c)}, {ratio:.1f}x the average customer"
+            f"spends {share:.0%} on {names.get(c, c)}, {ratio:.1f}x the average customer"
             for c, ratio in lift.head(2).items()
             if ratio >= 1.5 and (share := float(mix[c])) >= 0.05
         ) + (
-            f"median order £{basket:,.0f} (all customers: £{all_basket:,.0f}); "
+            f"median order {money(basket)} (all customers: {money(all_basket)}); "
             f"{_orders(orders)} each (all: {_orders(all_orders)})",
         )
-        cats = ", ".join(f"{NAMES.get(c, c)} {s:.0%}" for c, s in top)
+        cats = ", ".join(f"{names.get(c, c)} {s:.0%}" for c, s in top)
         where = ", ".join(f"{c} {s:.0%}" for c, s in countries.items())
         segments.append(
             Segment(
                 id=sid,
                 name=name,
                 description=(
-                    f"{cats} · {buyer} (£{basket:,.0f} per order, {_orders(orders)}) · "
+                    f"{cats} · {buyer} ({money(basket)} per order, {_orders(orders)}) · "
                     f"{band} prices · {where} · {len(members):,} customers"
                 ),
                 size=len(members),

@@ -26,6 +26,7 @@ import pandas as pd
 from recommender.evaluate import score_groups
 from recommender.lineup import ShopParams
 from recommender.progress import bar
+from recommender.segments import category_names
 from recommender.serving import Model
 from recommender.split import Group, Split
 from recommender.train import train
@@ -42,9 +43,8 @@ class _NoExposures:
 
 def _catalog(split: Split):
     """The catalog as the shop had it at the split: products sold before it, with the prices,
-    first sales and units of the training window."""
+    first sales and units of the training window, in the store's categories."""
     from storefront.catalog import Catalog, CategoryInfo, Product
-    from storefront.categories import CATEGORIES
 
     products = []
     for row in split.products.itertuples(index=False):
@@ -52,8 +52,10 @@ def _catalog(split: Split):
         products.append(
             Product(row.id, row.title, row.category, float(row.price), first, int(row.units_sold))
         )
+    # the store's own categories, as the products frame names them (segments.category_names)
+    names = category_names(split.products)
     counts = split.products["category"].value_counts()
-    cats = [CategoryInfo(c.slug, c.name, int(counts.get(c.slug, 0))) for c in CATEGORIES]
+    cats = [CategoryInfo(slug, names[slug], int(counts[slug])) for slug in sorted(names)]
     return Catalog(products, cats)
 
 

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from recommender import features
 from recommender.base import SideInfo
 from recommender.dataset import Interactions, build_interactions, confidence, modal_country
+from recommender.price_bands import PriceBands
 
 TEST_SHARE = 0.10  # the default test window: the last tenth of the data's time range
 SNAP_DAYS = 7  # ... moved back to the first of its month when that is at most a week earlier
@@ -78,9 +79,9 @@ class Split:
 
 def item_table(train: pd.DataFrame, products: pd.DataFrame, item_ids: np.ndarray) -> pd.DataFrame:
     """Products in item order with what was known at the split: median price paid before it,
-    its price band, first sale and units sold before it. Titles and categories are static."""
-    from storefront.categories import price_band  # the shop's own bands: one code path
-
+    its price band (among the store's prices then: price_bands.py), first sale and units sold
+    before it. Titles and categories (with their names, when `products` has category_name) are
+    static."""
     info = products.set_index("id").reindex(item_ids)
     sold = train.groupby("product_id", observed=True).agg(
         price=("price", "median"), first_sold=("ts", "min"), units_sold=("quantity", "sum")
@@ -96,7 +97,13 @@ def item_table(train: pd.DataFrame, products: pd.DataFrame, item_ids: np.ndarray
             "units_sold": sold["units_sold"].fillna(0).astype("int64").to_numpy(),
         }
     )
-    out["band"] = [price_band(float(p)) for p in out["price"]]
+    if "category_name" in info:
+        names = info["category_name"].to_numpy(dtype=object)
+        out["category_name"] = [
+            n if isinstance(n, str) else c for n, c in zip(names, out["category"], strict=True)
+        ]
+    bands = PriceBands.fit(out["price"])
+    out["band"] = [bands.band(float(p)) for p in out["price"]]
     return out
 
 

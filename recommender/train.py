@@ -27,6 +27,7 @@ from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
 from recommender.neighbours import neighbours_with_report
+from recommender.price_bands import PriceBands
 from recommender.repurchase import repeat_shares
 from recommender.serving import CANDIDATES_ABOVE
 
@@ -197,9 +198,12 @@ def train(
         model.reindex(ids, data.item_ids).save(tmp)
         say(f"LightFM for {' and '.join(served)} stored with the version")
     (tmp / "popularity.json").write_text(json.dumps(lists))
+    # the store's price bands, from its own prices (segments describe customers by them)
+    priced = len(lines) and "price" in lines
+    bands = PriceBands.fit(lines.groupby("product_id")["price"].median()) if priced else None
     if products is not None:  # micro-segments need categories (and quantities, prices)
         say("finding customer segments")
-        segs, member = segments.build(lines, products)
+        segs, member = segments.build(lines, products, bands=bands)
         segments.save(tmp, segs, member, data.user_ids)
     seconds = time.perf_counter() - started
     meta = {
@@ -209,6 +213,7 @@ def train(
         "knn": knn.as_dict(),
         "blend": blend.as_dict(),
         "fitted": fitted.as_dict(),
+        "price_bands": (bands or PriceBands()).as_dict(),
         "neighbours": nb_report.as_dict(),
         "source": source,
         "window": {"start": str(lines["ts"].min()), "end": str(end)},

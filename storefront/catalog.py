@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,8 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from recommender.ids import IdIndex
+from recommender.money import format_money
+from recommender.price_bands import PriceBands
 from storefront import db
-from storefront.categories import price_band
 
 UNCATEGORISED = ("uncategorised", "Other products")  # catalog stores: in no category
 
@@ -34,16 +35,6 @@ _WORD = re.compile(r"[A-Z0-9]+")
 _NO_DATE = np.iinfo(np.int64).min  # first_sold unknown
 _EPOCH = datetime(1970, 1, 1)
 _RECENT_PRODUCTS = 8192  # Product objects kept per worker (a page asks for the same few often)
-
-
-_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥"}
-
-
-def format_money(amount: float, currency: str | None) -> str:
-    """An amount as shoppers read it: "€4.66", "12.00 CHF"; no currency given: pounds."""
-    code = currency or "GBP"
-    symbol = _SYMBOLS.get(code)
-    return f"{symbol}{amount:.2f}" if symbol else f"{amount:.2f} {code}"
 
 
 @dataclass(frozen=True)
@@ -81,10 +72,13 @@ class Product:
     units_sold: int
     path: tuple[str, ...] = ()  # category slugs from the top level down to `category`
     details: ProductDetails = _NO_DETAILS
+    # the store's price bands, fitted to its catalog's prices (recommender/price_bands.py)
+    bands: PriceBands | None = field(default=None, compare=False, repr=False)
 
     @property
     def band(self) -> str:
-        return price_band(self.price)
+        """Budget, mid, premium or luxury: where the price sits among the store's prices."""
+        return (self.bands or PriceBands()).band(self.price)  # outside a catalog: "mid"
 
     @property
     def category_path(self) -> tuple[str, ...]:
@@ -219,6 +213,9 @@ class Catalog:
         n = len(ids)
         # only a store with an imported catalog pays for a list of details
         self._details = details if details and any(d is not None for d in details) else None
+        # the catalog's currency, for amounts of no one product (baskets, revenue); None: pounds
+        codes = Counter(d.currency for d in self._details or () if d is not None and d.currency)
+        self.currency: str | None = codes.most_common(1)[0][0] if codes else None
         self._ids = np.array(ids, dtype=str) if n else np.zeros(0, dtype="U1")
         self._rows = IdIndex(self._ids, memo=0)  # get() below memoises whole products
         raw = [t.encode("utf-8") for t in titles]
@@ -230,6 +227,7 @@ class Catalog:
         code = {s: k for k, s in enumerate(slugs)}
         self._category = np.array([code[c] for c in categories_of], dtype=np.int32)
         self._price = np.asarray(prices, dtype=np.float64).reshape(n)
+        self.price_bands = PriceBands.fit(self._price)  # this store's bands, from its prices
         self._aware = any(d is not None and d.tzinfo is not None for d in first_sold)
         self._first_sold = np.array([_micros(d) for d in first_sold], dtype=np.int64).reshape(n)
         self._units = np.asarray(units_sold, dtype=np.int64).reshape(n)
@@ -353,6 +351,7 @@ class Catalog:
             int(self._units[row]),
             path if len(path) > 1 else (),
             details or _NO_DETAILS,
+            self.price_bands,
         )
 
     def best_sellers(self, n: int) -> list[Product]:

@@ -8,16 +8,7 @@ from pathlib import Path
 
 import click
 
-
-def field_map(items: tuple[str, ...]) -> dict[str, str]:
-    """--map FIELD=COLUMN options as {field: column}; a malformed one is a usage error."""
-    out: dict[str, str] = {}
-    for item in items:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
-        out[field.strip()] = column.strip()
-    return out
+from storefront.import_commands import overrides  # the one --map FIELD=COLUMN parser
 
 
 @click.command("products")
@@ -57,7 +48,7 @@ def products_cmd(
     from storefront.cli import _engine, _settings  # the one way every command gets them
     from storefront.model_holder import mark_catalog_changed
 
-    overrides = field_map(mapping)
+    fields = overrides(mapping)
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
     settings = _settings()
@@ -66,7 +57,7 @@ def products_cmd(
         plan = import_catalog(
             engine,
             path,
-            overrides,
+            fields,
             append=append,
             dry_run=dry_run,
             separator=separator,

@@ -33,7 +33,6 @@ from sqlalchemy.engine import Engine
 
 from storefront import db
 from storefront.catalog import UNCATEGORISED
-from storefront.categories import categorize
 
 FIELDS = (
     "id",
@@ -420,10 +419,11 @@ def plan_import(
     notes = []
     if duplicates:
         notes.append(f"{duplicates:,} ids appeared more than once; the last row of each was kept.")
-    if "category" not in cols:  # a store without categories gets the demo's enrichment step
-        for item in items:
-            item["path"] = (categorize(item["title"]).name,)
-        notes.append("The file has no category column: categories derived from the titles.")
+    if "category" not in cols:  # never the demo's gift categories on another store's products
+        notes.append(
+            "The file has no category column: its products are in no category "
+            f'("{UNCATEGORISED[1]}") until a file with one is imported.'
+        )
     with engine.connect() as conn:
         stored = {
             r.id: r.retired

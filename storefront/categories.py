@@ -54,11 +54,6 @@ CATEGORIES, RULES = _load_table(KEYWORD_TABLE)
 OTHER = CATEGORIES[-1]
 _BY_SLUG = {c.slug: c for c in CATEGORIES}
 
-# Price bands in pounds: budget under BUDGET_MAX, mid under MID_MAX, premium under PREMIUM_MAX.
-BUDGET_MAX = 2.0
-MID_MAX = 6.0
-PREMIUM_MAX = 15.0
-
 
 def _pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
     # Longest first so a phrase wins over its first word inside one alternation.
@@ -86,14 +81,3 @@ def categorize(title: str) -> Category:
 def category_by_slug(slug: str | None) -> Category | None:
     """The category with this URL slug, or None (so a bad URL can 404)."""
     return _BY_SLUG.get(slug or "")
-
-
-def price_band(price: float) -> str:
-    """The price band a shopper filters by: "budget", "mid", "premium" or "luxury"."""
-    if price < BUDGET_MAX:
-        return "budget"
-    if price < MID_MAX:
-        return "mid"
-    if price < PREMIUM_MAX:
-        return "premium"
-    return "luxury"

@@ -26,7 +26,7 @@ def overrides(mapping: tuple[str, ...]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in mapping:
         field, sep, column = item.partition("=")
-        if not sep or not field or not column:
+        if not sep or not field.strip() or not column.strip():
             raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
         out[field.strip()] = column.strip()
     return out

@@ -64,4 +64,12 @@ def channel_links(product_id: str, absolute: bool) -> tuple[str, str]:
 def init_app(app: Flask) -> None:
     from storefront.catalog import format_money
 
-    app.jinja_env.globals.update(link=link, product_links=product_links, money=format_money)
+    app.jinja_env.globals.update(
+        link=link, product_links=product_links, money=format_money, store_currency=store_currency
+    )
+
+
+def store_currency() -> str | None:
+    """The catalog's currency (None: pounds), for amounts of no one product (revenue)."""
+    holder = current_app.extensions.get("models")
+    return getattr(holder.get().catalog, "currency", None) if holder else None

@@ -155,22 +155,9 @@ def shop_env(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
 
 @pytest.fixture
 def app(shop_env):
-    from storefront import create_app
+    from tests.helpers import shop_app
 
-    application = create_app(
-        {
-            "home": shop_env["home"],
-            "database_url": shop_env["database_url"],
-            "redis_url": shop_env["redis_url"],
-            "testing": True,
-            "qa_overrides": True,
-            "demo_signin": True,  # the shop tests sign in as demo customers by number
-        }
-    )
-    application.config["WTF_CSRF_ENABLED"] = False
-    yield application
-    application.extensions["db"].dispose()
-    application.extensions["redis"].close()
+    yield from shop_app(shop_env["home"], shop_env["database_url"], shop_env["redis_url"])
 
 
 @pytest.fixture

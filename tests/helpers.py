@@ -4,6 +4,8 @@ data-signal)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 
 def slots(html: str) -> list[str]:
@@ -32,15 +34,35 @@ GROCERY_ORDER_MAP = (
 ).split()
 
 
-def grocery_orders(orders_csv, out):
-    """The grocery store's orders with ISO times instead of unix seconds (reading those is the
-    orders importer's business, not a catalog test's), and the --map arguments to import them:
-    (path, args, the order lines as a DataFrame)."""
+def grocery_orders(orders_csv):
+    """The grocery store's orders file as generated (unix-second times: the importer reads
+    them), the --map arguments to import it, and its lines as a DataFrame:
+    (path, args, the order lines)."""
     import pandas as pd
 
     orders = pd.read_csv(orders_csv, dtype=str)
-    seconds = orders["created"].astype(int)
-    orders["created"] = pd.to_datetime(seconds, unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
-    orders.to_csv(out, index=False)
     args = [a for pair in GROCERY_ORDER_MAP for a in ("--map", pair)]
-    return out, args, orders
+    return orders_csv, args, orders
+
+
+def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Iterator:
+    """The shop's Flask app on a home, its database and Redis, as the tests drive it (QA
+    overrides, demo sign-in, no CSRF); closed after. `settings` adds to or overrides these.
+    The one factory behind the `app` fixtures (tests/conftest.py, the catalog shop's)."""
+    from storefront import create_app
+
+    application = create_app(
+        {
+            "home": home,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "testing": True,
+            "qa_overrides": True,
+            "demo_signin": True,  # the shop tests sign in as the store's customers by number
+            **settings,
+        }
+    )
+    application.config["WTF_CSRF_ENABLED"] = False
+    yield application
+    application.extensions["db"].dispose()
+    application.extensions["redis"].close()

@@ -3,6 +3,8 @@ knowledge: conditions and effects are fields, checkboxes and rows; rule_form.py 
 
 from __future__ import annotations
 
+import functools
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -78,6 +80,30 @@ def category_choices() -> list[SelectChoice]:
     if not catalog.categories:
         return CATEGORY_CHOICES
     return [SelectChoice(c.slug, catalog.category_label(c.slug)) for c in catalog.categories]
+
+
+def band_choices() -> list[SelectChoice]:
+    """The price bands labelled with this store's amounts, in its currency ("budget (under
+    €7.62)"): the bands are fitted to the catalog's prices (recommender/price_bands.py)."""
+    from storefront.catalog import format_money
+    from storefront.model_holder import snapshot
+
+    try:
+        catalog = snapshot().catalog
+    except (LookupError, RuntimeError, KeyError):  # outside a request, or no shop yet
+        return _pairs(PRICE_BANDS)
+    out = []
+    for name, lo, hi in catalog.price_bands.ranges():
+        money = functools.partial(format_money, currency=catalog.currency)
+        if lo is None and hi is None:
+            out.append(SelectChoice(name, name))
+        elif lo is None:
+            out.append(SelectChoice(name, f"{name} (under {money(hi)})"))
+        elif hi is None:
+            out.append(SelectChoice(name, f"{name} ({money(lo)} and up)"))
+        else:
+            out.append(SelectChoice(name, f"{name} ({money(lo)} to {money(hi)})"))
+    return out
 
 
 def strategy_choices() -> list[SelectChoice]:
@@ -191,8 +217,8 @@ class RuleForm(FlaskForm):
     recency = MultiCheckboxField("Visitor", choices=_pairs(RECENCY))
     viewed_category = MultiCheckboxField("Viewed a product in", choices=CATEGORY_CHOICES)
     viewed_product = StringField("Viewed products (codes)", validators=[Optional()])
-    cart_value_min = DecimalField("Basket value from (£)", validators=[Optional()], places=2)
-    cart_value_max = DecimalField("Basket value to (£)", validators=[Optional()], places=2)
+    cart_value_min = DecimalField("Basket value from", validators=[Optional()], places=2)
+    cart_value_max = DecimalField("Basket value to", validators=[Optional()], places=2)
     cart_items_min = IntegerField("Items in basket from", validators=[Optional()])
     cart_items_max = IntegerField("Items in basket to", validators=[Optional()])
     affinity = MultiCheckboxField("Favourite category (inferred)", choices=CATEGORY_CHOICES)
@@ -222,6 +248,7 @@ class RuleForm(FlaskForm):
             row.form.category.choices = [NONE, *cats]
         for name in ("viewed_category", "affinity", "category", "hide_categories"):
             getattr(self, name).choices = cats
+        self.price_band.choices = band_choices()
 
 
 class YamlForm(FlaskForm):

@@ -34,6 +34,15 @@ def live_and_draft() -> tuple[Published, Published]:
     return live, Published.of(f"draft-{store.digest(draft)}", draft)
 
 
+def _product_id(typed: str) -> str:
+    """A product id as typed (ids keep their case: "sku-1" and "SKU-1" are two products), or
+    upper-cased when only that is in the catalog (a stock code typed in lower case)."""
+    typed = typed.strip()
+    if catalog().get(typed) is None and catalog().get(typed.upper()) is not None:
+        return typed.upper()
+    return typed
+
+
 def _persona(form: PreviewForm, problems: list[str]) -> Persona:
     cart: dict[str, int] = {}
     for part in split(form.cart.data):
@@ -41,8 +50,8 @@ def _persona(form: PreviewForm, problems: list[str]) -> Persona:
         if not m:
             problems.append(f"basket: {part!r} is not a product code (with an optional x2)")
             continue
-        cart[m.group(1).upper()] = int(m.group(2) or 1)
-    views = tuple(p.upper() for part in split(form.views.data) for p in part.split())
+        cart[_product_id(m.group(1))] = int(m.group(2) or 1)
+    views = tuple(_product_id(p) for part in split(form.views.data) for p in part.split())
     unknown = [p for p in (*views, *cart) if catalog().get(p) is None]
     if unknown:
         problems.append("not in the catalog (ignored by the shop): " + ", ".join(unknown))
@@ -78,7 +87,7 @@ def _page_args(form: PreviewForm, problems: list[str]) -> tuple[str, dict]:
             return "home", {}
         return page, {"category": form.category.data, "page": 1}
     if page == "product":
-        pid = (form.product.data or "").strip().upper()
+        pid = _product_id(form.product.data or "")
         if catalog().get(pid) is None:
             problems.append(f"product page: no product {pid!r}")
             return "home", {}

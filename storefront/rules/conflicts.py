@@ -6,7 +6,9 @@ is brought to a disjunction of conjunctions of atoms, and two conjunctions are c
 every fact they both test can take a value both accept. Facts are treated as independent, except
 that `weekend` is read as Saturday or Sunday; so the check errs towards warning (e.g. a rule for
 `season: winter` and one for `month: 7` are reported, since July is winter in the south).
-Schedules must overlap too.
+Schedules must overlap too. With the catalog, `category` conditions are checked against its
+pages (a rule for a category and one for a category below it can both hold; two for sibling
+categories cannot).
 """
 
 from __future__ import annotations
@@ -77,12 +79,25 @@ def _weekday_atom(atom: Atom) -> Atom:
     return Atom("weekday", days, negated=atom.negated)
 
 
-def _satisfiable(term: Term) -> bool:
+def _satisfiable(term: Term, catalog: Catalog | None = None) -> bool:
     by_dim: dict[str, list[Atom]] = defaultdict(list)
     for atom in term:
         atom = _weekday_atom(atom) if atom.dim == "weekend" else atom
         by_dim[atom.dim].append(atom)
+    if catalog is not None and "category" in by_dim and not _some_page(by_dim["category"], catalog):
+        return False
     return all(_dim_ok(dim, atoms) for dim, atoms in by_dim.items())
+
+
+def _some_page(atoms: list[Atom], catalog: Catalog) -> bool:
+    """Is there a category page of the catalog every `category` atom holds on? (A page is in
+    its own category and every one above it, so a rule for a parent and one for its child can
+    both hold, two for sibling categories cannot.)"""
+    for c in catalog.categories:
+        path = set(catalog.path_of(c.slug))
+        if all(bool(path & a.values) != a.negated for a in atoms):
+            return True
+    return False
 
 
 def _dim_ok(dim: str, atoms: list[Atom]) -> bool:
@@ -109,11 +124,12 @@ def _dim_ok(dim: str, atoms: list[Atom]) -> bool:
     return lo is None or hi is None or lo <= hi
 
 
-def can_both_hold(a: Rule, b: Rule) -> bool:
-    """Is there a request both rules hold for (conditions and schedules)?"""
+def can_both_hold(a: Rule, b: Rule, catalog: Catalog | None = None) -> bool:
+    """Is there a request both rules hold for (conditions and schedules)? With the catalog, the
+    category pages are known too."""
     if not _schedules_overlap(a, b):
         return False
-    return any(_satisfiable(x + y) for x in dnf(a.when) for y in dnf(b.when))
+    return any(_satisfiable(x + y, catalog) for x in dnf(a.when) for y in dnf(b.when))
 
 
 def _schedules_overlap(a: Rule, b: Rule) -> bool:
@@ -211,7 +227,7 @@ def conflicts_between(a: Rule, b: Rule, catalog: Catalog | None = None) -> list[
     if not (a.enabled and b.enabled):
         return []
     found = _contradictions(a, b, catalog)
-    if not found or not can_both_hold(a, b):
+    if not found or not can_both_hold(a, b, catalog):
         return []
     winner, why = _winner(a, b)
     pair = tuple(sorted((a.name, b.name), key=str.casefold))

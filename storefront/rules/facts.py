@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from recommender.money import format_money
 from storefront.layouts import PAGE_TYPES
 from storefront.rules.schema import (
     CHANNELS,
@@ -43,7 +44,7 @@ DIMS: dict[str, Dim] = {
     d.name: d
     for d in (
         Dim("page", ONE, "page", PAGE_TYPES),
-        Dim("category", OPEN, "category page"),
+        Dim("category", MANY, "category page"),  # the page's category and those above it
         Dim("product", OPEN, "product page"),
         Dim("device", ONE, "device", DEVICES),
         Dim("country", OPEN, "country"),
@@ -87,7 +88,7 @@ class Facts:
     channel: str
     recency: str
     instant: datetime  # aware; schedules compare it in the store's time zone
-    category: str | None = None
+    category: frozenset[str] = frozenset()  # the category page's slug and every level above it
     product: str | None = None
     country: str | None = None
     region: str | None = None
@@ -98,7 +99,8 @@ class Facts:
     referrer: str | None = None
     viewed_category: frozenset[str] = frozenset()
     viewed_product: frozenset[str] = frozenset()
-    cart_value: float = 0.0  # pounds
+    cart_value: float = 0.0  # in the catalog's currency
+    currency: str | None = None  # the catalog's (None: pounds), for explanations
     cart_items: int = 0
     affinity: frozenset[str] = frozenset()
     price_band: str | None = None
@@ -112,8 +114,11 @@ class Facts:
         return getattr(self, dim)
 
 
-def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+CASE_KEPT = ("product", "viewed_product")  # product ids: "sku-1" and "SKU-1" are two products
+
+
+def _fold(value: Any, dim: str = "") -> Any:
+    return value.casefold() if isinstance(value, str) and dim not in CASE_KEPT else value
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,11 @@ class Atom:
         if kind == RANGE:
             ok = (self.lo is None or actual >= self.lo) and (self.hi is None or actual <= self.hi)
         elif kind == MANY:
-            ok = bool({_fold(v) for v in actual} & self.values)
+            ok = bool({_fold(v, self.dim) for v in actual} & self.values)
         elif kind == CONTAINS:
             ok = actual is not None and any(part in actual.casefold() for part in self.values)
         else:
-            ok = _fold(actual) in self.values
+            ok = _fold(actual, self.dim) in self.values
         return ok != self.negated
 
     def wanted(self) -> str:
@@ -167,7 +172,7 @@ def _show_bound(dim: str, bound: int | None) -> str:
     if dim == "dates":
         return date.fromordinal(bound).isoformat()
     if dim == "cart_value":
-        return f"£{bound / 100:.2f}"
+        return f"{bound / 100:.2f}"  # the rule's own number, in the store's currency
     return str(bound)
 
 
@@ -176,7 +181,7 @@ def show_actual(facts: Facts, dim: str) -> str:
     if isinstance(value, frozenset):
         return ", ".join(sorted(value)) or "nothing"
     if dim == "cart_value":
-        return f"£{value:.2f}"
+        return format_money(value, facts.currency)
     if value is None:
         return "none"
     return str(value)
@@ -202,5 +207,5 @@ def atoms_of(node: Condition) -> list[Atom]:
             out.append(Atom(name, frozenset({value})))
         else:
             shown = tuple(str(v) for v in value)
-            out.append(Atom(name, frozenset(_fold(v) for v in value), shown=shown))
+            out.append(Atom(name, frozenset(_fold(v, name) for v in value), shown=shown))
     return out

@@ -33,12 +33,16 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
     viewed_cats = frozenset(
         c for p in viewed if p in catalog.products for c in catalog.products[p].category_path
     )
+    # a rule for a category holds on the pages of the categories below it too ("fresh-food" on
+    # the "dairy" page), as viewed_category and affinity do
+    page_category = page_args.get("category")
+    on_category = frozenset(catalog.path_of(page_category)) if page_category else frozenset()
     cart_value = sum(
         catalog.products[p].price * q for p, q in s.cart.items() if p in catalog.products
     )
     return Facts(
         page=page,
-        category=page_args.get("category"),
+        category=on_category,
         product=page_args.get("product_id"),
         device=ctx.device,
         country=ctx.location.country,
@@ -64,6 +68,7 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
         price_band=ctx.traits.price_band,
         segment=ctx.segment.id if ctx.segment else None,
         instant=t.local,
+        currency=getattr(catalog, "currency", None),
     )
 
 

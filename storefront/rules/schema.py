@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from storefront.categories import CATEGORIES
+from recommender.price_bands import NAMES as BAND_NAMES
 from storefront.layouts import PAGE_TYPES
 
 DEVICES = ("mobile", "tablet", "desktop", "bot", "unknown")
@@ -30,9 +30,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 SEASONS = ("winter", "spring", "summer", "autumn")
 RECENCY = ("new", "returning", "lapsed")
 CHANNELS = ("direct", "search", "social", "email", "campaign", "referral", "internal")
-PRICE_BANDS = ("budget", "mid", "premium", "luxury")
+PRICE_BANDS = BAND_NAMES  # places in each store's own price range (recommender/price_bands.py)
 TEMPLATES = ("rail", "grid", "hero")
-CATEGORY_SLUGS = tuple(c.slug for c in CATEGORIES)  # the demo's derived categories
 CATEGORY_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 MAX_POSITION = 48
 
@@ -66,8 +65,11 @@ Slug = Annotated[
     BeforeValidator(_lower),
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
 ]
+# a product id as the catalog has it: case is kept ("sku-1" and "SKU-1" are two products), with
+# the characters `storefront import products` accepts
 ProductId = Annotated[
-    str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z0-9_-]{1,32}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{1,32}$"),
 ]
 Country = Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{2}$")]
 CategorySlug = Annotated[str, BeforeValidator(_lower), BeforeValidator(_category_slug)]
@@ -158,7 +160,7 @@ class Condition(_Strict):
     recency: _many(_choice(RECENCY)) | None = None
     viewed_category: _many(CategorySlug) | None = None
     viewed_product: _many(ProductId) | None = None
-    cart_value: NumberRange | None = None  # pounds
+    cart_value: NumberRange | None = None  # in the store's currency
     cart_items: NumberRange | None = None
     affinity: _many(CategorySlug) | None = None  # an inferred favourite category
     price_band: _many(_choice(PRICE_BANDS)) | None = None  # the inferred usual price band

@@ -38,7 +38,7 @@ def grocery_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     runtime.mkdir(mode=0o700)
     env = _server_env(home, runtime)
     paths = write_store(tmp / "files", customers=200, days=120)
-    orders_csv, maps, _ = grocery_orders(paths["orders"], tmp / "orders.csv")
+    orders_csv, maps, _ = grocery_orders(paths["orders"])
     log = tmp / "build.log"
     for args in (
         ["import", "products", str(paths["products"])],

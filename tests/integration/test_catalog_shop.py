@@ -6,7 +6,6 @@ whatever the model (trained on orders that include them) or a rule asks for."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import html as html_lib
 import re
 import time
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import grocery_orders
+from tests.helpers import grocery_orders, shop_app
 from tests.stores.grocery import write_store
 
 
@@ -23,7 +22,7 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
     """The grocery store: catalog imported, then its orders, then a model trained (~15 s)."""
     out = tmp_path_factory.mktemp("grocery")
     paths = write_store(out / "files", customers=300, days=150)
-    orders_csv, map_args, orders = grocery_orders(paths["orders"], out / "orders.csv")
+    orders_csv, map_args, orders = grocery_orders(paths["orders"])
     home = out / "home"
     env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
     env["STOREFRONT_REDIS_URL"] = embedded_redis_url
@@ -38,24 +37,13 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
 
 @pytest.fixture
 def app(grocery):
-    from storefront import create_app
-    from storefront.config import Settings
-
-    settings = {
-        "home": grocery["home"],
-        "database_url": grocery["env"]["STOREFRONT_DATABASE_URL"],
-        "redis_url": grocery["env"]["STOREFRONT_REDIS_URL"],
-        "testing": True,
-        "qa_overrides": True,
-        "model_check_seconds": 0.0,  # a catalog import shows on the next request
-    }
-    if "demo_signin" in {f.name for f in dataclasses.fields(Settings)}:
-        settings["demo_signin"] = True  # sign in as the store's customers by number
-    application = create_app(settings)
-    application.config["WTF_CSRF_ENABLED"] = False
-    yield application
-    application.extensions["db"].dispose()
-    application.extensions["redis"].close()
+    env = grocery["env"]
+    yield from shop_app(
+        grocery["home"],
+        env["STOREFRONT_DATABASE_URL"],
+        env["STOREFRONT_REDIS_URL"],
+        model_check_seconds=0.0,  # a catalog import shows on the next request
+    )
 
 
 @pytest.fixture
@@ -224,6 +212,10 @@ def test_the_studios_pickers_offer_the_catalogs_categories(app):
     form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
     hide = re.search(r'id="hide_categories".*?</ul>', form, re.S).group(0)
     assert 'value="fresh-food"' in hide and 'value="cheese"' in hide  # every level
+    # the price bands with this store's amounts, in its currency
+    catalog = app.extensions["models"].get().catalog
+    first = catalog.price_bands.edges[0]
+    assert f"budget (under €{first:.2f})" in form and "luxury (€" in form and "£" not in form
 
 
 def test_traits_and_mutes_follow_the_catalogs_taxonomy(client, app):
@@ -256,3 +248,16 @@ def test_the_api_and_email_fragments_carry_the_catalogs_pictures_and_currency(cl
     assert all(p["image_url"].startswith("https://images.example.test/") for p in items)
     email = client.get("/api/v1/fragments/trending?qa_country=DE").get_data(as_text=True)
     assert 'src="https://images.example.test/' in email and "€" in email
+
+
+def test_the_model_carries_the_stores_price_bands_and_segments(app, grocery):
+    model = app.extensions["models"].get().model
+    edges = model.meta["price_bands"]["edges"]
+    prices = sorted(float(r["price"]) for r in grocery["rows"])
+    assert len(edges) == 3 and prices[0] < edges[0] < edges[1] < edges[2] < prices[-1]
+    names = {r["category"].split(" > ")[-1] for r in grocery["rows"]}
+    assert model.segments and len({s.name for s in model.segments}) == len(model.segments)
+    for s in model.segments:
+        assert "€" in s.description and "£" not in s.description
+        lead = s.name.split(" ")[0]
+        assert lead == "Mixed-range" or any(n.startswith(lead) for n in names), s.name

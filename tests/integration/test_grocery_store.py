@@ -6,35 +6,19 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from tests.conftest import run_cli
+from tests.helpers import grocery_orders
 from tests.stores.grocery import write_store
-
-MAPPING = {
-    "invoice": "order_id",
-    "product_id": "sku",
-    "title": "product_name",
-    "quantity": "qty",
-    "price": "unit_price",
-    "ts": "created",
-    "customer_id": "customer",
-    "country": "country_code",
-}
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("grocery-shop")
     paths = write_store(home / "export", customers=300)
-    orders = pd.read_csv(paths["orders"])
-    # bridge until unix timestamps import: the "import" helper teaches the importer unix
-    # seconds; until then the fixture hands it ISO text
-    orders["created"] = pd.to_datetime(orders["created"], unit="s").dt.strftime("%Y-%m-%d %H:%M:%S")
-    orders.to_csv(home / "orders.csv", index=False)
-    args = [f"--map={field}={column}" for field, column in MAPPING.items()]
-    run_cli(home, "import", "orders", str(home / "orders.csv"), *args, env=_env(home))
+    orders, args, _ = grocery_orders(paths["orders"])  # as generated: unix-second times
+    run_cli(home, "import", "orders", str(orders), *args, env=_env(home))
     return home
 
 

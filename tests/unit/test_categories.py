@@ -7,15 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from storefront.categories import (
-    BUDGET_MAX,
-    CATEGORIES,
-    MID_MAX,
-    PREMIUM_MAX,
-    categorize,
-    category_by_slug,
-    price_band,
-)
+from recommender.price_bands import PriceBands
+from storefront.categories import CATEGORIES, categorize, category_by_slug
 from storefront.cleaning import clean_order_lines, resolve_mapping
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "online_retail_2010-2011.parquet"
@@ -72,13 +65,16 @@ def test_taxonomy():
 
 
 def test_price_bands():
+    bands = PriceBands((2.0, 6.0, 15.0))  # an edge belongs to the band above it
+    price_band = bands.band
     assert price_band(0.85) == "budget"
-    assert price_band(BUDGET_MAX) == "mid"
+    assert price_band(2.0) == "mid"
     assert price_band(5.99) == "mid"
-    assert price_band(MID_MAX) == "premium"
+    assert price_band(6.0) == "premium"
     assert price_band(12.75) == "premium"
-    assert price_band(PREMIUM_MAX) == "luxury"
+    assert price_band(15.0) == "luxury"
     assert price_band(295.0) == "luxury"
+    assert PriceBands().band(3.0) == "mid"  # a store with no prices yet
 
 
 @pytest.mark.skipif(not DATA.exists(), reason="bundled data file missing")

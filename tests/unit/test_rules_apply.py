@@ -164,10 +164,13 @@ def test_item_policy_hides_lifts_then_pins():
 
 
 def test_newness_and_price_band_lifts():
-    p = policy(rule("r", boost=[{"new_days": 10}], bury=[{"price_band": "mid"}]))
+    p = policy(rule("r", boost=[{"new_days": 10}], bury=[{"price_band": "budget"}]))
     out = items.apply(picks("A1", "B2", "C1", "A2"), p, CATALOG)
-    # B2 and A2 first sold within 10 days of the newest product; A1 (£2.50) is mid-priced
-    assert [x.product_id for x in out] == ["B2", "A2", "C1", "A1"]
+    # B2 and A2 first sold within 10 days of the newest product; bands are this catalog's
+    # own (the cheaper half is budget): A1 (2.50) and B2 (1.00) are budget, so B2's lift
+    # cancels and A1 goes last
+    assert CATALOG.get("A1").band == "budget" and CATALOG.get("A2").band == "mid"
+    assert [x.product_id for x in out] == ["A2", "B2", "C1", "A1"]
 
 
 def test_pins_respect_the_shoppers_own_mutes_and_only_the_first_page():

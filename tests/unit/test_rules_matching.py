@@ -45,7 +45,8 @@ def test_the_example_rule_matches_mobile_france_evening_only():
         ({"recency": ["new", "lapsed"]}, {"recency": "new"}, True),
         ({"viewed_category": "party"}, {"views": ("B1",)}, True),
         ({"viewed_category": "party"}, {"views": ("A1",)}, False),
-        ({"viewed_product": "a1"}, {"views": ("A1",)}, True),
+        ({"viewed_product": "A1"}, {"views": ("A1",)}, True),
+        ({"viewed_product": "a1"}, {"views": ("A1",)}, False),  # product ids keep their case
         ({"cart_value": {"min": 20}}, {"cart": {"C1": 1}}, True),
         ({"cart_value": {"min": 20.01}}, {"cart": {"C1": 1}}, False),
         ({"cart_items": {"max": 0}}, {}, True),

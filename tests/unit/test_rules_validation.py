@@ -28,7 +28,7 @@ rules:
           params: {category: party}
           position: 1
       pin:
-        - product: a1
+        - product: A1
           slot: gifts
   - name: Hero for email visitors
     when: {channel: email, any: [{utm_campaign: xmas}, {recency: lapsed}]}
@@ -73,7 +73,7 @@ def test_problems_name_rule_field_and_line():
 
 def test_semantic_problems_have_lines_too():
     bad = GOOD.replace("strategy: category_top", "strategy: category_tops").replace(
-        "product: a1", "product: NOPE"
+        "product: A1", "product: NOPE"
     )
     found = problems(bad)
     assert found[0].startswith("line 14: rule 'French mobile evenings': then.add[0].strategy:")
