@@ -36,6 +36,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from soak import demo_home, free_port, lua_list, start_redis, wait_healthy  # noqa: E402
 
+from storefront.redis_client import CACHE_SERVER, SESSION_SERVER  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 
 LUA = r"""
@@ -75,6 +77,7 @@ end
 def serve(
     home: Path,
     redis_url: str,
+    cache_url: str,
     static_html: Path,
     workers: int,
     threads: int | str,
@@ -85,6 +88,7 @@ def serve(
         **os.environ,
         "STOREFRONT_HOME": str(home),
         "STOREFRONT_REDIS_URL": redis_url,
+        "STOREFRONT_CACHE_REDIS_URL": cache_url,
         "STOREFRONT_LOG_LEVEL": "WARNING",
         "BENCH_STATIC_HTML": str(static_html),
         "STOREFRONT_HOLDOUT_SHARE": "0",
@@ -194,16 +198,18 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install wrk")
     home = args.home or Path(tempfile.mkdtemp(prefix="sf-tp-"))
     demo_home(home)
-    redis_proc, redis_url = start_redis(home)
+    # the session store and the cache, each with the settings the shop ships (redis_client)
+    redis_proc, redis_url = start_redis(home, "sessions", SESSION_SERVER)
+    cache_proc, cache_url = start_redis(home, "cache", CACHE_SERVER)
     static_html = home / "static-home.html"
     results = []
     try:
         for config in args.configs.split(","):
             w, t_text = config.split("x")
             w, t = int(w), (t_text if t_text == "gevent" else int(t_text))
-            port = free_port()
+            port, log = free_port(), home / "tp-server.log"
             static_html.write_text("")
-            proc = serve(home, redis_url, static_html, w, t, port, home / "tp-server.log")
+            proc = serve(home, redis_url, cache_url, static_html, w, t, port, log)
             try:
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
                 products = sorted(set(re.findall(r'data-product-id="([^"]+)"', page)))
@@ -213,7 +219,7 @@ def main() -> None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
             static_html.write_text(page)  # a real home page, same size as the personalized one
-            proc = serve(home, redis_url, static_html, w, t, port, home / "tp-server.log")
+            proc = serve(home, redis_url, cache_url, static_html, w, t, port, log)
             try:
                 paths = (
                     ["/"] * 4
@@ -268,8 +274,9 @@ def main() -> None:
             )
             print(json.dumps(results[-1]), flush=True)
     finally:
-        redis_proc.terminate()
-        redis_proc.wait(timeout=30)
+        for server in (redis_proc, cache_proc):
+            server.terminate()
+            server.wait(timeout=30)
     print(
         json.dumps(
             {
