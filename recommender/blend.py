@@ -68,6 +68,15 @@ NEW_CANDIDATES = {
     "popularity": {"popularity": 1.0},
     "trending": {"trending": 1.0, "popularity": 0.001},
 }
+# A visitor with a session but no purchases in the model (session_fit.py): the candidates the
+# blend must beat for them on validation. With no orders of their own, "knn_new" is item-kNN
+# over every product (nothing is owned).
+SESSION_CANDIDATES = {
+    "item_knn": {"knn_new": 1.0, "popularity": 0.001},
+    "als": {"als": 1.0},
+    "ease": {"ease": 1.0, "popularity": 0.001},
+    "popularity": {"popularity": 1.0},
+}
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,19 @@ def describe(meta: dict) -> list[str]:
             out.append(
                 "  weights: " + ", ".join(f"{k} {v:+.3f}" for k, v in fitted[weights].items())
             )
+    session = fitted.get("session")
+    if session:  # visitors with only a session (session_fit.py); absent in older versions
+        kept = "kept in" if session.get("keep_session") else "left out of"
+        out.append(
+            f"Visitors with only a session: serving {session['serve']} (the session's products "
+            f"{kept} the rail; new products only: {session['serve_new']})"
+        )
+        for key, label in (("all_purchases_ndcg", "all purchases"), ("new_only_ndcg", "new")):
+            if key in session:
+                out.append(
+                    f"  validation NDCG@10 ({label}): "
+                    + ", ".join(f"{k} {v:.4f}" for k, v in session[key].items())
+                )
     out.append(f"First-time visitors: the {fitted['first_visit']} list")
     if "first_visit_ndcg@10" in val:
         out.append(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender import cold, popularity
+from recommender import cold, popularity, session_fit
 from recommender.base import top_n
 from recommender.blend import (
     CANDIDATES,
@@ -77,6 +77,8 @@ class Fitted:
     # LightFM for the cold (cold.validate): figures, decision and a note for "cold_products"
     # and "cold_visitors"; serve is False unless it won on validation
     lightfm: dict = field(default_factory=dict)
+    # visitors with only a session (session_fit.py): what serves them, its figures and a note
+    session: dict = field(default_factory=lambda: dict(session_fit.DEFAULT))
     notes: list[str] = field(default_factory=list)
     # the LightFM model validated (cold.ColdModel, its product ids) for the version to store
     cold_model: tuple | None = field(default=None, repr=False, compare=False)
@@ -102,6 +104,8 @@ class Validation:
         self.history = m
         self.age = split.side.last_days[self.rows].toarray()
         self._knn: dict[int, np.ndarray] = {}
+        self.knn_arrays: tuple[np.ndarray, np.ndarray] | None = None  # the last knn's
+        self.ease_arrays: tuple[np.ndarray, np.ndarray] | None = None  # ease's, once run
 
         def dense(values) -> np.ndarray:
             out = data.matrix.copy()
@@ -138,6 +142,7 @@ class Validation:
         if params.neighbours not in self._knn:
             sim = fit_similarity(self.split.data.matrix, params)
             ids, scores = neighbour_arrays(sim, params.neighbours)
+            self.knn_arrays = (ids, scores)
             self._knn[params.neighbours] = _neighbour_table(self.history, ids, scores)
         return self._knn[params.neighbours]
 
@@ -148,6 +153,7 @@ class Validation:
             ids, scores = ease_neighbours(self.split.data.matrix, k)
         except TooLarge:
             return None
+        self.ease_arrays = (ids, scores)
         return _neighbour_table(self.history > 0, ids, scores)
 
     def features(
@@ -356,7 +362,36 @@ def fit_store(
     als = factors.user_factors[val.rows] @ factors.item_factors.T
     feats = val.features(als, val.knn(knn_params), val.ease(knn_params.neighbours))
     _choose(val, feats, base, out)
+    _fit_session(split, val, factors.item_factors, als_params, out)
     return out
+
+
+def _fit_session(
+    split: Split, val: Validation, item_factors: np.ndarray, als_params: ALSParams, out: Fitted
+) -> None:
+    """What serves visitors with only a session (session_fit.choose), on the split's
+    new_session group; too few of them (or too many cells): the default, with a note."""
+    group = split.groups.get("new_session")
+    n = 0 if group is None else len(group)
+    if n < MIN_CUSTOMERS or val.knn_arrays is None or n * split.n_items > MAX_CELLS:
+        out.notes.append(
+            f"{n} new customers with a second order to validate on (< {MIN_CUSTOMERS}, or too "
+            "many products): visitors with only a session get the blend (the default)"
+        )
+        return
+    feats = session_fit.session_features(
+        group,
+        item_factors,
+        als_params.regularization,
+        als_params.alpha,
+        val.knn_arrays,
+        val.ease_arrays,
+        val.popularity,
+        val.trending,
+    )
+    out.session = session_fit.choose(group, feats, out.weights, out.new_weights)
+    out.validation["session_customers"] = n
+    out.notes.append(out.session["note"])
 
 
 def _fit_cold(

@@ -21,6 +21,7 @@ import pandas as pd
 
 from recommender import cold, registry, segments
 from recommender.blend import (
+    SESSION_CANDIDATES,
     BlendParams,
     Shopper,
     blend,
@@ -116,6 +117,11 @@ class Model:
         self.fitted: dict = self.meta.get("fitted", {})
         self.first_visit: str = self.fitted.get("first_visit", "overall")
         self.explore_share: float | None = self.fitted.get("explore_share")
+        # a visitor with a session but no purchases here: what training chose (session_fit.py)
+        session = self.fitted.get("session", {})
+        self.session_weights = SESSION_CANDIDATES.get(session.get("serve", "blend"), {})
+        self.session_new_weights = SESSION_CANDIDATES.get(session.get("serve_new", "blend"), {})
+        self.session_keeps_views = bool(session.get("keep_session"))
         # the learned blend's per-customer and per-item arrays: absent in older versions
         learnt = (path / "user_repeat.npy").is_file() and self.ui_orders is not None
         self.user_repeat = _load(path, "user_repeat") if learnt else None
@@ -286,6 +292,8 @@ class Model:
         if self.knn_ids is None:
             return self._top(np.asarray(self.item_factors @ vector), n, exclude)
         u = self._user_index.get(customer_id) if customer_id else None
+        if u is None and weights:  # only a session: the rail training chose for such visitors
+            weights = (self.session_new_weights if new_only else self.session_weights) or weights
         n_items = len(self.item_ids)
         conf = np.zeros(0, dtype=np.float32)
         cols = np.zeros(0, dtype=np.int64)

@@ -1,0 +1,123 @@
+"""What "for you" serves a visitor with a session but no purchases in the model, chosen per store.
+
+The learned blend's weights are fitted on returning customers, whose own re-orders carry most
+of the signal; a visitor with only a session has none of those features, so the blend may lose
+to one of its own parts. At training (fit.py) the validation split's `new_session` group (new
+customers whose first order is folded in as the session, scored on what they bought next) ranks
+the served blend against each single candidate of SESSION_CANDIDATES (item-kNN from the
+session, ALS folded in, EASE from the session, popularity), each with the session's own
+products left out of the rail (today's rail) and kept in it (re-buying what is in the first
+order is "buy again" for a new customer). The winner, kept only where it beats the blend as
+served today, goes into the version's `fitted["session"]`; serving.Model reads it.
+Under MIN_CUSTOMERS such customers the store keeps the default and the note says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.base import top_n
+from recommender.blend import SESSION_CANDIDATES, Shopper, features, learned
+from recommender.dataset import confidence
+from recommender.metrics import ndcg_at_k
+from recommender.models import fold_in
+from recommender.split import Group
+
+DEFAULT = {"serve": "blend", "keep_session": False, "serve_new": "blend"}
+# the view boost serving.Model.user_vector gives a session's product (one view)
+_VIEW_BOOST = float(confidence(np.array([1.0]))[0]) * 2.0
+
+
+def session_features(
+    group: Group,
+    item_factors: np.ndarray,
+    regularization: float,
+    alpha: float,
+    knn: tuple[np.ndarray, np.ndarray],
+    ease: tuple[np.ndarray, np.ndarray] | None,
+    popularity: np.ndarray,
+    trending: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The blend's features for each session-only visitor of `group`, as serving computes them
+    for a visitor the model does not know: ALS folded in from the session (each product a
+    view), neighbours and EASE of the session's products, no orders of their own."""
+    hist = sp.csr_matrix(group.user_items, dtype=np.float32)
+    n, n_items = hist.shape
+    yty = item_factors.T @ item_factors
+    als = np.zeros((n, n_items), dtype=np.float32)
+    for k in range(n):
+        items = hist.indices[hist.indptr[k] : hist.indptr[k + 1]].astype(np.int64)
+        if len(items):
+            vec = fold_in(
+                item_factors, yty, items, np.full(len(items), _VIEW_BOOST), regularization, alpha
+            )
+            als[k] = item_factors @ vec
+    knn_scores = _table(hist, *knn)
+    ease_scores = None if ease is None else _table((hist > 0).astype(np.float32), *ease)
+    zeros = np.zeros((n, n_items), dtype=np.float32)
+    col = np.zeros((n, 1), dtype=np.float32)
+    shopper = Shopper(zeros, zeros, zeros, col, col, col)
+    return features(als, knn_scores, shopper, popularity, trending, ease_scores)
+
+
+def _table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    n, k = ids.shape
+    table = sp.csr_matrix((scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
+    return np.asarray((history @ table).toarray())
+
+
+def _ndcg(scores: np.ndarray, session: list[np.ndarray], truths: list, keep: bool) -> float:
+    s = np.array(scores, dtype=np.float32)
+    if not keep:
+        for k, items in enumerate(session):
+            s[k, items] = -np.inf
+    ids, _ = top_n(s, 10)
+    return float(np.mean([ndcg_at_k(r, t) for r, t in zip(ids, truths, strict=True)]))
+
+
+def choose(
+    group: Group,
+    feats: dict[str, np.ndarray],
+    weights: dict[str, float],
+    new_weights: dict[str, float],
+) -> dict:
+    """NDCG@10 of the served blend (`weights`, `new_weights`: the version's) and of each
+    candidate for the group, session left out and kept (all purchases) and on what they did
+    not own (new products only); the best of them where it beats the blend as served today."""
+    hist = group.user_items
+    session = [hist.indices[hist.indptr[k] : hist.indptr[k + 1]] for k in range(hist.shape[0])]
+    new_truths = [
+        frozenset(t - set(s.tolist())) for t, s in zip(group.truths, session, strict=True)
+    ]
+    rails = {"blend": weights, **SESSION_CANDIDATES}
+    all_p: dict[str, float] = {}
+    new_p: dict[str, float] = {}
+    for name, w in rails.items():
+        scores = learned(feats, w)
+        all_p[name] = round(_ndcg(scores, session, group.truths, keep=False), 4)
+        all_p[f"{name}+session"] = round(_ndcg(scores, session, group.truths, keep=True), 4)
+        new_w = new_weights if name == "blend" else w
+        new_p[name] = round(_ndcg(learned(feats, new_w), session, new_truths, keep=False), 4)
+    out = dict(DEFAULT, customers=len(group), all_purchases_ndcg=all_p, new_only_ndcg=new_p)
+    best = max(all_p, key=lambda k: all_p[k])
+    notes = []
+    if all_p[best] > all_p["blend"]:
+        out["serve"] = best.removesuffix("+session")
+        out["keep_session"] = best.endswith("+session")
+        notes.append(
+            f"all purchases: serving {out['serve']} "
+            f"({'session kept' if out['keep_session'] else 'session left out'}, "
+            f"{all_p[best]:.4f} > the blend's {all_p['blend']:.4f})"
+        )
+    best_new = max(new_p, key=lambda k: new_p[k])
+    if new_p[best_new] > new_p["blend"]:
+        out["serve_new"] = best_new
+        notes.append(
+            f"new products only: serving {best_new} ({new_p[best_new]:.4f} > the blend's "
+            f"{new_p['blend']:.4f})"
+        )
+    out["note"] = f"visitors with only a session ({len(group)} on validation): " + (
+        "; ".join(notes) if notes else "the blend beats every single candidate: kept"
+    )
+    return out

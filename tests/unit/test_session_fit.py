@@ -1,0 +1,96 @@
+"""Visitors with only a session: training chooses their rail on validation (session_fit.py),
+and serving uses that choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender.commands import describe
+from recommender.models import ALSParams
+from recommender.serving import Model
+from recommender.session_fit import choose
+from recommender.split import Group
+from recommender.train import train
+
+ALS = ALSParams(factors=8, iterations=10)
+PAIRS = 25
+
+
+def _pair_store() -> pd.DataFrame:
+    """A year of orders. 60 regulars re-order staples s0-s4 every month, and each once bought a
+    pair (a_i with b_i) together. After the validation date 40 new customers buy a_i and, in a
+    second order a few days later, b_i: what a session-only visitor buys next follows item-item
+    co-occurrence, which the regulars' re-order-heavy blend does not weigh."""
+    orders: list[tuple[str, pd.Timestamp, list[str]]] = []
+    for c in range(60):
+        for m in range(1, 13):
+            orders.append(
+                (f"old{c}", pd.Timestamp(2011, m, 1 + c % 20), [f"s{c % 5}", f"s{(c + m) % 5}"])
+            )
+        for extra in range(3):  # each pair co-occurs in several regulars' baskets
+            i = (c + extra * 7) % PAIRS
+            orders.append(
+                (f"old{c}", pd.Timestamp(2011, 2 + extra, 5 + c % 20), [f"a{i}", f"b{i}"])
+            )
+    for c in range(40):
+        i = c % PAIRS
+        orders.append((f"new{c}", pd.Timestamp(2011, 12, 1 + c % 10), [f"a{i}"]))
+        orders.append((f"new{c}", pd.Timestamp(2011, 12, 14 + c % 10), [f"b{i}"]))
+    return pd.DataFrame(
+        [(f"{cid}-{day:%j}", cid, pid, day, "GB") for cid, day, items in orders for pid in items],
+        columns=["invoice", "customer_id", "product_id", "ts", "country"],
+    )
+
+
+def test_item_knn_serves_session_only_visitors_where_it_beats_the_blend(tmp_path):
+    lines = _pair_store()
+    report = train(lines, sorted(lines["product_id"].unique()), tmp_path, params=ALS)
+    model = Model(tmp_path / report.version)
+    session = model.fitted["session"]
+    assert session["customers"] >= 20
+    ndcg = session["all_purchases_ndcg"]
+    assert ndcg["item_knn"] > ndcg["blend"]
+    assert session["serve"] == "item_knn" and "item_knn" in session["note"]
+    assert any("only a session" in note for note in model.fitted["notes"])
+    shown = "\n".join(describe(model.meta))  # what `storefront models show` prints
+    assert "Visitors with only a session: serving item_knn" in shown
+    # serving: a visitor with only a session gets a_3's co-purchase first
+    picks = [p for p, _ in model.recommend_for(None, [("a3", "view")], n=3)]
+    assert picks[0] == "b3"
+    # a known regular keeps the blend (their own staples lead)
+    regular = [p for p, _ in model.recommend_for("old0", (), n=2)]
+    assert set(regular) <= {f"s{k}" for k in range(5)}
+
+
+def test_the_blend_stays_where_it_beats_every_single_candidate():
+    """Two products per visitor: ALS taste alone ranks one, neighbours alone the other; the
+    truth is both, which only their sum (the blend's weights) puts in the top of the rail."""
+    n, items = 30, 40
+    rng = np.random.default_rng(0)
+    als = rng.random((n, items)).astype(np.float32) * 0.5
+    knn = rng.random((n, items)).astype(np.float32) * 0.5
+    truths = []
+    for k in range(n):
+        x, y = 2 * k % items, (2 * k + 1) % items
+        als[k, x], knn[k, x] = 0.9, 0.6  # near the top of both: first in the sum
+        als[k, y], knn[k, y] = 0.6, 0.9
+        als[k, (x + 7) % items], knn[k, (y + 9) % items] = 1.0, 1.0  # each one's own top
+        truths.append(frozenset({x, y}))
+    feats = {
+        "als": als,
+        "knn_new": knn,
+        "ease": np.zeros_like(als),
+        "popularity": np.broadcast_to(np.linspace(0, 1, items, dtype=np.float32), als.shape),
+    }
+    session = sp.csr_matrix((n, items), dtype=np.float32)
+    group = Group("new_session", [f"c{k}" for k in range(n)], [None] * n,
+                  np.full(n, -1), session, session, truths)  # fmt: skip
+    blend = {"als": 1.0, "knn_new": 1.0}
+    out = choose(group, feats, blend, blend)
+    assert out["serve"] == "blend" and out["serve_new"] == "blend" and not out["keep_session"]
+    assert out["all_purchases_ndcg"]["blend"] > max(
+        v for k, v in out["all_purchases_ndcg"].items() if not k.startswith("blend")
+    )
+    assert "kept" in out["note"]
