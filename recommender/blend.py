@@ -225,6 +225,16 @@ def features(
     }
 
 
+def session_first(scores: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """`scores` (one shopper's) with `items` lifted above every other product, in their order."""
+    out = np.array(scores, dtype=np.float32)
+    if len(items) and out.size:
+        finite = out[np.isfinite(out)]
+        span = float(finite.max() - finite.min()) if finite.size else 0.0
+        out[items] += span + 1.0
+    return out
+
+
 def learned(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
     """The blend's score: the weighted sum of the features (unknown names weigh nothing)."""
     out = np.zeros(feats["als"].shape, dtype=np.float32)

@@ -132,10 +132,9 @@ def describe(meta: dict) -> list[str]:
             )
     session = fitted.get("session")
     if session:  # visitors with only a session (session_fit.py); absent in older versions
-        kept = "kept in" if session.get("keep_session") else "left out of"
         out.append(
-            f"Visitors with only a session: serving {session['serve']} (the session's products "
-            f"{kept} the rail; new products only: {session['serve_new']})"
+            f"Visitors with only a session: serving {session['serve']} (the session's products: "
+            f"{session['session_products']}; new products only: {session['serve_new']})"
         )
         for key, label in (("all_purchases_ndcg", "all purchases"), ("new_only_ndcg", "new")):
             if key in session:

@@ -30,6 +30,7 @@ from recommender.blend import (
     log_scale,
     neighbour_scores,
     own_scores,
+    session_first,
 )
 from recommender.dataset import confidence
 from recommender.ids import IdIndex
@@ -121,7 +122,9 @@ class Model:
         session = self.fitted.get("session", {})
         self.session_weights = SESSION_CANDIDATES.get(session.get("serve", "blend"), {})
         self.session_new_weights = SESSION_CANDIDATES.get(session.get("serve_new", "blend"), {})
-        self.session_keeps_views = bool(session.get("keep_session"))
+        # the session's own products in that rail: "out" (left out), "kept", or "first"
+        self.session_products: str = session.get("session_products", "out")
+        self.session_keeps_views = self.session_products != "out"
         # the learned blend's per-customer and per-item arrays: absent in older versions
         learnt = (path / "user_repeat.npy").is_file() and self.ui_orders is not None
         self.user_repeat = _load(path, "user_repeat") if learnt else None
@@ -332,6 +335,10 @@ class Model:
                     age = np.asarray(self.ui_age[lo:hi]) if self.ui_age is not None else None
                     own[cols] = own_scores(conf, age, self.blend.own_half_life_days)
                 scores = blend(als, knn, own, self.blend)
+        if u is None and not new_only and self.session_products == "first" and len(touched):
+            at = touched if rows is None else np.searchsorted(rows, touched)
+            scores = np.array(scores, dtype=np.float32)
+            scores[at] = session_first(scores, at)[at]  # what they looked at leads
         if new_only and u is not None and self.ui_orders is not None:
             bought = cols[np.asarray(self.ui_orders[lo:hi]) >= 1]
             if rows is None:
@@ -371,7 +378,7 @@ class Model:
         feature to a maximum of 1 (blend.unit) over them gives the same values as over every
         product (test_a_big_catalog_scores_candidates_with_the_same_scores)."""
         neighbours = np.asarray(self.knn_ids[touched]).ravel() if len(touched) else []
-        parts = [top, cols, neighbours, self._popular_rows]
+        parts = [top, cols, touched, neighbours, self._popular_rows]
         if self.ease_ids is not None and len(touched):
             parts.append(np.asarray(self.ease_ids[touched]).ravel())
         return np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in parts]))

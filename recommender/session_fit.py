@@ -6,10 +6,11 @@ to one of its own parts. At training (fit.py) the validation split's `new_sessio
 customers whose first order is folded in as the session, scored on what they bought next) ranks
 the served blend against each single candidate of SESSION_CANDIDATES (item-kNN from the
 session, ALS folded in, EASE from the session, popularity), each with the session's own
-products left out of the rail (today's rail) and kept in it (re-buying what is in the first
-order is "buy again" for a new customer). The winner, kept only where it beats the blend as
-served today, goes into the version's `fitted["session"]`; serving.Model reads it.
-Under MIN_CUSTOMERS such customers the store keeps the default and the note says so.
+products left out of the rail (today's rail), kept where the scores rank them, or first
+(re-buying what is in the first order is "buy again" for a new customer). The winner, kept
+only where it beats the blend as served today, goes into the version's `fitted["session"]`;
+serving.Model reads it. Under fit.MIN_CUSTOMERS such customers the store keeps the default
+and the note says so.
 """
 
 from __future__ import annotations
@@ -18,13 +19,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.base import top_n
-from recommender.blend import SESSION_CANDIDATES, Shopper, features, learned
+from recommender.blend import SESSION_CANDIDATES, Shopper, features, learned, session_first
 from recommender.dataset import confidence
 from recommender.metrics import ndcg_at_k
 from recommender.models import fold_in
 from recommender.split import Group
 
-DEFAULT = {"serve": "blend", "keep_session": False, "serve_new": "blend"}
+# What the rail does with the session's own products (all purchases): leave them out (the rail
+# as it was), keep them where the scores rank them, or put them first, best scored first (what
+# "buy again" does with a customer's own products)
+SESSION_PRODUCTS = ("out", "kept", "first")
+DEFAULT = {"serve": "blend", "session_products": "out", "serve_new": "blend"}
 # the view boost serving.Model.user_vector gives a session's product (one view)
 _VIEW_BOOST = float(confidence(np.array([1.0]))[0]) * 2.0
 
@@ -67,11 +72,13 @@ def _table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.nd
     return np.asarray((history @ table).toarray())
 
 
-def _ndcg(scores: np.ndarray, session: list[np.ndarray], truths: list, keep: bool) -> float:
+def _ndcg(scores: np.ndarray, session: list[np.ndarray], truths: list, mode: str) -> float:
     s = np.array(scores, dtype=np.float32)
-    if not keep:
-        for k, items in enumerate(session):
+    for k, items in enumerate(session):
+        if mode == "out":
             s[k, items] = -np.inf
+        elif mode == "first":
+            s[k] = session_first(s[k], items)
     ids, _ = top_n(s, 10)
     return float(np.mean([ndcg_at_k(r, t) for r, t in zip(ids, truths, strict=True)]))
 
@@ -83,8 +90,9 @@ def choose(
     new_weights: dict[str, float],
 ) -> dict:
     """NDCG@10 of the served blend (`weights`, `new_weights`: the version's) and of each
-    candidate for the group, session left out and kept (all purchases) and on what they did
-    not own (new products only); the best of them where it beats the blend as served today."""
+    candidate for the group, with the session's products each way of SESSION_PRODUCTS (all
+    purchases; named "<rail>/<way>") and on what they did not own (new products only); the
+    best of them where it beats the blend as served today (ties keep the blend)."""
     hist = group.user_items
     session = [hist.indices[hist.indptr[k] : hist.indptr[k + 1]] for k in range(hist.shape[0])]
     new_truths = [
@@ -95,20 +103,19 @@ def choose(
     new_p: dict[str, float] = {}
     for name, w in rails.items():
         scores = learned(feats, w)
-        all_p[name] = round(_ndcg(scores, session, group.truths, keep=False), 4)
-        all_p[f"{name}+session"] = round(_ndcg(scores, session, group.truths, keep=True), 4)
+        for mode in SESSION_PRODUCTS:
+            all_p[f"{name}/{mode}"] = round(_ndcg(scores, session, group.truths, mode), 4)
         new_w = new_weights if name == "blend" else w
-        new_p[name] = round(_ndcg(learned(feats, new_w), session, new_truths, keep=False), 4)
+        new_p[name] = round(_ndcg(learned(feats, new_w), session, new_truths, "out"), 4)
     out = dict(DEFAULT, customers=len(group), all_purchases_ndcg=all_p, new_only_ndcg=new_p)
     best = max(all_p, key=lambda k: all_p[k])
     notes = []
-    if all_p[best] > all_p["blend"]:
-        out["serve"] = best.removesuffix("+session")
-        out["keep_session"] = best.endswith("+session")
+    today = all_p["blend/out"]
+    if all_p[best] > today:
+        out["serve"], out["session_products"] = best.split("/")
         notes.append(
-            f"all purchases: serving {out['serve']} "
-            f"({'session kept' if out['keep_session'] else 'session left out'}, "
-            f"{all_p[best]:.4f} > the blend's {all_p['blend']:.4f})"
+            f"all purchases: serving {out['serve']}, the session's products "
+            f"{out['session_products']} ({all_p[best]:.4f} > the blend's {today:.4f})"
         )
     best_new = max(new_p, key=lambda k: new_p[k])
     if new_p[best_new] > new_p["blend"]:

@@ -18,11 +18,12 @@ ALS = ALSParams(factors=8, iterations=10)
 PAIRS = 25
 
 
-def _pair_store() -> pd.DataFrame:
+def _pair_store(rebuy: bool = False) -> pd.DataFrame:
     """A year of orders. 60 regulars re-order staples s0-s4 every month, and each once bought a
     pair (a_i with b_i) together. After the validation date 40 new customers buy a_i and, in a
     second order a few days later, b_i: what a session-only visitor buys next follows item-item
-    co-occurrence, which the regulars' re-order-heavy blend does not weigh."""
+    co-occurrence, which the regulars' re-order-heavy blend does not weigh. rebuy: the second
+    order holds a_i again (a new customer's "buy again")."""
     orders: list[tuple[str, pd.Timestamp, list[str]]] = []
     for c in range(60):
         for m in range(1, 13):
@@ -37,7 +38,13 @@ def _pair_store() -> pd.DataFrame:
     for c in range(40):
         i = c % PAIRS
         orders.append((f"new{c}", pd.Timestamp(2011, 12, 1 + c % 10), [f"a{i}"]))
-        orders.append((f"new{c}", pd.Timestamp(2011, 12, 14 + c % 10), [f"b{i}"]))
+        orders.append(
+            (
+                f"new{c}",
+                pd.Timestamp(2011, 12, 14 + c % 10),
+                [f"a{i}", f"b{i}"] if rebuy else [f"b{i}"],
+            )
+        )
     return pd.DataFrame(
         [(f"{cid}-{day:%j}", cid, pid, day, "GB") for cid, day, items in orders for pid in items],
         columns=["invoice", "customer_id", "product_id", "ts", "country"],
@@ -51,8 +58,9 @@ def test_item_knn_serves_session_only_visitors_where_it_beats_the_blend(tmp_path
     session = model.fitted["session"]
     assert session["customers"] >= 20
     ndcg = session["all_purchases_ndcg"]
-    assert ndcg["item_knn"] > ndcg["blend"]
-    assert session["serve"] == "item_knn" and "item_knn" in session["note"]
+    assert ndcg["item_knn/out"] > ndcg["blend/out"]
+    assert session["serve"] == "item_knn" and session["session_products"] == "out"
+    assert "item_knn" in session["note"]
     assert any("only a session" in note for note in model.fitted["notes"])
     shown = "\n".join(describe(model.meta))  # what `storefront models show` prints
     assert "Visitors with only a session: serving item_knn" in shown
@@ -62,6 +70,18 @@ def test_item_knn_serves_session_only_visitors_where_it_beats_the_blend(tmp_path
     # a known regular keeps the blend (their own staples lead)
     regular = [p for p, _ in model.recommend_for("old0", (), n=2)]
     assert set(regular) <= {f"s{k}" for k in range(5)}
+
+
+def test_the_session_leads_the_rail_where_session_only_visitors_buy_it_again(tmp_path):
+    lines = _pair_store(rebuy=True)
+    report = train(lines, sorted(lines["product_id"].unique()), tmp_path, params=ALS)
+    model = Model(tmp_path / report.version)
+    session = model.fitted["session"]
+    ndcg = session["all_purchases_ndcg"]
+    assert session["session_products"] == "first"
+    assert ndcg[f"{session['serve']}/first"] > max(ndcg["blend/out"], ndcg["item_knn/out"])
+    picks = [p for p, _ in model.recommend_for(None, [("a3", "view")], n=3)]
+    assert picks[:2] == ["a3", "b3"]
 
 
 def test_the_blend_stays_where_it_beats_every_single_candidate():
@@ -89,8 +109,10 @@ def test_the_blend_stays_where_it_beats_every_single_candidate():
                   np.full(n, -1), session, session, truths)  # fmt: skip
     blend = {"als": 1.0, "knn_new": 1.0}
     out = choose(group, feats, blend, blend)
-    assert out["serve"] == "blend" and out["serve_new"] == "blend" and not out["keep_session"]
-    assert out["all_purchases_ndcg"]["blend"] > max(
+    assert (
+        out["serve"] == "blend" and out["serve_new"] == "blend" and out["session_products"] == "out"
+    )
+    assert out["all_purchases_ndcg"]["blend/out"] > max(
         v for k, v in out["all_purchases_ndcg"].items() if not k.startswith("blend")
     )
     assert "kept" in out["note"]
