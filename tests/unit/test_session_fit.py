@@ -8,6 +8,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.commands import describe
+from recommender.evaluate import run
+from recommender.lineup import ShopParams
 from recommender.models import ALSParams
 from recommender.serving import Model
 from recommender.session_fit import choose
@@ -18,12 +20,13 @@ ALS = ALSParams(factors=8, iterations=10)
 PAIRS = 25
 
 
-def _pair_store(rebuy: bool = False) -> pd.DataFrame:
+def _pair_store(rebuy: bool = False, spread: bool = False) -> pd.DataFrame:
     """A year of orders. 60 regulars re-order staples s0-s4 every month, and each once bought a
     pair (a_i with b_i) together. After the validation date 40 new customers buy a_i and, in a
     second order a few days later, b_i: what a session-only visitor buys next follows item-item
     co-occurrence, which the regulars' re-order-heavy blend does not weigh. rebuy: the second
-    order holds a_i again (a new customer's "buy again")."""
+    order holds a_i again (a new customer's "buy again"). spread: 100 new customers from
+    September on, a new one each day, their second order five days after the first."""
     orders: list[tuple[str, pd.Timestamp, list[str]]] = []
     for c in range(60):
         for m in range(1, 13):
@@ -35,16 +38,15 @@ def _pair_store(rebuy: bool = False) -> pd.DataFrame:
             orders.append(
                 (f"old{c}", pd.Timestamp(2011, 2 + extra, 5 + c % 20), [f"a{i}", f"b{i}"])
             )
-    for c in range(40):
+    for c in range(100 if spread else 40):
         i = c % PAIRS
-        orders.append((f"new{c}", pd.Timestamp(2011, 12, 1 + c % 10), [f"a{i}"]))
-        orders.append(
-            (
-                f"new{c}",
-                pd.Timestamp(2011, 12, 14 + c % 10),
-                [f"a{i}", f"b{i}"] if rebuy else [f"b{i}"],
-            )
-        )
+        if spread:
+            first = pd.Timestamp(2011, 9, 1) + pd.Timedelta(days=c)
+            second = first + pd.Timedelta(days=5)
+        else:
+            first, second = pd.Timestamp(2011, 12, 1 + c % 10), pd.Timestamp(2011, 12, 14 + c % 10)
+        orders.append((f"new{c}", first, [f"a{i}"]))
+        orders.append((f"new{c}", second, [f"a{i}", f"b{i}"] if rebuy else [f"b{i}"]))
     return pd.DataFrame(
         [(f"{cid}-{day:%j}", cid, pid, day, "GB") for cid, day, items in orders for pid in items],
         columns=["invoice", "customer_id", "product_id", "ts", "country"],
@@ -82,6 +84,21 @@ def test_the_session_leads_the_rail_where_session_only_visitors_buy_it_again(tmp
     assert ndcg[f"{session['serve']}/first"] > max(ndcg["blend/out"], ndcg["item_knn/out"])
     picks = [p for p, _ in model.recommend_for(None, [("a3", "view")], n=3)]
     assert picks[:2] == ["a3", "b3"]
+
+
+def test_the_served_rail_beats_the_bare_models_for_session_only_visitors():
+    """Through the for_you strategy, as `storefront evaluate` replays it: a model trained before
+    the split chose its rail for session-only visitors on its own validation split (here:
+    their session's products first, as they buy them again)."""
+    lines = _pair_store(rebuy=True, spread=True).assign(quantity=1, price=1.0)
+    products = pd.DataFrame({"id": sorted(lines["product_id"].unique())})
+    products = products.assign(title=products["id"], category=products["id"].str[0])
+    shop = ShopParams(als=ALS)
+    result = run(lines, products, "2011-11-20", names=("popularity", "item_knn"), shop=shop)
+    for protocol in ("groups", "new_only"):
+        row = result["comparison"][protocol]["new_session"]
+        assert row["customers"] >= 20
+        assert row["served"] >= row["best_bare_ndcg@10"] > row["popularity"], (protocol, row)
 
 
 def test_the_blend_stays_where_it_beats_every_single_candidate():
