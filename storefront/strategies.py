@@ -175,15 +175,16 @@ def _for_you(req: Request) -> list[Pick]:
     model = req.snap.model
     s = req.ctx.session
     exclude = set(s.cart) | set(s.views[:10])  # just seen: "because you viewed" covers them
+    new_only = bool(req.params.get("new_only"))
     if (
-        model is not None
+        not new_only
+        and model is not None
         and model.session_keeps_views
         and not model.knows_user(req.ctx.customer_id)
     ):
         # only a session, and this store's validation says what they looked at is what such
-        # visitors buy next (recommender/session_fit.py): it stays in
+        # visitors buy next (recommender/session_fit.py): it stays in (all purchases only)
         exclude = set(s.cart)
-    new_only = bool(req.params.get("new_only"))
     if new_only and model is not None and req.ctx.consent.history:
         exclude |= set(model.history(req.ctx.customer_id))  # fallbacks and discovery too
     if model is not None and _has_taste(req):

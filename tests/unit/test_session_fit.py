@@ -132,4 +132,4 @@ def test_the_blend_stays_where_it_beats_every_single_candidate():
     assert out["all_purchases_ndcg"]["blend/out"] > max(
         v for k, v in out["all_purchases_ndcg"].items() if not k.startswith("blend")
     )
-    assert "kept" in out["note"]
+    assert "the blend stays" in out["note"]
