@@ -12,7 +12,7 @@ from recommender.evaluate import run
 from recommender.lineup import ShopParams
 from recommender.models import ALSParams
 from recommender.serving import Model
-from recommender.session_fit import choose
+from recommender.session_fit import _better, choose
 from recommender.split import Group
 from recommender.train import train
 
@@ -133,3 +133,11 @@ def test_the_blend_stays_where_it_beats_every_single_candidate():
         v for k, v in out["all_purchases_ndcg"].items() if not k.startswith("blend")
     )
     assert "the blend stays" in out["note"]
+
+
+def test_a_gain_within_the_noise_of_a_few_visitors_keeps_todays_rail():
+    today = np.full(40, 0.5)
+    noisy = today + np.r_[np.full(20, 0.3), np.full(20, -0.28)]  # +0.01 on average
+    assert _better({"blend": today, "als": noisy}, "blend")[0] is None
+    clear = today + np.r_[np.full(20, 0.3), np.full(20, 0.1)]
+    assert _better({"blend": today, "als": clear}, "blend")[0] == "als"
