@@ -12,6 +12,8 @@ bought after it:
   again, ALS, popularity...) on validation, that candidate is served instead, and a note says so;
 - the list a first-time visitor gets (all-time best sellers, this month's with or without guest
   orders, or by country): the one with the best NDCG@10 for the validation's new customers;
+- what a visitor with only a session gets (session_fit.py): the blend, or a single candidate,
+  with the session's products left out, kept or first, on the split's new_session group;
 - whether LightFM (cold.py) serves products nobody has bought yet and visitors with nothing
   but context: only where it beats what serves them today on the validation split;
 - the store's repeat share (how much of a later order re-orders) and the exploration share (how
@@ -373,11 +375,15 @@ def _fit_session(
     new_session group; too few of them (or too many cells): the default, with a note."""
     group = split.groups.get("new_session")
     n = 0 if group is None else len(group)
-    if n < MIN_CUSTOMERS or val.knn_arrays is None or n * split.n_items > MAX_CELLS:
-        out.notes.append(
-            f"{n} new customers with a second order to validate on (< {MIN_CUSTOMERS}, or too "
-            "many products): visitors with only a session get the blend (the default)"
-        )
+    why = (
+        f"{n} new customers with a second order to validate on (< {MIN_CUSTOMERS})"
+        if n < MIN_CUSTOMERS
+        else f"{n:,} x {split.n_items:,} too many cells to validate densely"
+        if val.knn_arrays is None or n * split.n_items > MAX_CELLS
+        else ""
+    )
+    if why:
+        out.notes.append(f"{why}: visitors with only a session get the blend (the default)")
         return
     feats = session_fit.session_features(
         group,
