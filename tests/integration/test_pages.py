@@ -323,22 +323,25 @@ def test_cart_form_requires_csrf(shop_env):
     assert "complements" in slots(cart)
 
 
-def test_geoip_locates_by_client_ip_when_configured(shop_env):
+def geoip_client(shop_env, **settings):
+    """A test client of the shop with MaxMind's test City database configured."""
     from pathlib import Path
 
     from storefront import create_app
 
     geoip = Path(__file__).resolve().parent.parent / "data" / "geoip" / "GeoIP2-City-Test.mmdb"
-    app = create_app(
-        {
-            "home": shop_env["home"],
-            "database_url": shop_env["database_url"],
-            "redis_url": shop_env["redis_url"],
-            "testing": True,
-            "geoip_db": str(geoip),
-        }
-    )
-    c = app.test_client()
+    config = {
+        "home": shop_env["home"],
+        "database_url": shop_env["database_url"],
+        "redis_url": shop_env["redis_url"],
+        "testing": True,
+        "geoip_db": str(geoip),
+    }
+    return create_app({**config, **settings}).test_client()
+
+
+def test_geoip_locates_by_client_ip_when_configured(shop_env):
+    c = geoip_client(shop_env)
     london = c.get("/", environ_base={"REMOTE_ADDR": "81.2.69.160"}).get_data(as_text=True)
     assert "United Kingdom, London" in signal(london, "location")
     assert "Europe/London" in signal(london, "time")
@@ -377,22 +380,7 @@ def test_every_product_of_a_big_category_is_on_exactly_one_page(client, app):
 def test_behind_a_trusted_proxy_the_client_cannot_choose_its_address(shop_env):
     """The proxy appends the address it saw; whatever the client wrote before it is not
     trusted (a leftmost X-Forwarded-For entry would let anyone pick their country)."""
-    from pathlib import Path
-
-    from storefront import create_app
-
-    geoip = Path(__file__).resolve().parent.parent / "data" / "geoip" / "GeoIP2-City-Test.mmdb"
-    app = create_app(
-        {
-            "home": shop_env["home"],
-            "database_url": shop_env["database_url"],
-            "redis_url": shop_env["redis_url"],
-            "testing": True,
-            "geoip_db": str(geoip),
-            "trust_proxy": True,
-        }
-    )
-    c = app.test_client()
+    c = geoip_client(shop_env, trust_proxy=True)
     spoofed = c.get(
         "/",
         headers={"X-Forwarded-For": "89.160.20.112, 81.2.69.160"},
