@@ -244,9 +244,9 @@ def ingest():
 
     consent = read_consent(request)
     r = current_app.extensions["redis"]
-    limited = _rate_limited(r, visitor, len(ids))
-    if limited:
-        return limited
+    refused = _admitted(r, visitor, len(ids), cookie=not source)
+    if refused:
+        return refused
     fresh = record(visitor, batch.events, consent, source)
     return jsonify(
         {"accepted": len(ids), "recorded": len(fresh), "duplicates": len(ids) - len(fresh)}
@@ -319,32 +319,28 @@ def _visitor():
     visitor = read_visitor_id(request.cookies.get(COOKIE))
     if visitor is None:
         return _bad([{"field": "sid", "message": "missing or invalid visitor cookie"}])
-    if _retired(visitor):
-        message = "this visitor cookie ended at a sign-in or sign-out: load a page for a new one"
-        return _bad([{"field": "sid", "message": message}], 409)
     return visitor, ""
 
 
-def _retired(visitor: str) -> bool:
-    """Whether the id was merged into a customer's at a sign-in or sign-out (identity.py): events
-    under it would count for that customer in training. Redis away: not known, so accepted."""
-    try:
-        return bool(current_app.extensions["redis"].hexists(key(VISITOR, visitor), RETIRED))
-    except redis.RedisError:
-        return False
-
-
-def _rate_limited(r, visitor: str, n: int):
-    """At most `events_per_minute` events per visitor per minute; a 429 beyond, naming it."""
+def _admitted(r, visitor: str, n: int, cookie: bool):
+    """None, or the refusal, in one round trip: at most `events_per_minute` events per visitor
+    per minute (a 429 beyond, naming it); and a cookie retired at a sign-in or sign-out
+    (identity.py) is refused with a 409, since its events would count for that customer in
+    training. Without Redis neither is known: the body and batch limits still hold."""
     limit = current_app.config["SETTINGS"].events_per_minute
     bucket = key(RATE, visitor, int(time.time() // 60))
     try:
         pipe = r.pipeline(transaction=True)
         pipe.incrby(bucket, n)
         pipe.expire(bucket, 120)
-        count, _ = pipe.execute()
+        if cookie:
+            pipe.hexists(key(VISITOR, visitor), RETIRED)
+        count, _, *retired = pipe.execute()
     except redis.RedisError:
-        return None  # no limiter without Redis; the body and batch limits still hold
+        return None
+    if retired and retired[0]:
+        message = "this visitor cookie ended at a sign-in or sign-out: load a page for a new one"
+        return _bad([{"field": "sid", "message": message}], 409)
     if count > limit:
         body, _ = _bad([{"field": "events", "message": f"more than {limit} events a minute"}])
         return body, 429
