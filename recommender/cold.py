@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +112,14 @@ class ColdModel:
         if rows is None:
             return np.asarray(self.item_vectors @ vector + self.item_bias, dtype=np.float32)
         return np.asarray(self.item_vectors[rows] @ vector + self.item_bias[rows], np.float32)
+
+    def subset(self, rows: np.ndarray) -> ColdModel:
+        """The same model over `rows` of its products only, gathered into memory once."""
+        return replace(
+            self,
+            item_vectors=np.ascontiguousarray(self.item_vectors[rows]),
+            item_bias=np.ascontiguousarray(self.item_bias[rows]),
+        )
 
     def reindex(self, ids: np.ndarray, item_ids: np.ndarray) -> ColdModel:
         """The same model over another item space (products it has not seen: zero, least)."""

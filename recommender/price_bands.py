@@ -9,6 +9,7 @@ by band) and when the shop loads its catalog (traits, rule conditions and boosts
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ class PriceBands:
         """The band of a price: the first band whose upper edge is above it."""
         if not self.edges:
             return "mid"
-        return NAMES[int(np.searchsorted(self.edges, float(price), side="right"))]
+        return NAMES[bisect_right(self.edges, float(price))]  # per product on pages: no numpy
 
     def ranges(self) -> list[tuple[str, float | None, float | None]]:
         """(band, from, up to) for each band; None: open (the studio labels them)."""

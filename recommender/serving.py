@@ -82,6 +82,9 @@ def memory_mapped(array: np.ndarray) -> bool:
     return False
 
 
+FIRST_VISIT_CONTEXTS = 4096  # (country, device) pairs whose first-visit list is kept
+
+
 class Model:
     """One published model version, read-only, shared by every request of a worker."""
 
@@ -160,6 +163,10 @@ class Model:
             self._never_bought = np.flatnonzero(~bought)
             # nothing unsold in the catalog (a shop whose catalog came from its orders): off
             self.cold_products = len(self._never_bought) > 0
+            # their rows of LightFM's arrays, gathered once rather than per request
+            self._unsold = self.cold.subset(self._never_bought) if self.cold_products else None
+        # the first-visit list per (country, device): the same for everyone in that context
+        self._first_visit: dict[tuple[str | None, str | None], list[tuple[str, float]]] = {}
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
         self._user_index = IdIndex(self.user_ids)
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
@@ -484,7 +491,7 @@ class Model:
         vector = self.cold.taste(items, cold.context_tokens(country, device))
         if vector is None:
             return []
-        scores = self.cold.scores(vector, self._never_bought)
+        scores = self._unsold.scores(vector)
         return self._top(scores, n, (), self._never_bought)
 
     def _own(self, customer_id: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -501,7 +508,16 @@ class Model:
         """What a first-time visitor gets: the list this store's training chose on validation
         (all-time, this month's, or the visitor's country's; LightFM's scores from the
         visitor's context where LightFM won there), topped up with the all-time list; the
-        all-time list where the version has no list of that name."""
+        all-time list where the version has no list of that name. Built once per context: the
+        list is shared, callers must not change it."""
+        memo = self._first_visit.get((country, device))
+        if memo is None:
+            memo = self._first_visit_for(country, device)
+            if len(self._first_visit) < FIRST_VISIT_CONTEXTS:  # countries x devices: bounded
+                self._first_visit[(country, device)] = memo
+        return memo
+
+    def _first_visit_for(self, country: str | None, device: str | None) -> list[tuple[str, float]]:
         chosen = self.first_visit
         vector = None
         if self.cold_visitors:
