@@ -30,7 +30,6 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from recommender import cold, popularity, session_fit
 from recommender.base import top_n
@@ -145,7 +144,7 @@ class Validation:
             sim = fit_similarity(self.split.data.matrix, params)
             ids, scores = neighbour_arrays(sim, params.neighbours)
             self.knn_arrays = (ids, scores)
-            self._knn[params.neighbours] = _neighbour_table(self.history, ids, scores)
+            self._knn[params.neighbours] = session_fit.neighbour_table(self.history, ids, scores)
         return self._knn[params.neighbours]
 
     def ease(self, k: int) -> np.ndarray | None:
@@ -156,7 +155,7 @@ class Validation:
         except TooLarge:
             return None
         self.ease_arrays = (ids, scores)
-        return _neighbour_table(self.history > 0, ids, scores)
+        return session_fit.neighbour_table(self.history > 0, ids, scores)
 
     def features(
         self, als: np.ndarray, knn: np.ndarray, ease: np.ndarray | None = None
@@ -202,14 +201,6 @@ class Validation:
         return replace(
             base, weights=fit(pool, FEATURES), new_weights=fit(pool & ~self.owned, NEW_FEATURES)
         )
-
-
-def _neighbour_table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Dense users x items sums of neighbour scores weighted by the history (what serving's
-    blend.neighbour_scores computes for one shopper)."""
-    n, k = ids.shape
-    table = sp.csr_matrix((scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
-    return np.asarray((sp.csr_matrix(history, dtype=np.float32) @ table).toarray())
 
 
 def guard(scores: dict[str, float], blend_name: str = "blend") -> tuple[str, str]:

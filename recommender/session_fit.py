@@ -58,18 +58,20 @@ def session_features(
                 item_factors, yty, items, np.full(len(items), _VIEW_BOOST), regularization, alpha
             )
             als[k] = item_factors @ vec
-    knn_scores = _table(hist, *knn)
-    ease_scores = None if ease is None else _table((hist > 0).astype(np.float32), *ease)
+    knn_scores = neighbour_table(hist, *knn)
+    ease_scores = None if ease is None else neighbour_table(hist > 0, *ease)
     zeros = np.zeros((n, n_items), dtype=np.float32)
     col = np.zeros((n, 1), dtype=np.float32)
     shopper = Shopper(zeros, zeros, zeros, col, col, col)
     return features(als, knn_scores, shopper, popularity, trending, ease_scores)
 
 
-def _table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def neighbour_table(history: sp.csr_matrix, ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Dense users x items sums of neighbour scores weighted by the history (what serving's
+    blend.neighbour_scores computes for one shopper); fit.py's validation uses it too."""
     n, k = ids.shape
     table = sp.csr_matrix((scores.ravel(), ids.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
-    return np.asarray((history @ table).toarray())
+    return np.asarray((sp.csr_matrix(history, dtype=np.float32) @ table).toarray())
 
 
 def _ndcg(scores: np.ndarray, session: list[np.ndarray], truths: list, mode: str) -> np.ndarray:
