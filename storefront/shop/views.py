@@ -111,7 +111,9 @@ def _server_timing(response):
     if timings is not None:
         response.headers["Server-Timing"] = timings.header()
         ctx = g.get("context")
-        if ctx is not None:
+        # a request that moved the browser to another visitor (a sign-in or sign-out retired
+        # the id it came with) must not touch that id: its record is the retirement mark
+        if ctx is not None and g.get("visitor_id", ctx.visitor_id) == ctx.visitor_id:
             current_app.extensions["sessions"].touch(ctx.session, new=ctx.new_visitor)
     return response
 

@@ -201,3 +201,21 @@ def test_events_sent_with_a_retired_cookie_are_refused_not_counted_for_the_custo
             select(db.events.c.id).where(db.events.c.visitor == planted_id)
         ).scalars()
         assert event["id"] not in set(stored)
+
+
+def test_the_retirement_mark_outlives_the_request_that_signed_in(shop):
+    """The sign-in request's own bookkeeping (touching the visitor it arrived as) must not
+    rewrite the retired id's record: the mark keeps the cookie's lifetime, not a session's."""
+    from storefront.visitor import MAX_AGE
+
+    customer = customer_no(shop, 4)
+    assert accounts.set_password(shop.extensions["db"], customer, PASSWORD)
+    victim = browser(shop)
+    victim.get("/")  # a provisional record, as any first page leaves
+    planted_id = visitor_of(victim)
+    r = victim.post("/account", data={"customer_id": customer, "password": PASSWORD})
+    assert r.status_code == 303
+    r_ = shop.extensions["redis"]
+    record = r_.hgetall(key(VISITOR, planted_id))
+    assert "retired" in record and "provisional" not in record
+    assert r_.ttl(key(VISITOR, planted_id)) > MAX_AGE - 60
