@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-# one table of weights per interaction type: an order-equivalent each (a purchase is one order)
-WEIGHTS: dict[str, float] = {
-    "purchase": 1.0,
-    "rating": 1.0,  # times the rating's share of its scale (5 of 5: 1.0; 4 of 5: 0.8)
-    "add_to_cart": 0.5,
-    "click": 0.25,
-    "view": 0.1,
-}
+from recommender import event_log
+
+# the event log's weights (an order-equivalent each; a purchase is one order) for the types an
+# import can carry, plus a rating: up to one order, times its share of its scale (4 of 5: 0.8)
+WEIGHTS: dict[str, float] = {k: w for k, w in event_log.WEIGHTS.items() if w > 0} | {"rating": 1.0}
 
 
 def weights(overrides: dict[str, float] | None = None) -> dict[str, float]:
