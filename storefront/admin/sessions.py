@@ -46,7 +46,8 @@ def start(engine: Engine, username: str, hours: float) -> str:
 
 def user_of(engine: Engine, token: str) -> tuple[str, str] | None:
     """(username, role) of a live session, or None if it ended, expired or never existed.
-    The role is read with it, so a changed role applies on the next request."""
+    The role is read with it from the user's row, never kept in the session (users.set_role
+    also ends a user's sessions, so a demoted user signs in again)."""
     if not token or len(token) > 200:
         return None
     t, u = db.admin_sessions, db.admin_users
