@@ -234,6 +234,11 @@ class Catalog:
 
         self.categories = [c for c in categories if c.count > 0]
         self.top_categories = [c for c in self.categories if c.parent is None]
+        self._shown = {c.slug: c for c in self.categories}  # a category page's lookups, built once
+        self._children: dict[str, list[CategoryInfo]] = defaultdict(list)
+        for c in self.categories:
+            if c.parent is not None:
+                self._children[c.parent].append(c)
         self._category_names = {c.slug: c.name for c in categories}
         self._parent = {c.slug: c.parent for c in categories if c.parent}
         self._paths: dict[str, tuple[str, ...]] = {}
@@ -300,12 +305,11 @@ class Catalog:
 
     def children(self, slug: str) -> list[CategoryInfo]:
         """The categories one level below this one that hold products, in the catalog's order."""
-        return [c for c in self.categories if c.parent == slug]
+        return list(self._children.get(slug, ()))
 
     def ancestors(self, slug: str) -> list[CategoryInfo]:
         """The categories above this one, top level first (for breadcrumbs)."""
-        known = {c.slug: c for c in self.categories}
-        return [known[s] for s in self.path_of(slug)[:-1] if s in known]
+        return [self._shown[s] for s in self.path_of(slug)[:-1] if s in self._shown]
 
     def category_label(self, slug: str) -> str | None:
         """The category's name with the names above it ("Fresh Food › Dairy"), for pickers."""
