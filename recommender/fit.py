@@ -404,7 +404,7 @@ def _ease(val: Validation, k: int, out: Fitted) -> np.ndarray | None:
     out.validation["ease_l2_ndcg@10"] = figures
     out.notes.append(
         f"EASE's ridge penalty: {out.ease_l2:g} (validation NDCG@10, new products only: "
-        + ", ".join(f"{k} {v:.4f}" for k, v in figures.items())
+        + ", ".join(f"{l2} {ndcg:.4f}" for l2, ndcg in figures.items())
         + ")"
     )
     return scores

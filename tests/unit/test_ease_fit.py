@@ -48,10 +48,8 @@ def test_a_big_catalog_keeps_each_items_k_largest_positive_weights(monkeypatch):
     assert ids[0, 0] == int(np.argmax(b[0])) and scores[0, 0] == pytest.approx(b[0].max())
 
 
-def test_the_ridge_grid_is_geometric_around_the_default_not_fitted_on_a_store():
-    assert ease.DEFAULT_L2 in L2_GRID and len(L2_GRID) == 5
-    ratios = np.array(L2_GRID[1:]) / np.array(L2_GRID[:-1])
-    np.testing.assert_allclose(ratios, np.sqrt(2), rtol=1e-3)
+def test_the_ridge_grid_is_the_default_halved_and_doubled_not_fitted_on_a_store():
+    assert L2_GRID == (ease.DEFAULT_L2 / 2, ease.DEFAULT_L2, ease.DEFAULT_L2 * 2)
 
 
 def test_gain_and_noise_of_paired_scores():
