@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.commands import describe
+from recommender.describe import describe
 from recommender.evaluate import run
 from recommender.lineup import ShopParams
 from recommender.models import ALSParams
