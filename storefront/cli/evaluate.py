@@ -10,7 +10,7 @@ import sys
 import click
 
 from storefront.cli import common
-from storefront.cli.train import read_orders, shop_params, train_model
+from storefront.cli.train import served_replay, shop_params, train_model
 
 
 @click.command("evaluate")
@@ -38,6 +38,7 @@ def evaluate_cmd(
     from recommender import progress, report
     from recommender.evaluate import run
     from recommender.lineup import MODEL_NAMES
+    from storefront.training_data import read_orders
 
     progress.quiet(as_json)
     names = (
@@ -57,9 +58,8 @@ def evaluate_cmd(
     if lines.empty:
         raise click.ClickException("no order lines to evaluate on: import orders first")
     try:
-        result = run(
-            lines, products, split_date, names, shop_params(settings), not no_served, settings, say
-        )
+        replay = None if no_served else served_replay(settings)
+        result = run(lines, products, split_date, names, shop_params(settings), replay, say)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     out = settings.home / "reports" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -113,6 +113,7 @@ def tune_cmd(
     from recommender import progress, registry
     from recommender.lineup import ShopParams
     from recommender.tune import tune
+    from storefront.training_data import read_orders
 
     progress.quiet(as_json)
     settings, engine = common.settings_and_engine()

@@ -1,5 +1,5 @@
-"""`storefront train`, and what training, evaluation and tuning share: the store's orders and
-products read as frames, the shop's training parameters, and one training run that publishes.
+"""`storefront train`, and what training, evaluation and tuning share: the shop's training
+parameters, the served rail's replay, and one training run that publishes.
 
 Training always happens in the command's own process, never in the server, because implicit's
 OpenMP pool does not survive gunicorn's fork.
@@ -11,60 +11,6 @@ import click
 
 from storefront.cli import common
 from storefront.config import Settings
-
-
-def read_orders(engine):
-    """Order lines and the catalog's products (id, title, category, currency, category_name),
-    as frames."""
-    import pandas as pd
-    from sqlalchemy import func, select
-
-    from storefront import db
-
-    with engine.connect() as conn:
-        lines = pd.read_sql(
-            select(
-                db.order_lines.c.invoice,
-                db.order_lines.c.product_id,
-                db.order_lines.c.customer_id,
-                db.order_lines.c.quantity,
-                db.order_lines.c.price,
-                db.order_lines.c.ts,
-                db.order_lines.c.country,
-            ),
-            conn,
-        )
-        # an imported catalog's titles, categories and prices win over those derived from order
-        # lines (the shop does the same: storefront/catalog.py), so models and segments see them
-        # too; its brand feeds LightFM's product features (cold.py)
-        item = db.catalog_items
-        products = pd.read_sql(
-            select(
-                db.products.c.id,
-                func.coalesce(item.c.title, db.products.c.title).label("title"),
-                func.coalesce(item.c.category, db.products.c.category).label("category"),
-                func.coalesce(item.c.price, db.products.c.price).label("price"),
-                item.c.brand,
-            ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
-            conn,
-        )
-        # the catalog's currency (the amounts segments describe), which products it lists, and
-        # the names of the store's categories (segments are named after them)
-        listed = dict(conn.execute(select(item.c.id, item.c.currency)).all())
-        names = dict(conn.execute(select(db.categories.c.slug, db.categories.c.name)).all())
-        taxonomy = dict(
-            conn.execute(select(db.catalog_categories.c.slug, db.catalog_categories.c.name)).all()
-        )
-    products["currency"] = products["id"].map(listed)
-    if listed:  # the catalog's taxonomy is the store's (as in the shop): else uncategorised
-        from storefront.catalog import UNCATEGORISED
-
-        slug, name = UNCATEGORISED
-        known = products["id"].isin(set(listed)) & products["category"].isin(set(taxonomy))
-        products.loc[~known, "category"] = slug
-        names = {**taxonomy, slug: name}
-    products["category_name"] = products["category"].map(names)
-    return lines, products
 
 
 def shop_params(settings):
@@ -79,12 +25,22 @@ def shop_params(settings):
     return replace(shop, trending_days=settings.trending_days)
 
 
+def served_replay(settings: Settings):
+    """The replay of the served rail that `evaluate.run` is handed: the recommender library
+    measures models, the shop measures what it serves (the cycle evaluate <-> served is gone)."""
+    from functools import partial
+
+    from recommender.served import evaluate_served
+
+    return partial(evaluate_served, settings=settings)
+
+
 def quick_metrics(lines, products, shop, settings, say) -> dict:
     """NDCG@10 of these parameters on the default temporal split, for the registry."""
     from recommender.evaluate import run
 
     say("evaluating these parameters on the temporal split")
-    result = run(lines, products, None, ("popularity", "als"), shop, True, settings, say)
+    result = run(lines, products, None, ("popularity", "als"), shop, served_replay(settings), say)
     pick = {
         "popularity": result["models"]["popularity"],
         "als": result["served"]["als_plain"],
@@ -113,6 +69,7 @@ def train_model(
 
     from recommender.train import train
     from storefront.interactions import read_pairs
+    from storefront.training_data import read_events, read_orders
 
     shop = shop or shop_params(settings)
     common.say("reading order lines")
@@ -135,7 +92,7 @@ def train_model(
     if with_events:
         from recommender import event_log
 
-        events, identities = event_log.read(engine)
+        events, identities = read_events(engine)
         logged = event_log.interactions(events, identities)
         common.say(f"{len(events):,} events in the log -> {len(logged):,} (shopper, product) pairs")
         extra = logged if extra is None else pd.concat([extra, logged], ignore_index=True)
