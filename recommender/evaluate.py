@@ -27,8 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.base import Recommender
 from recommender.ease import TooLarge
+from recommender.interface import Recommends
 from recommender.lineup import MODEL_NAMES, ShopParams, make_model
 from recommender.metrics import summarise
 from recommender.progress import bar
@@ -77,8 +77,9 @@ def score_groups(split: Split, lists: Lists, new_only: bool = False) -> dict[str
     return {g: out[g] for g in GROUPS if g in out}
 
 
-def model_lists(model: Recommender, split: Split, new_only: bool = False) -> Lists:
-    """Each group's top 20 from a fitted model; new_only leaves out what each customer owns."""
+def model_lists(model: Recommends, split: Split, new_only: bool = False) -> Lists:
+    """Each group's top 20 from any model keeping the one interface (an evaluated model, or a
+    served version); new_only leaves out what each customer owns."""
     lists: Lists = {}
     for name, g in split.groups.items():
         if len(g) == 0:

@@ -36,6 +36,7 @@ from recommender.dataset import confidence
 from recommender.ids import IdIndex
 from recommender.models import fold_in
 from recommender.repurchase import Owned
+from recommender.serving_batch import BatchRecommend
 from recommender.signals import SESSION_EMPHASIS, order_equivalents
 from recommender.taste_index import TasteIndex
 
@@ -96,8 +97,10 @@ def memory_mapped(array: np.ndarray) -> bool:
 FIRST_VISIT_CONTEXTS = 4096  # (country, device) pairs whose first-visit list is kept
 
 
-class Model:
-    """One published model version, read-only, shared by every request of a worker."""
+class Model(BatchRecommend):
+    """One published model version, read-only, shared by every request of a worker. It keeps
+    the one model interface (interface.Recommends, batch first: serving_batch.py) beside the
+    per-shopper methods the shop's strategies call."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -282,7 +285,7 @@ class Model:
         )
 
     # --- scoring ---------------------------------------------------------------------------
-    def recommend(
+    def recommend_vector(
         self, vector: np.ndarray, n: int, exclude: Iterable[str] = ()
     ) -> list[tuple[str, float]]:
         """Top-n products for a taste vector (plain ALS), skipping excluded product ids."""
