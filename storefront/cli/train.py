@@ -7,13 +7,22 @@ OpenMP pool does not survive gunicorn's fork.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import click
 
 from storefront.cli import common
 from storefront.config import Settings
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-def shop_params(settings):
+    from recommender.evaluate import Replay
+    from recommender.lineup import ShopParams
+
+
+def shop_params(settings: Settings) -> ShopParams:
     """The shop's training parameters: what `storefront tune --publish` chose, else defaults."""
     from dataclasses import replace
 
@@ -25,7 +34,7 @@ def shop_params(settings):
     return replace(shop, trending_days=settings.trending_days)
 
 
-def served_replay(settings: Settings):
+def served_replay(settings: Settings) -> Replay:
     """The replay of the served rail that `evaluate.run` is handed: the recommender library
     measures models, the shop measures what it serves (the cycle evaluate <-> served is gone)."""
     from functools import partial
@@ -35,7 +44,13 @@ def served_replay(settings: Settings):
     return partial(evaluate_served, settings=settings)
 
 
-def quick_metrics(lines, products, shop, settings, say) -> dict:
+def quick_metrics(
+    lines: pd.DataFrame,
+    products: pd.DataFrame,
+    shop: ShopParams,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> dict:
     """NDCG@10 of these parameters on the default temporal split, for the registry."""
     from recommender.evaluate import run
 
@@ -61,7 +76,7 @@ def train_model(
     engine,
     with_events: bool = False,
     evaluate: bool = False,
-    shop=None,
+    shop: ShopParams | None = None,
 ) -> None:
     """Train on the store's orders (and imported interactions, and the event log with
     with_events), publish the version, and print one line about it."""
