@@ -1,6 +1,6 @@
-"""One recommender interface, shaped like implicit's `RecommenderBase`, batch first.
-
-Orientation is users x items everywhere. `recommend(userids, user_items, n)` takes the rows of
+"""The evaluated models' base class, keeping the one model interface (interface.py: shaped like
+implicit's `RecommenderBase`, batch first, users x items, checked by check_user_items).
+ `recommend(userids, user_items, n)` takes the rows of
 `user_items` that belong to `userids` (one row per requested user, as in implicit >= 0.5) and
 returns `(ids, scores)`, both `len(userids) x n`, best first; a slot with nothing left to
 recommend holds id -1 and score -inf.
@@ -20,6 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+
+from recommender.interface import as_csr, check_user_items, empty_answer
+
+__all__ = ["Progress", "Recommender", "SideInfo", "as_csr", "cosine_similar", "top_n"]
 
 Progress = Callable[[str], None]
 
@@ -41,19 +45,11 @@ class SideInfo:
     last_days: sp.csr_matrix | None = None
 
 
-def as_csr(matrix, name: str = "user_items") -> sp.csr_matrix:
-    """A float32 CSR matrix, or a clear error naming the argument."""
-    if not sp.issparse(matrix):
-        raise TypeError(f"{name} must be a scipy sparse matrix (users x items)")
-    return sp.csr_matrix(matrix, dtype=np.float32)
-
-
 def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Row-wise best n of a dense score matrix; -inf entries never count as recommendations."""
     rows, cols = scores.shape
     k = min(n, cols)
-    ids = np.full((rows, n), -1, dtype=np.int32)
-    out = np.full((rows, n), -np.inf, dtype=np.float32)
+    ids, out = empty_answer(rows, n)
     if k <= 0 or rows == 0:
         return ids, out
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -86,7 +82,8 @@ def cosine_similar(vectors: np.ndarray, itemids, n: int) -> tuple[np.ndarray, np
 
 
 class Recommender(ABC):
-    """The contract every model keeps (see tests/unit/test_recommender_models.py)."""
+    """What every evaluated model shares, keeping interface.Recommends (the contract suite:
+    tests/unit/test_recommender_models.py, which runs the served version too)."""
 
     name = "base"
 
@@ -141,13 +138,7 @@ class Recommender(ABC):
         user_features: sp.csr_matrix | None = None,
     ) -> np.ndarray:
         """Dense scores, len(userids) x items, higher is better."""
-        userids = np.atleast_1d(np.asarray(userids, dtype=np.int64))
-        user_items = as_csr(user_items)
-        if user_items.shape != (len(userids), self.n_items):
-            raise ValueError(
-                f"user_items must have one row per user id and one column per item: "
-                f"expected {(len(userids), self.n_items)}, got {user_items.shape}"
-            )
+        userids, user_items = check_user_items(userids, user_items, self.n_items)
         out = np.zeros((len(userids), self.n_items), dtype=np.float32)
         known = (userids >= 0) & (userids < self.n_users)
         if recalculate_user:

@@ -16,6 +16,7 @@ shops re-order and the rail does not hide them. "New products only" (`new_only`)
 already owned (bought before the split, or in the first order folded in for new_session) is
 excluded from both the ranking and the truth, so a model scores only on discovery.
 Run in its own process (the CLI): models train here, and implicit's OpenMP must not be forked.
+The served rail's replay is the shop's: the CLI hands it in (`run(..., served=...)`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from recommender.base import Recommender
 from recommender.ease import TooLarge
+from recommender.interface import Recommends
 from recommender.lineup import MODEL_NAMES, ShopParams, make_model
 from recommender.metrics import summarise
 from recommender.progress import bar
@@ -46,6 +47,9 @@ EASE_TARGET = 1.0
 
 
 Lists = dict[str, tuple[np.ndarray, np.ndarray]]  # group -> (top-10 lists, top-20 lists)
+# The replay of the served rail: (split, shop params, progress=...) -> per kind ("for_you",
+# "blend", "als_plain", "buy_again"), the metrics of score_groups under "groups" and "new_only".
+Replay = Callable[..., dict[str, dict]]
 
 
 def new_truths(group: Group) -> list[frozenset[int]]:
@@ -73,8 +77,9 @@ def score_groups(split: Split, lists: Lists, new_only: bool = False) -> dict[str
     return {g: out[g] for g in GROUPS if g in out}
 
 
-def model_lists(model: Recommender, split: Split, new_only: bool = False) -> Lists:
-    """Each group's top 20 from a fitted model; new_only leaves out what each customer owns."""
+def model_lists(model: Recommends, split: Split, new_only: bool = False) -> Lists:
+    """Each group's top 20 from any model keeping the one interface (an evaluated model, or a
+    served version); new_only leaves out what each customer owns."""
     lists: Lists = {}
     for name, g in split.groups.items():
         if len(g) == 0:
@@ -201,11 +206,12 @@ def run(
     split_date: str | pd.Timestamp | None = None,
     names: tuple[str, ...] = MODEL_NAMES,
     shop: ShopParams | None = None,
-    served: bool = True,
-    settings=None,
+    served: Replay | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """The whole evaluation: split, models, the served pipeline; a JSON-ready result."""
+    """The whole evaluation: split, models, and (given `served`) the replay of the rail the
+    shop serves; a JSON-ready result. The replay is the shop's (it measures the shop), handed
+    in by the caller, so this library module imports nothing of it."""
     say = progress or (lambda _msg: None)
     shop = shop or ShopParams()
     started = time.perf_counter()
@@ -232,10 +238,8 @@ def run(
         "models": evaluate_models(split, names, shop, say),
         "served": {},
     }
-    if served:
-        from recommender.served import evaluate_served
-
-        result["served"] = evaluate_served(split, shop, settings, say)
+    if served is not None:
+        result["served"] = served(split, shop, progress=say)
     result["comparison"] = compare(result)
     result["targets"] = targets(result["comparison"])
     result["seconds"] = round(time.perf_counter() - started, 2)

@@ -1,27 +1,24 @@
 """Interactions from the shop's own event log (the SQL `events` table), for retraining.
 
 Each event becomes a fraction of an order for its (shopper, product) pair, added to the orders
-imported from the shop's exports before the confidence transform (dataset.build_interactions):
-
-    purchase 1.0 · add_to_cart 0.5 · remove_from_cart -0.5 · click 0.25 · view 0.1
-
+imported from the shop's exports before the confidence transform (dataset.build_interactions),
+by the one table of event weights (signals.WEIGHTS: purchase 1.0 · add_to_cart 0.5 ·
+remove_from_cart -0.5 · click 0.25 · view 0.1), the same table fold-in and traits read:
 so ten views weigh like one order, and an add later removed cancels out. Impressions and
 searches are not interactions with a product. A visitor who signed in is their customer id
 (the `identities` table); anyone else is "visitor:<id>", a user of their own. Events of
-shoppers who sent Sec-GPC / DNT never reach the table, so they never reach a model.
+shoppers who sent Sec-GPC / DNT never reach the table, so they never reach a model. The shop
+reads the tables (storefront/training_data.read_events); this module takes them as frames.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-WEIGHTS = {
-    "purchase": 1.0,
-    "add_to_cart": 0.5,
-    "remove_from_cart": -0.5,
-    "click": 0.25,
-    "view": 0.1,
-}
+from recommender.signals import WEIGHTS  # the one table (signals.py)
+
+__all__ = ["VISITOR_PREFIX", "WEIGHTS", "devices", "interactions"]
+
 VISITOR_PREFIX = "visitor:"
 
 
@@ -59,24 +56,3 @@ def devices(events: pd.DataFrame, identities: pd.DataFrame | None = None) -> pd.
         who = linked.where(linked.notna(), who)
     counts = pd.DataFrame({"who": who, "device": ev["device"]}).value_counts().reset_index()
     return counts.drop_duplicates("who").set_index("who")["device"]
-
-
-def read(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The events and identities tables as frames."""
-    from sqlalchemy import select
-
-    from storefront import db
-
-    with engine.connect() as conn:
-        events = pd.read_sql(
-            select(
-                db.events.c.visitor,
-                db.events.c.type,
-                db.events.c.product_id,
-                db.events.c.ts,
-                db.events.c.device,
-            ),
-            conn,
-        )
-        identities = pd.read_sql(select(db.identities.c.visitor, db.identities.c.customer_id), conn)
-    return events, identities

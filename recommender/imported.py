@@ -3,20 +3,21 @@
 So that a shop without order history can start: `storefront import interactions FILE` stores
 one row per interaction with its weight, and training adds them to the orders exactly as it adds
 the live event log (dataset.build_interactions' `extra`): as fractions of an order. The default
-weight of each type is the event log's (event_log.WEIGHTS), so an imported view weighs what a
-view on this shop weighs; a rating weighs up to one order, scaled by how high it is. Reading
-the table is the shop's side (storefront/interactions.py): this module imports nothing of it.
+weight of each type is the one table's (signals.WEIGHTS), so an imported view weighs what a
+view on this shop weighs in training, fold-in and traits; a rating weighs up to one order,
+scaled by how high it is. Reading the table is the shop's side (storefront/interactions.py):
+this module imports nothing of it.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from recommender import event_log
+from recommender import signals
 
-# the event log's weights (an order-equivalent each; a purchase is one order) for the types an
+# the one table's weights (an order-equivalent each; a purchase is one order) for the types an
 # import can carry, plus a rating: up to one order, times its share of its scale (4 of 5: 0.8)
-WEIGHTS: dict[str, float] = {k: w for k, w in event_log.WEIGHTS.items() if w > 0} | {"rating": 1.0}
+WEIGHTS: dict[str, float] = {k: w for k, w in signals.WEIGHTS.items() if w > 0} | {"rating": 1.0}
 
 
 def weights(overrides: dict[str, float] | None = None) -> dict[str, float]:

@@ -147,7 +147,7 @@ def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str
             add("for_you", protocol, row20, rails[0])
         vector = model.user_vector(cid, signals)
         plain = (
-            [p for p, _ in model.recommend(vector, 20 + len(owned))]
+            [p for p, _ in model.recommend_vector(vector, 20 + len(owned))]
             if vector is not None
             else popular
         )

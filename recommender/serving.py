@@ -36,10 +36,22 @@ from recommender.dataset import confidence
 from recommender.ids import IdIndex
 from recommender.models import fold_in
 from recommender.repurchase import Owned
+from recommender.serving_batch import BatchRecommend
+from recommender.signals import SESSION_EMPHASIS, order_equivalents
 from recommender.taste_index import TasteIndex
 
-# A viewed product counts as much as one order of it; a cart add counts as two.
-SIGNAL_ORDERS = {"view": 1.0, "click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
+
+def session_orders(session: Sequence[tuple[str, str]], index: IdIndex) -> dict[int, float]:
+    """A session's (product_id, signal) pairs as order equivalents per item row, by the one
+    table of event weights (signals.py) that training and traits read too; products this
+    version does not know, and signals that weigh nothing, are left out."""
+    out: dict[int, float] = {}
+    for product_id, signal in session:
+        i = index.get(product_id)
+        w = order_equivalents(signal)
+        if i is not None and w > 0:
+            out[i] = out.get(i, 0.0) + w
+    return out
 
 
 # Above this many products the learned blend scores candidates instead of every product: the
@@ -85,8 +97,10 @@ def memory_mapped(array: np.ndarray) -> bool:
 FIRST_VISIT_CONTEXTS = 4096  # (country, device) pairs whose first-visit list is kept
 
 
-class Model:
-    """One published model version, read-only, shared by every request of a worker."""
+class Model(BatchRecommend):
+    """One published model version, read-only, shared by every request of a worker. It keeps
+    the one model interface (interface.Recommends, batch first: serving_batch.py) beside the
+    per-shopper methods the shop's strategies call."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -252,16 +266,12 @@ class Model:
             lo, hi = self.ui_indptr[u], self.ui_indptr[u + 1]
             for col, conf in zip(self.ui_indices[lo:hi], self.ui_data[lo:hi], strict=True):
                 weights[int(col)] = float(conf)
-        session_orders: dict[int, float] = {}
-        for product_id, signal in session:
-            i = self._item_index.get(product_id)
-            if i is not None:
-                session_orders[i] = session_orders.get(i, 0.0) + SIGNAL_ORDERS.get(signal, 1.0)
-        if not session_orders:
+        recent = session_orders(session, self._item_index)
+        if not recent:
             return np.asarray(self.user_factors[u]) if u is not None else None
-        for i, orders in session_orders.items():
-            # recent interest is strong evidence: weigh it like the sum of its orders
-            boost = float(confidence(np.array([orders]))[0]) * 2.0
+        for i, orders in recent.items():
+            # recent interest is strong evidence: its orders' confidence, emphasised
+            boost = float(confidence(np.array([orders]))[0]) * SESSION_EMPHASIS
             weights[i] = weights.get(i, 0.0) + boost
         items = np.fromiter(weights.keys(), dtype=np.int64)
         confs = np.fromiter(weights.values(), dtype=np.float64)
@@ -275,7 +285,7 @@ class Model:
         )
 
     # --- scoring ---------------------------------------------------------------------------
-    def recommend(
+    def recommend_vector(
         self, vector: np.ndarray, n: int, exclude: Iterable[str] = ()
     ) -> list[tuple[str, float]]:
         """Top-n products for a taste vector (plain ALS), skipping excluded product ids."""
@@ -358,13 +368,10 @@ class Model:
         self, cols: np.ndarray, conf: np.ndarray, session: Sequence[tuple[str, str]]
     ) -> tuple[np.ndarray, np.ndarray]:
         """The products whose neighbours count for the shopper, and how much: what they bought
-        (its confidence) plus what this session touched (a view like one order)."""
+        (its confidence) plus what this session touched (its order equivalents' confidence)."""
         weights = dict(zip(cols.tolist(), conf.tolist(), strict=True))
-        for product_id, signal in session:
-            i = self._item_index.get(product_id)
-            if i is not None:
-                orders = SIGNAL_ORDERS.get(signal, 1.0)
-                weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
+        for i, orders in session_orders(session, self._item_index).items():
+            weights[i] = weights.get(i, 0.0) + float(confidence(np.array([orders]))[0])
         touched = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
         return touched, np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
 

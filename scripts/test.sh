@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 .venv/bin/ruff check storefront recommender tests bench wsgi.py
+.venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import redis
 
+from recommender.signals import ENGAGEMENTS
 from storefront import exposure
 from storefront.catalog import Catalog
 from storefront.preferences import signal_off
@@ -20,7 +21,7 @@ from storefront.session import SessionStore
 from storefront.traits import signal_fields
 
 STREAM_MAXLEN = 100_000
-ENGAGEMENT = {"view", "click", "add_to_cart", "purchase"}
+ENGAGEMENT = ENGAGEMENTS  # the kinds with a positive weight in the one table (signals.py)
 SESSION_TYPES = {"view", "click"}  # the cart itself is owned by the cart form (POST /cart)
 
 

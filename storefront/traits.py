@@ -12,9 +12,12 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from recommender.signals import trait_points
+
 EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z
 TAU = 21 * 86400 / math.log(2)  # a signal loses half its weight in three weeks
-WEIGHTS = {"view": 1.0, "click": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
+# a signal's weight is the one table's (recommender/signals.py, as training and fold-in read it),
+# counted in views: a view is one point, an order ten; the thresholds below count in points
 AFFINITY_MIN_SHARE = 0.15  # a category is a trait when it holds this share of the interest…
 AFFINITY_MIN_WEIGHT = 2.0  # …and there is at least this much evidence in all
 BAND_MIN_SHARE = 0.5
@@ -93,7 +96,7 @@ def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) 
 
 def signal_fields(kind: str, category: str, band: str, now: float) -> dict[str, float]:
     """Increments to the traits hash for one engagement (HINCRBYFLOAT each)."""
-    w = WEIGHTS.get(kind, 0.0)
+    w = trait_points(kind)
     if w <= 0:
         return {}
     g = w * growth(now)

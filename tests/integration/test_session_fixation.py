@@ -13,6 +13,7 @@ from sqlalchemy import select
 from recommender import event_log
 from storefront import accounts, db, signin_token
 from storefront.redis_client import CUSTOMER, VISITOR, key
+from storefront.training_data import read_events
 from tests.integration import test_customer_signin as signin
 from tests.integration.test_customer_signin import SECRET, browser
 
@@ -112,7 +113,7 @@ def test_a_planted_cookie_reaches_nothing_of_the_customer_after_a_password_sign_
     assert still["events"] == mine["events"] and still["state"] == mine["state"]
 
     # the events recorded before signing in still count for the customer in training
-    frame = event_log.interactions(*event_log.read(shop.extensions["db"]))
+    frame = event_log.interactions(*read_events(shop.extensions["db"]))
     theirs = frame[frame["customer_id"] == customer]
     assert {before, after} <= set(theirs["product_id"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from storefront.import_commands import overrides
+from storefront.cli.imports import overrides
 
 
 def test_map_items_become_fields_and_a_malformed_one_is_a_usage_error():

@@ -23,8 +23,9 @@ def raw_from(signals: list[tuple[str, str, str, float]]) -> dict[str, str]:
 
 
 def test_affinities_come_from_behaviour_and_decay():
+    # a cart add weighs five views (the one table, recommender/signals.py): six views lead it
     raw = raw_from(
-        [("view", "christmas", "budget", NOW)] * 4 + [("add_to_cart", "kitchen-dining", "mid", NOW)]
+        [("view", "christmas", "budget", NOW)] * 6 + [("add_to_cart", "kitchen-dining", "mid", NOW)]
     )
     t = infer(raw, {}, now=NOW)
     assert [c for c, _ in t.affinities] == ["christmas", "kitchen-dining"]

@@ -65,7 +65,7 @@ def test_recommends_the_right_taste(trained):
     for user, taste in (("c0", RED), ("c27", BLUE)):
         vec = model.user_vector(user)
         owned = set(model.history(user))
-        recs = model.recommend(vec, 2, exclude=owned)
+        recs = model.recommend_vector(vec, 2, exclude=owned)
         assert recs, user
         for pid, _ in recs:
             assert int(pid[1:]) in taste, (user, recs)
@@ -77,7 +77,7 @@ def test_session_fold_in_moves_an_anonymous_visitor(trained):
     model = Model(root / report.version)
     assert model.user_vector(None) is None
     vec = model.user_vector(None, [("p07", "view"), ("p08", "view")])
-    top = [pid for pid, _ in model.recommend(vec, 3, exclude={"p07", "p08"})]
+    top = [pid for pid, _ in model.recommend_vector(vec, 3, exclude={"p07", "p08"})]
     assert all(int(p[1:]) in BLUE for p in top), top
 
 

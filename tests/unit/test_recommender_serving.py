@@ -80,7 +80,7 @@ def test_a_version_from_before_the_blend_still_serves_plain_als(model, tmp_path)
     legacy = Model(old)
     assert legacy.knn_ids is None
     vec = legacy.user_vector("c3")
-    assert legacy.recommend_for("c3", (), 5) == legacy.recommend(vec, 5)
+    assert legacy.recommend_for("c3", (), 5) == legacy.recommend_vector(vec, 5)
 
 
 def test_the_registry_records_parameters_window_and_metrics(model):

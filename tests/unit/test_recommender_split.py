@@ -156,11 +156,12 @@ def test_the_served_model_is_trained_on_the_past_only(tmp_path):
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
+    from storefront.cli.train import served_replay
     from storefront.config import load_settings
 
     lines, products = shop()
     settings = load_settings(overrides={"home": tmp_path_factory.mktemp("home")})
-    return run(lines, products, SPLIT, MODEL_NAMES, served=True, settings=settings)
+    return run(lines, products, SPLIT, MODEL_NAMES, served=served_replay(settings))
 
 
 def test_evaluation_covers_every_model_group_and_the_served_rail(result):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.commands import describe
+from recommender.describe import describe
 from recommender.evaluate import run
 from recommender.lineup import ShopParams
 from recommender.models import ALSParams
@@ -15,6 +15,8 @@ from recommender.serving import Model
 from recommender.session_fit import _better, choose
 from recommender.split import Group
 from recommender.train import train
+from storefront.cli.train import served_replay
+from storefront.config import load_settings
 
 ALS = ALSParams(factors=8, iterations=10)
 PAIRS = 25
@@ -94,7 +96,8 @@ def test_the_served_rail_beats_the_bare_models_for_session_only_visitors():
     products = pd.DataFrame({"id": sorted(lines["product_id"].unique())})
     products = products.assign(title=products["id"], category=products["id"].str[0])
     shop = ShopParams(als=ALS)
-    result = run(lines, products, "2011-11-20", names=("popularity", "item_knn"), shop=shop)
+    served = served_replay(load_settings())  # the shop's replay, handed to the library
+    result = run(lines, products, "2011-11-20", ("popularity", "item_knn"), shop, served)
     for protocol in ("groups", "new_only"):
         row = result["comparison"][protocol]["new_session"]
         assert row["customers"] >= 20

@@ -1,7 +1,7 @@
 """`storefront import orders` and `storefront import interactions`, and what every import
 command shares: the FILE argument and --map, the guard options (--max-reject-share, --force,
 --dry-run, --json), progress on stderr, and one printable message with exit status 1 for a bad
-file, a bad mapping or a refused import. storefront/cli.py registers the commands.
+file, a bad mapping or a refused import. storefront/cli/__init__.py registers the commands.
 """
 
 from __future__ import annotations
@@ -13,12 +13,7 @@ from pathlib import Path
 
 import click
 
-
-def _settings_and_engine():
-    from storefront.cli import _engine, _settings  # the one way every command gets them
-
-    settings = _settings()
-    return settings, _engine(settings)
+from storefront.cli.common import settings_and_engine
 
 
 def overrides(mapping: tuple[str, ...]) -> dict[str, str]:
@@ -111,7 +106,7 @@ def run_import(importer, run: ImportRun, then: str, **options) -> None:
     from storefront.progress import ImportProgress
     from storefront.tables import printable
 
-    settings, engine = _settings_and_engine()
+    settings, engine = settings_and_engine()
     progress = ImportProgress(quiet=run.as_json)
     try:
         report = importer(

@@ -1,6 +1,6 @@
 """`storefront import products`: the command in front of storefront/catalog_import.py.
-storefront/cli.py registers it in the `import` group. A bad file, a bad mapping or a refused
-import is one printable message and exit status 1, never a traceback."""
+storefront/cli/__init__.py registers it in the `import` group. A bad file, a bad mapping or a
+refused import is one printable message and exit status 1, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from storefront.import_commands import overrides  # the one --map FIELD=COLUMN parser
+from storefront.cli.common import settings_and_engine
+from storefront.cli.imports import overrides  # the one --map FIELD=COLUMN parser
 
 
 @click.command("products")
@@ -45,14 +46,12 @@ def products_cmd(
     brands, images, availability. Without --append the file is the whole catalog and products
     it no longer lists are retired. A refused file changes nothing."""
     from storefront.catalog_import import CatalogImportError, import_catalog
-    from storefront.cli import _engine, _settings  # the one way every command gets them
     from storefront.model_holder import mark_catalog_changed
 
     fields = overrides(mapping)
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file")
-    settings = _settings()
-    engine = _engine(settings)
+    settings, engine = settings_and_engine()
     try:
         plan = import_catalog(
             engine,

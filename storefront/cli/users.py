@@ -7,20 +7,17 @@ import sys
 import click
 
 from storefront.admin.users import ROLES
+from storefront.cli.common import actor, engine, settings
 
 
 def _engine():
-    from storefront.cli import _engine as engine_of
-    from storefront.cli import _settings
-
-    return engine_of(_settings())
+    return engine(settings())
 
 
 def _audit(engine, action: str, target: str, diff: str) -> None:
-    from storefront.rules.commands import _actor
     from storefront.rules.store import record
 
-    record(engine, _actor(), action, target, diff)
+    record(engine, actor(), action, target, diff)
 
 
 @click.group("users")

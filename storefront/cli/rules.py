@@ -6,26 +6,18 @@ is written: a refused import changes nothing and exits non-zero with every probl
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
 import click
 
-
-def _actor() -> str:
-    try:
-        return "cli:" + getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
+from storefront.cli.common import actor, settings_and_engine
 
 
 def _env():
     from storefront.catalog import load_catalog
-    from storefront.cli import _engine, _settings
 
-    settings = _settings()
-    engine = _engine(settings)
+    settings, engine = settings_and_engine()
     catalog = load_catalog(engine)
     return settings, engine, catalog if len(catalog) else None
 
@@ -123,7 +115,7 @@ def import_cmd(path: str, then_publish: bool, note: str | None) -> None:
 
     _, engine, catalog = _env()
     ruleset = _load(path, catalog)
-    diff = store.replace_draft(engine, _actor(), ruleset, "import")
+    diff = store.replace_draft(engine, actor(), ruleset, "import")
     click.echo(f"Draft replaced: {len(ruleset.rules)} rules ({diff.count(chr(10))} diff lines).")
     if then_publish:
         _publish(engine, catalog, note)
@@ -134,7 +126,7 @@ def _publish(engine, catalog, note):
     from storefront.rules.validate import RulesError
 
     try:
-        v = store.publish(engine, _actor(), note, catalog)
+        v = store.publish(engine, actor(), note, catalog)
     except (store.StoreError, RulesError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(
@@ -171,7 +163,7 @@ def restore_cmd(version: str) -> None:
 
     _, engine, _ = _env()
     try:
-        v = store.restore(engine, _actor(), version)
+        v = store.restore(engine, actor(), version)
     except store.StoreError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Published {v.label}, a copy of version {v.restored_from}.")

@@ -7,12 +7,7 @@ import sys
 
 import click
 
-
-def _engine():
-    from storefront.cli import _engine as engine_of
-    from storefront.cli import _settings
-
-    return engine_of(_settings())
+from storefront.cli.common import engine, settings
 
 
 @click.group("customers")
@@ -34,7 +29,7 @@ def set_password_cmd(customer_id: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        created = accounts.set_password(_engine(), customer_id, password)
+        created = accounts.set_password(engine(settings()), customer_id, password)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{'Created' if created else 'Updated'} the account of customer {customer_id}.")
@@ -48,7 +43,7 @@ def import_cmd(path: str) -> None:
     from storefront import accounts
 
     try:
-        created, updated = accounts.import_file(_engine(), path)
+        created, updated = accounts.import_file(engine(settings()), path)
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{created} accounts created, {updated} updated.")
@@ -60,9 +55,8 @@ def import_cmd(path: str) -> None:
 def token_cmd(customer_id: str, seconds: int) -> None:
     """Print a sign-in token for /account/sso (needs STOREFRONT_IDENTITY_SECRET)."""
     from storefront import signin_token
-    from storefront.cli import _settings
 
-    secret = _settings().identity_secret
+    secret = settings().identity_secret
     if not secret:
         raise click.ClickException("STOREFRONT_IDENTITY_SECRET: not set")
     try:
