@@ -36,7 +36,7 @@ FORM = {
 @pytest.fixture
 def clean(studio):  # noqa: F811 - the fixture above
     engine = studio.extensions["db"]
-    studio.extensions["experiments"]._refresh = 0.0
+    studio.extensions["experiments"].holder.versioned.check_seconds = 0.0
 
     def wipe():
         with engine.begin() as conn:

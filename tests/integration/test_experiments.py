@@ -27,7 +27,8 @@ def app_with(shop_env, **overrides):
         }
     )
     app.config["WTF_CSRF_ENABLED"] = False
-    app.extensions["experiments"]._refresh = 0.0  # see starts and stops at once
+    # see starts and stops at once
+    app.extensions["experiments"].holder.versioned.check_seconds = 0.0
     return app
 
 
