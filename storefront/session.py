@@ -6,15 +6,16 @@ click invalidates exactly that visitor's personal slots and nothing else.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import redis
 
+from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
+from storefront.core.context import SessionState
+from storefront.core.ports import Clock, SystemClock
 from storefront.redis_client import CART, PREFS, SESSION_VERSION, TRAITS, VIEWS, VISITOR, key
 
 MAX_VIEWS = 30
-LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
 
@@ -41,47 +42,19 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-@dataclass(frozen=True)
-class SessionState:
-    """What this visitor did lately, read in one round trip at the start of a request."""
-
-    visitor_id: str
-    views: tuple[str, ...] = ()  # product ids, newest first
-    cart: dict[str, int] = field(default_factory=dict)
-    version: int = 0
-    customer_id: str | None = None  # set when the visitor signed in as a known customer
-    first_seen: float | None = None
-    last_seen: float | None = None
-    traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
-    prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
-    available: bool = True  # False when Redis could not be read: the page degrades
-    cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
-    provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
-    retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
-
-    @property
-    def cart_count(self) -> int:
-        return sum(self.cart.values())
-
-    def recency(self, now: float) -> str:
-        """new (first visit), returning, or lapsed (back after a long absence)."""
-        if self.first_seen is None:
-            return "new"
-        if self.last_seen is not None and now - self.last_seen > LAPSED_AFTER:
-            return "lapsed"
-        return "returning"
-
-    def signals(self) -> list[tuple[str, str]]:
-        """(product, signal) pairs for fold-in, newest first: cart adds, then views."""
-        out = [(pid, "add_to_cart") for pid in self.cart]
-        out += [(pid, "view") for pid in self.views]
-        return out
-
-
 class SessionStore:
-    def __init__(self, client: redis.Redis, ttl: int, cache: redis.Redis | None = None):
+    """The SessionReader port's Redis adapter (core/ports.py), and the session's writes."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        ttl: int,
+        cache: redis.Redis | None = None,
+        clock: Clock | None = None,
+    ):
         self.r = client
         self.ttl = ttl
+        self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
 
@@ -139,7 +112,7 @@ class SessionStore:
         the session TTL."""
         if state.retired:  # its record is only the retirement mark, which must keep its TTL
             return
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         k = key(VISITOR, state.visitor_id)
         if new:
             if state.first_seen is not None:  # an id with a record already: never shorten it
