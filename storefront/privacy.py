@@ -26,6 +26,7 @@ from storefront.redis_client import (
     EXPOSURE,
     FRAGMENT,
     PAGE,
+    PAGE_PARTS,
     PREFS,
     RATE,
     SEEN_EVENTS,
@@ -140,6 +141,7 @@ def delete_person(
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
         keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
         keys += _scan_delete(cache, key(PAGE, v, "*"))
+        keys += _scan_delete(cache, key(PAGE_PARTS, v, "*"))
         keys += _scan_delete(r, key(RATE, v, "*"))
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))

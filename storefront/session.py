@@ -13,28 +13,89 @@ import redis
 from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
 from storefront.core.context import SessionState
 from storefront.core.ports import Clock, SystemClock
-from storefront.redis_client import CART, PREFS, SESSION_VERSION, TRAITS, VIEWS, VISITOR, key
+from storefront.redis_client import (
+    CART,
+    PREFS,
+    SESSION_VERSION,
+    TRAITS,
+    VIEWS,
+    VISITOR,
+    key,
+    parts_key,
+)
 
 MAX_VIEWS = 30
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
 
 
+# The page and its fragments, read after the session on whichever server holds the cache.
+# KEYS[p]: the page (page_cache.py); KEYS[p + 1]: its parts record (page_cache.store): the
+# session version it was built at, then the keys of its fragments, one a line, with {sv} where
+# the session version goes. A page built at another session version is stale (a click since):
+# its fragments come instead, under this version's keys; so do they when the page is gone but
+# its parts record is not. Returns page, fragment keys, fragment values (false: none).
+_PAGE = """
+local function page_and_fragments(p, version)
+  local page, keys, values, parts = false, false, false, false
+  if #KEYS > p then parts = redis.call('GET', KEYS[p + 1]) end
+  local built, rest = false, ''
+  if parts then
+    local nl = string.find(parts, '\\n', 1, true)
+    if nl then built, rest = string.sub(parts, 1, nl - 1), string.sub(parts, nl + 1) end
+  end
+  if not built or built == version then page = redis.call('GET', KEYS[p]) end
+  if built and not page then
+    keys = {}
+    for k in string.gmatch(rest, '[^\\n]+') do
+      local s, e = string.find(k, '{sv}', 1, true)
+      if s then k = string.sub(k, 1, s - 1) .. version .. string.sub(k, e + 1) end
+      keys[#keys + 1] = k
+    end
+    if #keys > 0 then values = redis.call('MGET', unpack(keys)) else keys = false end
+  end
+  return page, keys, values
+end
+"""
+
 # Every read a page starts with, in one script: views, cart, version, facts, traits, prefs and,
-# when a seventh key is given, the cached page. A missing key reads as an empty list or nil.
-_READ = """
-local page = false
-if #KEYS > 6 then page = redis.call('GET', KEYS[7]) end
+# when more keys are given (the cache is this server), the page or its fragments (_PAGE). A
+# missing key reads as an empty list or nil.
+_READ = (
+    _PAGE
+    + """
+local version = redis.call('GET', KEYS[3])
+local page, keys, values = false, false, false
+if #KEYS > 6 then page, keys, values = page_and_fragments(7, version or '0') end
 return {
   redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1),
   redis.call('HGETALL', KEYS[2]),
-  redis.call('GET', KEYS[3]),
+  version,
   redis.call('HGETALL', KEYS[4]),
   redis.call('HGETALL', KEYS[5]),
   redis.call('HGETALL', KEYS[6]),
   page,
+  keys,
+  values,
 }
 """
+)
+
+# The same on a cache server of its own, once the session's version is known (ARGV[1]).
+_READ_PAGE = (
+    _PAGE
+    + """
+local page, keys, values = page_and_fragments(1, ARGV[1])
+return {page, keys, values}
+"""
+)
+
+
+def _fragments(keys, values) -> dict[str, str | None] | None:
+    """The fragments a read brought back, by key (None: the read brought none)."""
+    if not keys:
+        return None
+    return dict(zip(keys, values or [None] * len(keys), strict=True))
 
 
 def _pairs(flat: list) -> dict:
@@ -57,20 +118,27 @@ class SessionStore:
         self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
+        self._read_page = self.cache.register_script(_READ_PAGE)
 
     def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
-        """The session in one round trip; with `page_key`, the cached page rides along (or,
-        when pages live in a cache server of their own, follows in a second one).
+        """The session in one round trip; with `page_key`, the cached page rides along, or,
+        when a click has made it stale, the fragments it was built from, under the keys the
+        session's version gives them now (page_cache.store records them). When pages live in
+        a cache server of their own, the page or its fragments follow in a second round trip.
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
         if page_key is not None and self.cache is not self.r:
             state = self.read(visitor_id)
+            if not state.available:
+                return state
             try:
-                page = self.cache.get(page_key)
+                page, keys, values = self._read_page(
+                    keys=[page_key, parts_key(page_key)], args=[str(state.version)]
+                )
             except redis.RedisError:
                 return state
-            return replace(state, cached_page=page)
+            return replace(state, cached_page=page, cached_fragments=_fragments(keys, values))
         keys = [
             key(VIEWS, visitor_id),
             key(CART, visitor_id),
@@ -80,9 +148,9 @@ class SessionStore:
             key(PREFS, visitor_id),
         ]
         if page_key is not None:
-            keys.append(page_key)
+            keys += [page_key, parts_key(page_key)]
         try:
-            views, cart, version, facts, traits_raw, prefs, *page = self._read(
+            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values = self._read(
                 keys=keys, args=[MAX_VIEWS]
             )
         except redis.RedisError:
@@ -98,7 +166,8 @@ class SessionStore:
             last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
             traits_raw=_pairs(traits_raw),
             prefs=_pairs(prefs),
-            cached_page=page[0] if page else None,
+            cached_page=page,
+            cached_fragments=_fragments(f_keys, f_values),
             provisional="provisional" in facts,
             retired="retired" in facts,
         )

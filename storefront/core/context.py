@@ -43,6 +43,9 @@ class SessionState:
     cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
     provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
     retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
+    # the fragments of this request's page that came with the read (a click made the page
+    # stale): key -> HTML (None: not cached); None when the read brought none
+    cached_fragments: Mapping[str, str | None] | None = None
 
     @property
     def cart_count(self) -> int:
