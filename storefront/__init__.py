@@ -73,7 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     holders.init_app(app)
     from storefront.experiments.exposures import Exposures
 
-    app.extensions["exposures"] = Exposures(engine)
+    app.extensions["exposures"] = Exposures(engine, app.extensions["redis"])
     csrf.init_app(app)
     visitor.init_app(app)
     security.init_app(app)

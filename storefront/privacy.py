@@ -27,6 +27,7 @@ from storefront.redis_client import (
     FRAGMENT,
     PAGE,
     PAGE_PARTS,
+    PENDING_EXPOSURES,
     PREFS,
     RATE,
     SEEN_EVENTS,
@@ -37,7 +38,17 @@ from storefront.redis_client import (
     key,
 )
 
-PER_VISITOR = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE, PREFS, SEEN_EVENTS)
+PER_VISITOR = (
+    VIEWS,
+    CART,
+    SESSION_VERSION,
+    VISITOR,
+    TRAITS,
+    EXPOSURE,
+    PREFS,
+    SEEN_EVENTS,
+    PENDING_EXPOSURES,
+)
 
 
 def scope(engine: Engine, visitor_id: str, customer_id: str | None) -> tuple[list[str], list[str]]:

@@ -48,6 +48,8 @@ SESSION_VERSION = "sver"  # bumped on every session change; part of personal cac
 VISITOR = "visitor"  # facts about a visitor: first/last seen, signed-in customer (hash, TTL)
 TRAITS = "traits"  # decayed category / price-band affinities, category exposure (hash, TTL)
 EXPOSURE = "expo"  # per product: times shown and engaged, with totals (hash, TTL, trimmed)
+PENDING_EXPOSURES = "xpend"  # targeted experiments a page applied, until the visitor's events
+# move them into SQL (experiments/exposures.py) (hash, TTL 1 day)
 PREFS = "prefs"  # the shopper's own choices: muted categories, signals off (hash, TTL 1 year)
 SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, TTL 1 hour)
 RATE = "rate"  # events per visitor per minute (counter, TTL 2 minutes)
