@@ -20,7 +20,16 @@ csrf = CSRFProtect()
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: settings, resources (db, redis, models, geo), then blueprints."""
-    from storefront import db, links, model_holder, qa_snapshot, redis_client, security, visitor
+    from storefront import (
+        db,
+        holders,
+        links,
+        model_holder,
+        qa_snapshot,
+        redis_client,
+        security,
+        visitor,
+    )
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
     from storefront.events import bp as events_bp
@@ -59,13 +68,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.extensions["redis"], settings.session_ttl, app.extensions["cache"]
     )
     app.extensions["geo"] = GeoLocator(settings.geo_headers, settings.geoip_db or None)
-    model_holder.init_app(app)
-    rules_holder.init_app(app)
+    model_holder.init_app(app)  # model, rules, experiments: each worker's Versioned holders,
+    rules_holder.init_app(app)  # read once per request (holders.py)
+    holders.init_app(app)
     from storefront.experiments.exposures import Exposures
-    from storefront.experiments.store import RunningExperiments
 
-    app.extensions["experiments"] = RunningExperiments(engine)
-    app.extensions["exposures"] = Exposures(engine)
+    app.extensions["exposures"] = Exposures(engine, app.extensions["redis"])
     csrf.init_app(app)
     visitor.init_app(app)
     security.init_app(app)

@@ -1,32 +1,33 @@
-"""The request context: who is looking, where, when, on what, how they came, what they did.
+"""The web side of the request context: builds the pure, frozen Context (core/context.py)
+from a Flask request, the visitor's session state and the running experiments.
 
-Built once per request from the request alone (plus the visitor's session state) and frozen, so
-every strategy and rule sees the same facts and cache keys can be derived from them.
+Context, Consent and SessionState live in the core (no Flask, no Redis); they are re-exported
+here so `from storefront.context import Context` keeps working.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from flask import Request, current_app, g
 
-from storefront.experiments.assign import Assignment, assign
-from storefront.preferences import signal_off
-from storefront.session import SessionState, SessionStore
+from storefront.core.context import Assignment, Consent, consent
+from storefront.core.context import Context as Context  # re-exported
+from storefront.core.context import SessionState as SessionState  # re-exported
+from storefront.experiments.assign import assign
+from storefront.session import SessionStore
 from storefront.signals import (
     GeoLocator,
-    LocalTime,
     Location,
     device_class,
     local_time,
     override_location,
     parse_override_time,
 )
-from storefront.signals.channel import Channel, read_channel
-from storefront.traits import Traits, infer
+from storefront.signals.channel import read_channel
+from storefront.traits import infer
 
 if TYPE_CHECKING:
     from recommender.segments import Segment
@@ -36,65 +37,17 @@ class OverrideError(ValueError):
     """A QA override parameter is malformed; the message names it."""
 
 
-@dataclass(frozen=True)
-class Consent:
-    """What may shape this page. Sec-GPC / DNT turn off tracking beyond the session and
-    history-based picks; the shopper's own switches (/me) turn off single signals or all."""
-
-    track: bool = True
-    history: bool = True
-    location: bool = True
-    device: bool = True
-    personalize: bool = True
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Context:
-    visitor_id: str
-    new_visitor: bool
-    session: SessionState
-    location: Location
-    time: LocalTime
-    device: str
-    channel: Channel
-    consent: Consent
-    recency: str
-    overridden: tuple[str, ...] = ()
-    traits: Traits = Traits()
-    seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
-    experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
-    segment: Segment | None = None  # the micro-segment a signed-in customer's buying put them in
-
-    @property
-    def country(self) -> str | None:
-        return self.location.country
-
-    @property
-    def compact(self) -> bool:
-        """Phones get the compact layout; the rules decide what, CSS decides how it fits."""
-        return self.device == "mobile"
-
-    @property
-    def customer_id(self) -> str | None:
-        return self.session.customer_id if self.consent.history else None
-
-
-def read_consent(request: Request, prefs: dict[str, str] | None = None) -> Consent:
-    prefs = prefs or {}
-    track, history, reason = True, True, None
-    if request.headers.get("Sec-GPC", "").strip() == "1":
-        track, history, reason = False, False, "Global Privacy Control"
-    elif request.headers.get("DNT", "").strip() == "1":
-        track, history, reason = False, False, "Do Not Track"
-    if prefs.get("off:personalization") == "1":
-        return Consent(track, False, False, False, False, "personalization switched off")
-    return Consent(
-        track=track,
-        history=history and not signal_off(prefs, "history"),
-        location=not signal_off(prefs, "location"),
-        device=not signal_off(prefs, "device"),
-        reason=reason,
+def read_consent(
+    request: Request, prefs: dict[str, str] | None = None, holdout: bool = False
+) -> Consent:
+    """The request's privacy signals (Sec-GPC, DNT), the shopper's own switches and the
+    holdout, put together by the one consent function (core/context.py)."""
+    headers = request.headers
+    return consent(
+        gpc=headers.get("Sec-GPC", "").strip() == "1",
+        dnt=headers.get("DNT", "").strip() == "1",
+        prefs=prefs,
+        holdout=holdout,
     )
 
 
@@ -139,16 +92,14 @@ def build_context(
     if location.country is None and settings.default_country:
         location = Location(settings.default_country, None, None, None, None, "default")
     session = sessions.read(visitor_id, page_key)
-    consent = read_consent(request, session.prefs)
     running = app.extensions["experiments"].get()
     if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing
         assignment = Assignment(False, arms)
     else:
         assignment = assign(visitor_id, running, settings.holdout_share)
-    if assignment.holdout:  # the permanent holdout measures personalization as a whole
-        # the device still shapes the layout (presentation), not what is recommended
-        consent = Consent(consent.track, False, False, consent.device, False, "holdout")
-    if not consent.location:  # switched off by the shopper: not even the time zone is used
+    # the permanent holdout measures personalization as a whole
+    allowed = read_consent(request, session.prefs, assignment.holdout)
+    if not allowed.location:  # switched off by the shopper: not even the time zone is used
         location = Location(None, None, None, None, None, "off")
     tz_hint = location.timezone
     if explicit.get("time"):
@@ -167,17 +118,17 @@ def build_context(
         device = explicit["device"]
         overridden.append("device")
     local = local_time(now, location.country, tz_hint, settings.store_timezone, location.latitude)
-    traits = infer(session.traits_raw if consent.history else {}, session.prefs)
-    segment = segment_of(session.customer_id if consent.history else None, session.prefs)
+    traits = infer(session.traits_raw if allowed.history else {}, session.prefs)
+    segment = segment_of(session.customer_id if allowed.history else None, session.prefs)
     return Context(
         visitor_id=visitor_id,
         new_visitor=new_visitor,
         session=session,
         location=location,
         time=local,
-        device=device if consent.device else "unknown",
+        device=device if allowed.device else "unknown",
         channel=read_channel(request.args, request.referrer, request.host),
-        consent=consent,
+        consent=allowed,
         recency="new" if new_visitor else session.recency(time.time()),
         overridden=tuple(overridden),
         traits=traits,

@@ -285,6 +285,8 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
         ]
         # the durable log of record: committed before the 202, exactly once by event id
         fresh = _insert_new(current_app.extensions["db"], rows)
+        if any(e.type in ("impression", "click") for e in events):  # a page was seen: the
+            current_app.extensions["exposures"].flush(visitor)  # targeted experiments it applied
     else:  # Sec-GPC / DNT: nothing beyond the session; the session itself still adapts
         fresh = _fresh_in_session(r, visitor, source, ids)
     try:

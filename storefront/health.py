@@ -41,7 +41,7 @@ def healthz():
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
     checks["cache"] = _ping(get_redis())  # the session store (historical name)
-    if get_cache() is not get_redis():
+    if current_app.extensions["cache"] is not get_redis():  # a cache server of its own
         checks["fragment_cache"] = _ping(get_cache())
     model_ok = False
     try:

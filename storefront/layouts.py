@@ -10,6 +10,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 PAGE_TYPES = ("home", "category", "product", "search", "cart")
+# every strategy a slot may name (the strategies' registry has exactly these: a unit test says
+# so); data, so that checking a name needs no import of the strategies themselves
+STRATEGY_NAMES = frozenset(
+    {
+        "because_you_viewed",
+        "buy_again",
+        "cart_complements",
+        "category_listing",
+        "category_top",
+        "for_you",
+        "new_arrivals",
+        "owned_complements",
+        "recently_viewed",
+        "search_results",
+        "seasonal",
+        "similar",
+        "trending_near_you",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ assignment, so a request in flight finishes on the version it started with.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Engine
 from recommender import registry
 from recommender.serving import Model
 from storefront.catalog import Catalog, load_catalog
+from storefront.versioned import Current, Versioned
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +36,25 @@ class Snapshot:
 
 
 class ModelHolder:
+    """The published model and catalog as a Versioned[Snapshot]: the version is the pair
+    (models/CURRENT, the catalog stamp), so a catalog import reloads the catalog and keeps the
+    model, and a publish loads the new model with a fresh catalog."""
+
     def __init__(self, engine: Engine, models_dir: Path, check_seconds: float):
         self._engine = engine
         self._dir = models_dir
-        self._check = check_seconds
-        self._lock = threading.Lock()
-        self._next_check = 0.0
-        self._version: str | None = None
-        self._snapshot: Snapshot | None = None
-        self._pinned: dict[str, Snapshot] = {}
-        self._catalog_stamp: int | None = None
+        self.versioned: Versioned[Snapshot] = Versioned(
+            "model", self._probe, self._swap, check_seconds, pinned_max=3
+        )
+
+    def _probe(self) -> tuple[str | None, int | None]:
+        return registry.current(self._dir), catalog_stamp(self._dir)
+
+    def _swap(self, version: tuple, previous: Current[Snapshot] | None) -> Snapshot:
+        if previous is not None and previous.version[0] == version[0]:
+            old = previous.value  # a catalog import: same model, new catalog
+            return Snapshot(load_catalog(self._engine), old.model, old.model_error)
+        return self._load(version[0])
 
     def _load(self, version: str | None) -> Snapshot:
         catalog = load_catalog(self._engine)
@@ -60,45 +69,23 @@ class ModelHolder:
         return Snapshot(catalog, model)
 
     def get(self) -> Snapshot:
-        now = time.monotonic()
-        if self._snapshot is not None and now < self._next_check:
-            return self._snapshot
-        with self._lock:
-            if self._snapshot is None or now >= self._next_check:
-                version = registry.current(self._dir)
-                stamp = catalog_stamp(self._dir)
-                if self._snapshot is None or version != self._version:
-                    self._snapshot = self._load(version)
-                    self._version = version
-                elif stamp != self._catalog_stamp:  # a catalog import: same model, new catalog
-                    old = self._snapshot
-                    self._snapshot = Snapshot(
-                        load_catalog(self._engine), old.model, old.model_error
-                    )
-                self._catalog_stamp = stamp
-                self._next_check = now + self._check
-        return self._snapshot
+        """The newest published model and catalog (outside a request; a request reads
+        snapshot(), fixed for its whole length)."""
+        return self.versioned.get()
 
     def pinned(self, version: str) -> Snapshot:
         """A snapshot on a given (not necessarily current) model version, for QA snapshots."""
-        with self._lock:
-            cached = self._pinned.get(version)
-            if cached is None:
-                if version not in registry.versions(self._dir):
-                    raise LookupError(f"model: no version {version!r}")
-                cached = self._load(version)
-                if len(self._pinned) >= 3:
-                    self._pinned.pop(next(iter(self._pinned)))
-                self._pinned[version] = cached
-            return cached
+
+        def load(v):
+            if v not in registry.versions(self._dir):
+                raise LookupError(f"model: no version {v!r}")
+            return self._load(v)
+
+        return self.versioned.pinned(version, load)
 
     def reload(self) -> Snapshot:
         """Reload now (after an import in the same process, or in tests)."""
-        with self._lock:
-            self._version = registry.current(self._dir)
-            self._snapshot = self._load(self._version)
-            self._next_check = time.monotonic() + self._check
-            return self._snapshot
+        return self.versioned.reload(force=True)
 
 
 CATALOG_STAMP = "CATALOG"  # touched in the models folder by every catalog import
@@ -128,9 +115,12 @@ def init_app(app: Flask) -> None:
 
 
 def snapshot() -> Snapshot:
-    """The catalog and model for this request (a QA snapshot may pin an older model)."""
+    """The catalog and model for this request, read once per request (holders.py); a QA
+    snapshot may pin an older model."""
+    from storefront.holders import request_versions
+
     holder: ModelHolder = current_app.extensions["models"]
     pin = g.get("pin")
     if pin is not None and pin.model:
         return holder.pinned(pin.model)
-    return holder.get()
+    return request_versions().snapshot

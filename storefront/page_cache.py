@@ -9,9 +9,12 @@ experiment arms, inferred traits and segment, recency, the visitor's local hour)
 served from the cache only when the stamp equals the one computed for this request, so a click,
 a publish, a new model or the next hour all rebuild it, exactly as they re-key fragments.
 
-The read rides on the session read (session.py): the same pipeline, so a warm page is one
-round trip. The one thing finer than an hour, the clock in the context panel, is written
-between markers and refreshed on the way out.
+The read rides on the session read (session.py): the same script, so a warm page is one
+round trip. After a click the page is stale, and the same script brings back instead the
+fragments it was built from (its parts record, under the new session version), so a page
+rebuilt from cached fragments also reads Redis once; with the cache on a server of its own,
+each of these is one more round trip. The one thing finer than an hour, the clock in the
+context panel, is written between markers and refreshed on the way out.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import hashlib
 from functools import lru_cache
 
 import redis
-from flask import Response, current_app, make_response, request, session
+from flask import Response, current_app, g, make_response, request, session
 
-from storefront.redis_client import PAGE, key
+from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
 CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
@@ -150,11 +153,34 @@ def finish(response: Response, model_version: str, rules_version: str) -> None:
 def store(
     client: redis.Redis, page_key: str, this_stamp: str, response: Response, html: str, ttl: int
 ) -> None:
-    """Keep the page just built, stamped with what it was built from."""
+    """Keep the page just built, stamped with what it was built from, and beside it its parts
+    record: the session version and the fragment keys it was built from, so that after a click
+    the session read brings back the fragments instead of the stale page (session.py). One
+    round trip for both."""
     value = SEP.join(
         (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
     )
     try:
-        client.set(page_key, value, ex=ttl)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(page_key, value, ex=ttl)
+        parts = parts_record(g.get("context"), fragment_keys())
+        if parts is not None:
+            pipe.set(parts_key(page_key), parts, ex=ttl)
+        pipe.execute()
     except redis.RedisError:
         pass  # the next request builds the page again
+
+
+def parts_record(ctx, keys: list[str]) -> str | None:
+    """ "<session version>\n<key>\n...": the fragment keys, with {sv} where this visitor's
+    session version stands in a personal fragment's key (its scope is v:<visitor>:s:<version>),
+    so the session read can ask for them under the version a click moved on to."""
+    if ctx is None or not keys:
+        return None
+    version = str(ctx.session.version)
+    mine = f":v:{ctx.visitor_id}:s:{version}:"
+    template = f":v:{ctx.visitor_id}:s:{{sv}}:"
+    lines = dict.fromkeys(k.replace(mine, template) for k in keys)
+    if any("\n" in k for k in lines):
+        return None
+    return "\n".join((version, *lines))

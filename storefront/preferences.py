@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import redis
 
+from storefront.core.context import SIGNALS as SIGNALS  # re-exported: core/context.py
+from storefront.core.context import signal_off as signal_off
 from storefront.redis_client import PREFS, key
 
 PREFS_TTL = 365 * 86400
-SIGNALS = ("location", "history", "device")
 
 
 class Preferences:
@@ -44,7 +45,3 @@ class Preferences:
     def drop_trait(self, visitor_id: str, trait: str) -> None:
         """Remove an inferred trait (e.g. 'affinity:christmas', 'price_band', 'exclusion:bags')."""
         self._change(visitor_id, {f"drop:{trait}": "1"}, [])
-
-
-def signal_off(prefs: dict[str, str], signal: str) -> bool:
-    return prefs.get("off:personalization") == "1" or prefs.get(f"off:{signal}") == "1"

@@ -26,6 +26,8 @@ from storefront.redis_client import (
     EXPOSURE,
     FRAGMENT,
     PAGE,
+    PAGE_PARTS,
+    PENDING_EXPOSURES,
     PREFS,
     RATE,
     SEEN_EVENTS,
@@ -36,7 +38,17 @@ from storefront.redis_client import (
     key,
 )
 
-PER_VISITOR = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE, PREFS, SEEN_EVENTS)
+PER_VISITOR = (
+    VIEWS,
+    CART,
+    SESSION_VERSION,
+    VISITOR,
+    TRAITS,
+    EXPOSURE,
+    PREFS,
+    SEEN_EVENTS,
+    PENDING_EXPOSURES,
+)
 
 
 def scope(engine: Engine, visitor_id: str, customer_id: str | None) -> tuple[list[str], list[str]]:
@@ -140,6 +152,7 @@ def delete_person(
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
         keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
         keys += _scan_delete(cache, key(PAGE, v, "*"))
+        keys += _scan_delete(cache, key(PAGE_PARTS, v, "*"))
         keys += _scan_delete(r, key(RATE, v, "*"))
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))

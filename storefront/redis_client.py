@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import redis
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -41,12 +41,15 @@ ROOT = "sf"
 # one prefix per purpose; key() joins the parts
 FRAGMENT = "frag"  # rendered slot HTML (TTL: fragment_ttl)
 PAGE = "page"  # a whole personal page per visitor and request shape (TTL: page_cache_ttl)
+PAGE_PARTS = "pparts"  # a page's session version and fragment keys (TTL: page_cache_ttl)
 VIEWS = "views"  # recently viewed products of a visitor, newest first (bounded list, TTL)
 CART = "cart"  # a visitor's cart: product -> quantity (hash, TTL)
 SESSION_VERSION = "sver"  # bumped on every session change; part of personal cache keys (TTL)
 VISITOR = "visitor"  # facts about a visitor: first/last seen, signed-in customer (hash, TTL)
 TRAITS = "traits"  # decayed category / price-band affinities, category exposure (hash, TTL)
 EXPOSURE = "expo"  # per product: times shown and engaged, with totals (hash, TTL, trimmed)
+PENDING_EXPOSURES = "xpend"  # targeted experiments a page applied, until the visitor's events
+# move them into SQL (experiments/exposures.py) (hash, TTL 1 day)
 PREFS = "prefs"  # the shopper's own choices: muted categories, signals off (hash, TTL 1 year)
 SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, TTL 1 hour)
 RATE = "rate"  # events per visitor per minute (counter, TTL 2 minutes)
@@ -66,6 +69,12 @@ _embedded: dict[str, dict] = {}  # kind ("sessions" / "cache") -> {"server", "ur
 def key(*parts: object) -> str:
     """Join key parts under the root prefix: key(FRAGMENT, 'home', 'v1') -> sf:frag:home:v1."""
     return ":".join([ROOT, *(str(p) for p in parts)])
+
+
+def parts_key(page_key: str) -> str:
+    """The key of a cached page's parts record (page_cache.store): beside the page, under a
+    prefix of its own (dropping every page copy leaves what they were built from)."""
+    return key(PAGE_PARTS, page_key.removeprefix(key(PAGE) + ":"))
 
 
 def start_embedded(home: Path, kind: str = "sessions") -> str:
@@ -205,5 +214,43 @@ def get_redis() -> redis.Redis:
 
 
 def get_cache() -> redis.Redis:
-    """The cache: rendered fragments and whole pages (evictable; may be the session store)."""
-    return current_app.extensions["cache"]
+    """The cache: rendered fragments and whole pages (evictable; may be the session store).
+
+    In a request, the cache as that request sees it (RequestCache): the fragments its session
+    read brought back answer MGET without another round trip."""
+    client = current_app.extensions["cache"]
+    if not has_request_context():
+        return client
+    return RequestCache(client)
+
+
+class RequestCache:
+    """The cache client for one request: MGET answers from the fragments that came with the
+    session read (SessionState.cached_fragments on g.context) and asks the server only for the
+    rest; the keys asked are kept on `g` (fragment_keys()) so the page can record what it was
+    built from. Everything else goes to the client as is."""
+
+    def __init__(self, client: redis.Redis):
+        self._client = client
+
+    def mget(self, keys, *args):
+        keys = [*keys, *args] if not isinstance(keys, str) else [keys, *args]
+        fragment_keys().extend(keys)
+        ctx = g.get("context")
+        have = (ctx.session.cached_fragments if ctx is not None else None) or {}
+        missing = [k for k in keys if k not in have]
+        fetched = dict(zip(missing, self._client.mget(missing), strict=True)) if missing else {}
+        return [have[k] if k in have else fetched[k] for k in keys]
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
+def fragment_keys() -> list[str]:
+    """The fragment keys this request has asked the cache for, in order (kept on `g`, per
+    request: a test holding one app context around several requests shares one `g`)."""
+    owner = request._get_current_object()
+    held = g.get("_fragment_keys")
+    if held is None or held[0] is not owner:
+        held = g._fragment_keys = (owner, [])
+    return held[1]

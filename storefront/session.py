@@ -6,34 +6,96 @@ click invalidates exactly that visitor's personal slots and nothing else.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import redis
 
-from storefront.redis_client import CART, PREFS, SESSION_VERSION, TRAITS, VIEWS, VISITOR, key
+from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
+from storefront.core.context import SessionState
+from storefront.core.ports import Clock, SystemClock
+from storefront.redis_client import (
+    CART,
+    PREFS,
+    SESSION_VERSION,
+    TRAITS,
+    VIEWS,
+    VISITOR,
+    key,
+    parts_key,
+)
 
 MAX_VIEWS = 30
-LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
 
 
+# The page and its fragments, read after the session on whichever server holds the cache.
+# KEYS[p]: the page (page_cache.py); KEYS[p + 1]: its parts record (page_cache.store): the
+# session version it was built at, then the keys of its fragments, one a line, with {sv} where
+# the session version goes. A page built at another session version is stale (a click since):
+# its fragments come instead, under this version's keys; so do they when the page is gone but
+# its parts record is not. Returns page, fragment keys, fragment values (false: none).
+_PAGE = """
+local function page_and_fragments(p, version)
+  local page, keys, values, parts = false, false, false, false
+  if #KEYS > p then parts = redis.call('GET', KEYS[p + 1]) end
+  local built, rest = false, ''
+  if parts then
+    local nl = string.find(parts, '\\n', 1, true)
+    if nl then built, rest = string.sub(parts, 1, nl - 1), string.sub(parts, nl + 1) end
+  end
+  if not built or built == version then page = redis.call('GET', KEYS[p]) end
+  if built and not page then
+    keys = {}
+    for k in string.gmatch(rest, '[^\\n]+') do
+      local s, e = string.find(k, '{sv}', 1, true)
+      if s then k = string.sub(k, 1, s - 1) .. version .. string.sub(k, e + 1) end
+      keys[#keys + 1] = k
+    end
+    if #keys > 0 then values = redis.call('MGET', unpack(keys)) else keys = false end
+  end
+  return page, keys, values
+end
+"""
+
 # Every read a page starts with, in one script: views, cart, version, facts, traits, prefs and,
-# when a seventh key is given, the cached page. A missing key reads as an empty list or nil.
-_READ = """
-local page = false
-if #KEYS > 6 then page = redis.call('GET', KEYS[7]) end
+# when more keys are given (the cache is this server), the page or its fragments (_PAGE). A
+# missing key reads as an empty list or nil.
+_READ = (
+    _PAGE
+    + """
+local version = redis.call('GET', KEYS[3])
+local page, keys, values = false, false, false
+if #KEYS > 6 then page, keys, values = page_and_fragments(7, version or '0') end
 return {
   redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1),
   redis.call('HGETALL', KEYS[2]),
-  redis.call('GET', KEYS[3]),
+  version,
   redis.call('HGETALL', KEYS[4]),
   redis.call('HGETALL', KEYS[5]),
   redis.call('HGETALL', KEYS[6]),
   page,
+  keys,
+  values,
 }
 """
+)
+
+# The same on a cache server of its own, once the session's version is known (ARGV[1]).
+_READ_PAGE = (
+    _PAGE
+    + """
+local page, keys, values = page_and_fragments(1, ARGV[1])
+return {page, keys, values}
+"""
+)
+
+
+def _fragments(keys, values) -> dict[str, str | None] | None:
+    """The fragments a read brought back, by key (None: the read brought none)."""
+    if not keys:
+        return None
+    return dict(zip(keys, values or [None] * len(keys), strict=True))
 
 
 def _pairs(flat: list) -> dict:
@@ -41,63 +103,42 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-@dataclass(frozen=True)
-class SessionState:
-    """What this visitor did lately, read in one round trip at the start of a request."""
-
-    visitor_id: str
-    views: tuple[str, ...] = ()  # product ids, newest first
-    cart: dict[str, int] = field(default_factory=dict)
-    version: int = 0
-    customer_id: str | None = None  # set when the visitor signed in as a known customer
-    first_seen: float | None = None
-    last_seen: float | None = None
-    traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
-    prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
-    available: bool = True  # False when Redis could not be read: the page degrades
-    cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
-    provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
-    retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
-
-    @property
-    def cart_count(self) -> int:
-        return sum(self.cart.values())
-
-    def recency(self, now: float) -> str:
-        """new (first visit), returning, or lapsed (back after a long absence)."""
-        if self.first_seen is None:
-            return "new"
-        if self.last_seen is not None and now - self.last_seen > LAPSED_AFTER:
-            return "lapsed"
-        return "returning"
-
-    def signals(self) -> list[tuple[str, str]]:
-        """(product, signal) pairs for fold-in, newest first: cart adds, then views."""
-        out = [(pid, "add_to_cart") for pid in self.cart]
-        out += [(pid, "view") for pid in self.views]
-        return out
-
-
 class SessionStore:
-    def __init__(self, client: redis.Redis, ttl: int, cache: redis.Redis | None = None):
+    """The SessionReader port's Redis adapter (core/ports.py), and the session's writes."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        ttl: int,
+        cache: redis.Redis | None = None,
+        clock: Clock | None = None,
+    ):
         self.r = client
         self.ttl = ttl
+        self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
+        self._read_page = self.cache.register_script(_READ_PAGE)
 
     def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
-        """The session in one round trip; with `page_key`, the cached page rides along (or,
-        when pages live in a cache server of their own, follows in a second one).
+        """The session in one round trip; with `page_key`, the cached page rides along, or,
+        when a click has made it stale, the fragments it was built from, under the keys the
+        session's version gives them now (page_cache.store records them). When pages live in
+        a cache server of their own, the page or its fragments follow in a second round trip.
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
         if page_key is not None and self.cache is not self.r:
             state = self.read(visitor_id)
+            if not state.available:
+                return state
             try:
-                page = self.cache.get(page_key)
+                page, keys, values = self._read_page(
+                    keys=[page_key, parts_key(page_key)], args=[str(state.version)]
+                )
             except redis.RedisError:
                 return state
-            return replace(state, cached_page=page)
+            return replace(state, cached_page=page, cached_fragments=_fragments(keys, values))
         keys = [
             key(VIEWS, visitor_id),
             key(CART, visitor_id),
@@ -107,9 +148,9 @@ class SessionStore:
             key(PREFS, visitor_id),
         ]
         if page_key is not None:
-            keys.append(page_key)
+            keys += [page_key, parts_key(page_key)]
         try:
-            views, cart, version, facts, traits_raw, prefs, *page = self._read(
+            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values = self._read(
                 keys=keys, args=[MAX_VIEWS]
             )
         except redis.RedisError:
@@ -125,7 +166,8 @@ class SessionStore:
             last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
             traits_raw=_pairs(traits_raw),
             prefs=_pairs(prefs),
-            cached_page=page[0] if page else None,
+            cached_page=page,
+            cached_fragments=_fragments(f_keys, f_values),
             provisional="provisional" in facts,
             retired="retired" in facts,
         )
@@ -139,7 +181,7 @@ class SessionStore:
         the session TTL."""
         if state.retired:  # its record is only the retirement mark, which must keep its TTL
             return
-        now = time.time() if now is None else now
+        now = self.clock.now() if now is None else now
         k = key(VISITOR, state.visitor_id)
         if new:
             if state.first_seen is not None:  # an id with a record already: never shorten it

@@ -3,15 +3,16 @@ what each group is, how big, how it differs from the rest, and customers to prev
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 
 from storefront.admin import auth, bp
+from storefront.model_holder import snapshot
 
 
 @bp.get("/segments")
 @auth.requires("viewer")
 def segments():
-    model = current_app.extensions["models"].get().model
+    model = snapshot().model
     found = list(model.segments) if model is not None else []
     total = sum(s.size for s in found)
     return render_template(

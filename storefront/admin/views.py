@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from storefront.admin import auth, bp, summary, users
 from storefront.admin.forms import ActionForm, LoginForm, RuleForm, YamlForm
 from storefront.admin.rule_form import form_shows, form_to_data, make_form
+from storefront.model_holder import snapshot
 from storefront.rules import store, yamlio
 from storefront.rules.conflicts import conflicts_of, find_conflicts
 from storefront.rules.schema import Rule, precedence, to_data
@@ -29,7 +30,7 @@ def engine():
 
 
 def catalog():
-    return current_app.extensions["models"].get().catalog
+    return snapshot().catalog
 
 
 def actor() -> str:

@@ -6,27 +6,12 @@ never share a cached fragment. The holdout sees the non-personalized shop and no
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from storefront.core.context import Assignment
 from storefront.experiments.bucketing import choose, in_holdout
 from storefront.experiments.store import Experiment
 from storefront.layouts import Layout
-
-
-@dataclass(frozen=True)
-class Assignment:
-    holdout: bool = False
-    arms: tuple[tuple[str, str], ...] = ()  # (experiment id, arm name), sorted
-
-    def digest(self) -> str:
-        if not self.arms:
-            return ""
-        raw = ";".join(f"{e}={a}" for e, a in self.arms)
-        return hashlib.blake2b(raw.encode(), digest_size=5).hexdigest()
-
-    def arm(self, experiment_id: str) -> str | None:
-        return dict(self.arms).get(experiment_id)
 
 
 def assign(visitor_id: str, running: tuple[Experiment, ...], holdout_share: float) -> Assignment:

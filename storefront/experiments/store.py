@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -27,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storefront import db
-from storefront.layouts import DEFAULTS, PAGE_TYPES
+from storefront.layouts import DEFAULTS, PAGE_TYPES, STRATEGY_NAMES
+from storefront.versioned import Versioned
 
 METRICS = ("ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor")
 
@@ -91,13 +90,11 @@ class ExperimentSpec(BaseModel):
         if abs(sum(a.share for a in self.arms) - 1.0) > 1e-6:
             raise ValueError("arms: shares must add up to 1")
         if self.kind == "strategy":
-            from storefront import strategies
-
             slots = {s.id for s in DEFAULTS[self.page].slots}
             if self.slot not in slots:
                 raise ValueError(f"slot: one of {', '.join(sorted(slots))} on the {self.page} page")
             for a in self.arms:
-                if strategies.get(a.value) is None:
+                if a.value not in STRATEGY_NAMES:
                     raise ValueError(f"arms: unknown strategy {a.value!r}")
         return self
 
@@ -223,34 +220,41 @@ def stop(engine: Engine, experiment_id: str) -> Experiment:
 
 
 class RunningExperiments:
-    """A worker's cached list of running experiments, refreshed every few seconds."""
+    """The running experiments as a Versioned[tuple[Experiment, ...]]: the probe is the sorted
+    ids of the running ones (one small query; an experiment's definition never changes once it
+    runs), the load reads their rows. A database that is down keeps what was held."""
 
     def __init__(self, engine: Engine, refresh_seconds: float = 3.0):
         self._engine = engine
-        self._refresh = refresh_seconds
-        self._lock = threading.Lock()
-        self._until = 0.0
-        self._running: tuple[Experiment, ...] = ()
+        self.versioned: Versioned[tuple[Experiment, ...]] = Versioned(
+            "experiments", self._running_ids, self._load, refresh_seconds, fallback=()
+        )
+
+    def _running_ids(self) -> tuple[str, ...]:
+        with self._engine.connect() as conn:
+            ids = conn.execute(
+                select(db.experiments.c.id).where(db.experiments.c.status == "running")
+            ).scalars()
+            return tuple(sorted(ids))
+
+    def _load(self, ids: tuple[str, ...], _previous) -> tuple[Experiment, ...]:
+        if not ids:
+            return ()
+        with self._engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(db.experiments)
+                    .where(db.experiments.c.id.in_(ids))
+                    .order_by(db.experiments.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return tuple(_row_to_experiment(r) for r in rows)
 
     def get(self) -> tuple[Experiment, ...]:
-        if time.monotonic() < self._until:
-            return self._running
-        with self._lock:
-            if time.monotonic() >= self._until:
-                try:
-                    with self._engine.connect() as conn:
-                        rows = (
-                            conn.execute(
-                                select(db.experiments).where(db.experiments.c.status == "running")
-                            )
-                            .mappings()
-                            .all()
-                        )
-                    self._running = tuple(_row_to_experiment(r) for r in rows)
-                except Exception:  # the database may be down: keep what we had
-                    pass
-                self._until = time.monotonic() + self._refresh
-        return self._running
+        """The running experiments now (a request reads them once: storefront/holders.py)."""
+        return self.versioned.get()
 
 
 def slug(text: str) -> str:

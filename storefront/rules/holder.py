@@ -2,16 +2,14 @@
 
 Once a second a worker asks SQL for the newest version's label (one indexed row); only when it
 differs from what the worker holds does it read the rules. A publish from the studio, the CLI or
-another machine is seen the same way. The swap is one reference assignment, like
-model_holder.py: a request in flight finishes on the rules it started with.
+another machine is seen the same way. The polling is storefront/versioned.py's, like the
+model's; a request reads the rules once (holders.py) and finishes on the rules it started with.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g
@@ -21,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from storefront import db
 from storefront.rules.schema import Rule, RuleSet
+from storefront.versioned import Current, Versioned
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 1.0
@@ -42,22 +41,30 @@ NONE = Published(DEFAULT_LABEL)
 
 
 class RulesHolder:
+    """The newest published rule set as a Versioned[Published]: the probe is the newest
+    version's label (one indexed row), the load reads that version's rules."""
+
     def __init__(self, engine: Engine, check_seconds: float = CHECK_SECONDS):
         self._engine = engine
-        self._check = check_seconds
-        self._lock = threading.Lock()
-        self._next = 0.0
-        self._current: Published | None = None
-        self._pinned: dict[str, Published] = {}
+        self.versioned: Versioned[Published] = Versioned(
+            "rules",
+            self._newest_label,
+            self._load,
+            check_seconds,
+            fallback=NONE,  # keep serving the defaults until the database answers
+            errors=(SQLAlchemyError, ValueError),
+            pinned_max=8,
+        )
 
-    def _load_latest(self) -> Published:
+    def _newest_label(self) -> str | None:
         with self._engine.connect() as conn:
             newest = select(db.rule_versions.c.label).order_by(db.rule_versions.c.id.desc())
-            label = conn.execute(newest.limit(1)).scalar()
-            if label is None:
-                return NONE
-            if self._current is not None and label == self._current.label:
-                return self._current
+            return conn.execute(newest.limit(1)).scalar()
+
+    def _load(self, label: str | None, _previous: Current[Published] | None) -> Published:
+        if label is None:
+            return NONE
+        with self._engine.connect() as conn:
             row = conn.execute(
                 select(db.rule_versions.c.label, db.rule_versions.c.body).where(
                     db.rule_versions.c.label == label
@@ -68,45 +75,26 @@ class RulesHolder:
         return published
 
     def get(self) -> Published:
-        now = time.monotonic()
-        if self._current is not None and now < self._next:
-            return self._current
-        with self._lock:
-            if self._current is None or now >= self._next:
-                try:
-                    self._current = self._load_latest()
-                except (SQLAlchemyError, ValueError) as exc:
-                    # keep serving what we have; the first load may fall back to defaults
-                    log.warning("could not read published rules: %s", exc)
-                    self._current = self._current or NONE
-                self._next = now + self._check
-        return self._current
+        """The newest rules (outside a request; a request reads published())."""
+        return self.versioned.get()
 
     def pinned(self, label: str) -> Published:
         """A given version (QA snapshot pin, a rules experiment arm); LookupError if none."""
-        from storefront.rules import store
-
-        with self._lock:
-            found = self._pinned.get(label)
-        if found is not None:
-            return found
         if label == DEFAULT_LABEL:
             return NONE
+        return self.versioned.pinned(label, self._load_pinned)
+
+    def _load_pinned(self, label: str) -> Published:
+        from storefront.rules import store
+
         version = store.get_version(self._engine, label)
         if version is None:
             raise LookupError(f"rules: no version {label!r}")
-        found = Published.of(version.label, version.ruleset)
-        with self._lock:
-            if len(self._pinned) >= 8:
-                self._pinned.pop(next(iter(self._pinned)))
-            self._pinned[label] = found
-        return found
+        return Published.of(version.label, version.ruleset)
 
     def reload(self) -> Published:
-        with self._lock:
-            self._current = self._load_latest()
-            self._next = time.monotonic() + self._check
-            return self._current
+        """Read the newest version now (after a publish in this worker; the others poll)."""
+        return self.versioned.reload()
 
 
 def init_app(app: Flask) -> None:
@@ -114,9 +102,12 @@ def init_app(app: Flask) -> None:
 
 
 def published() -> Published:
-    """The rules for this request: a QA snapshot may pin a version, else the newest."""
+    """The rules for this request, read once per request (holders.py): a QA snapshot may pin a
+    version, else the newest."""
+    from storefront.holders import request_versions
+
     holder: RulesHolder = current_app.extensions["rules"]
     pin = g.get("pin")
     if pin is not None and pin.rules:
         return holder.pinned(pin.rules)
-    return holder.get()
+    return request_versions().rules

@@ -36,7 +36,7 @@ FORM = {
 @pytest.fixture
 def clean(studio):  # noqa: F811 - the fixture above
     engine = studio.extensions["db"]
-    studio.extensions["experiments"]._refresh = 0.0
+    studio.extensions["experiments"].holder.versioned.check_seconds = 0.0
 
     def wipe():
         with engine.begin() as conn:
@@ -81,7 +81,8 @@ def test_a_publisher_creates_starts_reads_and_stops_an_experiment(clean):
     t0 = exp.started + timedelta(seconds=1)
     rows = []
     for arm, vid in vids.items():
-        clean.extensions["exposures"].note(exp.id, vid, arm)
+        clean.extensions["exposures"].note(exp.id, vid, arm)  # the page: pending in Redis
+        clean.extensions["exposures"].flush(vid)  # the visitor's events: into SQL
         rows += [
             {
                 "id": f"sx-{vid}-i{k}",

@@ -27,7 +27,8 @@ def app_with(shop_env, **overrides):
         }
     )
     app.config["WTF_CSRF_ENABLED"] = False
-    app.extensions["experiments"]._refresh = 0.0  # see starts and stops at once
+    # see starts and stops at once
+    app.extensions["experiments"].holder.versioned.check_seconds = 0.0
     return app
 
 
@@ -272,15 +273,23 @@ def test_a_targeted_experiment_applies_and_counts_only_where_its_conditions_hold
             phone_id = read_visitor_id(phone.get_cookie("sid").value)
             desk_id = read_visitor_id(desk.get_cookie("sid").value)
         phone.get("/?qa_country=GB", headers={"User-Agent": PHONE})  # noted once, not twice
-        with engine.connect() as conn:
-            noted = conn.execute(
-                select(db.experiment_exposures.c.visitor, db.experiment_exposures.c.arm).where(
-                    db.experiment_exposures.c.experiment_id == exp.id
-                )
-            ).all()
-        assert [tuple(r) for r in noted] == [(phone_id, "trending")]
-        # both saw the slot; only the targeted visitor is in the results
+
+        def noted():
+            with engine.connect() as conn:
+                return conn.execute(
+                    select(db.experiment_exposures.c.visitor, db.experiment_exposures.c.arm).where(
+                        db.experiment_exposures.c.experiment_id == exp.id
+                    )
+                ).all()
+
+        assert noted() == []  # a page view (GET) writes nothing to SQL
         pid = next(iter(app.extensions["models"].get().catalog.products))
+        for n, c in enumerate((phone, desk, phone)):  # the pages' impressions (POST /events)
+            seen = {"id": f"tgt-seen-{n}", "type": "impression", "product_id": pid}
+            seen |= {"slot": "for-you", "page": "home", "ts": 1733400000000}
+            assert c.post("/events", json={"events": [seen]}).status_code == 202
+        assert [tuple(r) for r in noted()] == [(phone_id, "trending")]
+        # both saw the slot; only the targeted visitor is in the results
         t0 = exp.started + timedelta(seconds=1)
         with engine.begin() as conn:
             conn.execute(

@@ -1,0 +1,162 @@
+"""The request context as pure values: who is looking, where, when, on what, what they did,
+and what they allow. No Flask, no Redis: storefront/context.py builds it from a request.
+
+Built once per request and frozen, so every strategy and rule sees the same facts and cache
+keys can be derived from them. The one consent function lives here too: a page, an event and
+the holdout all decide what may shape a page with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storefront.signals.channel import Channel
+from storefront.signals.clock import LocalTime
+from storefront.signals.geo import Location
+from storefront.traits import Traits
+
+if TYPE_CHECKING:
+    from recommender.segments import Segment
+
+LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
+SIGNALS = ("location", "history", "device")  # the signals a shopper can switch off one by one
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What this visitor did lately, read in one round trip at the start of a request
+    (a SessionReader, core/ports.py, reads it)."""
+
+    visitor_id: str
+    views: tuple[str, ...] = ()  # product ids, newest first
+    cart: dict[str, int] = field(default_factory=dict)
+    version: int = 0
+    customer_id: str | None = None  # set when the visitor signed in as a known customer
+    first_seen: float | None = None
+    last_seen: float | None = None
+    traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
+    prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
+    available: bool = True  # False when the store could not be read: the page degrades
+    cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
+    provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
+    retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
+    # the fragments of this request's page that came with the read (a click made the page
+    # stale): key -> HTML (None: not cached); None when the read brought none
+    cached_fragments: Mapping[str, str | None] | None = None
+
+    @property
+    def cart_count(self) -> int:
+        return sum(self.cart.values())
+
+    def recency(self, now: float) -> str:
+        """new (first visit), returning, or lapsed (back after a long absence)."""
+        if self.first_seen is None:
+            return "new"
+        if self.last_seen is not None and now - self.last_seen > LAPSED_AFTER:
+            return "lapsed"
+        return "returning"
+
+    def signals(self) -> list[tuple[str, str]]:
+        """(product, signal) pairs for fold-in, newest first: cart adds, then views."""
+        out = [(pid, "add_to_cart") for pid in self.cart]
+        out += [(pid, "view") for pid in self.views]
+        return out
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The visitor's arm of each running experiment, or the permanent holdout."""
+
+    holdout: bool = False
+    arms: tuple[tuple[str, str], ...] = ()  # (experiment id, arm name), sorted
+
+    def digest(self) -> str:
+        if not self.arms:
+            return ""
+        raw = ";".join(f"{e}={a}" for e, a in self.arms)
+        return hashlib.blake2b(raw.encode(), digest_size=5).hexdigest()
+
+    def arm(self, experiment_id: str) -> str | None:
+        return dict(self.arms).get(experiment_id)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What may shape this page. Sec-GPC / DNT turn off tracking beyond the session and
+    history-based picks; the shopper's own switches (/me) turn off single signals or all."""
+
+    track: bool = True
+    history: bool = True
+    location: bool = True
+    device: bool = True
+    personalize: bool = True
+    reason: str | None = None
+
+
+def signal_off(prefs: Mapping[str, str], signal: str) -> bool:
+    """Has the shopper switched this signal (or personalization as a whole) off?"""
+    return prefs.get("off:personalization") == "1" or prefs.get(f"off:{signal}") == "1"
+
+
+def consent(
+    gpc: bool = False,
+    dnt: bool = False,
+    prefs: Mapping[str, str] | None = None,
+    holdout: bool = False,
+) -> Consent:
+    """THE consent rule: the browser's privacy signals (Global Privacy Control, Do Not Track),
+    the shopper's own switches, and the experiments' permanent holdout, in that order of
+    reading; the strictest wins. Pages, events and previews all ask this function."""
+    prefs = prefs or {}
+    track, history, reason = True, True, None
+    if gpc:
+        track, history, reason = False, False, "Global Privacy Control"
+    elif dnt:
+        track, history, reason = False, False, "Do Not Track"
+    if prefs.get("off:personalization") == "1":
+        given = Consent(track, False, False, False, False, "personalization switched off")
+    else:
+        given = Consent(
+            track=track,
+            history=history and not signal_off(prefs, "history"),
+            location=not signal_off(prefs, "location"),
+            device=not signal_off(prefs, "device"),
+            reason=reason,
+        )
+    if holdout:  # measures personalization as a whole: the device still shapes the layout
+        return Consent(given.track, False, False, given.device, False, "holdout")
+    return given
+
+
+@dataclass(frozen=True)
+class Context:
+    visitor_id: str
+    new_visitor: bool
+    session: SessionState
+    location: Location
+    time: LocalTime
+    device: str
+    channel: Channel
+    consent: Consent
+    recency: str
+    overridden: tuple[str, ...] = ()
+    traits: Traits = Traits()
+    seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
+    experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
+    segment: Segment | None = None  # the micro-segment a signed-in customer's buying put them in
+
+    @property
+    def country(self) -> str | None:
+        return self.location.country
+
+    @property
+    def compact(self) -> bool:
+        """Phones get the compact layout; the rules decide what, CSS decides how it fits."""
+        return self.device == "mobile"
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.session.customer_id if self.consent.history else None

@@ -1,0 +1,146 @@
+"""Redis round trips per page, counted on the app's own clients against a real (embedded)
+Redis: a warm page, a page right after a click, and a page rebuilt from cached fragments.
+
+A round trip is one write of commands to the server and the wait for its replies (a pipeline
+or a script is one, however many commands it carries)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import shop_app, slots
+
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+READS = {"EVALSHA", "GET", "MGET"}
+
+
+class Trips:
+    """Every round trip the app's Redis clients make: (server, [command names])."""
+
+    def __init__(self):
+        self.log: list[tuple[str, list[str]]] = []
+
+    def during(self, call) -> list[tuple[str, list[str]]]:
+        start = len(self.log)
+        call()
+        return self.log[start:]
+
+
+def count_round_trips(app, monkeypatch) -> Trips:
+    trips = Trips()
+    clients = {"sessions": app.extensions["redis"], "cache": app.extensions["cache"]}
+    for name, client in clients.items():
+        cls = client.connection_pool.connection_class
+        if getattr(cls, "_counted", False):
+            continue
+        sent = cls.send_packed_command
+
+        def counting(self, command, check_health=True, _sent=sent, _name=name):
+            chunks = [command] if isinstance(command, bytes | str) else list(command)
+            names = []
+            for chunk in chunks:  # each packed command starts *N\r\n$len\r\nNAME
+                raw = chunk if isinstance(chunk, bytes) else str(chunk).encode()
+                for part in raw.split(b"*")[1:]:
+                    fields = part.split(b"\r\n")
+                    if len(fields) > 2 and fields[1].startswith(b"$"):
+                        names.append(fields[2].decode(errors="replace").upper())
+            trips.log.append((_name, names))
+            return _sent(self, command, check_health)
+
+        monkeypatch.setattr(cls, "send_packed_command", counting)
+        monkeypatch.setattr(cls, "_counted", True, raising=False)
+    return trips
+
+
+def page_after_click(client, app) -> None:
+    pid = next(iter(app.extensions["models"].get().catalog.products))
+    event = {"id": f"rt-view-{pid}", "type": "view", "product_id": pid, "ts": 1733400000000}
+    assert client.post("/events", json={"events": [event]}).status_code == 202
+
+
+def measure(app, monkeypatch) -> dict[str, list[tuple[str, list[str]]]]:
+    """The three kinds of page, each counted once (the visitor's first page is a cold one)."""
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    for _ in range(3):
+        client.get("/", headers=h)
+    trips = count_round_trips(app, monkeypatch)
+    out = {"warm": trips.during(lambda: client.get("/", headers=h))}
+    page_after_click(client, app)
+    out["after click"] = trips.during(lambda: client.get("/", headers=h))
+    for k in app.extensions["cache"].scan_iter("sf:page:*"):  # the page copy expired
+        app.extensions["cache"].delete(k)
+    out["from fragments"] = trips.during(lambda: client.get("/", headers=h))
+    return out
+
+
+@pytest.fixture
+def two_servers(shop_env, tmp_path_factory) -> Iterator:
+    """The shipped default: sessions and the cache on servers of their own."""
+    from storefront.redis_client import start_embedded
+
+    cache_url = start_embedded(tmp_path_factory.mktemp("cache"), "cache")
+    yield from shop_app(
+        shop_env["home"], shop_env["database_url"], shop_env["redis_url"], cache_redis_url=cache_url
+    )
+
+
+def reads(trips) -> list:
+    return [t for t in trips if set(t[1]) <= READS]
+
+
+def writes_of_the_page(trips) -> list:
+    """The page's own write: one pipeline of the page and its parts record (page_cache.store);
+    other SET pipelines are the fragments a click made miss (fragments.render_slots)."""
+    return [t for t in trips if t[1] == ["SET", "SET"]]
+
+
+def test_on_one_redis_a_page_reads_redis_once_warm_after_a_click_and_from_fragments(
+    app, monkeypatch
+):
+    got = measure(app, monkeypatch)
+    # warm: the session script reads the session and the page; nothing else
+    assert got["warm"] == [("sessions", ["EVALSHA"])]
+    # the page copy gone, its fragments cached: the same script brought them (no MGET, was 3
+    # round trips: script, MGET, SET); the page is then written back in one more
+    assert got["from fragments"] == [("sessions", ["EVALSHA"]), ("sessions", ["SET", "SET"])]
+    # after a click: the page is stale, the script brings its fragments under the new session
+    # version; only what the click made miss is computed (the strategies' own reads) and stored
+    after = got["after click"]
+    assert [t for t in after if "MGET" in t[1] or "GET" in t[1]] == []
+    assert [t for t in reads(after)] == [("sessions", ["EVALSHA"])]
+    assert len(writes_of_the_page(after)) == 1
+
+
+def test_on_two_servers_the_page_or_its_fragments_follow_in_one_more_round_trip(
+    two_servers, monkeypatch
+):
+    got = measure(two_servers, monkeypatch)
+    session_then_cache = [("sessions", ["EVALSHA"]), ("cache", ["EVALSHA"])]
+    assert got["warm"] == session_then_cache
+    assert got["from fragments"] == [*session_then_cache, ("cache", ["SET", "SET"])]
+    assert reads(got["after click"]) == session_then_cache
+
+
+def test_a_page_from_prefetched_fragments_is_the_page(app):
+    """The fragments that ride on the session read build the same page as an MGET would."""
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    for _ in range(3):
+        built = client.get("/", headers=h)
+    for k in app.extensions["cache"].scan_iter("sf:page:*"):
+        app.extensions["cache"].delete(k)
+    again = client.get("/", headers=h)
+    assert "page-hit" not in again.headers["Server-Timing"]
+    assert without_clock(again.get_data(True)) == without_clock(built.get_data(True))
+    page_after_click(client, app)
+    after = client.get("/", headers=h)
+    assert "page-hit" not in after.headers["Server-Timing"]
+    assert "because-you-viewed" in slots(after.get_data(True))
+
+
+def without_clock(html: str) -> str:
+    return re.sub(r"<!--clock-->.*?<!--/clock-->", "", html)
