@@ -45,7 +45,7 @@ class Sizing:
 class SlotPolicy:
     """What the rules do to one slot's products (applied after the strategy picks them)."""
 
-    pins: tuple[tuple[str, int], ...] = ()  # (product, 1-based position), winner first
+    pins: tuple[tuple[str, int, str], ...] = ()  # (product, 1-based position, rule), winner first
     hide_products: frozenset[str] = frozenset()
     hide_categories: frozenset[str] = frozenset()
     exempt: frozenset[str] = frozenset()  # pinned by a rule that outranks the hiding one
@@ -220,7 +220,7 @@ def _policies(
     rank = {r.name: i for i, r in enumerate(rules)}
     first = layout.slots[0].id if layout.slots else None
     slot_ids = {s.id for s in layout.slots}
-    pins: dict[str, list[tuple[str, int]]] = {}
+    pins: dict[str, list[tuple[str, int, str]]] = {}
     pinned: dict[str, str] = {}  # product -> the rule whose pin counts
     exempt: set[str] = set()
     for rule in rules:  # winner first: the first pin of a product is the one that counts
@@ -246,7 +246,7 @@ def _policies(
                 exempt.add(pin.product)
                 notes.append(Note(hider.name, f"hiding of {pin.product} overruled by a pin", False))
             pinned[pin.product] = rule.name
-            pins.setdefault(target, []).append((pin.product, pin.position))
+            pins.setdefault(target, []).append((pin.product, pin.position, rule.name))
             notes.append(Note(rule.name, f"pinned {pin.product} at {target} #{pin.position}"))
     hide_p: set[str] = set()
     hide_c: set[str] = set()
