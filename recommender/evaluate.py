@@ -233,7 +233,7 @@ def run(
         "served": {},
     }
     if served:
-        from recommender.served import evaluate_served
+        from storefront.core.replay import evaluate_served  # moved (issue #17); library: see report
 
         result["served"] = evaluate_served(split, shop, settings, say)
     result["comparison"] = compare(result)

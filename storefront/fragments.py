@@ -98,7 +98,6 @@ def payload(c: Composed, catalog) -> dict:
                 "currency": product.details.currency or "GBP",
                 "category": product.category,
                 "reason": p.reason,
-                "kind": p.kind,
                 "image_url": product.details.image_url,  # None: the API links the drawn tile
             }
         )

@@ -124,12 +124,12 @@ def compose(
     works: list[SlotWork] = []
     hits: dict[str, bool] = {}
     to_store: dict[str, str] = {}
-    t = time.perf_counter()
     for slot, req, k, raw in zip(chosen, reqs, keys, cached, strict=True):
         if raw is not None:
             works.append(SlotWork.from_json(slot.id, slot.size, _diverse(slot), raw))
             hits[slot.id] = True
             continue
+        t = time.perf_counter()
         try:
             work = slot_candidates(slot, req, policies.get(slot.id) or None)
         except Exception:
@@ -137,9 +137,12 @@ def compose(
                 "slot %s (strategy %s) failed; left out of the page", slot.id, slot.strategy
             )
             continue
+        finally:
+            timings.add("recs", t)  # strategy time: only on a miss
         to_store[k] = work.to_json()
         works.append(work)
         hits[slot.id] = False
+    t = time.perf_counter()
     shown = {str(page_args["product_id"])} if "product_id" in page_args else set()
     seed = discovery_seed(ctx)
     done = pipeline.run_page(
@@ -151,7 +154,7 @@ def compose(
         frozenset(cat for cat, _ in ctx.traits.affinities),
         ctx.traits.avoid,
     )
-    timings.add("recs", t)
+    timings.add("pipeline", t)
     if to_store:
         t = time.perf_counter()
         cache.set_many(to_store, settings.fragment_ttl)
