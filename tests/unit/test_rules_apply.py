@@ -205,3 +205,17 @@ def test_policy_digest_differs_by_policy():
         # the winning rule's name is part of the policy: the tiles name it (data-rule)
         and a.digest() != policy(rule("x", pin=[{"product": "C1"}])).digest()
     )
+
+
+def test_a_lower_rules_hide_never_empties_a_higher_rules_slot():
+    """Issue #17: a lower-priority hide removed a higher-priority rule's slot."""
+    r = run(
+        rule("gifts", 50, add=[GIFTS]),
+        rule("tidy", 10, hide={"categories": ["party"]}),
+    )
+    assert "party" not in r.policies["gifts"].hide_categories
+    assert "party" in r.policies["trending"].hide_categories  # everywhere else it holds
+    assert any(not n.applied and "slot gifts overruled by gifts" in n.text for n in r.notes)
+    # a higher rule's hide still applies to a lower rule's slot
+    r = run(rule("gifts", 10, add=[GIFTS]), rule("tidy", 50, hide={"categories": ["party"]}))
+    assert "party" in r.policies["gifts"].hide_categories
