@@ -22,7 +22,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import run_cli
@@ -35,6 +35,7 @@ PROPERTY = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,  # the same examples every run: a property test, not a flaky one
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is whole pages
 )
 _ids = itertools.count()
 TILE = re.compile(r'<li class="tile"([^>]*?) data-product-id="([^"]+)"')
