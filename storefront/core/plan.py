@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from storefront.experiments.assign import apply_to_layout, model_version
 from storefront.layouts import Layout, layout_for
 from storefront.rules.apply import Resolution, Sizing, SlotPolicy, resolve
+from storefront.rules.matching import facts_for, matched
 
 if TYPE_CHECKING:
     from storefront.context import Context
@@ -32,11 +34,11 @@ class PagePlan:
     layout: Layout
     rules_version: str  # the rules label read for this request; part of every fragment key
     snap: Snapshot  # the model and catalog (an experiment arm may serve another model)
-    resolution: Resolution = field(default=None)  # type: ignore[assignment]
+    resolution: Resolution  # the rules' decisions and notes (the studio shows them)
 
     @property
     def policies(self) -> Mapping[str, SlotPolicy]:
-        return self.resolution.policies if self.resolution is not None else {}
+        return self.resolution.policies
 
 
 def sizing(ctx: Context, settings: Any) -> Sizing:
@@ -60,8 +62,6 @@ def rule_effects(
     default layout: a broken rule never breaks a page."""
     if not rules.enabled:
         return Resolution(base)
-    from storefront.rules.matching import facts_for, matched
-
     try:
         facts = facts_for(ctx, page, dict(page_args), snap.catalog)
         winners = matched(rules.enabled, facts, settings.store_timezone)
@@ -83,8 +83,6 @@ def make_plan(
 ) -> PagePlan:
     """layout -> rule effects -> experiment effects (a strategy arm changes a slot's strategy,
     a model arm serves another model version through `pinned_model`)."""
-    from storefront.experiments.assign import apply_to_layout, model_version
-
     resolution = rule_effects(
         page, page_args, ctx, snap, base_layout(page, ctx, settings), rules, settings
     )
