@@ -8,15 +8,17 @@ rendered from the pipeline's picks on every page (the page cache keeps warm page
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
-from flask import render_template
+from flask import current_app, render_template, request
 
 from storefront.core import strategies
 from storefront.core.compose import Composed, Timings
-from storefront.core.dependencies import slot_key
+from storefront.core.dependencies import params_digest, slot_key
 from storefront.layouts import Slot
 from storefront.rules.apply import SlotPolicy
 
@@ -67,22 +69,50 @@ class RedisFragments:
             log.warning("could not store fragments: %s", exc)
 
 
+_RENDERED: OrderedDict[tuple, str] = OrderedDict()  # fragment HTML by everything it shows
+_RENDERED_MAX = 4096
+_lock = threading.Lock()
+
+
+def _render(c: Composed, page: str, catalog, compact: bool) -> str:
+    """One slot's HTML, memoised in the worker: the same picks, title and slot render the same
+    bytes, so a shared rail (or an unchanged personal one) is rendered once, not per page."""
+    memo = (
+        current_app.name,
+        request.script_root,
+        catalog.version,
+        c.slot.id,
+        c.slot.strategy,
+        c.slot.template,
+        params_digest(c.slot),
+        c.title,
+        page,
+        compact,
+        tuple((p.product_id, p.reason, p.kind, p.rule) for p in c.picks),
+    )
+    html = _RENDERED.get(memo)
+    if html is not None:
+        return html
+    items = [(catalog.products[p.product_id], p) for p in c.picks]
+    html = render_template(
+        f"fragments/{c.slot.template}.html",
+        slot=c.slot,
+        title=c.title,
+        items=items,
+        page=page,
+        compact=compact,
+    )
+    with _lock:
+        _RENDERED[memo] = html
+        while len(_RENDERED) > _RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+    return html
+
+
 def render_html(composed: Sequence[Composed], page: str, catalog, compact: bool) -> list[Rendered]:
     """Each composed slot as its HTML fragment (fragments/<template>.html); the shop, the
     studio preview and anything else that shows a page renders slots with this alone."""
-    out = []
-    for c in composed:
-        items = [(catalog.products[p.product_id], p) for p in c.picks]
-        html = render_template(
-            f"fragments/{c.slot.template}.html",
-            slot=c.slot,
-            title=c.title,
-            items=items,
-            page=page,
-            compact=compact,
-        )
-        out.append(Rendered(c.slot, html, c.hit, c))
-    return out
+    return [Rendered(c.slot, _render(c, page, catalog, compact), c.hit, c) for c in composed]
 
 
 def payload(c: Composed, catalog) -> dict:
