@@ -219,3 +219,16 @@ def test_a_lower_rules_hide_never_empties_a_higher_rules_slot():
     # a higher rule's hide still applies to a lower rule's slot
     r = run(rule("gifts", 10, add=[GIFTS]), rule("tidy", 50, hide={"categories": ["party"]}))
     assert "party" in r.policies["gifts"].hide_categories
+
+
+def test_impact_compares_pins_and_every_slots_hides():
+    from storefront.rules.impact import _compare
+
+    live = run()
+    draft = run(
+        rule("gifts", 50, add=[GIFTS], pin=[{"product": "C1"}]),
+        rule("t", 10, hide={"categories": ["party"]}),
+    )
+    kinds, details = _compare(live, draft)
+    assert "products pinned" in kinds and "pins C1" in details
+    assert "products hidden" in kinds and "hides party" in details
