@@ -25,6 +25,7 @@ from functools import lru_cache
 import redis
 from flask import Response, current_app, g, make_response, request, session
 
+from storefront.core.dependencies import page_stamp
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
@@ -87,28 +88,9 @@ def page_key(visitor_id: str) -> str | None:
 
 
 def stamp(ctx, model_version: str, rules_version: str) -> str:
-    """Everything a page depends on beyond its key, as this request's context has it. Some
-    parts are implied by the key too (location, channel, consent come from its headers); they
-    are here as well so that a page can never outlive a change the key did not foresee."""
-    a = ctx.experiments
-    loc, ch = ctx.location, ctx.channel
-    return "|".join(
-        (
-            str(ctx.session.version),
-            repr(ctx.consent),
-            f"{loc.country}/{loc.region}/{loc.city}/{loc.source}",
-            f"{ch.kind}/{ch.source}/{ch.medium}/{ch.campaign}",
-            model_version,
-            rules_version,
-            "holdout" if a.holdout else a.digest(),
-            ctx.traits.digest(),
-            ctx.segment.id if ctx.segment else "",
-            ctx.recency,
-            ctx.device,
-            ctx.time.local.strftime("%Y%m%d%H"),
-            ctx.time.timezone or "",
-        )
-    )
+    """Everything a page depends on beyond its key, as this request's context has it: the one
+    description of what pages and slots depend on (core/dependencies.py)."""
+    return page_stamp(ctx, model_version, rules_version)
 
 
 def current_stamp(ctx) -> str | None:

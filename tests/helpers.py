@@ -14,7 +14,7 @@ def slots(html: str) -> list[str]:
 
 def products_in(html: str, slot_id: str) -> list[str]:
     m = re.search(rf'<section[^>]*data-slot="{slot_id}".*?</section>', html, re.S)
-    return re.findall(r'<li class="tile" data-product-id="([^"]+)"', m.group(0)) if m else []
+    return re.findall(r'<li class="tile"[^>]*? data-product-id="([^"]+)"', m.group(0)) if m else []
 
 
 def heading(html: str, slot_id: str) -> str:

@@ -20,9 +20,9 @@ from storefront.rules import store
 from storefront.rules.conflicts import find_conflicts
 from storefront.rules.holder import NONE, Published
 from storefront.rules.personas import Persona, context_for
-from storefront.rules.preview import render_side
+from storefront.rules.preview import differences as page_differences
+from storefront.rules.preview import render_side, tiles
 
-_TILE_ID = re.compile(r'data-product-id="([^"]+)"')
 _QTY = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\s*[x×*]\s*(\d{1,3}))?$")
 
 
@@ -102,7 +102,7 @@ def _page_args(form: PreviewForm, problems: list[str]) -> tuple[str, dict]:
 
 
 def _products(side) -> dict[str, list[str]]:
-    return {r.slot.id: _TILE_ID.findall(r.html) for r in side.slots}
+    return tiles(side)
 
 
 @bp.get("/preview")
@@ -144,19 +144,7 @@ def preview():
 
 
 def _differences(live, draft) -> list[str]:
-    out = []
-    a, b = live.slot_ids, draft.slot_ids
-    if [s for s in b if s not in a]:
-        out.append("the draft adds " + ", ".join(s for s in b if s not in a))
-    if [s for s in a if s not in b]:
-        out.append("the draft removes " + ", ".join(s for s in a if s not in b))
-    if [s for s in a if s in b] != [s for s in b if s in a]:
-        out.append("the draft reorders the slots: " + " > ".join(b))
-    pa, pb = _products(live), _products(draft)
-    for slot in b:
-        if slot in pa and pa[slot] != pb.get(slot):
-            out.append(f"{slot} shows other products")
-    return out
+    return page_differences(live, draft)
 
 
 @bp.get("/impact")

@@ -11,7 +11,6 @@ URL (links.channel_links), never on the request's Host header.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
@@ -22,11 +21,11 @@ from storefront import pages
 from storefront.api import keys
 from storefront.api.openapi import document
 from storefront.context import OverrideError, build_context
-from storefront.fragments import Timings, render_slots
+from storefront.fragments import Timings, payload
 from storefront.layouts import PAGE_TYPES
 from storefront.links import channel_links
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, get_cache, get_redis, key
+from storefront.redis_client import RATE, get_redis, key
 from storefront.visitor import current_visitor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -151,41 +150,26 @@ def _slots(page: str, only: str | None = None, absolute: bool = False) -> list[d
     chosen = tuple(s for s in plan.layout.slots if only is None or s.id == only)
     if only is not None and not chosen:
         abort(404, description=f"slot: no slot {only!r} on the {page} page")
-    rendered = render_slots(
-        get_cache(),
-        chosen,
-        ctx,
-        plan.snap,
-        page,
-        page_args,
-        plan.rules_version,
-        g.timings,
-        fmt="json",
-        policies=plan.policies,
-    )
-    shown = {page_args["product_id"]} if "product_id" in page_args else set()
+    # the one compose and pipeline the HTML page goes through: the same picks, in order
+    composed = pages.composed(plan, page_args, ctx, g.timings, chosen)
+    t = time.perf_counter()
     out = []
-    for r in rendered:
-        if not r.html:
-            continue
-        data = json.loads(r.html)
+    for c in composed:
+        data = payload(c, plan.snap.catalog)
         items = []
         for item in data["items"]:
-            if item["id"] in shown or len(items) >= data["size"]:
-                continue
-            shown.add(item["id"])
             url, image_url = channel_links(item["id"], absolute)
             # the catalog's own picture where it has one, else the generated one
             items.append({**item, "image_url": item.get("image_url") or image_url, "url": url})
-        if items:
-            out.append(
-                {
-                    "slot": data["slot"],
-                    "strategy": data["strategy"],
-                    "title": data["title"],
-                    "products": items,
-                }
-            )
+        out.append(
+            {
+                "slot": data["slot"],
+                "strategy": data["strategy"],
+                "title": data["title"],
+                "products": items,
+            }
+        )
+    g.timings.add("render", t)
     return out
 
 

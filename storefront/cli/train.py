@@ -39,7 +39,7 @@ def served_replay(settings: Settings) -> Replay:
     measures models, the shop measures what it serves (the cycle evaluate <-> served is gone)."""
     from functools import partial
 
-    from recommender.served import evaluate_served
+    from storefront.core.replay import evaluate_served
 
     return partial(evaluate_served, settings=settings)
 

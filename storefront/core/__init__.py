@@ -1,5 +1,8 @@
-"""The personalization core: what a page is made of, with no Flask, Redis or SQL in it.
+"""The personalization core: context, plan, candidates, the one post-pick pipeline, compose,
+replay. No Flask, Redis or SQL in it.
 
-The web layer (storefront/ outside core/) turns a request into core values and calls in; the
-core reaches Redis, SQL and the clock only through the Protocols in core/ports.py.
+The web layer (storefront/ outside core/) reads the request's snapshot (catalog, model,
+published rules, running experiments, settings), turns the request into core values and calls
+in; the core reaches Redis, SQL and the clock only through the Protocols in core/ports.py
+(session reader, exposure ledger, fragment cache, clock).
 """

@@ -45,7 +45,7 @@ class Sizing:
 class SlotPolicy:
     """What the rules do to one slot's products (applied after the strategy picks them)."""
 
-    pins: tuple[tuple[str, int], ...] = ()  # (product, 1-based position), winner first
+    pins: tuple[tuple[str, int, str], ...] = ()  # (product, 1-based position, rule), winner first
     hide_products: frozenset[str] = frozenset()
     hide_categories: frozenset[str] = frozenset()
     exempt: frozenset[str] = frozenset()  # pinned by a rule that outranks the hiding one
@@ -220,7 +220,7 @@ def _policies(
     rank = {r.name: i for i, r in enumerate(rules)}
     first = layout.slots[0].id if layout.slots else None
     slot_ids = {s.id for s in layout.slots}
-    pins: dict[str, list[tuple[str, int]]] = {}
+    pins: dict[str, list[tuple[str, int, str]]] = {}
     pinned: dict[str, str] = {}  # product -> the rule whose pin counts
     exempt: set[str] = set()
     for rule in rules:  # winner first: the first pin of a product is the one that counts
@@ -246,17 +246,34 @@ def _policies(
                 exempt.add(pin.product)
                 notes.append(Note(hider.name, f"hiding of {pin.product} overruled by a pin", False))
             pinned[pin.product] = rule.name
-            pins.setdefault(target, []).append((pin.product, pin.position))
+            pins.setdefault(target, []).append((pin.product, pin.position, rule.name))
             notes.append(Note(rule.name, f"pinned {pin.product} at {target} #{pin.position}"))
-    hide_p: set[str] = set()
-    hide_c: set[str] = set()
+    # a slot a rule added is that rule's: a lower-ranked rule's hiding does not empty it
+    owner: dict[str, int] = {}
+    for rule in reversed(rules):
+        for spec in rule.then.add:
+            owner[spec.id] = rank[rule.name]
+    hides: list[tuple[int, frozenset[str], frozenset[str]]] = []
     for rule in rules:
         if rule.then.hide is not None:
-            hide_p |= set(rule.then.hide.products)
-            hide_c |= set(rule.then.hide.categories)
+            hides.append(
+                (
+                    rank[rule.name],
+                    frozenset(rule.then.hide.products),
+                    frozenset(rule.then.hide.categories),
+                )
+            )
             if rule.then.hide.products or rule.then.hide.categories:
                 shown = [*rule.then.hide.products, *rule.then.hide.categories]
                 notes.append(Note(rule.name, "hid " + ", ".join(shown)))
+    for sid, at in owner.items():
+        if sid in slot_ids:
+            for rule in rules[at + 1 :]:
+                if rule.then.hide is not None and (
+                    rule.then.hide.products or rule.then.hide.categories
+                ):
+                    text = f"hiding in slot {sid} overruled by {rules[at].name}, whose slot it is"
+                    notes.append(Note(rule.name, text, False))
     lifts: dict[tuple[str, str], tuple[int, str]] = {}
     for rule in rules:
         for sign, kind, items in ((1, "boost", rule.then.boost), (-1, "bury", rule.then.bury)):
@@ -271,10 +288,15 @@ def _policies(
                     continue
                 lifts[attr] = (sign * lift.weight, rule.name)
                 notes.append(Note(rule.name, f"{kind} {attr[0]} {attr[1]} (weight {lift.weight})"))
-    shared = {
-        "hide_products": frozenset(hide_p),
-        "hide_categories": frozenset(hide_c),
-        "exempt": frozenset(exempt),
-        "lifts": tuple((a, v, w) for (a, v), (w, _) in sorted(lifts.items())),
-    }
-    return {s.id: SlotPolicy(pins=tuple(pins.get(s.id, ())), **shared) for s in layout.slots}
+    lifted = tuple((a, v, w) for (a, v), (w, _) in sorted(lifts.items()))
+    out = {}
+    for s in layout.slots:
+        upto = owner.get(s.id, len(rules))  # the hides of the rules that rank at or above it
+        out[s.id] = SlotPolicy(
+            pins=tuple(pins.get(s.id, ())),
+            hide_products=frozenset().union(*(p for r, p, _ in hides if r <= upto)),
+            hide_categories=frozenset().union(*(c for r, _, c in hides if r <= upto)),
+            exempt=frozenset(exempt),
+            lifts=lifted,
+        )
+    return out

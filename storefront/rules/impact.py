@@ -167,11 +167,10 @@ def _compare(live, draft) -> tuple[list[str], list[str]]:
     pins_b = {p for pol in draft.policies.values() for p in pol.pins}
     if pins_a != pins_b:
         kinds.append("products pinned")
-        details.append("pins " + (", ".join(pid for pid, _ in sorted(pins_b)) or "none"))
+        details.append("pins " + (", ".join(pid for pid, *_ in sorted(pins_b)) or "none"))
 
-    def hidden(res) -> set:
-        pols = list(res.policies.values())
-        return (set(pols[0].hide_products) | set(pols[0].hide_categories)) if pols else set()
+    def hidden(res) -> set:  # every slot's: a slot a rule added keeps only its own hides
+        return {h for p in res.policies.values() for h in (*p.hide_products, *p.hide_categories)}
 
     if hidden(live) != hidden(draft):
         kinds.append("products hidden")

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from storefront.catalog import Catalog
-from storefront.context import Context
 from storefront.rules.facts import Facts, atoms_of, show_actual
 from storefront.rules.schema import Condition, Rule, precedence
+
+if TYPE_CHECKING:  # a type only: matching needs no web module (core/plan.py uses it)
+    from storefront.context import Context
 
 
 def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Catalog) -> Facts:

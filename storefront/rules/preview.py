@@ -1,6 +1,7 @@
 """Render a shop page for a synthetic visitor under a given rule set (the draft or the
-published one), through the same composition as a shopper's page, without touching the shop's
-fragment cache. Used by the studio's side-by-side preview."""
+published one), through the one plan and compose a shopper's page goes through, without
+touching the shop's fragment cache. Used by the studio's side-by-side preview: for the same
+persona, time and rules version its page HTML is the shop's, byte for byte."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 from flask import current_app, render_template
 
 from storefront.context import Context
-from storefront.fragments import Rendered, Timings, render_slots
-from storefront.layouts import layout_for
+from storefront.core.compose import Composed, compose
+from storefront.core.plan import PagePlan, make_plan
+from storefront.core.ports import NoCache, NoExposures
+from storefront.fragments import Rendered, render_html
 from storefront.model_holder import Snapshot
-from storefront.pages import one_page_no_repeats
 from storefront.rules.holder import Published
 from storefront.rules.matching import Reason, facts_for, why
-from storefront.rules.serving import PagePlan, plan_page
 
 TEMPLATES = {
     "home": "shop/home.html",
@@ -25,23 +26,6 @@ TEMPLATES = {
     "search": "shop/search.html",
     "cart": "shop/cart.html",
 }
-
-
-class NoCache:
-    """A fragment cache that always misses and keeps nothing: previews never pollute (or
-    read) what shoppers get."""
-
-    def mget(self, keys):
-        return [None] * len(keys)
-
-    def pipeline(self, transaction: bool = False):
-        return self
-
-    def set(self, *args, **kwargs):
-        return self
-
-    def execute(self):
-        return []
 
 
 @dataclass(frozen=True)
@@ -63,6 +47,10 @@ class PreviewSide:
     @property
     def slot_ids(self) -> list[str]:
         return [r.slot.id for r in self.slots]
+
+    @property
+    def composed(self) -> list[Composed]:
+        return [r.composed for r in self.slots if r.composed is not None]
 
 
 def template_vars(page: str, page_args: dict[str, Any], ctx: Context, snap: Snapshot) -> dict:
@@ -100,21 +88,13 @@ def render_side(
     title: str,
 ) -> PreviewSide:
     settings = current_app.config["SETTINGS"]
-    base = layout_for(page, ctx.compact, settings.rail_size, settings.compact_rail_size)
-    plan = plan_page(page, page_args, ctx, snap, base, rules=rules)
-    rendered = render_slots(
-        NoCache(),  # type: ignore[arg-type]
-        plan.layout.slots,
-        ctx,
-        snap,
+    plan = make_plan(page, page_args, ctx, snap, rules, settings)
+    slots = render_html(
+        compose(plan, ctx, page_args, settings, NoCache(), NoExposures()),
         page,
-        page_args,
-        rules.label,
-        Timings(),
-        policies=plan.policies,
+        snap.catalog,
+        ctx.compact,
     )
-    shown = {page_args["product_id"]} if "product_id" in page_args else set()
-    slots = one_page_no_repeats(rendered, shown)
     html = render_template(
         TEMPLATES[page],
         ctx=ctx,
@@ -132,3 +112,55 @@ def render_side(
         explained.append(RuleWhy(rule.name, rule.priority, ok, reasons))
     explained.sort(key=lambda r: (not r.matched, -r.priority, r.name.casefold()))
     return PreviewSide(title, html, plan, slots, explained)
+
+
+def tiles(side: PreviewSide) -> dict[str, list[str]]:
+    """Each slot's products as the preview lists them; a pinned one names the rule that won."""
+    out = {}
+    for c in side.composed:
+        out[c.slot.id] = [
+            f"{p.product_id} (pinned by {p.rule})"
+            if p.kind == "pinned" and p.rule
+            else p.product_id
+            for p in c.picks
+        ]
+    return out
+
+
+def differences(live: PreviewSide, draft: PreviewSide) -> list[str]:
+    """Every change between the two pages that the preview shows: slots added, removed or
+    reordered, a slot's title, and each slot's products (in, out, moved, pinned by a rule)."""
+    out = []
+    a, b = live.slot_ids, draft.slot_ids
+    if [s for s in b if s not in a]:
+        out.append("the draft adds " + ", ".join(s for s in b if s not in a))
+    if [s for s in a if s not in b]:
+        out.append("the draft removes " + ", ".join(s for s in a if s not in b))
+    if [s for s in a if s in b] != [s for s in b if s in a]:
+        out.append("the draft reorders the slots: " + " > ".join(b))
+    before = {c.slot.id: c for c in live.composed}
+    for c in draft.composed:
+        old = before.get(c.slot.id)
+        if old is None:
+            continue
+        if old.title != c.title:
+            out.append(f"{c.slot.id} is titled “{c.title}” (was “{old.title}”)")
+        was = [p.product_id for p in old.picks]
+        now = [p.product_id for p in c.picks]
+        if was == now and [p.rule for p in old.picks] == [p.rule for p in c.picks]:
+            continue
+        parts = []
+        added = [p for p in now if p not in was]
+        gone = [p for p in was if p not in now]
+        if added:
+            parts.append("shows " + ", ".join(added))
+        if gone:
+            parts.append("no longer shows " + ", ".join(gone))
+        for i, p in enumerate(c.picks):
+            prior = next((q for q in old.picks if q.product_id == p.product_id), None)
+            if p.kind == "pinned" and (prior is None or prior.rule != p.rule):
+                parts.append(f"{p.product_id} pinned at #{i + 1} by {p.rule}")
+        if not added and not gone:
+            parts.append("orders its products " + ", ".join(now))
+        out.append(f"{c.slot.id} " + "; ".join(parts))
+    return out

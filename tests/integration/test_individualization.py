@@ -22,7 +22,7 @@ def post(client, *events) -> dict:
 
 
 def rail_products(html: str) -> set[str]:
-    return set(re.findall(r'<li class="tile" data-product-id="([^"]+)"', html))
+    return set(re.findall(r'<li class="tile"[^>]*? data-product-id="([^"]+)"', html))
 
 
 def visitor_of(client) -> str:

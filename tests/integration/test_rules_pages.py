@@ -193,7 +193,7 @@ def test_a_failing_resolution_falls_back_to_the_default_layout(app, client, monk
     def broken(*args, **kwargs):
         raise ValueError("bug")
 
-    monkeypatch.setattr("storefront.rules.serving.resolve", broken)
+    monkeypatch.setattr("storefront.core.plan.resolve", broken)  # the one PagePlan
     with caplog.at_level(logging.ERROR):
         html = client.get("/").get_data(True)
     assert "trending" in slots(html)

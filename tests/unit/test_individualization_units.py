@@ -1,12 +1,8 @@
-"""Trait inference, exposure back-off, diversity, discovery bounds and one-page de-duplication."""
+"""Trait inference and exposure back-off (the page stages: tests/unit/test_pipeline.py)."""
 
 from __future__ import annotations
 
-from storefront import exposure, policy
-from storefront.catalog import Catalog, CategoryInfo, Product
-from storefront.fragments import Rendered
-from storefront.layouts import Slot
-from storefront.pages import one_page_no_repeats
+from storefront import exposure
 from storefront.traits import EXCLUSION_SHOWN, growth, infer, signal_fields
 
 DAY = 86400.0
@@ -86,80 +82,3 @@ def test_back_off_threshold_adapts_to_the_shopper():
         "C": str(eager - 1),
     }
     assert exposure.backed_off(ledger, ["A", "B", "C", "D"]) == {"A"}
-
-
-def catalog() -> Catalog:
-    cats = ["a", "b", "c", "d"]
-    products = [
-        Product(f"{c}{i}", f"{c.upper()} {i}", c, 1.0 + i, None, 100 - i)
-        for c in cats
-        for i in range(10)
-    ]
-    return Catalog(products, [CategoryInfo(c, c.upper(), 10) for c in cats])
-
-
-def test_diversity_caps_a_category_but_never_leaves_a_rail_short():
-    cat = catalog()
-    ranked = [f"a{i}" for i in range(8)] + ["b0", "c0"]
-    rail = policy.diversify(cat, ranked, 8, 0.5)
-    assert len(rail) == 8
-    assert sum(p.startswith("a") for p in rail) <= 8  # filled from held-back ones only if needed
-    assert rail[:6] == ["a0", "a1", "a2", "a3", "b0", "c0"]
-    assert policy.diversify(cat, [f"a{i}" for i in range(8)], 4, 0.5) == ["a0", "a1", "a2", "a3"]
-
-
-def test_discovery_is_bounded_seeded_and_outside_usual_categories():
-    cat = catalog()
-    popular = [p for p in cat.products]
-    assert policy.explore_count(8, 0.125) == 1 and policy.explore_count(8, 0.0) == 0
-    assert policy.explore_count(16, 0.25) == 4 and policy.explore_count(2, 0.5) == 0
-    picks = policy.exploration(
-        cat, popular, {"a", "b"}, frozenset({"c"}), set(), 2, policy.seeded_rng("v", 1)
-    )
-    assert len(picks) == 1 and picks[0].startswith("d")  # only d is neither usual nor avoided
-    again = policy.exploration(
-        cat, popular, {"a"}, frozenset(), set(), 2, policy.seeded_rng("v", 1)
-    )
-    assert again == policy.exploration(
-        cat, popular, {"a"}, frozenset(), set(), 2, policy.seeded_rng("v", 1)
-    )
-    assert len({p[0] for p in again}) == 2  # two different categories
-    placed = policy.insert_at_seeded_positions(list("abcdefg"), ["X"], policy.seeded_rng(3))
-    assert placed.index("X") >= 3 and len(placed) == 8
-
-
-def test_personal_discovery_takes_the_models_best_from_new_categories_first():
-    cat = catalog()
-    ranked = ["a0", "b0", "d1", "d0", "c0", "b1"]
-    picks = policy.personal_exploration(cat, ranked, {"a", "b"}, frozenset({"c"}), set(), 2)
-    assert picks == ["d1"]  # best first, one per category, never usual or avoided
-    assert policy.personal_exploration(cat, ranked, {"a"}, frozenset(), {"b0"}, 2) == ["d1", "c0"]
-
-
-def tile(pid: str) -> str:
-    return (
-        f'<!--t:{pid}--><li class="tile" data-product-id="{pid}">\n  <a href="/p/{pid}">x</a>\n'
-        f'  <details class="why"><summary>Why this?</summary><p>r</p></details>\n</li><!--/t-->\n'
-    )
-
-
-def section(slot_id: str, pids: list[str]) -> str:
-    return (
-        f'<section data-slot="{slot_id}"><ul class="rail">\n'
-        + "".join(tile(p) for p in pids)
-        + "</ul></section>"
-    )
-
-
-def test_one_page_no_repeats_fills_from_spares_and_cuts_to_size():
-    first = Rendered(Slot("one", "s", "One", size=3), section("one", ["A", "B", "C", "D"]), False)
-    second = Rendered(
-        Slot("two", "s", "Two", size=3), section("two", ["B", "E", "A", "F", "G"]), False
-    )
-    third = Rendered(Slot("three", "s", "Three", size=3), section("three", ["A", "B"]), False)
-    out = one_page_no_repeats([first, second, third], {"Z"})
-    import re
-
-    ids = [re.findall(r'data-product-id="([^"]+)"', r.html) for r in out]
-    assert ids == [["A", "B", "C"], ["E", "F", "G"]]  # the third had nothing new: left out
-    assert "</details>" in out[1].html and out[1].html.count("<li") == 3

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from storefront.core import pipeline
+from storefront.core.pipeline import SlotWork
+from storefront.core.strategies import Pick
 from storefront.layouts import layout_for
-from storefront.rules import items
 from storefront.rules.apply import Sizing, resolve
-from storefront.strategies import Pick
 from tests.unit.rules_support import CATALOG, rule
 
 GIFTS = {
@@ -111,7 +112,7 @@ def test_pins_default_to_the_first_slot_and_the_higher_pin_wins():
             "b", 10, pin=[{"product": "C1", "position": 3, "slot": "trending"}, {"product": "A2"}]
         ),
     )
-    assert r.policies["gifts"].pins == (("C1", 1), ("A2", 1))
+    assert r.policies["gifts"].pins == (("C1", 1, "a"), ("A2", 1, "b"))
     assert r.policies["trending"].pins == ()
 
 
@@ -119,7 +120,9 @@ def test_pin_against_hide_goes_to_the_higher_rule():
     pin = {"pin": [{"product": "C1"}]}
     r = run(rule("pinner", 50, **pin), rule("hider", 10, hide={"categories": ["christmas"]}))
     p = r.policies[first_slot(r)]
-    assert p.pins == (("C1", 1),) and "C1" in p.exempt and "christmas" in p.hide_categories
+    assert (
+        p.pins == (("C1", 1, "pinner"),) and "C1" in p.exempt and "christmas" in p.hide_categories
+    )
     r = run(rule("pinner", 10, **pin), rule("hider", 50, hide={"products": ["C1"]}))
     p = r.policies[first_slot(r)]
     assert p.pins == () and "C1" in p.hide_products
@@ -135,6 +138,12 @@ def test_boost_and_bury_of_one_attribute_goes_to_the_higher_rule():
 
 def picks(*pids: str) -> list[Pick]:
     return [Pick(p, 1.0, "strategy") for p in pids]
+
+
+def applied(picks, policy, avoid=frozenset(), first_page=True) -> list[Pick]:
+    """The pipeline's rule-effects stage, then its cut (a rail long enough for everything)."""
+    ranked, pins = pipeline.rule_effects(picks, policy, CATALOG, avoid, first_page)
+    return pipeline.cut(SlotWork("s", len(ranked) + len(pins), tuple(ranked), tuple(pins)))
 
 
 def first_slot(resolution) -> str:
@@ -157,15 +166,16 @@ def test_item_policy_hides_lifts_then_pins():
             pin=[{"product": "C2", "position": 2}],
         )
     )
-    out = items.apply(picks("A1", "A2", "B1", "B2", "C1"), p, CATALOG)
+    out = applied(picks("A1", "A2", "B1", "B2", "C1"), p)
     # B2 (heart) first; A1 (heart, but kitchen buried: 1 - 1 = 0) keeps its place among equals
     assert [x.product_id for x in out] == ["B2", "C2", "A1", "B1", "C1"]
-    assert out[1].reason == items.PINNED_REASON
+    assert out[1].reason == pipeline.PINNED_REASON
+    assert (out[1].kind, out[1].rule) == ("pinned", "r") and out[0].kind == "boosted"
 
 
 def test_newness_and_price_band_lifts():
     p = policy(rule("r", boost=[{"new_days": 10}], bury=[{"price_band": "budget"}]))
-    out = items.apply(picks("A1", "B2", "C1", "A2"), p, CATALOG)
+    out = applied(picks("A1", "B2", "C1", "A2"), p)
     # B2 and A2 first sold within 10 days of the newest product; bands are this catalog's
     # own (the cheaper half is budget): A1 (2.50) and B2 (1.00) are budget, so B2's lift
     # cancels and A1 goes last
@@ -175,16 +185,14 @@ def test_newness_and_price_band_lifts():
 
 def test_pins_respect_the_shoppers_own_mutes_and_only_the_first_page():
     p = policy(rule("r", pin=[{"product": "C1"}]))
-    assert [
-        x.product_id for x in items.apply(picks("A1"), p, CATALOG, frozenset({"christmas"}))
-    ] == ["A1"]
-    assert [x.product_id for x in items.apply(picks("A1"), p, CATALOG, first_page=False)] == ["A1"]
-    assert [x.product_id for x in items.apply([], p, CATALOG)] == ["C1"]
+    assert [x.product_id for x in applied(picks("A1"), p, frozenset({"christmas"}))] == ["A1"]
+    assert [x.product_id for x in applied(picks("A1"), p, first_page=False)] == ["A1"]
+    assert [x.product_id for x in applied([], p)] == ["C1"]
 
 
 def test_two_pins_for_one_position_keep_rank_order():
     p = policy(rule("a", 20, pin=[{"product": "C1"}]), rule("b", 10, pin=[{"product": "C2"}]))
-    out = items.apply(picks("A1", "C2"), p, CATALOG)
+    out = applied(picks("A1", "C2"), p)
     assert [x.product_id for x in out] == ["C1", "C2", "A1"]
 
 
@@ -193,5 +201,34 @@ def test_policy_digest_differs_by_policy():
     b = policy(rule("r", pin=[{"product": "C2"}]))
     assert (
         a.digest() != b.digest()
-        and a.digest() == policy(rule("x", pin=[{"product": "C1"}])).digest()
+        and a.digest() == policy(rule("r", pin=[{"product": "C1"}])).digest()
+        # the winning rule's name is part of the policy: the tiles name it (data-rule)
+        and a.digest() != policy(rule("x", pin=[{"product": "C1"}])).digest()
     )
+
+
+def test_a_lower_rules_hide_never_empties_a_higher_rules_slot():
+    """Issue #17: a lower-priority hide removed a higher-priority rule's slot."""
+    r = run(
+        rule("gifts", 50, add=[GIFTS]),
+        rule("tidy", 10, hide={"categories": ["party"]}),
+    )
+    assert "party" not in r.policies["gifts"].hide_categories
+    assert "party" in r.policies["trending"].hide_categories  # everywhere else it holds
+    assert any(not n.applied and "slot gifts overruled by gifts" in n.text for n in r.notes)
+    # a higher rule's hide still applies to a lower rule's slot
+    r = run(rule("gifts", 10, add=[GIFTS]), rule("tidy", 50, hide={"categories": ["party"]}))
+    assert "party" in r.policies["gifts"].hide_categories
+
+
+def test_impact_compares_pins_and_every_slots_hides():
+    from storefront.rules.impact import _compare
+
+    live = run()
+    draft = run(
+        rule("gifts", 50, add=[GIFTS], pin=[{"product": "C1"}]),
+        rule("t", 10, hide={"categories": ["party"]}),
+    )
+    kinds, details = _compare(live, draft)
+    assert "products pinned" in kinds and "pins C1" in details
+    assert "products hidden" in kinds and "hides party" in details

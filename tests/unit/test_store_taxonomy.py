@@ -11,11 +11,11 @@ import pytest
 
 from recommender import segments
 from recommender.price_bands import NAMES, PriceBands
-from recommender.served import _catalog
 from recommender.split import make_split
 from storefront.catalog import Catalog, CategoryInfo, Product
 from storefront.catalog_import import slugify
 from storefront.categories import CATEGORIES
+from storefront.core.replay import _catalog
 from tests.stores.grocery import write_store
 
 DEMO_NAMES = {c.name for c in CATEGORIES}

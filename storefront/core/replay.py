@@ -1,15 +1,16 @@
 """Replay the "for you" rail exactly as the shop serves it, for every test customer.
 
 The shop's model is trained with the shop's own training function on the lines before the
-split, loaded with serving.Model (memory-mapped, as a worker loads it) and asked through
-storefront.strategies' registered `for_you` strategy, so the rail includes everything a page
-does to it: the blend, trait lean, exposure back-off, category diversity and seeded discovery.
-Each customer arrives signed in at the split time, from their country; new customers with a
-first order arrive with that order in their session (as views, with the traits they would
-leave). The only stand-in is the exposure ledger, which is empty for everyone in a replay
-(nobody has been shown anything yet): a stub answers exactly that instead of a Redis server.
+split, loaded with serving.Model (memory-mapped, as a worker loads it) and served through the
+core's one plan and compose (core/plan.py, core/compose.py), so the rail includes everything a
+page does to it: the blend, trait lean, exposure back-off, the one pipeline's category cap and
+seeded discovery. Each customer arrives signed in at the split time, from their country; new
+customers with a first order arrive with that order in their session (as views, with the
+traits they would leave). The only stand-ins are the ports: the exposure ledger is empty for
+everyone in a replay (nobody has been shown anything yet) and nothing is cached.
 
-This is the one recommender module that imports the shop (storefront): it measures the shop.
+Moved here from recommender/served.py: it measures the shop, so it lives in the shop's core
+(the recommender library imports nothing from storefront/).
 """
 
 from __future__ import annotations
@@ -30,15 +31,13 @@ from recommender.segments import category_names
 from recommender.serving import Model
 from recommender.split import Group, Split
 from recommender.train import train
+from storefront.core.compose import compose
+from storefront.core.plan import PagePlan
+from storefront.core.ports import NoCache, NoExposures
+from storefront.layouts import Layout, Slot
+from storefront.rules.apply import Resolution
 
 RAILS = (10, 20)  # the rail is built at each metric's length: @10 metrics, then Recall@20
-
-
-class _NoExposures:
-    """The exposure ledger of a shop that has shown nobody anything yet."""
-
-    def hmget(self, _key, fields):
-        return [None] * len(fields)
 
 
 def _catalog(split: Split):
@@ -104,15 +103,24 @@ def _context(customer_id: str, country: str | None, views: list[str], split: Spl
 KINDS = ("for_you", "blend", "als_plain", "buy_again")
 
 
+def served_rail(ctx, snap, settings, params: dict, n: int) -> list[str]:
+    """The for-you rail of n as a page serves it: the one plan (a layout of that one slot,
+    no rules, no experiments) through the one compose and pipeline."""
+    slot = Slot("for-you", "for_you", "Recommended for you", size=n, params=params)
+    plan = PagePlan(
+        "home", Layout("home", (slot,)), "replay", snap, Resolution(Layout("home", (slot,)))
+    )
+    composed = compose(plan, ctx, {}, settings, NoCache(), NoExposures())
+    return [p.product_id for c in composed for p in c.picks]
+
+
 def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str, dict]:
     """For one group, per protocol ("groups": all purchases, "new_only": owned products left
     out): the served rail, the blend before page policies, plain ALS, and buy again (the
     customer's own products by repurchase.rank, topped up with popularity; all purchases only).
     Owned means the group's user_items row: training history, or the folded-in first order."""
     from recommender.repurchase import rank
-    from storefront import strategies
 
-    for_you = strategies.get("for_you")
     index = {pid: i for i, pid in enumerate(split.data.item_ids)}
     popular = [pid for pid, _ in model.popular("overall")]
 
@@ -140,8 +148,7 @@ def _lists(split: Split, group: Group, model: Model, snap, settings) -> dict[str
             drop = owned if protocol == "new_only" else frozenset()
             rails = []
             for n in RAILS:
-                req = strategies.Request(ctx, snap, {}, params, n + extra)
-                picks = [p.product_id for p in for_you.pick(req)]
+                picks = served_rail(ctx, snap, settings, params, n + extra)
                 rails.append(ids(picks, drop)[:n])
             row20 = np.concatenate([rails[1], np.full(20 - len(rails[1]), -1, dtype=np.int32)])
             add("for_you", protocol, row20, rails[0])
@@ -173,8 +180,6 @@ def evaluate_served(
     """Metrics of the served rail ("for_you"), the bare blend ("blend"), plain ALS through
     the serving code ("als_plain") and buy again, per group and protocol, on a model trained
     at the split."""
-    from flask import Flask
-
     from storefront.config import load_settings
     from storefront.model_holder import Snapshot
 
@@ -199,17 +204,13 @@ def evaluate_served(
         fit_seconds = time.perf_counter() - started
         model = Model(Path(tmp) / report.version)
         snap = Snapshot(_catalog(split), model)
-        app = Flask("storefront-replay")
-        app.config["SETTINGS"] = settings
-        app.extensions["redis"] = _NoExposures()
         started = time.perf_counter()
         lists = {kind: {"groups": {}, "new_only": {}} for kind in KINDS}
-        with app.app_context():
-            for name, group in split.groups.items():
-                say(f"serving the for-you rail to {len(group):,} {name} customers")
-                for kind, protocols in _lists(split, group, model, snap, settings).items():
-                    for protocol, pair in protocols.items():
-                        lists[kind][protocol][name] = pair
+        for name, group in split.groups.items():
+            say(f"serving the for-you rail to {len(group):,} {name} customers")
+            for kind, protocols in _lists(split, group, model, snap, settings).items():
+                for protocol, pair in protocols.items():
+                    lists[kind][protocol][name] = pair
         replay_seconds = time.perf_counter() - started
         del model, snap
     results = {}

@@ -1,0 +1,115 @@
+"""Listing candidate strategies: a product's similar products, a category's listing and search
+results (the last two page by page, nudged by the shopper's taste)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storefront.core.strategies.base import (
+    FALLBACK_POOL,
+    Pick,
+    Request,
+    Strategy,
+    has_taste,
+    known,
+    personal_scope,
+    register,
+)
+
+
+def similar(req: Request) -> list[Pick]:
+    pid = str(req.page.get("product_id", ""))
+    product = req.snap.catalog.get(pid)
+    if product is None:
+        return []
+    reason = f"Similar to {product.display_title}"
+    picks: list[Pick] = []
+    if req.snap.model is not None:
+        picks = known(req, req.snap.model.similar(pid, req.n * 2), reason, "similar", {pid})
+    if len(picks) < req.n:
+        seen = {pid} | {p.product_id for p in picks}
+        ids = req.snap.catalog.by_category.get(product.category, [])[:FALLBACK_POOL]
+        same = [(p, 0.0) for p in ids]
+        more = f"More in {req.snap.catalog.category_name(product.category)}"
+        picks += known(req, same, more, "similar", seen)[: req.n - len(picks)]
+    return picks
+
+
+register(Strategy("similar", similar, lambda req: ("p", str(req.page.get("product_id", "")))))
+
+
+def rerank(
+    req: Request, candidates: list[tuple[str, float]], weight: float
+) -> list[tuple[str, float]]:
+    """Blend a listing's own order with the shopper's taste (fold-in vector), when there is one."""
+    model = req.snap.model
+    if model is None or not has_taste(req) or not candidates:
+        return candidates
+    vector = model.user_vector(req.ctx.customer_id, req.ctx.session.signals())
+    if vector is None:
+        return candidates
+    import numpy as np
+
+    idx = [model.item_index(pid) for pid, _ in candidates]
+    found = np.array([i if i is not None else 0 for i in idx])
+    taste = np.asarray(model.item_factors[found] @ vector)
+    taste[[k for k, i in enumerate(idx) if i is None]] = 0.0
+    base = np.linspace(1.0, 0.0, num=len(candidates))
+    spread = taste.max() - taste.min()
+    taste = (taste - taste.min()) / spread if spread > 0 else np.zeros_like(taste)
+    blended = (1 - weight) * base + weight * taste
+    order = np.argsort(-blended, kind="stable")
+    return [(candidates[k][0], float(blended[k])) for k in order]
+
+
+def _listing_scope(req: Request) -> tuple[str, ...]:
+    shared = tuple(f"{k}={req.page.get(k, '')}" for k in ("category", "query", "page"))
+    return shared + (personal_scope(req) if has_taste(req) else ())
+
+
+RERANK_TOP = 300  # a category's best sellers that the shopper's taste may reorder
+
+
+def category_listing(req: Request) -> list[Pick]:
+    """Every product of the category, page by page: its first RERANK_TOP best sellers in the
+    shopper's order, then the rest as best sellers (only the page asked for is built, so a
+    category of tens of thousands costs no more than a small one)."""
+    slug = str(req.page.get("category", ""))
+    ids = req.snap.catalog.by_category.get(slug, [])
+    head = rerank(req, [(p, 0.0) for p in ids[:RERANK_TOP]], float(req.params.get("taste", 0.35)))
+    reason = (
+        "Ordered for you: best sellers, nudged by your taste"
+        if has_taste(req)
+        else "Best sellers first"
+    )
+    return page_of(req, head, reason, rest=ids)
+
+
+def search_results(req: Request) -> list[Pick]:
+    query = str(req.page.get("query", ""))
+    hits = req.snap.catalog.search(query)
+    ranked = rerank(req, hits, float(req.params.get("taste", 0.25)))
+    reason = f"Matches “{query}”, ordered for you" if has_taste(req) else f"Matches “{query}”"
+    return page_of(req, ranked, reason, kind="search")
+
+
+def page_of(
+    req: Request,
+    ranked: list[tuple[str, float]],
+    reason: str,
+    rest: Sequence[str] = (),
+    kind: str = "listing",
+) -> list[Pick]:
+    """This page of `ranked`; past its end, `rest` continues it (the ids after the first
+    len(ranked), in their own order), and only the slice shown is read from it."""
+    page = max(1, int(req.page.get("page", 1) or 1))
+    start = (page - 1) * req.n
+    window = ranked[start : start + req.n]
+    if len(window) < req.n and len(rest) > len(ranked):
+        at = max(start, len(ranked))
+        window = window + [(p, 0.0) for p in rest[at : at + req.n - len(window)]]
+    return [Pick(pid, s, reason, kind) for pid, s in window]
+
+
+register(Strategy("category_listing", category_listing, _listing_scope, diverse=False))
+register(Strategy("search_results", search_results, _listing_scope, diverse=False))
