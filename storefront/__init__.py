@@ -20,7 +20,16 @@ csrf = CSRFProtect()
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: settings, resources (db, redis, models, geo), then blueprints."""
-    from storefront import db, links, model_holder, qa_snapshot, redis_client, security, visitor
+    from storefront import (
+        db,
+        links,
+        model_holder,
+        qa_snapshot,
+        rate_limits,
+        redis_client,
+        security,
+        visitor,
+    )
     from storefront.admin import bp as admin_bp
     from storefront.api import bp as api_bp
     from storefront.events import bp as events_bp
@@ -55,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.create_schema(engine)
     app.extensions["db"] = engine
     redis_client.init_app(app)
+    rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis
     app.extensions["sessions"] = SessionStore(
         app.extensions["redis"], settings.session_ttl, app.extensions["cache"]
     )

@@ -32,11 +32,11 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from storefront import db, event_effects
+from storefront import db, event_effects, rate_limits
 from storefront.context import read_consent
 from storefront.identity import RETIRED
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, SEEN_EVENTS, VISITOR, key
+from storefront.redis_client import SEEN_EVENTS, VISITOR, key
 from storefront.signals import device_class
 from storefront.visitor import COOKIE, read_visitor_id
 
@@ -324,26 +324,35 @@ def _visitor():
 
 def _admitted(r, visitor: str, n: int, cookie: bool):
     """None, or the refusal, in one round trip: at most `events_per_minute` events per visitor
-    per minute (a 429 beyond, naming it); and a cookie retired at a sign-in or sign-out
-    (identity.py) is refused with a 409, since its events would count for that customer in
-    training. Without Redis neither is known: the body and batch limits still hold."""
-    limit = current_app.config["SETTINGS"].events_per_minute
-    bucket = key(RATE, visitor, int(time.time() // 60))
-    try:
-        pipe = r.pipeline(transaction=True)
-        pipe.incrby(bucket, n)
-        pipe.expire(bucket, 120)
+    per minute (a Flask-Limiter window, storefront/rate_limits.py; a 429 beyond, naming it,
+    with Retry-After); and a cookie retired at a sign-in or sign-out (identity.py) is refused
+    with a 409, since its events would count for that customer in training. Without Redis
+    neither is known: the body and batch limits still hold."""
+    window = rate_limits.Window("events", current_app.config["SETTINGS"].events_per_minute, 60)
+
+    def ask() -> list:
+        pipe = r.pipeline(transaction=False)
+        rate_limits.queue_hit(pipe, window, (visitor,), n)
         if cookie:
             pipe.hexists(key(VISITOR, visitor), RETIRED)
-        count, _, *retired = pipe.execute()
+        return pipe.execute()
+
+    try:
+        try:
+            count, ttl, *retired = ask()
+        except redis.exceptions.NoScriptError:  # a restarted Redis: load the script, once
+            rate_limits.load_script(r)
+            count, ttl, *retired = ask()
     except redis.RedisError:
         return None
     if retired and retired[0]:
         message = "this visitor cookie ended at a sign-in or sign-out: load a page for a new one"
         return _bad([{"field": "sid", "message": message}], 409)
-    if count > limit:
-        body, _ = _bad([{"field": "events", "message": f"more than {limit} events a minute"}])
-        return body, 429
+    if count > window.amount:
+        body, _ = _bad(
+            [{"field": "events", "message": f"more than {window.amount} events a minute"}]
+        )
+        return body, 429, {"Retry-After": str(max(1, ttl))}
     return None
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
-import redis
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import TooManyRequests
 
-from storefront import pages
+from storefront import pages, rate_limits
 from storefront.api import keys
 from storefront.api.openapi import document
 from storefront.context import OverrideError, build_context
@@ -26,7 +25,7 @@ from storefront.fragments import Timings, render_slots
 from storefront.layouts import PAGE_TYPES
 from storefront.links import channel_links
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, get_cache, get_redis, key
+from storefront.redis_client import get_cache
 from storefront.visitor import current_visitor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -76,16 +75,13 @@ def _authenticate():
 
 
 def _rate_limit(api_key: keys.ApiKey) -> None:
-    bucket = key(RATE, "api", api_key.id, int(time.time() // 60))
-    try:
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.incr(bucket)
-        pipe.expire(bucket, 120)
-        count, _ = pipe.execute()
-    except redis.RedisError:
-        return
-    if count > api_key.per_minute:
-        abort(429, description=f"Authorization: more than {api_key.per_minute} calls a minute")
+    """At most the key's own calls a minute (a Flask-Limiter window per key; see
+    storefront/rate_limits.py); beyond, 429 with Retry-After. Redis down: not limited."""
+    window = rate_limits.Window("api", api_key.per_minute, 60)
+    wait = rate_limits.hit([(window, (api_key.id,))])
+    if wait:
+        message = f"Authorization: more than {api_key.per_minute} calls a minute"
+        raise TooManyRequests(message, retry_after=wait)
 
 
 @bp.after_request
