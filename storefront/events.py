@@ -33,6 +33,8 @@ from storefront.visitor import COOKIE, read_visitor_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("events", __name__)
+# the request models live in storefront/api/schemas.py (they also make the OpenAPI document)
+__all__ = ["FLOOR", "Batch", "Event", "bp", "record", "store_start"]
 
 MAX_BODY = 64 * 1024
 _START_TTL = 300.0  # seconds a worker keeps the store's first order time
@@ -94,9 +96,6 @@ def _no_store(response):
     """Answers about one visitor's events are theirs alone: no cache keeps them."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-__all__ = ["FLOOR", "Batch", "Event", "bp", "record", "store_start"]  # the models live in schemas
 
 
 @bp.get("/events/schema.json")
