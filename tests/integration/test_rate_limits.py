@@ -11,6 +11,7 @@ import pytest
 
 from storefront import rate_limits
 from storefront.api import keys
+from storefront.visitor import read_visitor_id
 from tests.helpers import shop_app
 from tests.integration.redis_support import start_redis_server, stop
 
@@ -53,9 +54,11 @@ def _limited_everywhere(app) -> None:
     assert 0 < int(flood.headers["Retry-After"]) <= 60
 
     r = app.extensions["redis"]
-    counters = list(r.scan_iter(LIMITS))
-    assert any("/api/" in k for k in counters)
-    assert any("/events/" in k for k in counters)
+    with app.test_request_context():
+        visitor = read_visitor_id(client.get_cookie("sid").value)
+    mine = [f"LIMITER/api/{token.split('_')[1]}/", f"LIMITER/events/{visitor}"]
+    counters = [k for k in r.scan_iter(LIMITS) if any(m in k for m in mine)]
+    assert len(counters) == 2, counters
     assert all(0 < r.ttl(k) <= 60 for k in counters)
 
 
@@ -117,3 +120,25 @@ def test_events_count_in_one_round_trip_even_after_the_script_is_gone(small):
     # one round trip for the window and the retired-cookie check together (plus nothing else:
     # a refused batch writes nothing)
     assert len(calls) == 1, calls
+
+
+def test_pages_pay_nothing_for_the_limiter(small):
+    """No route declares a limit through Flask-Limiter's middleware, so none of its
+    per-request hooks stays registered (rate_limits._without_middleware)."""
+    limiter = small.extensions["rate_limits"]
+    assert limiter.initialized and "limiter" in small.extensions
+    hooks = [
+        f
+        for table in (
+            small.before_request_funcs,
+            small.after_request_funcs,
+            small.teardown_request_funcs,
+        )
+        for funcs in table.values()
+        for f in funcs
+    ]
+    bound = [getattr(f, "__self__", None) for f in hooks] + [
+        next(iter(getattr(f, "args", ())), None) for f in hooks
+    ]
+    assert limiter not in bound
+    assert small.test_client().get("/").status_code == 200
