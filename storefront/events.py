@@ -12,139 +12,33 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from datetime import UTC, datetime
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from storefront import db, event_effects
+from storefront import db, event_effects, rate_limits
+from storefront.api.schemas import FLOOR, Batch, Event, EventsQuery, QueryError, field_errors
 from storefront.context import read_consent
 from storefront.identity import RETIRED
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, SEEN_EVENTS, VISITOR, key
+from storefront.redis_client import SEEN_EVENTS, VISITOR, key
 from storefront.signals import device_class
 from storefront.visitor import COOKIE, read_visitor_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("events", __name__)
+# the request models live in storefront/api/schemas.py (they also make the OpenAPI document)
+__all__ = ["FLOOR", "Batch", "Event", "bp", "record", "store_start"]
 
 MAX_BODY = 64 * 1024
-MAX_BATCH = 100
-EventType = Literal[
-    "view", "click", "add_to_cart", "remove_from_cart", "purchase", "search", "impression"
-]
-NEEDS_PRODUCT = {"view", "click", "add_to_cart", "remove_from_cart", "purchase", "impression"}
-# The earliest event time a shop without orders accepts (the epoch-milliseconds floor below);
-# a shop with orders accepts nothing from before its first one.
-FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
-AHEAD = timedelta(days=1)  # clocks run fast; more than this is not an event that happened
 _START_TTL = 300.0  # seconds a worker keeps the store's first order time
 _starts: dict[str, tuple[float, datetime]] = {}
-
-
-class Event(BaseModel):
-    """One tracker event; `ts` is milliseconds since the epoch (Date.now()) or ISO 8601."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
-        # what _needs() checks, said in the published schema too
-        json_schema_extra={
-            "allOf": [
-                {
-                    "if": {"properties": {"type": {"enum": sorted(NEEDS_PRODUCT)}}},
-                    "then": {"required": ["product_id"]},
-                },
-                {
-                    "if": {"properties": {"type": {"const": "search"}}},
-                    "then": {"required": ["query"]},
-                },
-            ]
-        },
-    )
-
-    id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-    type: EventType
-    product_id: Annotated[str | None, Field(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")] = None
-    slot: Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_.:-]*$")] = None
-    # the page type it happened on (home, product, … or account, me, other): per-page results
-    page: Annotated[str | None, Field(max_length=16, pattern=r"^[a-z_]+$")] = None
-    query: Annotated[str | None, Field(max_length=200)] = None
-    quantity: Annotated[int, Field(ge=1, le=999)] = 1
-    channel: Literal["web", "app", "email", "api"] = "web"
-    ts: datetime
-
-    @field_validator("ts", mode="before")
-    @classmethod
-    def _epoch_ms(cls, value):
-        if isinstance(value, bool):
-            raise ValueError("expected milliseconds since the epoch or an ISO 8601 time")
-        if isinstance(value, int | float):
-            if not 946684800000 <= value <= 4102444800000:  # 2000-01-01 .. 2100-01-01
-                raise ValueError("milliseconds since the epoch out of range")
-            return datetime.fromtimestamp(value / 1000, UTC)
-        return value
-
-    @field_validator("ts")
-    @classmethod
-    def _in_store_life(cls, value: datetime, info: ValidationInfo):
-        """UTC, and within the store's life: from its first order (the validation context's
-        `earliest`, else FLOOR) to a day ahead; year 1 or 9999 with an offset overflows UTC."""
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        earliest = (info.context or {}).get("earliest", FLOOR)
-        try:
-            value = value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError(f"not between {earliest:%Y-%m-%d} and tomorrow") from None
-        if value > datetime.now(UTC) + AHEAD:
-            raise ValueError("is more than a day in the future")
-        if value < earliest:
-            raise ValueError(f"is before the store's first order ({earliest:%Y-%m-%d %H:%M} UTC)")
-        return value
-
-    @model_validator(mode="after")
-    def _needs(self):
-        if self.type in NEEDS_PRODUCT and not self.product_id:
-            raise ValueError(f"product_id is required for {self.type} events")
-        if self.type == "search" and not self.query:
-            raise ValueError("query is required for search events")
-        return self
-
-
-class Batch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-def _field_errors(exc: ValidationError) -> list[dict]:
-    out = []
-    for err in exc.errors():
-        loc = err["loc"]
-        parts = []
-        for p in loc:
-            parts.append(f"[{p}]" if isinstance(p, int) else ("." if parts else "") + str(p))
-        name = "".join(parts) or "body"
-        if err["type"] == "value_error" and "product_id is required" in err["msg"]:
-            name += ".product_id"
-        elif err["type"] == "value_error" and "query is required" in err["msg"]:
-            name += ".query"
-        out.append({"field": name, "message": err["msg"].removeprefix("Value error, ")})
-    return out
 
 
 def _bad(errors: list[dict], status: int = 400):
@@ -225,7 +119,7 @@ def ingest():
     try:
         batch = Batch.model_validate(payload, context={"earliest": earliest})
     except ValidationError as exc:
-        return _bad(_field_errors(exc))
+        return _bad(field_errors(exc))
     caller = _visitor()
     if isinstance(caller[1], int):  # an error answer (body, status)
         return caller
@@ -314,9 +208,12 @@ def _visitor():
         api_key = verify(current_app.extensions["db"], presented)
         if api_key is None:
             return _bad([{"field": "Authorization", "message": "unknown or revoked API key"}], 401)
-        named = request.args.get("visitor", "")
-        if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", named):
-            return _bad([{"field": "visitor", "message": "8-64 letters, digits, '-' or '_'"}])
+        try:
+            named = EventsQuery.parse(request.args).visitor
+        except QueryError:
+            named = None
+        if named is None:
+            return _bad([{"field": "visitor", "message": EventsQuery.messages["visitor"]}])
         return named, f"key:{api_key.id}"
     visitor = read_visitor_id(request.cookies.get(COOKIE))
     if visitor is None:
@@ -326,26 +223,35 @@ def _visitor():
 
 def _admitted(r, visitor: str, n: int, cookie: bool):
     """None, or the refusal, in one round trip: at most `events_per_minute` events per visitor
-    per minute (a 429 beyond, naming it); and a cookie retired at a sign-in or sign-out
-    (identity.py) is refused with a 409, since its events would count for that customer in
-    training. Without Redis neither is known: the body and batch limits still hold."""
-    limit = current_app.config["SETTINGS"].events_per_minute
-    bucket = key(RATE, visitor, int(time.time() // 60))
-    try:
-        pipe = r.pipeline(transaction=True)
-        pipe.incrby(bucket, n)
-        pipe.expire(bucket, 120)
+    per minute (a Flask-Limiter window, storefront/rate_limits.py; a 429 beyond, naming it,
+    with Retry-After); and a cookie retired at a sign-in or sign-out (identity.py) is refused
+    with a 409, since its events would count for that customer in training. Without Redis
+    neither is known: the body and batch limits still hold."""
+    window = rate_limits.Window("events", current_app.config["SETTINGS"].events_per_minute, 60)
+
+    def ask() -> list:
+        pipe = r.pipeline(transaction=False)
+        rate_limits.queue_hit(pipe, window, (visitor,), n)
         if cookie:
             pipe.hexists(key(VISITOR, visitor), RETIRED)
-        count, _, *retired = pipe.execute()
+        return pipe.execute()
+
+    try:
+        try:
+            count, ttl, *retired = ask()
+        except redis.exceptions.NoScriptError:  # a restarted Redis: load the script, once
+            rate_limits.load_script(r)
+            count, ttl, *retired = ask()
     except redis.RedisError:
         return None
     if retired and retired[0]:
         message = "this visitor cookie ended at a sign-in or sign-out: load a page for a new one"
         return _bad([{"field": "sid", "message": message}], 409)
-    if count > limit:
-        body, _ = _bad([{"field": "events", "message": f"more than {limit} events a minute"}])
-        return body, 429
+    if count > window.amount:
+        body, _ = _bad(
+            [{"field": "events", "message": f"more than {window.amount} events a minute"}]
+        )
+        return body, 429, {"Retry-After": str(max(1, ttl))}
     return None
 
 

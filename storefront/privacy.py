@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
-from storefront import db
+from storefront import db, rate_limits
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     CART,
@@ -29,7 +29,6 @@ from storefront.redis_client import (
     PAGE_PARTS,
     PENDING_EXPOSURES,
     PREFS,
-    RATE,
     SEEN_EVENTS,
     SESSION_VERSION,
     TRAITS,
@@ -153,7 +152,7 @@ def delete_person(
         keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
         keys += _scan_delete(cache, key(PAGE, v, "*"))
         keys += _scan_delete(cache, key(PAGE_PARTS, v, "*"))
-        keys += _scan_delete(r, key(RATE, v, "*"))
+        keys += _scan_delete(r, f"{rate_limits.KEY_PREFIX}:LIMITER/events/{v}/*")
     for c in customers:
         keys += r.unlink(key(CUSTOMER, c))
     stream = key(EVENT_STREAM)

@@ -4,8 +4,9 @@ Every /admin route needs a signed-in user (the blueprint checks before any view 
 declares the least role it needs with @requires. A sign-in is a row on the server
 (sessions.py): the cookie carries only its token, so signing out ends it for good.
 
-Failed sign-ins are counted in Redis (each counter with a TTL of WINDOW), in a way that an
-attacker cannot use to lock real users out (OWASP's "device cookies"):
+Failed sign-ins are counted in Redis by Flask-Limiter (storefront/rate_limits.py; each window
+with a TTL of WINDOW), in a way that an attacker cannot use to lock real users out (OWASP's
+"device cookies"):
 
 - a browser that has signed in as a user before carries a signed device cookie for that name;
   its attempts count only against that device (MAX_FAILURES), wherever it is;
@@ -24,18 +25,21 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import redis
 from flask import Response, abort, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from storefront import rate_limits
 from storefront.admin import sessions, users
-from storefront.redis_client import get_redis, key
 
-LOGIN = "login"  # Redis: failed sign-ins per device / name+address / name / address (TTL WINDOW)
 WINDOW = 15 * 60
 MAX_FAILURES = 10  # per device cookie, or per (name, address) without one
 MAX_PER_NAME = 50  # per name without a device cookie, from any address
 MAX_PER_ADDRESS = 50  # per address without a device cookie, any name
+# failed sign-ins per device / name+address / name / address (Flask-Limiter windows, TTL WINDOW)
+PER_DEVICE = rate_limits.Window("login/device", MAX_FAILURES, WINDOW)
+PER_PAIR = rate_limits.Window("login/pair", MAX_FAILURES, WINDOW)
+PER_NAME = rate_limits.Window("login/user", MAX_PER_NAME, WINDOW)
+PER_ADDRESS = rate_limits.Window("login/ip", MAX_PER_ADDRESS, WINDOW)
 SESSION_HOURS = 12
 DEVICE_COOKIE = "sf_studio_device"
 DEVICE_DAYS = 180
@@ -58,18 +62,14 @@ def _device(username: str) -> str | None:
     return device if name == username and isinstance(device, str) else None
 
 
-def _counters(username: str) -> list[tuple[str, int]]:
-    """The Redis counters an attempt for `username` is judged by, with their limits."""
+def _checks(username: str) -> list[rate_limits.Check]:
+    """The windows an attempt for `username` is judged by (and counted in)."""
     name = username[:64]
     device = _device(name)
     if device is not None:
-        return [(key(LOGIN, "device", device), MAX_FAILURES)]
+        return [(PER_DEVICE, (device,))]
     address = client_address()
-    return [
-        (key(LOGIN, "pair", address, name), MAX_FAILURES),
-        (key(LOGIN, "user", name), MAX_PER_NAME),
-        (key(LOGIN, "ip", address), MAX_PER_ADDRESS),
-    ]
+    return [(PER_PAIR, (address, name)), (PER_NAME, (name,)), (PER_ADDRESS, (address,))]
 
 
 def client_address() -> str:
@@ -81,34 +81,18 @@ def client_address() -> str:
 def too_many_attempts(username: str) -> int:
     """Seconds to wait before another attempt, or 0. Redis down: attempts are not limited
     (the passwords are still slow scrypt hashes)."""
-    try:
-        client = get_redis()
-        counters = _counters(username)
-        counts = client.mget([k for k, _ in counters])
-        over = [k for (k, limit), c in zip(counters, counts, strict=True) if int(c or 0) >= limit]
-        return max((max(1, client.ttl(k)) for k in over), default=0)
-    except redis.RedisError:
-        return 0
+    return rate_limits.wait_seconds(_checks(username))
 
 
 def record_failure(username: str) -> None:
-    try:
-        pipe = get_redis().pipeline(transaction=True)
-        for k, _ in _counters(username):
-            pipe.incr(k)
-            pipe.expire(k, WINDOW)
-        pipe.execute()
-    except redis.RedisError:
-        pass
+    rate_limits.hit(_checks(username))
 
 
 def clear_failures(username: str) -> None:
     """A right password clears this device's or this (name, address)'s count; the name's and
     the address's totals stay, so one success does not reset an attacker's budget."""
-    try:
-        get_redis().delete(_counters(username)[0][0])
-    except redis.RedisError:
-        pass
+    window, who = _checks(username)[0]
+    rate_limits.clear(window, *who)
 
 
 def is_https() -> bool:

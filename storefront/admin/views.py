@@ -45,6 +45,7 @@ def login():
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     status = 200
+    retry: dict[str, str] = {}
     if request.method == "POST":
         if not form.validate_on_submit():
             error, status = "Enter your user name and password.", 400
@@ -54,6 +55,7 @@ def login():
             if wait:
                 minutes = max(1, round(wait / 60))
                 error, status = f"Too many attempts. Try again in {minutes} minutes.", 429
+                retry = {"Retry-After": str(wait)}
             else:
                 user = users.authenticate(engine(), name, form.password.data)
                 if user is None:
@@ -62,7 +64,7 @@ def login():
                 else:
                     auth.clear_failures(name)
                     return auth.sign_in(user, redirect(auth.safe_next(form.next.data), code=303))
-    return render_template("admin/login.html", form=form, error=error), status
+    return render_template("admin/login.html", form=form, error=error), status, retry
 
 
 @bp.post("/logout")

@@ -1,11 +1,21 @@
 """The OpenAPI 3.1 description of the shop's JSON endpoints, served at /api/v1/openapi.json.
 
-Schemas for request bodies come from the same pydantic models that validate them, and a test
-checks every /api route against this document and real responses against its schemas.
+Generated, not written: the query parameters and the events body come from the JSON schemas of
+the pydantic models that validate them (storefront/api/schemas.py), so the document cannot say
+one thing while the server checks another (tests/unit/test_api_schemas.py). What is
+written here: the routes, and the shapes of the answers (PAGE, SLOT, PRODUCT, ERROR), which a
+test checks against real responses.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from storefront.api.schemas import Batch, ContextQuery, EventsQuery, FragmentQuery, PageQuery
 from storefront.layouts import PAGE_TYPES
 
 PRODUCT = {
@@ -66,60 +76,38 @@ PAGE = {
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 
 
-def _param(name: str, description: str, schema: dict | None = None) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+class _QuerySchema(GenerateJsonSchema):
+    """A query parameter is absent or a string: an optional field is its inner schema, not
+    `anyOf [..., null]`."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
 
 
-CONTEXT_PARAMS = [
-    _param(
-        "visitor",
-        "Visitor id (API key required)",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-    ),
-    _param(
-        "country",
-        "ISO 3166 alpha-2 country (API key required)",
-        {"type": "string", "minLength": 2, "maxLength": 2, "pattern": "^[A-Za-z]{2}$"},
-    ),
-    _param(
-        "device",
-        "Device class (API key required)",
-        {"type": "string", "enum": ["mobile", "tablet", "desktop", "bot"]},
-    ),
-    _param(
-        "time",
-        "Local time, ISO 8601, e.g. 2011-12-05T19:30, between years 2 and 9998 (API key required)",
-        {"type": "string", "minLength": 1, "maxLength": 64},
-    ),
-]
-PAGE_PARAMS = [
-    _param(
-        "product_id",
-        "Product id: required for the product page, ignored elsewhere",
-        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"},
-    ),
-    _param(
-        "category",
-        "Category slug: required for the category page, ignored elsewhere",
-        {"type": "string", "minLength": 1},
-    ),
-    _param(
-        "q",
-        "Search words: required for the search page, ignored elsewhere",
-        {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
-    ),
-    _param(
-        "page",
-        "Page number of a category or search listing",
-        {"type": "integer", "minimum": 1, "maximum": 100, "default": 1},
-    ),
-]
+def parameters(model: type[BaseModel]) -> list[dict]:
+    """The OpenAPI query parameters of a request model, from its own JSON schema: name,
+    description, examples and the schema the model validates with."""
+    schema = model.model_json_schema(schema_generator=_QuerySchema)
+    required = set(schema.get("required", ()))
+    out = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        examples = prop.pop("examples", [])
+        prop.pop("title", None)
+        if prop.get("default", ...) is None:
+            del prop["default"]
+        param = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "description": description,
+            "schema": prop,
+        }
+        if examples:
+            param["example"] = examples[0]
+        out.append(param)
+    return out
 
 
 def _errors(*codes: int) -> dict:
@@ -132,9 +120,10 @@ def _errors(*codes: int) -> dict:
     }
 
 
+@cache
 def document() -> dict:
-    from storefront.events import Batch
-
+    """The document (built once per process): schemas and parameters from the request models
+    in storefront/api/schemas.py, paths and answers from the routes below."""
     batch = Batch.model_json_schema(ref_template="#/components/schemas/{model}")
     nested = batch.pop("$defs", {})
     return {
@@ -166,8 +155,8 @@ def document() -> dict:
                             "required": True,
                             "schema": {"type": "string", "enum": list(PAGE_TYPES)},
                         },
-                        *CONTEXT_PARAMS,
-                        *PAGE_PARAMS,
+                        *parameters(ContextQuery),
+                        *parameters(PageQuery),
                     ],
                     "security": [{}, {"apiKey": []}],
                     "responses": {
@@ -189,14 +178,8 @@ def document() -> dict:
                             "required": True,
                             "schema": {"type": "string"},
                         },
-                        _param(
-                            "page_type",
-                            "Page type the slot belongs to (default home); product, category "
-                            "and search need their parameters as for /api/v1/pages",
-                            {"type": "string", "enum": list(PAGE_TYPES), "default": "home"},
-                        ),
-                        *CONTEXT_PARAMS,
-                        *PAGE_PARAMS,
+                        *parameters(ContextQuery),
+                        *parameters(FragmentQuery),
                     ],
                     "security": [{}, {"apiKey": []}],
                     "responses": {
@@ -225,14 +208,7 @@ def document() -> dict:
                     "description": "Event ids are unique per visitor and caller: a retried id "
                     "is acknowledged and counted once. Times must lie between the store's first "
                     "order and a day ahead.",
-                    "parameters": [
-                        _param(
-                            "visitor",
-                            "Visitor the events are for (API key required; without one the "
-                            "sid cookie names the visitor)",
-                            {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-                        )
-                    ],
+                    "parameters": parameters(EventsQuery),
                     "security": [{}, {"apiKey": []}],
                     "requestBody": {
                         "required": True,

@@ -11,27 +11,24 @@ URL (links.channel_links), never on the request's Host header.
 
 from __future__ import annotations
 
-import re
 import time
 
-import redis
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import TooManyRequests
 
-from storefront import pages
+from storefront import pages, rate_limits
 from storefront.api import keys
 from storefront.api.openapi import document
+from storefront.api.schemas import ContextQuery, FragmentQuery, PageQuery, QueryError
 from storefront.context import OverrideError, build_context
 from storefront.fragments import Timings, payload
 from storefront.layouts import PAGE_TYPES
 from storefront.links import channel_links
 from storefront.model_holder import snapshot
-from storefront.redis_client import RATE, get_redis, key
 from storefront.visitor import current_visitor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 EXPLICIT = ("visitor", "country", "device", "time")
-_VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_PRODUCT = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 @bp.before_request
@@ -51,15 +48,18 @@ def _authenticate():
     empty = [name for name in stated if not request.args[name].strip()]
     if empty:
         abort(400, description=f"{empty[0]}: empty; leave it out to use the request's own")
-    visitor = request.args.get("visitor")
-    if visitor is not None and not _VISITOR.fullmatch(visitor):
-        abort(400, description="visitor: 8-64 letters, digits, '-' or '_'")
-    if visitor:
-        visitor_id, new = visitor, False
+    try:
+        stated_context = ContextQuery.parse(request.args)  # the published schema's checks
+    except QueryError as exc:
+        abort(400, description=str(exc))
+    if stated_context.visitor:
+        visitor_id, new = stated_context.visitor, False
     else:
         visitor_id, new = current_visitor()
     g.timings = Timings()
-    explicit = {n: request.args[n] for n in ("country", "device", "time") if n in request.args}
+    explicit = {
+        n: v for n in ("country", "device", "time") if (v := getattr(stated_context, n)) is not None
+    }
     try:
         g.context = build_context(
             request,
@@ -75,16 +75,13 @@ def _authenticate():
 
 
 def _rate_limit(api_key: keys.ApiKey) -> None:
-    bucket = key(RATE, "api", api_key.id, int(time.time() // 60))
-    try:
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.incr(bucket)
-        pipe.expire(bucket, 120)
-        count, _ = pipe.execute()
-    except redis.RedisError:
-        return
-    if count > api_key.per_minute:
-        abort(429, description=f"Authorization: more than {api_key.per_minute} calls a minute")
+    """At most the key's own calls a minute (a Flask-Limiter window per key; see
+    storefront/rate_limits.py); beyond, 429 with Retry-After. Redis down: not limited."""
+    window = rate_limits.Window("api", api_key.per_minute, 60)
+    wait = rate_limits.hit([(window, (api_key.id,))])
+    if wait:
+        message = f"Authorization: more than {api_key.per_minute} calls a minute"
+        raise TooManyRequests(message, retry_after=wait)
 
 
 @bp.after_request
@@ -107,18 +104,12 @@ def _page_args(page: str) -> dict:
     """The listing's arguments. Each is checked wherever it is given (a malformed one is a 400
     even on a page that ignores it), and required where its page needs it."""
     args: dict = {}
-    number = request.args.get("page", "1")
-    if not re.fullmatch(r"[0-9]{1,3}", number) or not 1 <= int(number) <= 100:
-        abort(400, description="page: the page number, a whole number from 1 to 100")
-    pid = request.args.get("product_id")
-    if pid is not None and not _PRODUCT.fullmatch(pid):
-        abort(400, description="product_id: 1-32 letters, digits, '-' or '_'")
-    slug = request.args.get("category")
-    if slug is not None and not slug:
-        abort(400, description="category: empty; a category slug")
-    q = request.args.get("q")
-    if q is not None and not 1 <= len(q.strip()) <= 100:
-        abort(400, description="q: 1 to 100 characters")
+    model = FragmentQuery if request.endpoint == "api.fragment_html" else PageQuery
+    try:
+        query = model.parse(request.args)  # the published schema's checks
+    except QueryError as exc:
+        abort(400, description=str(exc))
+    pid, slug, q, number = query.product_id, query.category, query.q, query.page
     catalog = snapshot().catalog
     if page == "product":
         if pid is None or catalog.get(pid) is None:
@@ -127,11 +118,11 @@ def _page_args(page: str) -> dict:
     elif page == "category":
         if slug is None or catalog.category_name(slug) is None:
             abort(400, description="category: a category of this shop is required")
-        args.update(category=slug, page=int(number))
+        args.update(category=slug, page=number)
     elif page == "search":
         if q is None:
             abort(400, description="q: required for the search page, 1 to 100 characters")
-        args.update(query=q.strip(), page=int(number))
+        args.update(query=q, page=number)
     return args
 
 

@@ -250,11 +250,39 @@ def _dotted(path: Path) -> str:
     return text
 
 
+def resolver(data: Any) -> Callable[[Path], tuple[Path, str]]:
+    """Map a pydantic error path to the part that exists in the data, and its field text
+    (within its rule: `when.country[0]`)."""
+
+    def resolve(path: Path) -> tuple[Path, str]:
+        node: Any = data
+        taken: list[Any] = []
+        for part in path:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            elif isinstance(node, dict) and isinstance(part, str) and _is_field(part):
+                node = None  # a missing or unknown field: name it, stop walking
+            else:
+                continue
+            taken.append(part)
+        within = taken[2:] if taken[:1] == ["rules"] else taken
+        text = ""
+        for part in within:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        return tuple(taken), text
+
+    return resolve
+
+
+def _is_field(part: str) -> bool:
+    return part.replace("_", "").isalnum() and len(part) < 40
+
+
 def check(data: Any, catalog: Catalog | None = None, line_of: LineOf = _no_lines) -> RuleSet:
     """Validate plain data ({"rules": [...]}) into a RuleSet, or raise RulesError with every
     problem found (each rule is checked on its own, so one bad rule does not hide others)."""
-    from storefront.rules.yamlio import resolver
-
     resolve = resolver(data)
     if isinstance(data, list):
         data = {"rules": data}

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from storefront.catalog import Catalog
 from storefront.rules.schema import Rule, RuleSet, ruleset_data, to_data
-from storefront.rules.validate import Problem, RulesError, check, schema_problems
+from storefront.rules.validate import Problem, RulesError, check, resolver, schema_problems
 from storefront.rules.yamlsafe import MAX_BYTES, YamlRefused, compose_and_load
 
 Path = tuple[Any, ...]
@@ -51,36 +51,6 @@ def line_finder(root: yaml.Node | None) -> Callable[[Path], int | None]:
         return root.start_mark.line + 1 if root is not None else None
 
     return line_of
-
-
-def resolver(data: Any) -> Callable[[Path], tuple[Path, str]]:
-    """Map a pydantic error path to the part that exists in the data, and its field text
-    (within its rule: `when.country[0]`)."""
-
-    def resolve(path: Path) -> tuple[Path, str]:
-        node: Any = data
-        taken: list[Any] = []
-        for part in path:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            elif isinstance(node, dict) and isinstance(part, str) and _is_field(part):
-                node = None  # a missing or unknown field: name it, stop walking
-            else:
-                continue
-            taken.append(part)
-        within = taken[2:] if taken[:1] == ["rules"] else taken
-        text = ""
-        for part in within:
-            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-        return tuple(taken), text
-
-    return resolve
-
-
-def _is_field(part: str) -> bool:
-    return part.replace("_", "").isalnum() and len(part) < 40
 
 
 def read(text: str) -> tuple[yaml.Node | None, Any]:

@@ -15,24 +15,26 @@ from __future__ import annotations
 
 import time
 
-import redis
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
-from storefront import accounts, db, identity, signin_token
+from storefront import accounts, db, identity, rate_limits, signin_token
 from storefront.model_holder import snapshot
 from storefront.redis_client import key
 from storefront.shop.views import bp
 from storefront.visitor import switch_visitor
 
-FAILED = "custlogin"  # Redis: failed customer sign-ins per account / per address (TTL WINDOW)
 SSO_USED = "ssoused"  # Redis: identity tokens already used (TTL: until the token expires)
 WINDOW = 15 * 60
 MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
+# failed customer sign-ins (Flask-Limiter windows, storefront/rate_limits.py)
+PER_ACCOUNT = rate_limits.Window("custlogin/acct", MAX_PER_ACCOUNT, WINDOW)
+PER_ADDRESS = rate_limits.Window("custlogin/ip", MAX_PER_ADDRESS, WINDOW)
 
 
 def _strip(value: str | None) -> str | None:
@@ -48,36 +50,23 @@ class SignInForm(FlaskForm):
     password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
 
 
-def _failure_keys(login: str | None) -> list[tuple[str, int]]:
-    """(Redis key, cap) of this address, and of the account unless login is None."""
-    keys = [(key(FAILED, "ip", request.remote_addr or "-"), MAX_PER_ADDRESS)]
+def _checks(login: str | None) -> list[rate_limits.Check]:
+    """The windows an attempt counts in: this address's, and the account's unless login is
+    None."""
+    checks: list[rate_limits.Check] = [(PER_ADDRESS, (request.remote_addr or "-",))]
     if login is not None:
-        keys.append((key(FAILED, "acct", login.lower()[:64]), MAX_PER_ACCOUNT))
-    return keys
+        checks.append((PER_ACCOUNT, (login.lower()[:64],)))
+    return checks
 
 
 def _wait_seconds(login: str | None) -> int:
     """Seconds before this account or address may try again, or 0. Redis down: not limited
     (the hashes are still slow scrypt)."""
-    try:
-        r = current_app.extensions["redis"]
-        keys = _failure_keys(login)
-        counts = r.mget([k for k, _ in keys])
-        over = [k for (k, cap), n in zip(keys, counts, strict=True) if int(n or 0) >= cap]
-        return max(1, *(r.ttl(k) for k in over)) if over else 0
-    except redis.RedisError:
-        return 0
+    return rate_limits.wait_seconds(_checks(login))
 
 
 def _count_failure(login: str | None) -> None:
-    try:
-        pipe = current_app.extensions["redis"].pipeline(transaction=True)
-        for k, _ in _failure_keys(login):
-            pipe.incr(k)
-            pipe.expire(k, WINDOW)
-        pipe.execute()
-    except redis.RedisError:
-        pass
+    rate_limits.hit(_checks(login))
 
 
 def _sign_in_as(customer_id: str):
@@ -149,17 +138,15 @@ def account():
     wait = _wait_seconds(login)
     if wait:
         minutes = max(1, round(wait / 60))
-        return _page(form, f"Too many failed sign-ins. Try again in {minutes} min.", 429)
+        body, status = _page(form, f"Too many failed sign-ins. Try again in {minutes} min.", 429)
+        return body, status, {"Retry-After": str(wait)}
     if not form.password.data:
         return _page(form, "Enter your password.", 401)
     customer = accounts.verify(current_app.extensions["db"], login, form.password.data)
     if customer is None:
         _count_failure(login)
         return _page(form, "Wrong customer number, e-mail or password.", 401)
-    try:
-        current_app.extensions["redis"].delete(_failure_keys(login)[1][0])
-    except redis.RedisError:
-        pass
+    rate_limits.clear(PER_ACCOUNT, login.lower()[:64])
     return _sign_in_as(customer)
 
 
@@ -173,8 +160,10 @@ def account_sso():
     token = request.headers.get(signin_token.HEADER, "")
     if not token:
         abort(400, description=f"{signin_token.HEADER}: missing")
-    if _wait_seconds(None):
-        abort(429, description="too many refused sign-in tokens from this address")
+    wait = _wait_seconds(None)
+    if wait:
+        message = "too many refused sign-in tokens from this address"
+        raise TooManyRequests(message, retry_after=wait)
     try:
         customer, expires = signin_token.read(secret, token)
     except signin_token.TokenError as exc:

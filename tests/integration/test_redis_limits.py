@@ -8,6 +8,7 @@ import re
 
 import redis
 
+from storefront import rate_limits
 from storefront.redis_client import CACHE_SERVER, SESSION_SERVER
 from storefront.session import PROVISIONAL_TTL
 from tests.integration.redis_support import start_redis_server, stop
@@ -92,7 +93,9 @@ def test_a_full_cache_evicts_fragments_and_keeps_every_session(shop_env):
                 assert client.get(path).status_code == 200
             shoppers.append((client, pid))
         session_keys = {  # rate counters expire by design within two minutes
-            k for k in sessions_r.scan_iter("*", count=1000) if not k.startswith("sf:rate:")
+            k
+            for k in sessions_r.scan_iter("*", count=1000)
+            if not k.startswith(f"{rate_limits.KEY_PREFIX}:")
         }
         assert len(session_keys) >= 12 * 4  # views, cart, version, visitor facts, ...
         assert not [k for k in session_keys if k.startswith(("sf:frag:", "sf:page:"))]

@@ -12,7 +12,7 @@ import sys
 import pytest
 from sqlalchemy import delete, update
 
-from storefront import create_app, db
+from storefront import create_app, db, rate_limits
 from storefront.admin import auth, users
 from storefront.rules import store
 from storefront.rules.schema import Rule
@@ -20,6 +20,7 @@ from tests.conftest import ROOT
 from tests.unit.test_rules_yaml_bounds import alias_bomb, deep
 
 PASSWORD = "a long enough password"
+LOGIN_WINDOWS = f"{rate_limits.KEY_PREFIX}:LIMITER/login/*"  # failed studio sign-ins
 PEOPLE = (("vera", "viewer"), ("ed", "editor"), ("pia", "publisher"))
 
 
@@ -49,7 +50,7 @@ def studio(apps):
     with engine.begin() as conn:
         for table in (db.admin_sessions, db.admin_users, db.rule_drafts):
             conn.execute(delete(table))
-    for k in app.extensions["redis"].scan_iter("sf:login:*"):
+    for k in app.extensions["redis"].scan_iter(LOGIN_WINDOWS):
         app.extensions["redis"].delete(k)
     for name, role in PEOPLE:
         users.create(engine, name, PASSWORD, role)
@@ -158,7 +159,9 @@ def test_one_persons_mistakes_behind_a_shared_address_lock_only_their_name(studi
     assert sign_in(ed, "ed").status_code == 429  # ed, from here, waits
     r = sign_in(studio.test_client(), "vera")  # everyone else at this address does not
     assert r.status_code == 303
-    for k in studio.extensions["redis"].scan_iter("sf:login:*"):
+    counters = list(studio.extensions["redis"].scan_iter(LOGIN_WINDOWS))
+    assert counters  # counted by Flask-Limiter (storefront/rate_limits.py), each with a TTL
+    for k in counters:
         assert 0 < studio.extensions["redis"].ttl(k) <= auth.WINDOW
 
 

@@ -80,3 +80,63 @@ def test_cli_reports_config_errors(tmp_path):
     )
     assert result.exit_code != 0
     assert "STOREFRONT_REDIS_URL" in result.output
+
+
+def _readme_variables() -> set[str]:
+    """The variables named in the first column of README's configuration table."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `STOREFRONT_")]
+    return {
+        name for row in rows for name in re.findall(r"`(STOREFRONT_[A-Z_]+)`", row.split("|")[1])
+    }
+
+
+def test_readme_lists_every_setting_and_nothing_else():
+    from storefront.config import NOT_FROM_ENVIRONMENT, Settings, variable
+
+    fields = {variable(name) for name in Settings.model_fields if name not in NOT_FROM_ENVIRONMENT}
+    listed = _readme_variables()
+    assert fields - listed == set(), "settings missing from README's table"
+    assert listed - fields == set(), "README lists variables the Settings do not have"
+
+
+def test_every_variable_is_read_and_overrides_beat_the_environment(tmp_path):
+    from storefront.config import NOT_FROM_ENVIRONMENT, Settings, variable
+
+    env = {"STOREFRONT_HOME": str(tmp_path), "STOREFRONT_RAIL_SIZE": "6"}
+    s = load_settings(env, overrides={"rail_size": 5})
+    assert s.rail_size == 5  # defaults, then environment, then overrides
+    assert load_settings(env).rail_size == 6
+    # every setting but the code-only ones comes from its own variable
+    for name in set(Settings.model_fields) - set(NOT_FROM_ENVIRONMENT):
+        field = Settings.model_fields[name]
+        if field.annotation is bool:
+            assert getattr(load_settings({**env, variable(name): "true"}), name) is True, name
+    with pytest.raises(ConfigError, match="unknown setting 'rail_sise'"):
+        load_settings(env, overrides={"rail_sise": 5})
+    assert load_settings({**env, "STOREFRONT_EXTRA": '{"a": 1}'}).extra == {}
+
+
+def test_a_bad_variable_stops_the_wsgi_app_with_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "STOREFRONT_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=root,
+        env={**env, "STOREFRONT_RAIL_SIZE": "many"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "STOREFRONT_RAIL_SIZE" in lines[0], done.stderr
