@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app, g
@@ -16,23 +15,11 @@ from sqlalchemy.engine import Engine
 
 from recommender import registry
 from recommender.serving import Model
-from storefront.catalog import Catalog, load_catalog
+from storefront.catalog_store import load_catalog
+from storefront.core.snapshot import Snapshot
 from storefront.versioned import Current, Versioned
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What one request works with: a catalog and a model (None: serve popularity)."""
-
-    catalog: Catalog
-    model: Model | None
-    model_error: str | None = None
-
-    @property
-    def model_version(self) -> str:
-        return self.model.version if self.model else "none"
 
 
 class ModelHolder:

@@ -15,7 +15,7 @@ from storefront.cli.common import actor, settings_and_engine
 
 
 def _env():
-    from storefront.catalog import load_catalog
+    from storefront.catalog_store import load_catalog
 
     settings, engine = settings_and_engine()
     catalog = load_catalog(engine)

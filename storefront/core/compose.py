@@ -27,7 +27,7 @@ from storefront.rules.apply import FIXED_TITLE, SlotPolicy
 
 if TYPE_CHECKING:
     from storefront.context import Context
-    from storefront.model_holder import Snapshot
+    from storefront.core.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 SPARE = 2  # a rail's candidates: this many rails' worth beyond its size (for the page stages)

@@ -20,7 +20,7 @@ from storefront.rules.matching import facts_for, matched
 
 if TYPE_CHECKING:
     from storefront.context import Context
-    from storefront.model_holder import Snapshot
+    from storefront.core.snapshot import Snapshot
     from storefront.rules.holder import Published
 
 log = logging.getLogger(__name__)

@@ -60,8 +60,7 @@ def _catalog(split: Split):
 
 def _context(customer_id: str, country: str | None, views: list[str], split: Split, settings):
     """The context a signed-in customer arrives with at the split time."""
-    from storefront.context import Consent, Context
-    from storefront.session import SessionState
+    from storefront.core.context import Consent, Context, SessionState
     from storefront.signals import Location, local_time
     from storefront.signals.channel import Channel
     from storefront.traits import infer, signal_fields
@@ -181,7 +180,7 @@ def evaluate_served(
     the serving code ("als_plain") and buy again, per group and protocol, on a model trained
     at the split."""
     from storefront.config import load_settings
-    from storefront.model_holder import Snapshot
+    from storefront.core.snapshot import Snapshot
 
     say = progress or (lambda _msg: None)
     shop = shop or ShopParams()

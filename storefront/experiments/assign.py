@@ -7,11 +7,14 @@ never share a cached fragment. The holdout sees the non-personalized shop and no
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from storefront.core.context import Assignment
 from storefront.experiments.bucketing import choose, in_holdout
-from storefront.experiments.store import Experiment
 from storefront.layouts import Layout
+
+if TYPE_CHECKING:  # the experiments' SQL store stays out of the core's imports
+    from storefront.experiments.store import Experiment
 
 
 def assign(visitor_id: str, running: tuple[Experiment, ...], holdout_share: float) -> Assignment:

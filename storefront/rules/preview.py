@@ -14,8 +14,8 @@ from storefront.context import Context
 from storefront.core.compose import Composed, compose
 from storefront.core.plan import PagePlan, make_plan
 from storefront.core.ports import NoCache, NoExposures
+from storefront.core.snapshot import Snapshot
 from storefront.fragments import Rendered, render_html
-from storefront.model_holder import Snapshot
 from storefront.rules.holder import Published
 from storefront.rules.matching import Reason, facts_for, why
 

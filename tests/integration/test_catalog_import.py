@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storefront import db
-from storefront.catalog import load_catalog
 from storefront.catalog_import import CatalogImportError, import_catalog
+from storefront.catalog_store import load_catalog
 from storefront.categories import KEYWORD_TABLE, _load_table, categorize
 from storefront.importer import import_orders
 

@@ -16,7 +16,7 @@ from storefront.core.ports import ExposureLedger, NoExposures
 
 if TYPE_CHECKING:  # types only: the core imports no web module at run time
     from storefront.context import Context
-    from storefront.model_holder import Snapshot
+    from storefront.core.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
