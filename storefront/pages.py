@@ -15,7 +15,7 @@ from flask import Response, current_app, g, make_response, render_template
 from storefront import page_cache
 from storefront.core.compose import Composed, Timings
 from storefront.core.compose import compose as compose_slots
-from storefront.core.plan import PagePlan, make_plan
+from storefront.core.plan import PagePlan, make_plan, page_facts
 from storefront.experiments.targeting import in_play
 from storefront.fragments import RedisFragments, render_html
 from storefront.ledger import RedisLedger
@@ -30,6 +30,7 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
     targeting holds for this request take part (experiments/targeting.py)."""
     settings = current_app.config["SETTINGS"]
     snap = snapshot()
+    facts = page_facts(ctx, page, page_args, snap.catalog)  # once: experiments and rules
     running = in_play(
         current_app.extensions["experiments"].get(),
         ctx.experiments,
@@ -40,6 +41,7 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
         # a request without the cookie (a bot, a health check, a first page) is not noted: it
         # must leave nothing lasting; the visitor is noted once they come back with it
         None if ctx.new_visitor else current_app.extensions["exposures"],
+        facts,
     )
     t = time.perf_counter()
     rules = rules_for(page, ctx, running)  # the merchandisers' published rules, or an arm's
@@ -52,6 +54,7 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
         settings,
         running,
         current_app.extensions["models"].pinned,
+        facts,
     )
     timings.add("rules", t)
     return p

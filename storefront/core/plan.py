@@ -8,6 +8,7 @@ plan of a shopper with the same context, time and rules version.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ class PagePlan:
         return self.resolution.policies
 
 
+def page_facts(
+    ctx: Context, page: str, page_args: Mapping[str, Any], catalog
+) -> Callable[[], dict]:
+    """The request's rule facts, computed on first use and then kept: the rules and the
+    experiments' targeting of one request read the same facts, computed once."""
+    return functools.cache(lambda: facts_for(ctx, page, dict(page_args), catalog))
+
+
 def sizing(ctx: Context, settings: Any) -> Sizing:
     return Sizing(ctx.compact, settings.rail_size, settings.compact_rail_size)
 
@@ -57,14 +66,16 @@ def rule_effects(
     base: Layout,
     rules: Published,
     settings: Any,
+    facts: Callable[[], dict] | None = None,
 ) -> Resolution:
     """The page's layout and item policies under these rules. A failure falls back to the
-    default layout: a broken rule never breaks a page."""
+    default layout: a broken rule never breaks a page. `facts`: the request's rule facts, when
+    the caller has them (computed once per request: experiment targeting reads them too)."""
     if not rules.enabled:
         return Resolution(base)
     try:
-        facts = facts_for(ctx, page, dict(page_args), snap.catalog)
-        winners = matched(rules.enabled, facts, settings.store_timezone)
+        facts = facts or page_facts(ctx, page, page_args, snap.catalog)
+        winners = matched(rules.enabled, facts(), settings.store_timezone)
         return resolve(page, base, winners, sizing(ctx, settings), snap.catalog)
     except Exception:
         log.exception("rules %s could not be applied to %s; default layout", rules.label, page)
@@ -80,11 +91,12 @@ def make_plan(
     settings: Any,
     running: tuple = (),
     pinned_model: Callable[[str], Snapshot] | None = None,
+    facts: Callable[[], dict] | None = None,
 ) -> PagePlan:
     """layout -> rule effects -> experiment effects (a strategy arm changes a slot's strategy,
     a model arm serves another model version through `pinned_model`)."""
     resolution = rule_effects(
-        page, page_args, ctx, snap, base_layout(page, ctx, settings), rules, settings
+        page, page_args, ctx, snap, base_layout(page, ctx, settings), rules, settings, facts
     )
     layout = resolution.layout
     if running:

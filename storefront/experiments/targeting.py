@@ -27,13 +27,14 @@ def in_play(
     ctx,
     catalog,
     exposures: Exposures | None = None,
+    facts=None,
 ) -> tuple[Experiment, ...]:
     mine = [e for e in running if e.page == page and assignment.arm(e.id) is not None]
     if not any(e.targeted for e in mine):
         return tuple(mine)
     from storefront.rules.matching import facts_for, holds
 
-    facts = facts_for(ctx, page, page_args, catalog)
+    facts = facts() if facts is not None else facts_for(ctx, page, page_args, catalog)
     out = []
     for e in mine:
         if e.targeted:

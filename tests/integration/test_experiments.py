@@ -347,3 +347,61 @@ def test_targeting_is_checked_like_a_rule_condition(shop_env):
         store.ExperimentSpec(**base, conditions={"colour": "red"})
     ok = store.ExperimentSpec(**base, conditions={"device": ["mobile"], "country": "gb"})
     assert ok.conditions == {"device": ["mobile"], "country": ["GB"]}
+
+
+def test_a_page_computes_its_rule_facts_once_for_rules_and_targeting(shop_env, monkeypatch):
+    """The published rules and a targeted experiment's conditions read the same facts: one
+    computation per request (issue #17: "rule facts computed twice per request")."""
+    from storefront.core import plan as core_plan
+    from storefront.rules import matching
+    from tests.integration.rules_support import publish, wipe
+
+    app = app_with(shop_env)
+    engine = app.extensions["db"]
+    with engine.begin() as conn:
+        conn.execute(delete(db.experiments))
+    spec = store.ExperimentSpec(
+        id="phones-facts",
+        name="Trending for phones",
+        kind="strategy",
+        page="home",
+        slot="for-you",
+        metric="ctr",
+        conditions={"device": "mobile"},
+        arms=[
+            {"name": "control", "share": 0.5, "value": "for_you"},
+            {"name": "trending", "share": 0.5, "value": "trending_near_you"},
+        ],
+    )
+    store.start(engine, store.create(engine, spec).id)
+    wipe(engine)
+    publish(
+        app,
+        [
+            {
+                "name": "Home order",
+                "when": {"page": "home"},
+                "then": {"layout": ["trending", "for-you"]},
+            }
+        ],
+    )
+    calls = []
+    real = matching.facts_for
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "facts_for", counting)
+    monkeypatch.setattr(core_plan, "facts_for", counting)
+    try:
+        html = (
+            app.test_client().get("/?qa_country=GB", headers={"User-Agent": PHONE}).get_data(True)
+        )
+        assert slots(html)[:2] == ["trending", "for-you"]  # the rule held
+        assert calls == ["home"]  # targeting and rules: one computation
+    finally:
+        wipe(engine)
+        app.extensions["rules"].reload()
+        with engine.begin() as conn:
+            conn.execute(delete(db.experiments))
