@@ -21,6 +21,16 @@ MAX_ITEMS = 20_000  # a dense float32 items x items matrix of 1.6 GB: beyond it,
 # Training computes EASE twice (the validation split, then the version): only up to this many
 # products (0.4 GB, well under a minute on two cores), for the blend's EASE features.
 BLEND_MAX_ITEMS = 10_000
+# Up to this many products a version keeps every weight of B, negative ones too (n x (n - 1)
+# ids and scores, 8 MB at 1,000): the blend's and the served "ease" candidate's EASE is then
+# exactly the bare model's. Above it only each item's k largest positive weights are kept.
+FULL_ROWS = 1_000
+# The ridge penalties `storefront train` tries for the version's EASE (fit.py): the default,
+# half and twice it, no figure taken from any store (each costs a dense inverse, a few seconds
+# at 4,000 products). The one that ranks the store's validation customers' next new products
+# best is kept.
+DEFAULT_L2 = 250.0
+L2_GRID = (DEFAULT_L2 / 2, DEFAULT_L2, DEFAULT_L2 * 2)
 
 
 class TooLarge(ValueError):
@@ -43,16 +53,19 @@ def ease_weights(user_items: sp.csr_matrix, l2: float) -> np.ndarray:
 
 
 def ease_neighbours(
-    user_items: sp.csr_matrix, k: int, l2: float = 250.0, max_items: int = BLEND_MAX_ITEMS
+    user_items: sp.csr_matrix, k: int, l2: float = DEFAULT_L2, max_items: int = BLEND_MAX_ITEMS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each item's k largest positive weights in B as fixed-width (ids, scores) arrays, padded
     with id 0 and score 0, like knn.neighbour_arrays: a shopper's EASE score of j is then the
     sum over what they bought of its weight towards j (blend.neighbour_scores), memory-mapped
-    in a version and cheap per request. TooLarge above max_items products."""
+    in a version and cheap per request. Up to FULL_ROWS products every weight, negative ones
+    too (_full_rows). TooLarge above max_items products."""
     if user_items.shape[1] > max_items:
         raise TooLarge(f"EASE for the blend: at most {max_items:,} products")
     b = ease_weights(user_items, l2)
     n = b.shape[0]
+    if 1 < n <= FULL_ROWS:
+        return _full_rows(b)
     k = max(min(k, n - 1), 1)
     ids = np.argpartition(-b, k - 1, axis=1)[:, :k].astype(np.int32)
     scores = np.take_along_axis(b, ids, axis=1)
@@ -62,12 +75,24 @@ def ease_neighbours(
     return np.where(keep, ids, 0).astype(np.int32), np.where(keep, scores, 0).astype(np.float32)
 
 
+def _full_rows(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every off-diagonal weight of B, signed, each row best first: a negative weight (bought
+    with i, j is less likely) counts as it does in the bare model."""
+    n = b.shape[0]
+    base = np.tile(np.arange(n - 1), (n, 1))
+    ids = base + (base >= np.arange(n)[:, None])  # each row: every item but itself
+    scores = np.take_along_axis(b, ids, axis=1)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ids, scores = np.take_along_axis(ids, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    return ids.astype(np.int32), scores.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class EASEParams:
     """l2: the ridge penalty on B, in co-purchase counts (the diagonal of X'X is how many
     customers bought each item)."""
 
-    l2: float = 250.0
+    l2: float = DEFAULT_L2
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -9,7 +9,9 @@ bought after it:
   blend's features (blend.fit_weights), scored out of fold (fitted on one half of the validation
   customers, scored on the other, and back), then refitted on all of them;
 - the guard: where the blend does not beat its best single candidate (blend.CANDIDATES: buy
-  again, ALS, popularity...) on validation, that candidate is served instead, and a note says so;
+  again, ALS, popularity...) on validation by more than the standard error of its per-customer
+  gain, that candidate is served instead, and a note says so;
+- EASE's ridge penalty (of ease.L2_GRID), for the version's EASE and the blend's features;
 - the list a first-time visitor gets (all-time best sellers, this month's with or without guest
   orders, or by country): the one with the best NDCG@10 for the validation's new customers;
 - what a visitor with only a session gets (session_fit.py): the blend, or a single candidate,
@@ -44,8 +46,9 @@ from recommender.blend import (
     fit_weights,
     learned,
     log_scale,
+    unit,
 )
-from recommender.ease import TooLarge, ease_neighbours
+from recommender.ease import DEFAULT_L2, L2_GRID, TooLarge, ease_neighbours
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.metrics import ndcg_at_k
 from recommender.models import ALSParams, fit_als
@@ -72,6 +75,7 @@ class Fitted:
     serve: str = "hand blend"  # "blend", a candidate of blend.CANDIDATES, or "hand blend"
     serve_new: str = "hand blend"
     first_visit: str = SAFE_FIRST_VISIT
+    ease_l2: float | None = None  # EASE's ridge penalty (_ease); None: ease.DEFAULT_L2
     repeat_share: float | None = None
     explore_share: float | None = None  # None: the operator's STOREFRONT_EXPLORE_SHARE
     validation: dict = field(default_factory=dict)
@@ -147,11 +151,11 @@ class Validation:
             self._knn[params.neighbours] = session_fit.neighbour_table(self.history, ids, scores)
         return self._knn[params.neighbours]
 
-    def ease(self, k: int) -> np.ndarray | None:
+    def ease(self, k: int, l2: float = DEFAULT_L2) -> np.ndarray | None:
         """Each validation customer's EASE scores from the k-neighbour arrays a version keeps
         (None where the catalog is too big for EASE)."""
         try:
-            ids, scores = ease_neighbours(self.split.data.matrix, k)
+            ids, scores = ease_neighbours(self.split.data.matrix, k, l2)
         except TooLarge:
             return None
         self.ease_arrays = (ids, scores)
@@ -167,13 +171,19 @@ class Validation:
     ) -> float:
         """Mean NDCG@10 over the customers (or `rows` of them); new_only: owned products are
         left out of the ranking and the truth."""
+        return float(np.mean(self.ndcg_each(scores, new_only, rows)))
+
+    def ndcg_each(
+        self, scores: np.ndarray, new_only: bool = False, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """NDCG@10 of each customer (or of `rows` of them), as `ndcg` averages it."""
         rows = np.arange(len(self)) if rows is None else rows
         s = np.array(scores[rows], dtype=np.float32)
         if new_only:
             s[self.owned[rows]] = -np.inf
         ids, _ = top_n(s, 10)
         truths = self.new_truths if new_only else self.truths
-        return float(np.mean([ndcg_at_k(r, truths[k]) for r, k in zip(ids, rows, strict=True)]))
+        return np.array([ndcg_at_k(r, truths[k]) for r, k in zip(ids, rows, strict=True)])
 
     def pool(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         """What the blend learns on: each customer's own products and their top POOL by ALS
@@ -203,16 +213,32 @@ class Validation:
         )
 
 
-def guard(scores: dict[str, float], blend_name: str = "blend") -> tuple[str, str]:
+def guard(
+    scores: dict[str, float], blend_name: str = "blend", per: dict[str, np.ndarray] | None = None
+) -> tuple[str, str]:
     """What to serve given validation NDCG@10 of the blend and of each single candidate: the
-    blend where it beats every candidate, else the best candidate. Returns (name, a note)."""
+    blend where it beats every candidate, else the best candidate. Returns (name, a note).
+
+    per: each one's NDCG@10 per validation customer (the same customers). With them the blend
+    must beat the best candidate by more than the standard error of its mean per-customer gain
+    (session_fit.gain_and_noise): a blend of sixteen fitted weights that wins by less than the
+    noise of this many customers is a coin flip, and the single candidate is the simpler bet."""
     mine = scores[blend_name]
     best = max((k for k in scores if k != blend_name), key=lambda k: scores[k], default=None)
-    if best is None or mine > scores[best]:
+    if best is None:
         return blend_name, ""
+    if per is None:
+        if mine > scores[best]:
+            return blend_name, ""
+        margin = ""
+    else:
+        gain, noise = session_fit.gain_and_noise(per[blend_name], per[best])
+        if gain > noise:
+            return blend_name, ""
+        margin = f" by more than the noise (gain {gain:+.4f}, its standard error {noise:.4f})"
     return best, (
-        f"the blend ({mine:.4f}) does not beat {best} ({scores[best]:.4f}) on validation: "
-        f"serving {best}"
+        f"the blend ({mine:.4f}) does not beat {best} ({scores[best]:.4f}) on validation"
+        f"{margin}: serving {best}"
     )
 
 
@@ -353,10 +379,35 @@ def fit_store(
     out.explore_share = _explore_share(val, split.products["category"].to_numpy())
     factors = fit_als(split.data.matrix, als_params)
     als = factors.user_factors[val.rows] @ factors.item_factors.T
-    feats = val.features(als, val.knn(knn_params), val.ease(knn_params.neighbours))
+    feats = val.features(als, val.knn(knn_params), _ease(val, knn_params.neighbours, out))
     _choose(val, feats, base, out)
     _fit_session(split, val, factors.item_factors, als_params, out)
     return out
+
+
+def _ease(val: Validation, k: int, out: Fitted) -> np.ndarray | None:
+    """EASE's ridge penalty for this store: of ease.L2_GRID, the one whose EASE (as the version
+    keeps it: ease_neighbours) ranks the validation customers' next new products best (NDCG@10,
+    popularity breaking ties, as the "ease" candidate serves). The version's EASE arrays, the
+    blend's EASE features and the session fit use it. Returns its scores (None: no EASE)."""
+    best: tuple | None = None
+    figures = {}
+    for l2 in L2_GRID:
+        scores = val.ease(k, l2)
+        if scores is None:  # a catalog too big for EASE
+            return None
+        ndcg = val.ndcg(unit(scores) + np.float32(0.001) * val.popularity, new_only=True)
+        figures[f"{l2:g}"] = round(ndcg, 4)
+        if best is None or ndcg > best[1]:
+            best = (l2, ndcg, scores, val.ease_arrays)
+    out.ease_l2, _, scores, val.ease_arrays = best
+    out.validation["ease_l2_ndcg@10"] = figures
+    out.notes.append(
+        f"EASE's ridge penalty: {out.ease_l2:g} (validation NDCG@10, new products only: "
+        + ", ".join(f"{l2} {ndcg:.4f}" for l2, ndcg in figures.items())
+        + ")"
+    )
+    return scores
 
 
 def _fit_session(
@@ -423,10 +474,11 @@ def _choose(val: Validation, feats: dict, base: BlendParams, out: Fitted) -> Non
         ("all_purchases", CANDIDATES, oof, whole.weights, False),
         ("new_only", NEW_CANDIDATES, oof_new, whole.new_weights, True),
     ):
-        ndcg = {"blend": round(val.ndcg(scores_blend, new_only), 4)}
+        per = {"blend": val.ndcg_each(scores_blend, new_only)}
         for name, w in candidates.items():
-            ndcg[name] = round(val.ndcg(learned(feats, w), new_only), 4)
-        chosen, note = guard(ndcg)
+            per[name] = val.ndcg_each(learned(feats, w), new_only)
+        ndcg = {name: round(float(each.mean()), 4) for name, each in per.items()}
+        chosen, note = guard(ndcg, per=per)
         out.validation[f"{protocol}_ndcg@10"] = ndcg
         if note:
             out.notes.append(f"{protocol.replace('_', ' ')}: {note}")

@@ -91,13 +91,21 @@ def _better(per: dict[str, np.ndarray], today: str) -> tuple[str | None, str]:
     visitors: its mean per-visitor gain over today's rail above the gain's standard error (a
     group of a few dozen visitors would otherwise switch on a coin flip). (name or None, how)."""
     best = max(per, key=lambda k: per[k].mean())
-    gain = per[best] - per[today]
-    noise = float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else float("inf")
+    gain, noise = gain_and_noise(per[best], per[today])
     how = (
         f"{best} {per[best].mean():.4f} against today's {per[today].mean():.4f} "
-        f"(gain {gain.mean():+.4f}, its standard error {noise:.4f})"
+        f"(gain {gain:+.4f}, its standard error {noise:.4f})"
     )
-    return (best if gain.mean() > noise else None), how
+    return (best if gain > noise else None), how
+
+
+def gain_and_noise(mine: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+    """The mean per-customer gain of one rail's scores over another's (paired, the same
+    customers), and the standard error of that mean (infinite for fewer than two customers):
+    a gain below it is what a coin flip over this few customers gives. fit.guard uses it too."""
+    gain = np.asarray(mine, dtype=np.float64) - np.asarray(other, dtype=np.float64)
+    noise = float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else float("inf")
+    return float(gain.mean()) if len(gain) else 0.0, noise
 
 
 def choose(

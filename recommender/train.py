@@ -22,7 +22,7 @@ import pandas as pd
 from recommender import imported, popularity, registry, segments, taste_index
 from recommender.blend import BlendParams
 from recommender.dataset import build_interactions
-from recommender.ease import BLEND_MAX_ITEMS, ease_neighbours
+from recommender.ease import BLEND_MAX_ITEMS, DEFAULT_L2, ease_neighbours
 from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
@@ -147,7 +147,7 @@ def train(
     ease = None
     if len(data.item_ids) <= BLEND_MAX_ITEMS:  # the blend's EASE features (ease.py)
         say(f"EASE over {len(data.item_ids):,} products")
-        ease = ease_neighbours(data.matrix, knn.neighbours)
+        ease = ease_neighbours(data.matrix, knn.neighbours, fitted.ease_l2 or DEFAULT_L2)
     say("computing popularity, trending by country and seasonal lists")
     # a shop without orders yet: its interactions stand in for them in the popularity lists
     popular = imported.as_lines(extra) if lines.empty and extra is not None else lines

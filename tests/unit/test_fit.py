@@ -194,3 +194,29 @@ def test_a_catalog_too_big_for_dense_validation_samples_customers_or_falls_back(
     fallback = fit_store(lines, products, ALS, KNNParams())
     assert fallback.weights == {} and fallback.serve == "hand blend"
     assert any("too many to validate" in note for note in fallback.notes)
+
+
+def test_training_chooses_eases_ridge_on_validation_and_the_version_keeps_that_ease(
+    grocery, tmp_path
+):
+    """The penalty of ease.L2_GRID that ranks validation customers' next new products best is
+    fitted, noted, and the version's EASE arrays are EASE at that penalty."""
+    from recommender.ease import L2_GRID, ease_neighbours
+
+    lines, products = grocery
+    report = train(lines, lines["product_id"].unique(), tmp_path, params=ALS, products=products)
+    fitted = json.loads((tmp_path / report.version / "meta.json").read_text())["fitted"]
+    figures = fitted["validation"]["ease_l2_ndcg@10"]
+    assert set(figures) == {f"{l2:g}" for l2 in L2_GRID}
+    assert fitted["ease_l2"] in L2_GRID and figures[f"{fitted['ease_l2']:g}"] == max(
+        figures.values()
+    )
+    assert any(note.startswith("EASE's ridge penalty") for note in fitted["notes"])
+    model = Model(tmp_path / report.version)
+    lines = lines.assign(ts=pd.to_datetime(lines["ts"]))
+    from recommender.dataset import build_interactions
+
+    data = build_interactions(lines, item_ids=np.asarray(sorted(model.item_ids), dtype=str))
+    ids, scores = ease_neighbours(data.matrix, KNNParams().neighbours, fitted["ease_l2"])
+    np.testing.assert_allclose(np.asarray(model.ease_scores), scores, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(model.ease_ids), ids)
