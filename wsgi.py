@@ -1,5 +1,14 @@
 """WSGI entry point for any server: `gunicorn wsgi:app` (storefront serve does this for you)."""
 
-from storefront import create_app
+import sys
 
-app = create_app()
+from storefront import create_app
+from storefront.migrations import SchemaNotCurrent
+
+try:
+    app = create_app()
+except SchemaNotCurrent as exc:
+    # one line in the server's log instead of a traceback per worker; 4 is gunicorn's "app
+    # failed to load", on which its master stops instead of starting workers again and again
+    print(f"storefront: {exc}", file=sys.stderr, flush=True)
+    sys.exit(4)
