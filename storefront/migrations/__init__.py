@@ -20,6 +20,7 @@ migration leaves the schema as it was.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +62,18 @@ def head() -> str:
 def current(engine: Engine) -> str | None:
     """The database's revision; None for an empty database or one made before Alembic."""
     with engine.connect() as conn:
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    # Alembic logs its dialect at INFO on every context: noise in a server's start-up log
+    log = logging.getLogger("alembic.runtime.migration")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))
+    try:
         return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        log.setLevel(level)
 
 
 def describe(engine: Engine) -> str:
@@ -133,7 +145,7 @@ def _locked(engine: Engine) -> Iterator[Connection]:
 
 
 def _versioned(conn: Connection) -> bool:
-    return MigrationContext.configure(conn).get_current_revision() is not None
+    return _revision(conn) is not None
 
 
 def _has_tables(bind) -> bool:
