@@ -112,7 +112,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     made before Alembic. Cheap when already there: one read of the version table."""
     if revision == "head" and current(engine) == head():
         return
-    with _locked(engine) as conn:
+    with locked(engine) as conn:
         if not _versioned(conn) and _has_tables(conn):
             _adopt(conn)
         command.upgrade(_bound(conn), revision)
@@ -120,7 +120,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Migrate the database down to `revision` ("base": no tables at all)."""
-    with _locked(engine) as conn:
+    with locked(engine) as conn:
         command.downgrade(_bound(conn), revision)
 
 
@@ -131,7 +131,7 @@ def _bound(conn: Connection) -> Config:
 
 
 @contextmanager
-def _locked(engine: Engine) -> Iterator[Connection]:
+def locked(engine: Engine) -> Iterator[Connection]:
     """One connection in one transaction that holds the migration lock; committed at the end,
     rolled back (DDL included) on any error."""
     with engine.connect() as conn:

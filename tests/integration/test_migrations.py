@@ -118,8 +118,7 @@ def test_the_models_and_the_migrations_agree(engine):
 
 def test_a_downgrade_that_would_merge_events_changes_nothing(engine):
     """Two visitors with the same client event id cannot be keyed by id alone: the downgrade
-    refuses, and its transaction (DDL included, SQLite too) leaves the schema and rows as they
-    were."""
+    refuses before changing anything, and says why."""
     db.create_schema(engine)
     add_event(engine, "same", "visitor-a")
     add_event(engine, "same", "visitor-b")
@@ -129,6 +128,17 @@ def test_a_downgrade_that_would_merge_events_changes_nothing(engine):
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     assert event_rows(engine) == [("same", "visitor-a"), ("same", "visitor-b")]
     assert "events_old" not in tables(engine)
+
+
+def test_a_failed_run_rolls_its_ddl_back(engine):
+    """A migration run is one transaction, DDL included (SQLite too, where pysqlite would
+    otherwise run each DDL statement on its own): what fails half-way leaves nothing behind."""
+    db.create_schema(engine)
+    with pytest.raises(ZeroDivisionError), migrations.locked(engine) as conn:
+        conn.execute(text("CREATE TABLE half_done (x INTEGER)"))
+        conn.execute(text("DROP TABLE api_keys"))
+        _ = 1 / 0
+    assert "half_done" not in tables(engine) and "api_keys" in tables(engine)
 
 
 def old_release(engine) -> None:
