@@ -4,8 +4,14 @@ import sys
 
 from storefront import create_app
 from storefront.config import ConfigError
+from storefront.migrations import SchemaNotCurrent
 
 try:
     app = create_app()
 except ConfigError as exc:  # one line naming the variable, not a traceback
     sys.exit(f"storefront: {exc}")
+except SchemaNotCurrent as exc:
+    # one line in the server's log instead of a traceback per worker; 4 is gunicorn's "app
+    # failed to load", on which its master stops instead of starting workers again and again
+    print(f"storefront: {exc}", file=sys.stderr, flush=True)
+    sys.exit(4)

@@ -62,7 +62,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(settings.effective_database_url)
-    db.create_schema(engine)
+    try:  # never serve a schema this code was not written for: one line, no traceback
+        db.require_schema(engine)
+    except Exception:
+        engine.dispose()
+        raise
     app.extensions["db"] = engine
     redis_client.init_app(app)
     rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis

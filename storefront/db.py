@@ -1,7 +1,9 @@
 """The relational store: SQLite by default, PostgreSQL by URL, through one SQLAlchemy Core schema.
 
 Core (not the ORM) because every hot read is a bulk read into memory at worker start, and every
-write is a batch insert; the schema below is the single source of truth for both back ends.
+write is a batch insert. The tables below are what the code reads and writes; the database gets
+them through Alembic revisions (storefront/migrations/versions/), and a test checks that the two
+agree (tests/integration/test_migrations.py). Change a table here and add a revision there.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
     text,
 )
 from sqlalchemy.engine import Engine
@@ -289,42 +290,25 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables, and add missing nullable columns to existing ones; safe on every
-    start. Additive changes only: a shop upgraded in place keeps its data without a migration
-    tool, and anything destructive is left to the operator."""
-    metadata.create_all(engine)
-    existing = inspect(engine)
+    """Bring the database to this release's schema: Alembic's upgrade to head from
+    storefront/migrations (creating every table in an empty database, adopting one made before
+    migrations). Cheap when already current; what every command that opens the store runs.
+    The web app never calls it: a server refuses a schema that is not current (require_schema)."""
+    from storefront import migrations
+
+    migrations.upgrade(engine)
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise migrations.SchemaNotCurrent (one line: run `storefront db upgrade`) unless the
+    database is at this release's head revision."""
+    from storefront import migrations
+
+    migrations.require_head(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    """Drop every table of the schema and Alembic's version table (tests, a clean reinstall)."""
+    metadata.drop_all(engine)
     with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in have and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(
-                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                    )
-    _scope_event_ids(engine)
-
-
-def _scope_event_ids(engine: Engine) -> None:
-    """Re-key an events table whose primary key is the client's id alone (shops from before
-    event ids were scoped per visitor), keeping every row; one transaction, done once."""
-    pk = inspect(engine).get_pk_constraint("events")
-    if pk["constrained_columns"] != ["id"]:
-        return
-    columns = ", ".join(f'"{c.name}"' for c in events.columns if c.name != "source")
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":  # no ALTER of a primary key: copy into a new table
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite would commit each DDL alone
-            conn.execute(text("DROP INDEX IF EXISTS ix_events_visitor"))
-            conn.execute(text("ALTER TABLE events RENAME TO events_unscoped"))
-            events.create(conn)
-            conn.execute(
-                text(f"INSERT INTO events ({columns}) SELECT {columns} FROM events_unscoped")
-            )
-            conn.execute(text("DROP TABLE events_unscoped"))
-        else:
-            conn.execute(text("ALTER TABLE events ADD source VARCHAR(16) DEFAULT '' NOT NULL"))
-            conn.execute(text(f'ALTER TABLE events DROP CONSTRAINT "{pk["name"]}"'))
-            conn.execute(text("ALTER TABLE events ADD PRIMARY KEY (id, visitor, source)"))
-        conn.commit()
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -142,7 +142,7 @@ def shop_env(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
         from storefront import db
 
         engine = create_engine(db_url)
-        db.metadata.drop_all(engine)
+        db.drop_schema(engine)  # the import below migrates it from nothing
         engine.dispose()
     import redis
 

@@ -45,11 +45,23 @@ def grocery_orders(orders_csv):
     return orders_csv, args, orders
 
 
+def migrate(database_url: str) -> None:
+    """Bring a test's database to the schema's head revision (Alembic, storefront/migrations)."""
+    from storefront import db
+
+    engine = db.make_engine(database_url)
+    db.create_schema(engine)
+    engine.dispose()
+
+
 def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Iterator:
     """The shop's Flask app on a home, its database and Redis, as the tests drive it (QA
     overrides, demo sign-in, no CSRF); closed after. `settings` adds to or overrides these.
-    The one factory behind the `app` fixtures (tests/conftest.py, the catalog shop's)."""
+    The one factory behind the `app` fixtures (tests/conftest.py, the catalog shop's). The
+    database is migrated first, as `storefront db upgrade` would (the app refuses it otherwise)."""
     from storefront import create_app
+
+    migrate(database_url)
 
     application = create_app(
         {

@@ -1,6 +1,6 @@
-"""The `storefront` command: demo, import, train, evaluate, tune, models, serve, and the studio's
-groups. One module per command group (storefront/cli/*.py); this one only assembles them, and
-common.py holds what they share. Nothing here imports a command module back: no cycles.
+"""The `storefront` command: demo, import, train, evaluate, tune, models, serve, db, and the
+studio's groups. One module per command group (storefront/cli/*.py); this one only assembles
+them, and common.py holds what they share. Nothing here imports a command module back: no cycles.
 
 Long steps print progress. Training always happens in the command's own process, never in the
 server, because implicit's OpenMP pool does not survive gunicorn's fork.
@@ -12,6 +12,7 @@ import click
 
 from storefront.cli.apikeys import apikeys_group
 from storefront.cli.customers import customers_group
+from storefront.cli.db import db_group
 from storefront.cli.demo import demo
 from storefront.cli.evaluate import evaluate_cmd, tune_cmd
 from storefront.cli.experiments import experiments_group
@@ -52,6 +53,7 @@ for _command in (
     rules_group,
     users_group,
     customers_group,
+    db_group,
     evaluate_cmd,
     tune_cmd,
 ):

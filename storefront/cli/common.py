@@ -21,7 +21,9 @@ def settings() -> Settings:
 
 
 def engine(settings: Settings):
-    """The shop's database engine, with its schema created if missing."""
+    """The shop's database engine, its schema migrated to this release's head first (Alembic;
+    a fresh store needs no set-up). Every command that opens the store does this; only the
+    server refuses an old schema instead (`storefront db upgrade`)."""
     from storefront import db
 
     engine = db.make_engine(settings.effective_database_url)

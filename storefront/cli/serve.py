@@ -33,8 +33,18 @@ from storefront.cli import common
 def serve(
     host: str, port: int, workers: int, worker_class: str, threads: int, connections: int
 ) -> None:
-    """Run the shop under gunicorn."""
+    """Run the shop under gunicorn. Refuses a database whose schema is not current (run
+    `storefront db upgrade` first), before starting anything."""
+    from storefront import db
+    from storefront.migrations import SchemaNotCurrent
     from storefront.server import run
 
     settings = common.settings()
+    engine = db.make_engine(settings.effective_database_url)
+    try:
+        db.require_schema(engine)
+    except SchemaNotCurrent as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
     sys.exit(run(settings, host, port, workers, threads, worker_class, connections))

@@ -92,5 +92,5 @@ def test_a_shop_upgraded_in_place_keeps_its_events_and_scopes_ids(tmp_path, whic
         n = conn.execute(select(func.count()).select_from(db.events)).scalar_one()
         kept = conn.execute(select(db.events.c.visitor).where(db.events.c.id == "old-event-1"))
         assert n == 2 and sorted(kept.scalars()) == ["visitor-aaaa", "visitor-bbbb"]
-    db.metadata.drop_all(engine)
+    db.drop_schema(engine)
     engine.dispose()

@@ -14,9 +14,11 @@ from sqlalchemy import delete, update
 
 from storefront import create_app, db, rate_limits
 from storefront.admin import auth, users
+from storefront.config import load_settings
 from storefront.rules import store
 from storefront.rules.schema import Rule
 from tests.conftest import ROOT
+from tests.helpers import migrate
 from tests.unit.test_rules_yaml_bounds import alias_bomb, deep
 
 PASSWORD = "a long enough password"
@@ -25,7 +27,9 @@ PEOPLE = (("vera", "viewer"), ("ed", "editor"), ("pia", "publisher"))
 
 
 def _make(home, redis_url: str, **settings):
-    app = create_app({"home": home, "redis_url": redis_url, "testing": True, **settings})
+    config = {"home": home, "redis_url": redis_url, "testing": True, **settings}
+    migrate(load_settings(overrides=config).effective_database_url)  # a fresh home's database
+    app = create_app(config)
     app.config["WTF_CSRF_ENABLED"] = False
     return app
 
