@@ -3,10 +3,13 @@
 Every module of storefront/ and recommender/ has one row, in the layer it belongs to; no row
 names a module that is gone; and no module imports from a layer above the one the table puts it
 in (the same graph as tests/unit/test_layers.py: grimp, annotation-only imports excluded).
+And every file path and every `module.name` that docs/architecture.md and docs/qa.md mention
+exists, so a rename that leaves the map behind fails here.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -106,4 +109,83 @@ def test_an_upward_import_is_found():
     layers = {"storefront/pages.py": 4, "storefront/core/plan.py": 6}
     assert upward_imports(layers, Graph()) == [
         "storefront.core.plan (layer 6) -> storefront.pages (layer 4)"
+    ]
+
+
+# ---- the names the docs mention --------------------------------------------------------------
+
+NAMED_DOCS = (DOC, ROOT / "docs" / "qa.md")
+FILE = re.compile(r"^[\w./-]+\.(?:py|md|html|js|yaml|sh)$")
+DOTTED = re.compile(r"^((?:[a-z_]\w*/)*[a-z_]\w*)\.([A-Za-z_]\w*)(?:\(\))?$")
+IN_CODE = re.compile(r"((?:[a-z_]\w*/)*[a-z_]\w*\.[A-Za-z_]\w*)\(")
+SEARCHED = ("", "storefront/", "recommender/", "templates/", "docs/", "assets/")
+
+
+def mentions(text: str) -> set[str]:
+    """Backticked words, and the `module.function(` calls inside code blocks."""
+    found = {w.strip("(),;:") for span in re.findall(r"`([^`\n]+)`", text) for w in span.split()}
+    for block in re.findall(r"```\n(.*?)```", text, re.S):
+        found.update(IN_CODE.findall(block))
+    return found
+
+
+def module_file(module: str) -> Path | None:
+    """'core/plan', 'storefront/core/plan' or 'pages' -> its file (a module or a package)."""
+    for base in ("", "storefront/", "recommender/"):
+        for candidate in (f"{base}{module}.py", f"{base}{module}/__init__.py"):
+            if (ROOT / candidate).is_file():
+                return ROOT / candidate
+    return None
+
+
+def defined_in(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def unknown_names(text: str) -> list[str]:
+    """Mentioned files that do not exist, and `module.name`s whose module does not define name
+    (words whose first part is no module of ours, like `np.load`, are not ours to check)."""
+    bad = []
+    for word in sorted(mentions(text)):
+        if FILE.match(word) and "/" in word:
+            if not any((ROOT / base / word).exists() for base in SEARCHED):
+                bad.append(word)
+            continue
+        m = DOTTED.match(word)
+        if m is None or FILE.match(word):
+            continue
+        module, name = m.groups()
+        path = module_file(module)
+        if path is None or module_file(f"{module}/{name}") is not None:
+            continue  # not one of our modules, or a package's sub-module
+        if name not in defined_in(path):
+            bad.append(word)
+    return bad
+
+
+def test_every_file_and_name_the_docs_mention_exists():
+    for doc in NAMED_DOCS:
+        assert unknown_names(doc.read_text(encoding="utf-8")) == [], doc.name
+
+
+def test_a_renamed_function_is_found():
+    text = "`pages.compose` and `core/plan.make_plan` in `storefront/pages.py`\n"
+    assert unknown_names(text) == []
+    stale = "`pages.render_page()`, `core/plan.make_plans` and `storefront/page.py`\n"
+    stale += "```\n ├─ fragments.render_fragment(...)\n```\n"
+    assert unknown_names(stale) == [
+        "core/plan.make_plans",
+        "fragments.render_fragment",
+        "pages.render_page",
+        "storefront/page.py",
     ]
