@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 ROOT = "sf"
 # one prefix per purpose; key() joins the parts
-FRAGMENT = "frag"  # rendered slot HTML (TTL: fragment_ttl)
+FRAGMENT = "frag"  # a slot's candidates after its rule effects, as JSON (TTL: fragment_ttl)
 PAGE = "page"  # a whole personal page per visitor and request shape (TTL: page_cache_ttl)
 PAGE_PARTS = "pparts"  # a page's session version and fragment keys (TTL: page_cache_ttl)
 VIEWS = "views"  # recently viewed products of a visitor, newest first (bounded list, TTL)
@@ -52,7 +52,6 @@ PENDING_EXPOSURES = "xpend"  # targeted experiments a page applied, until the vi
 # move them into SQL (experiments/exposures.py) (hash, TTL 1 day)
 PREFS = "prefs"  # the shopper's own choices: muted categories, signals off (hash, TTL 1 year)
 SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, TTL 1 hour)
-RATE = "rate"  # events per visitor per minute (counter, TTL 2 minutes)
 CUSTOMER = "customer"  # customer id -> the visitor id their devices share (string, TTL)
 EVENT_STREAM = "stream:events"  # live feed of accepted events (stream, MAXLEN bound)
 
