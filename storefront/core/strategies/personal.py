@@ -91,9 +91,14 @@ def discovery_share(settings: Any, fitted: float | None) -> float:
 def for_you_exploration(req: Request) -> Exploration | None:
     """Discovery for a rail built from the shopper's taste, at `discovery_share`; drawn from
     the rail's own later candidates first, then from popular products (core/pipeline.py
-    discover)."""
+    discover). Not on a first visit (signed in, nothing bought, no session): with no usual
+    categories there is nothing to discover beyond, the rail is the store's fitted first-visit
+    list, and the share was fitted on what returning customers do."""
     model = req.snap.model
     if model is None or not has_taste(req):
+        return None
+    s = req.ctx.session
+    if not (s.views or s.cart or model.knows_user(req.ctx.customer_id)):
         return None
     share = discovery_share(settings_of(req), model.explore_share)
     if share <= 0:
