@@ -66,7 +66,7 @@ def describe(meta: dict) -> list[str]:
     share = fitted.get("explore_share")
     out.append(
         f"Exploration share: {share:.3f} (bought next from categories new to the customer), "
-        "at most STOREFRONT_EXPLORE_SHARE"
+        "served unless STOREFRONT_EXPLORE_SHARE is set"
         if share is not None
         else "Exploration share: STOREFRONT_EXPLORE_SHARE (not fitted)"
     )

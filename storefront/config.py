@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     rail_size: Count = 8  # products per rail on desktop
     compact_rail_size: Count = 4  # products per rail on a phone
     rail_category_share: Share = 0.5  # at most this share of a rail from one category
-    explore_share: Share = 0.125  # share of "for you" given to discovery (0 turns it off)
+    # share of "for you" given to discovery (0 turns it off); unset: the model's fitted share
+    explore_share: Share = 0.125
     holdout_share: Share = 0.05  # visitors who always get the non-personalized shop
     # per visitor; far above a person, well below a flood
     events_per_minute: Annotated[int, Field(ge=0)] = 600

@@ -167,10 +167,10 @@ def test_no_rail_has_more_than_the_category_share(store):
 
 @pytest.mark.usefixtures("rules")
 def test_discovery_share_over_many_rails_is_the_configured_share(store):
-    share = store.config["SETTINGS"].explore_share
-    model = model_of(store)
-    if model.explore_share is not None:
-        share = min(share, model.explore_share)  # the store's own, under the operator's cap
+    from storefront.core.strategies.personal import discovery_share
+
+    # the store's fitted share unless the shop configured one (tests/unit/test_discovery_share.py)
+    share = discovery_share(store.config["SETTINGS"], model_of(store).explore_share)
     shown = []
 
     @settings(PROPERTY, max_examples=60)

@@ -3,6 +3,8 @@ complements. Each is keyed by the visitor and their session version."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from storefront.core.strategies.base import (
     FALLBACK_POOL,
     Exploration,
@@ -75,17 +77,30 @@ def for_you(req: Request) -> list[Pick]:
     return favourites(req, exclude)
 
 
+def discovery_share(settings: Any, fitted: float | None) -> float:
+    """The share of "for you" given to discovery: STOREFRONT_EXPLORE_SHARE where the shop set
+    it (the merchandiser's choice wins, 0 turns discovery off); else what this store's
+    customers do themselves, the share training fitted on its validation split
+    (recommender/fit.py); else the setting's default (a model without a fitted share)."""
+    configured = "explore_share" in getattr(settings, "model_fields_set", ())
+    if configured or fitted is None:
+        return float(settings.explore_share)
+    return float(fitted)
+
+
 def for_you_exploration(req: Request) -> Exploration | None:
-    """Discovery for a rail built from the shopper's taste: the share is what this store's
-    customers do themselves (the model's fitted explore_share), at most the operator's
-    STOREFRONT_EXPLORE_SHARE; drawn from the rail's own later candidates first, then from
-    popular products (core/pipeline.py discover)."""
+    """Discovery for a rail built from the shopper's taste, at `discovery_share`; drawn from
+    the rail's own later candidates first, then from popular products (core/pipeline.py
+    discover). Not on a first visit (signed in, nothing bought, no session): with no usual
+    categories there is nothing to discover beyond, the rail is the store's fitted first-visit
+    list, and the share was fitted on what returning customers do."""
     model = req.snap.model
     if model is None or not has_taste(req):
         return None
-    share = settings_of(req).explore_share
-    if model.explore_share is not None:
-        share = min(share, model.explore_share)
+    s = req.ctx.session
+    if not (s.views or s.cart or model.knows_user(req.ctx.customer_id)):
+        return None
+    share = discovery_share(settings_of(req), model.explore_share)
     if share <= 0:
         return None
     exclude, _ = _for_you_exclude(req)
