@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         holders,
         links,
+        metrics,
         model_holder,
         qa_snapshot,
         rate_limits,
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         engine.dispose()
         raise
     app.extensions["db"] = engine
+    metrics.init_app(app)  # /metrics; its hooks time every request (before the blueprints')
     redis_client.init_app(app)
     rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis
     app.extensions["sessions"] = SessionStore(
