@@ -117,7 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from flask import render_template
         from werkzeug.exceptions import ServiceUnavailable
 
-        if request.path.startswith(("/events", "/healthz", "/api")) or request.is_json:
+        if request.path.startswith(("/events", "/health", "/api")) or request.is_json:
             response = jsonify({"error": message})
         else:
             response = app.make_response(
@@ -131,7 +131,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _http_error(exc: HTTPException):
         # the exception's own headers stay (a 405's Allow, a 401's WWW-Authenticate)
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        if request.path.startswith(("/events", "/healthz", "/api")):
+        if request.path.startswith(("/events", "/health", "/api")):
             headers.append(("Cache-Control", "no-store"))
             return jsonify({"error": exc.description or exc.name}), exc.code, headers
         from flask import render_template
