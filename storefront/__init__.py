@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         holders,
         links,
+        metrics,
         model_holder,
         qa_snapshot,
         rate_limits,
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         engine.dispose()
         raise
     app.extensions["db"] = engine
+    metrics.init_app(app)  # /metrics; its hooks time every request (before the blueprints')
     redis_client.init_app(app)
     rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis
     app.extensions["sessions"] = SessionStore(
@@ -115,7 +117,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from flask import render_template
         from werkzeug.exceptions import ServiceUnavailable
 
-        if request.path.startswith(("/events", "/healthz", "/api")) or request.is_json:
+        if request.path.startswith(("/events", "/health", "/api")) or request.is_json:
             response = jsonify({"error": message})
         else:
             response = app.make_response(
@@ -129,7 +131,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _http_error(exc: HTTPException):
         # the exception's own headers stay (a 405's Allow, a 401's WWW-Authenticate)
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        if request.path.startswith(("/events", "/healthz", "/api")):
+        if request.path.startswith(("/events", "/health", "/api")):
             headers.append(("Cache-Control", "no-store"))
             return jsonify({"error": exc.description or exc.name}), exc.code, headers
         from flask import render_template

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     # customers sign in by number alone (demo only: scripts/run.sh sets it); else with a password
     demo_signin: bool = False
     identity_secret: str = ""  # HMAC key of identity-provider sign-in tokens; empty: off
+    # GET /metrics needs `Authorization: Bearer <token>`; empty: from this host only
+    metrics_token: str = ""
     log_level: str = "INFO"
     testing: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)

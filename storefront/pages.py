@@ -12,7 +12,7 @@ import time
 
 from flask import Response, current_app, g, make_response, render_template
 
-from storefront import page_cache
+from storefront import metrics, page_cache
 from storefront.core.compose import Composed, Timings
 from storefront.core.compose import compose as compose_slots
 from storefront.core.plan import PagePlan, make_plan, page_facts
@@ -62,7 +62,7 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
 
 def composed(p: PagePlan, page_args: dict, ctx, timings: Timings, slots=None) -> list[Composed]:
     """The plan's slots as shown, with the shop's fragment cache and exposure ledger."""
-    return compose_slots(
+    shown = compose_slots(
         p,
         ctx,
         page_args,
@@ -72,6 +72,8 @@ def composed(p: PagePlan, page_args: dict, ctx, timings: Timings, slots=None) ->
         timings,
         slots,
     )
+    metrics.fragments(p.page, (c.hit for c in shown))  # the fragment cache's hits and misses
+    return shown
 
 
 def compose(page: str, page_args: dict, template: str, **template_vars) -> Response:

@@ -33,6 +33,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from storefront import metrics
 from storefront.breaker import Breaker
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,15 @@ class _Guarded:
 
     def _refuse_if_open(self) -> None:
         if self.breaker.is_open:
+            metrics.redis_error(self.breaker.name, "circuit_open")
             raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
 
     def _watched(self, call, *args, **kwargs):
         try:
             return call(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
+            metrics.redis_error(self.breaker.name, kind)
             self.breaker.open(exc)
             raise
 

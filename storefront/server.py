@@ -22,6 +22,11 @@ connection pool) is already cooperative in the workers; patching only in the wor
 preloaded app, leaves real locks that deadlock a greenlet holding one across a database read.
 psycopg 3 yields to gevent by itself; SQLite calls are short and run in place.
 
+Metrics (storefront/metrics.py): every worker writes its counters to files in one directory
+(prometheus_client's multiprocess mode), made empty here before the app is built, so a scrape of
+any worker adds up all of them and a restart starts from zero; when a worker exits the master
+marks it dead, so its live gauges (the model version it served) drop out of the sums.
+
 Numpy's BLAS runs single-threaded here: a worker already answers requests in parallel (threads,
 and one process per core), and BLAS's own threads only wait for each other there. Measured on
 cold pages of the 1M-product shop (bench/scale_shop.py, docs/benchmarks.md).
@@ -31,11 +36,13 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import warnings
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from storefront import redis_client
+from storefront import metrics, redis_client
 from storefront.config import Settings
 from storefront.redis_client import start_embedded
 
@@ -46,6 +53,30 @@ def _post_fork(_server, worker) -> None:
     master's database connections: drop the inherited pool (without closing them)."""
     redis_client.forget_embedded_in_child()
     worker.app.wsgi().extensions["db"].dispose(close=False)
+
+
+def _child_exit(_server, worker) -> None:
+    """A worker is gone: its live gauges leave the metrics (its counters stay in the sums)."""
+    metrics.mark_process_dead(worker.pid)
+
+
+def metrics_dir(home: Path) -> Path:
+    """The multiprocess metrics directory for this run, empty: PROMETHEUS_MULTIPROC_DIR when
+    the operator set it (only its metric files are removed), else home/metrics (made afresh).
+    Set in the environment before the app is built, so the master and every worker it forks
+    write there."""
+    configured = os.environ.get(metrics.MULTIPROC_ENV)
+    if configured:
+        path = Path(configured)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path = (home / "metrics").resolve()
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    os.environ[metrics.MULTIPROC_ENV] = str(path)
+    return path
 
 
 class ShopServer(BaseApplication):
@@ -91,6 +122,7 @@ def run(
         if not settings.cache_redis_url:  # the cache's own server (redis_client.CACHE_SERVER)
             os.environ["STOREFRONT_CACHE_REDIS_URL"] = start_embedded(settings.home, "cache")
     os.environ.setdefault("STOREFRONT_HOME", str(settings.home))
+    metrics_dir(settings.home)  # before the app and its workers exist
     if worker_class == "gevent":
         from gevent import monkey
 
@@ -115,6 +147,7 @@ def run(
         "accesslog": "-",
         "preload_app": True,
         "post_fork": _post_fork,
+        "child_exit": _child_exit,
         # each shop its own control socket, so stopping one never pulls another's away
         "control_socket": str((settings.home / "gunicorn.ctl").resolve()),
     }
