@@ -93,6 +93,7 @@ SERVER_SETTINGS = {
     "STOREFRONT_HOLDOUT_SHARE": "0",  # no test visitor lands in the non-personalized holdout
     # visitors from the euro area and the US see an approximate price (test_shopper_words.py)
     "STOREFRONT_DISPLAY_CURRENCIES": "EUR:1.17,USD:1.27",
+    "STOREFRONT_DEMO_SIGNIN": "1",  # customers sign in by number (test_shopper_words.py)
 }
 
 
