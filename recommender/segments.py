@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -150,17 +150,72 @@ def _currency(products: pd.DataFrame) -> str | None:
     return str(codes.mode().iloc[0]) if len(codes) else None
 
 
-def _unique_name(base: str, extras: list[str], taken: set[str]) -> str:
-    """The first of base, base (extra...) whose slug no other segment has: ids and names are
-    both unique, and the same data gives the same ones."""
-    for k in range(len(extras) + 1):
-        name = f"{base} ({', '.join(extras[:k])})" if k else base
-        if _slug(name) not in taken:
-            return name
-    n = 2
-    while _slug(f"{base} {n}") in taken:
-        n += 1
-    return f"{base} {n}"
+BAND_WORDS = {"budget": "Budget", "mid": "Mid-price", "premium": "Premium", "luxury": "Luxury"}
+MIXED = "All-round"  # no category holds enough of the spend to name the group after it
+
+
+def _lead(top: tuple[tuple[str, float], ...], names: dict[str, str]) -> str:
+    """What the group buys, as a merchandiser says it: its main category, the two it splits
+    between, or "All-round" when it buys across the range."""
+    first = names.get(top[0][0], top[0][0])
+    if top[0][1] >= 0.28:
+        return first
+    if len(top) > 1 and top[0][1] + top[1][1] >= 0.45:
+        return f"{first} and {_lower_first(names.get(top[1][0], top[1][0]))}"
+    return MIXED
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _qualifiers(band: str, lead: str, top, names: dict[str, str], habits: dict[str, float]):
+    """Ways to tell apart groups that share a base name, most telling first: the price level
+    they buy at, the category they also (or, all-round, most) buy, how often they order, how
+    big their baskets are, where they are. Each is (prefix, suffix)."""
+    also = [names.get(c, c) for c, _ in top if names.get(c, c) not in lead]
+    verb = "favour" if lead == MIXED else "also buy"
+    orders, basket = habits["orders"], habits["basket"]
+    often = "Frequent" if orders >= 1.3 * habits["all_orders"] else ""
+    often = often or ("Occasional" if orders <= 0.77 * habits["all_orders"] else "")
+    size = " with big baskets" if basket >= 1.25 * habits["all_basket"] else ""
+    size = size or (" with small baskets" if basket <= 0.8 * habits["all_basket"] else "")
+    country = habits.get("country")
+    return (
+        (BAND_WORDS.get(band, band.capitalize()), ""),
+        ("", f" who {verb} {_lower_first(also[0])}" if also else ""),
+        (often, ""),
+        ("", size),
+        ("", f" in {country}" if country else ""),
+    )
+
+
+def _unique_names(bases: list[str], qualifiers: list[tuple]) -> list[str]:
+    """One name per group: the base name where it is unique; where several groups share it,
+    the first qualifier that differs between them is added to every one of them (no bare
+    "Regulars" beside "Premium regulars"), then the next for those still alike; a number
+    only when nothing tells them apart. The same data gives the same names."""
+    names = list(bases)
+    for level in range(len(qualifiers[0]) if qualifiers else 0):
+        by_name: dict[str, list[int]] = {}
+        for i, n in enumerate(names):
+            by_name.setdefault(_slug(n), []).append(i)
+        for group in by_name.values():
+            if len(group) < 2:
+                continue
+            options = {qualifiers[i][level] for i in group}
+            if len(options) < 2:
+                continue
+            for i in group:
+                prefix, suffix = qualifiers[i][level]
+                base = names[i]
+                names[i] = f"{prefix} {_lower_first(base)}{suffix}" if prefix else base + suffix
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        k = seen[_slug(n)] = seen.get(_slug(n), 0) + 1
+        if k > 1:
+            names[i] = f"{n}, group {k}"
+    return names
 
 
 def build(
@@ -200,7 +255,8 @@ def build(
     )
     segments: list[Segment] = []
     assignment: dict[str, str] = {}
-    taken: set[str] = set()
+    bases: list[str] = []
+    qualifiers: list[tuple] = []
     for rows in groups:
         members = p.iloc[rows]
         mix = members[categories].mean().sort_values(ascending=False)
@@ -210,13 +266,14 @@ def build(
         basket = float(members["basket"].median())
         orders = float(members["orders"].median())
         buyer = _buyer(basket, orders, all_basket, all_orders)
-        lead = names.get(top[0][0], top[0][0]) if top[0][1] >= 0.28 else "Mixed-range"
+        lead = _lead(top, names)
         band = bands.band(float(members["unit_price"].median()))
-        extras = [band] + [names.get(c, c) for c, _ in top if names.get(c, c) != lead][:2]
-        name = _unique_name(f"{lead} {buyer}", extras, taken)
-        sid = _slug(name)
-        taken.add(sid)
         countries = members["country"].value_counts(normalize=True).head(3)
+        country = str(countries.index[0]) if len(countries) else None
+        bases.append(f"{lead} {buyer}")
+        habits = {"orders": orders, "basket": basket, "country": country}
+        habits |= {"all_orders": all_orders, "all_basket": all_basket}
+        qualifiers.append(_qualifiers(band, lead, top, names, habits))
         lift = (mix / overall_mix.replace(0, np.nan)).dropna().sort_values(ascending=False)
         differs = tuple(
             f"spends {share:.0%} on {names.get(c, c)}, {ratio:.1f}x the average customer"
@@ -230,8 +287,8 @@ def build(
         where = ", ".join(f"{c} {s:.0%}" for c, s in countries.items())
         segments.append(
             Segment(
-                id=sid,
-                name=name,
+                id="",  # named below, once every group's base name is known
+                name="",
                 description=(
                     f"{cats} · {buyer} ({money(basket)} per order, {_orders(orders)}) · "
                     f"{band} prices · {where} · {len(members):,} customers"
@@ -246,8 +303,11 @@ def build(
                 examples=tuple(members.index[:5]),
             )
         )
-        for cid in members.index:
-            assignment[cid] = sid
+    named = _unique_names(bases, qualifiers)
+    segments = [replace(seg, id=_slug(n), name=n) for seg, n in zip(segments, named, strict=True)]
+    for seg, rows in zip(segments, groups, strict=True):
+        for cid in p.index[rows]:
+            assignment[cid] = seg.id
     return segments, assignment
 
 

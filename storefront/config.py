@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     snapshot: str = ""  # QA: pin clock/model/rules/seed for every request (JSON or a token)
     store_timezone: str = "Europe/London"
     default_country: str = ""  # country assumed when nothing locates the visitor
+    # "EUR:1.17,USD:1.27": one unit of the shop's currency in each; prices show "≈ €12.34"
+    # beside them for visitors whose country uses one of these (checkout stays in the shop's)
+    display_currencies: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)
     fragment_ttl: Seconds = 600  # seconds a rendered fragment lives in Redis
     # seconds a visitor's whole page is kept (page_cache.py); 0: off
     page_cache_ttl: Annotated[int, Field(ge=0)] = 300
@@ -126,6 +129,15 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("display_currencies", mode="before")
+    @classmethod
+    def _rates(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from storefront.words import parse_rates
+
+            return parse_rates(value)
         return value
 
     @field_validator("database_url")

@@ -120,6 +120,8 @@ def build_context(
     local = local_time(now, location.country, tz_hint, settings.store_timezone, location.latitude)
     traits = infer(session.traits_raw if allowed.history else {}, session.prefs)
     segment = segment_of(session.customer_id if allowed.history else None, session.prefs)
+    if traits.exclusions and session.customer_id and allowed.history:
+        traits = traits.sparing(bought_categories(session.customer_id))
     return Context(
         visitor_id=visitor_id,
         new_visitor=new_visitor,
@@ -136,6 +138,22 @@ def build_context(
         experiments=assignment,
         segment=segment,
     )
+
+
+def bought_categories(customer_id: str) -> frozenset[str]:
+    """Every category (at any level) of what the customer bought in the serving model's data:
+    never called uninteresting to them (traits.Traits.sparing)."""
+    from storefront.model_holder import snapshot
+
+    snap = snapshot()
+    if snap.model is None:
+        return frozenset()
+    found: set[str] = set()
+    for pid in snap.model.history(customer_id):
+        product = snap.catalog.get(pid)
+        if product is not None:
+            found.update(product.category_path)
+    return frozenset(found)
 
 
 def segment_of(customer_id: str | None, prefs: dict[str, str]) -> Segment | None:

@@ -3,16 +3,21 @@
 Scores decay with a three-week half-life without any background job: each signal is stored
 multiplied by exp((t - EPOCH) / TAU), so older signals are worth relatively less, and reading
 divides by the same factor for "now". Exclusions are the categories a shopper was shown again
-and again and never engaged with: the shop stops pushing them.
+and again and never engaged with: the shop stops pushing them. Silence is an answer only where
+an answer was due: at the shopper's own engagement rate (storefront/exposure.py's, over every
+tile they were shown) the category's showings should have drawn EXCLUSION_EXPECTED engagements.
+One or two home pages of forty tiles each, seen by someone who has clicked little or nothing,
+are not disinterest; nor is any category a signed-in customer has bought (Traits.sparing).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from recommender.signals import trait_points
+from storefront.exposure import engagement_rate
 
 EPOCH = 1735689600.0  # 2025-01-01T00:00:00Z
 TAU = 21 * 86400 / math.log(2)  # a signal loses half its weight in three weeks
@@ -22,8 +27,9 @@ AFFINITY_MIN_SHARE = 0.15  # a category is a trait when it holds this share of t
 AFFINITY_MIN_WEIGHT = 2.0  # …and there is at least this much evidence in all
 BAND_MIN_SHARE = 0.5
 BAND_MIN_WEIGHT = 3.0
-EXCLUSION_SHOWN = 12  # shown this often in a category…
-EXCLUSION_ENGAGED = 0  # …with no more engagement than this: not interested
+EXCLUSION_SHOWN = 12  # shown at least this often in a category…
+EXCLUSION_ENGAGED = 0  # …with no more engagement than this…
+EXCLUSION_EXPECTED = 2.0  # …where the shopper's own rate predicted this many: not interested
 
 
 def growth(now: float) -> float:
@@ -44,6 +50,12 @@ class Traits:
     def avoid(self) -> frozenset[str]:
         """Categories kept off this shopper's rails."""
         return frozenset(self.muted) | frozenset(self.exclusions)
+
+    def sparing(self, categories: frozenset[str] | set[str]) -> Traits:
+        """These traits without exclusions of `categories` (what a customer has bought: a
+        purchase history is interest, whatever a few unclicked tiles say)."""
+        kept = tuple(c for c in self.exclusions if c not in categories)
+        return self if kept == self.exclusions else replace(self, exclusions=kept)
 
     def digest(self) -> str:
         """What changes the shared rails for this shopper; empty for most shoppers."""
@@ -79,19 +91,24 @@ def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) 
         best, w = max(bands.items(), key=lambda kv: kv[1])
         if w / band_total >= BAND_MIN_SHARE:
             band = best
-    exclusions = []
-    for k, shown in raw.items():
-        if not k.startswith("cs:"):
-            continue
-        cat = k[3:]
-        engaged = int(raw.get(f"ce:{cat}", 0))
-        if (
-            int(shown) >= EXCLUSION_SHOWN
-            and engaged <= EXCLUSION_ENGAGED
-            and f"exclusion:{cat}" not in dropped
-        ):
-            exclusions.append(cat)
-    return Traits(tuple(affinities[:3]), band, tuple(sorted(exclusions)), muted, round(total, 3))
+    return Traits(tuple(affinities[:3]), band, _exclusions(raw, dropped), muted, round(total, 3))
+
+
+def _exclusions(raw: dict[str, str], dropped: set[str]) -> tuple[str, ...]:
+    """Categories shown often enough, at this shopper's engagement rate, that silence means
+    "not interested" (see the module's docstring)."""
+    shown = {k[3:]: int(float(v)) for k, v in raw.items() if k.startswith("cs:")}
+    engaged = {k[3:]: int(float(v)) for k, v in raw.items() if k.startswith("ce:")}
+    rate = engagement_rate(sum(shown.values()), sum(engaged.values()))
+    exclusions = [
+        cat
+        for cat, n in shown.items()
+        if n >= EXCLUSION_SHOWN
+        and engaged.get(cat, 0) <= EXCLUSION_ENGAGED
+        and n * rate >= EXCLUSION_EXPECTED
+        and f"exclusion:{cat}" not in dropped
+    ]
+    return tuple(sorted(exclusions))
 
 
 def signal_fields(kind: str, category: str, band: str, now: float) -> dict[str, float]:

@@ -23,6 +23,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import Length, Optional, Regexp
 
 from storefront import accounts, db, identity, rate_limits, signin_token
+from storefront.experiments.bucketing import in_holdout
 from storefront.model_holder import snapshot
 from storefront.redis_client import key
 from storefront.shop.views import bp
@@ -82,7 +83,12 @@ def _sign_in_as(customer_id: str):
     if signed_in not in (None, customer_id):
         identity.sign_out(engine, sessions, ctx.visitor_id, signed_in)
         carry = None
-    switch_visitor(identity.sign_in(engine, sessions, carry, customer_id))
+    canonical = switch_visitor(identity.sign_in(engine, sessions, carry, customer_id))
+    # the holdout follows the account (every device of a person sees the same shop, or the
+    # measurement mixes arms); a browser it newly reaches is told why, never silently switched
+    share = current_app.config["SETTINGS"].holdout_share
+    if in_holdout(canonical, share) and not ctx.experiments.holdout:
+        return redirect(url_for("shop.me", holdout="joined"), code=303)
     return redirect(url_for("shop.home"), code=303)
 
 

@@ -46,6 +46,7 @@ def me():
         personalization=prefs.get("off:personalization") != "1",
         viewed=[p for p in viewed if p is not None],
         model_version=snap.model_version,
+        holdout_share=current_app.config["SETTINGS"].holdout_share,
     )
 
 

@@ -91,6 +91,9 @@ def _tail(path: Path, lines: int = 60) -> str:
 SERVER_SETTINGS = {
     "STOREFRONT_QA_OVERRIDES": "1",  # ?qa_country= / ?qa_time= personas
     "STOREFRONT_HOLDOUT_SHARE": "0",  # no test visitor lands in the non-personalized holdout
+    # visitors from the euro area and the US see an approximate price (test_shopper_words.py)
+    "STOREFRONT_DISPLAY_CURRENCIES": "EUR:1.17,USD:1.27",
+    "STOREFRONT_DEMO_SIGNIN": "1",  # customers sign in by number (test_shopper_words.py)
 }
 
 

@@ -43,13 +43,33 @@ def test_decay_factor_halves_in_three_weeks():
 
 
 def test_exclusions_need_many_exposures_and_no_engagement():
+    # an engaged shopper (8 clicks in 83 tiles): 40 unanswered showings of bags are an answer
     raw = {
-        "cs:bags-purses": str(EXCLUSION_SHOWN),
-        "cs:garden": str(EXCLUSION_SHOWN),
-        "ce:garden": "1",
+        "cs:bags-purses": "40",
+        "cs:garden": "32",
+        "ce:garden": "8",
         "cs:party": str(EXCLUSION_SHOWN - 1),
     }
     assert infer(raw, {}, now=NOW).exclusions == ("bags-purses",)
+
+
+def test_one_or_two_home_pages_are_not_disinterest():
+    """Two home pages of ~40 tiles, a click or none: their top category was once called
+    uninteresting. At the shopper's own engagement rate no answer was due yet."""
+    two_homes = {"cs:kitchen-dining": "30", "cs:home-decor": "30", "cs:christmas": "20"}
+    assert infer(two_homes, {}, now=NOW).exclusions == ()
+    clicked = two_homes | {"ce:home-decor": "2"}
+    assert infer(clicked, {}, now=NOW).exclusions == ()
+    # many more pages, clicks elsewhere, never this category: now it is an answer
+    many = {"cs:kitchen-dining": "120", "cs:home-decor": "120", "ce:home-decor": "12"}
+    assert infer(many, {}, now=NOW).exclusions == ("kitchen-dining",)
+
+
+def test_what_a_customer_bought_is_never_called_uninteresting():
+    many = {"cs:kitchen-dining": "120", "cs:home-decor": "120", "ce:home-decor": "12"}
+    t = infer(many, {}, now=NOW)
+    assert t.sparing(frozenset({"kitchen-dining", "christmas"})).exclusions == ()
+    assert t.sparing(frozenset({"garden"})) == t
 
 
 def test_the_shoppers_corrections_win():
