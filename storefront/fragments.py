@@ -47,10 +47,16 @@ def fragment_key(
 
 
 class RedisFragments:
-    """The FragmentCache port on Redis: a failing Redis is a miss, never a broken page."""
+    """The FragmentCache port on Redis: a failing Redis is a miss, never a broken page.
 
-    def __init__(self, client: redis.Redis):
+    With `defer`, the fragments to store are kept (`pending`) for the caller to write with the
+    page in one round trip (page_cache.store), or alone with `flush()`."""
+
+    def __init__(self, client: redis.Redis, defer: bool = False):
         self.client = client
+        self.defer = defer
+        self.pending: dict[str, str] = {}
+        self.ttl = 0
 
     def mget(self, keys: Sequence[str]) -> list[str | None]:
         try:
@@ -60,13 +66,28 @@ class RedisFragments:
             return [None] * len(keys)
 
     def set_many(self, values: Mapping[str, str], ttl: int) -> None:
+        if self.defer:
+            self.pending.update(values)
+            self.ttl = ttl
+            return
         try:
             pipe = self.client.pipeline(transaction=False)
-            for k, v in values.items():
-                pipe.set(k, v, ex=ttl)
+            self.queue(pipe, values, ttl)
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("could not store fragments: %s", exc)
+
+    @staticmethod
+    def queue(pipe, values: Mapping[str, str], ttl: int) -> None:
+        """Add the SETs of `values` to a pipeline."""
+        for k, v in values.items():
+            pipe.set(k, v, ex=ttl)
+
+    def flush(self) -> None:
+        """Write what was deferred, alone (a page that is not kept)."""
+        pending, self.pending, self.defer = self.pending, {}, False
+        if pending:
+            self.set_many(pending, self.ttl)
 
 
 _RENDERED: OrderedDict[tuple, str] = OrderedDict()  # fragment HTML by everything it shows

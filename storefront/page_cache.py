@@ -20,6 +20,7 @@ context panel, is written between markers and refreshed on the way out.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import lru_cache
 
 import redis
@@ -133,17 +134,26 @@ def finish(response: Response, model_version: str, rules_version: str) -> None:
 
 
 def store(
-    client: redis.Redis, page_key: str, this_stamp: str, response: Response, html: str, ttl: int
+    client: redis.Redis,
+    page_key: str,
+    this_stamp: str,
+    response: Response,
+    html: str,
+    ttl: int,
+    fragments: Mapping[str, str] | None = None,
+    fragment_ttl: int = 0,
 ) -> None:
     """Keep the page just built, stamped with what it was built from, and beside it its parts
     record: the session version and the fragment keys it was built from, so that after a click
     the session read brings back the fragments instead of the stale page (session.py). One
-    round trip for both."""
+    round trip for both, and for the `fragments` this page computed (the cache's SETs)."""
     value = SEP.join(
         (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
     )
     try:
         pipe = client.pipeline(transaction=False)
+        for k, v in (fragments or {}).items():
+            pipe.set(k, v, ex=fragment_ttl)
         pipe.set(page_key, value, ex=ttl)
         parts = parts_record(g.get("context"), fragment_keys())
         if parts is not None:

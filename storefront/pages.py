@@ -60,15 +60,23 @@ def plan(page: str, page_args: dict, ctx, timings: Timings) -> PagePlan:
     return p
 
 
-def composed(p: PagePlan, page_args: dict, ctx, timings: Timings, slots=None) -> list[Composed]:
-    """The plan's slots as shown, with the shop's fragment cache and exposure ledger."""
+def composed(
+    p: PagePlan,
+    page_args: dict,
+    ctx,
+    timings: Timings,
+    slots=None,
+    fragments: RedisFragments | None = None,
+) -> list[Composed]:
+    """The plan's slots as shown, with the shop's fragment cache and exposure ledger (answered
+    from the session read when the ledger came with it: ledger.py)."""
     shown = compose_slots(
         p,
         ctx,
         page_args,
         current_app.config["SETTINGS"],
-        RedisFragments(get_cache()),
-        RedisLedger(get_redis()),
+        fragments or RedisFragments(get_cache()),
+        RedisLedger(get_redis(), ctx.visitor_id, ctx.session.exposures),
         timings,
         slots,
     )
@@ -82,7 +90,9 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     ctx = g.context
     p = plan(page, page_args, ctx, timings)
     snap = p.snap
-    slots = composed(p, page_args, ctx, timings)
+    # the fragments this page computes are written with the page, in one round trip
+    fragments = RedisFragments(get_cache(), defer=True)
+    slots = composed(p, page_args, ctx, timings, fragments=fragments)
     t = time.perf_counter()
     html = render_template(
         template,
@@ -99,5 +109,9 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     page_key, page_stamp = g.get("page_key"), g.get("page_stamp")
     if page_key and page_stamp:  # kept for this visitor until anything it depends on changes
         ttl = current_app.config["SETTINGS"].page_cache_ttl
-        page_cache.store(get_cache(), page_key, page_stamp, response, html, ttl)
+        page_cache.store(
+            get_cache(), page_key, page_stamp, response, html, ttl, fragments.pending, fragments.ttl
+        )
+    else:
+        fragments.flush()
     return response

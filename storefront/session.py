@@ -15,6 +15,7 @@ from storefront.core.context import SessionState
 from storefront.core.ports import Clock, SystemClock
 from storefront.redis_client import (
     CART,
+    EXPOSURE,
     PREFS,
     SESSION_VERSION,
     TRAITS,
@@ -27,6 +28,10 @@ from storefront.redis_client import (
 MAX_VIEWS = 30
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
+# a ledger of at most this many fields comes with the read of a page to be built, so the
+# strategies' exposure back-off reads it without a round trip each (ledger.RedisLedger); a
+# bigger one (a heavy shopper's, up to exposure.MAX_FIELDS) is read per strategy, by HMGET
+LEDGER_ALONG = 512
 
 
 # The page and its fragments, read after the session on whichever server holds the cache.
@@ -58,15 +63,24 @@ local function page_and_fragments(p, version)
 end
 """
 
-# Every read a page starts with, in one script: views, cart, version, facts, traits, prefs and,
-# when more keys are given (the cache is this server), the page or its fragments (_PAGE). A
-# missing key reads as an empty list or nil.
+# Every read a page starts with, in one script: views, cart, version, facts, traits, prefs,
+# the exposure ledger when it is wanted and small and, when more keys are given (the cache is
+# this server), the page or its fragments (_PAGE). KEYS[7] is the ledger; ARGV[2] says when it
+# is wanted: "1" always, "p" when no page came back (the page will be built, its strategies
+# read the ledger), "0" never; ARGV[3] is the most fields it may have to come along. A missing
+# key reads as an empty list or nil.
 _READ = (
     _PAGE
     + """
 local version = redis.call('GET', KEYS[3])
 local page, keys, values = false, false, false
-if #KEYS > 6 then page, keys, values = page_and_fragments(7, version or '0') end
+if #KEYS > 7 then page, keys, values = page_and_fragments(8, version or '0') end
+local ledger = false
+if ARGV[2] == '1' or (ARGV[2] == 'p' and not page) then
+  if redis.call('HLEN', KEYS[7]) <= tonumber(ARGV[3]) then
+    ledger = redis.call('HGETALL', KEYS[7])
+  end
+end
 return {
   redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1),
   redis.call('HGETALL', KEYS[2]),
@@ -77,6 +91,7 @@ return {
   page,
   keys,
   values,
+  ledger,
 }
 """
 )
@@ -120,16 +135,19 @@ class SessionStore:
         self._read = client.register_script(_READ)
         self._read_page = self.cache.register_script(_READ_PAGE)
 
-    def read(self, visitor_id: str, page_key: str | None = None) -> SessionState:
+    def read(self, visitor_id: str, page_key: str | None = None, ledger: str = "0") -> SessionState:
         """The session in one round trip; with `page_key`, the cached page rides along, or,
         when a click has made it stale, the fragments it was built from, under the keys the
         session's version gives them now (page_cache.store records them). When pages live in
         a cache server of their own, the page or its fragments follow in a second round trip.
+        With `page_key`, the visitor's exposure ledger comes along too when it is small: on one
+        server when no page came back (the page will be built), on two always (the session
+        server cannot know); `ledger` ("0", "1", "p") asks for it explicitly.
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
         if page_key is not None and self.cache is not self.r:
-            state = self.read(visitor_id)
+            state = self.read(visitor_id, ledger="1")
             if not state.available:
                 return state
             try:
@@ -146,12 +164,14 @@ class SessionStore:
             key(VISITOR, visitor_id),
             key(TRAITS, visitor_id),
             key(PREFS, visitor_id),
+            key(EXPOSURE, visitor_id),
         ]
         if page_key is not None:
             keys += [page_key, parts_key(page_key)]
+            ledger = "p"
         try:
-            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values = self._read(
-                keys=keys, args=[MAX_VIEWS]
+            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo = (
+                self._read(keys=keys, args=[MAX_VIEWS, ledger, LEDGER_ALONG])
             )
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
@@ -168,6 +188,7 @@ class SessionStore:
             prefs=_pairs(prefs),
             cached_page=page,
             cached_fragments=_fragments(f_keys, f_values),
+            exposures=None if expo is None else _pairs(expo),
             provisional="provisional" in facts,
             retired="retired" in facts,
         )

@@ -46,6 +46,9 @@ class SessionState:
     # the fragments of this request's page that came with the read (a click made the page
     # stale): key -> HTML (None: not cached); None when the read brought none
     cached_fragments: Mapping[str, str | None] | None = None
+    # the visitor's exposure ledger (every field), when it came with the read: a page that
+    # will be built (not served whole) and a ledger small enough; None: not read, ask for it
+    exposures: Mapping[str, str] | None = None
 
     @property
     def cart_count(self) -> int:
