@@ -107,6 +107,7 @@ def served(app) -> str | None:
 def test_a_publish_on_a_is_served_by_b_within_its_check_interval(nodes):
     a, b, app = nodes
     assert served(app) is None  # nothing published yet
+    assert "no published model" in app.test_client().get("/healthz").get_json()["model_note"]
     first = train_on_a()
     time.sleep(CHECK)
     assert served(app) == first
