@@ -109,10 +109,21 @@ class ModelHolder:
 
         def load(v):
             if v not in registry.versions(self._dir):
-                raise LookupError(f"model: no version {v!r}")
+                self._pull(v)
             return self._load(v)
 
         return self.versioned.pinned(version, load)
+
+    def _pull(self, version: str) -> None:
+        """A version this node does not have, from the database (a QA pin of an older model
+        published on another node); LookupError if the database does not have it either."""
+        try:
+            if model_store.manifest(self._engine, version) is not None:
+                model_store.fetch(self._engine, self._dir, version)
+                return
+        except (model_store.ArtifactError, SQLAlchemyError, OSError) as exc:
+            log.error("model %s could not be pulled from the database: %s", version, exc)
+        raise LookupError(f"model: no version {version!r}")
 
     def reload(self) -> Snapshot:
         """Reload now (after an import in the same process, or in tests)."""

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from storefront import db
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 4 * 1024 * 1024  # bytea and BLOB both take this comfortably
-INCOMING = ".incoming"  # models/.incoming/<version>.<pid>/: downloads in progress
+INCOMING = ".incoming"  # models/.incoming/<version>.<pid>.<random>/: downloads in progress
 
 
 class ArtifactError(RuntimeError):
@@ -148,8 +149,7 @@ def fetch(engine: Engine, models_dir: Path, version: str) -> Path:
         return target
     incoming = models_dir / INCOMING
     _clear_abandoned(incoming)
-    tmp = incoming / f"{version}.{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = incoming / f"{version}.{os.getpid()}.{secrets.token_hex(4)}"  # one per pull
     tmp.mkdir(parents=True)
     try:
         with engine.connect() as conn:
@@ -208,8 +208,9 @@ def _clear_abandoned(incoming: Path) -> None:
     """Remove downloads left by processes that died mid-way (their pid is gone)."""
     if not incoming.is_dir():
         return
-    for entry in incoming.iterdir():
-        pid = entry.name.split(".")[-1] if "." in entry.name else ""
+    for entry in incoming.iterdir():  # <version>.<pid>.<random>[.old]
+        parts = entry.name.split(".")
+        pid = parts[1] if len(parts) > 1 else ""
         if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 

@@ -203,7 +203,7 @@ def test_an_interrupted_download_leaves_nothing_half_copied(nodes, monkeypatch):
         text=True,
         check=True,
     )
-    left = b / "models" / model_store.INCOMING / f"{version}.{dead.stdout.strip()}"
+    left = b / "models" / model_store.INCOMING / f"{version}.{dead.stdout.strip()}.0"
     left.mkdir(parents=True)
     (left / "item_factors.npy").write_bytes(b"half")
     with pytest.raises(model_store.ArtifactError):
