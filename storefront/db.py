@@ -9,11 +9,13 @@ agree (tests/integration/test_migrations.py). Change a table here and add a revi
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -269,6 +271,29 @@ admin_sessions = Table(
     Column("username", String(64), nullable=False, index=True),
     Column("created", DateTime, nullable=False),
     Column("expires", DateTime, nullable=False, index=True),
+)
+
+
+# published model versions (storefront/model_store.py): every node pulls the newest published
+# one into its own models folder; the manifest holds each file's sha256, size and chunk count
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("manifest", Text, nullable=False),  # JSON {file: {"sha256", "size", "chunks"}}
+    Column("size", BigInteger, nullable=False),
+    Column("created", DateTime, nullable=False),
+    Column("published", DateTime, nullable=True, index=True),  # the newest one is current
+)
+
+# the artifact files themselves, in chunks of a few MiB (bytea / BLOB on either back end)
+model_artifacts = Table(
+    "model_artifacts",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("chunk_no", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 

@@ -1,20 +1,26 @@
 """Keeps each worker on the published model and catalog, swapping in new versions without restart.
 
-A stat of models/CURRENT every few seconds is the whole cost; the swap is one reference
-assignment, so a request in flight finishes on the version it started with.
+A stat of models/CURRENT and one indexed row (the database's published version,
+storefront/model_store.py) every few seconds is the whole cost; the swap is one reference
+assignment, so a request in flight finishes on the version it started with. When the database
+has a newer publish than this node's CURRENT, the node pulls that version into its own models
+folder (verified, renamed into place) and points CURRENT at it: a publish on one node reaches all.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from recommender import registry
 from recommender.serving import Model
+from storefront import model_store
 from storefront.catalog_store import load_catalog
 from storefront.core.snapshot import Snapshot
 from storefront.versioned import Current, Versioned
@@ -30,12 +36,50 @@ class ModelHolder:
     def __init__(self, engine: Engine, models_dir: Path, check_seconds: float):
         self._engine = engine
         self._dir = models_dir
+        self._followed: tuple | None = None  # the database publish this node has caught up with
+        self._failed: tuple[tuple, float] | None = None  # a pull that failed, and when
+        self._retry_seconds = max(60.0, 10 * check_seconds)
         self.versioned: Versioned[Snapshot] = Versioned(
             "model", self._probe, self._swap, check_seconds, pinned_max=3
         )
 
     def _probe(self) -> tuple[str | None, int | None]:
+        self._follow_database()
         return registry.current(self._dir), catalog_stamp(self._dir)
+
+    def _follow_database(self) -> None:
+        """Pull and publish locally the database's current version when it was published after
+        this node's CURRENT was written (a local publish that never reached the database, as
+        a test's, stays). A failed pull keeps what is served and is retried after a while."""
+        try:
+            row = model_store.published(self._engine)
+        except SQLAlchemyError as exc:  # the database away: serve what this disk has
+            log.warning("model: cannot read the published version from the database: %s", exc)
+            return
+        if row is None or row == self._followed:
+            return
+        if self._failed and self._failed[0] == row:
+            if time.monotonic() - self._failed[1] < self._retry_seconds:
+                return
+        version, when = row
+        if registry.current(self._dir) != version and not self._local_is_newer(when):
+            try:
+                model_store.fetch(self._engine, self._dir, version)
+                registry.publish(self._dir, version)
+            except (model_store.ArtifactError, SQLAlchemyError, OSError) as exc:
+                log.error(
+                    "model %s from the database refused, keeping the one held: %s", version, exc
+                )
+                self._failed = (row, time.monotonic())
+                return
+        self._followed = row
+
+    def _local_is_newer(self, published: datetime) -> bool:
+        try:
+            mtime = (self._dir / registry.CURRENT).stat().st_mtime
+        except OSError:
+            return False
+        return datetime.fromtimestamp(mtime, UTC).replace(tzinfo=None) > published
 
     def _swap(self, version: tuple, previous: Current[Snapshot] | None) -> Snapshot:
         if previous is not None and previous.version[0] == version[0]:
@@ -65,10 +109,21 @@ class ModelHolder:
 
         def load(v):
             if v not in registry.versions(self._dir):
-                raise LookupError(f"model: no version {v!r}")
+                self._pull(v)
             return self._load(v)
 
         return self.versioned.pinned(version, load)
+
+    def _pull(self, version: str) -> None:
+        """A version this node does not have, from the database (a QA pin of an older model
+        published on another node); LookupError if the database does not have it either."""
+        try:
+            if model_store.manifest(self._engine, version) is not None:
+                model_store.fetch(self._engine, self._dir, version)
+                return
+        except (model_store.ArtifactError, SQLAlchemyError, OSError) as exc:
+            log.error("model %s could not be pulled from the database: %s", version, exc)
+        raise LookupError(f"model: no version {version!r}")
 
     def reload(self) -> Snapshot:
         """Reload now (after an import in the same process, or in tests)."""

@@ -34,10 +34,12 @@ def models_list() -> None:
 def models_publish(version: str) -> None:
     from recommender import registry
 
+    settings, engine = common.settings_and_engine()
     try:
-        registry.publish(common.settings().models_dir, version)
+        registry.publish(settings.models_dir, version)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    _share(settings, engine, version)
     click.echo(f"Published {version}.")
 
 
@@ -45,10 +47,21 @@ def models_publish(version: str) -> None:
 def models_rollback() -> None:
     from recommender import registry
 
+    settings, engine = common.settings_and_engine()
     try:
-        click.echo(f"Rolled back to {registry.rollback(common.settings().models_dir)}.")
+        version = registry.rollback(settings.models_dir)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    _share(settings, engine, version)
+    click.echo(f"Rolled back to {version}.")
+
+
+def _share(settings, engine, version: str) -> None:
+    """Store the version in the database (if not there yet) and publish it there, so every
+    node follows (storefront/model_store.py)."""
+    from storefront import model_store
+
+    model_store.publish(engine, settings.models_dir, version)
 
 
 @models_group.command("show")

@@ -134,6 +134,10 @@ def train_model(
         ),
         products=products,
     )
+    if report.published:  # every node follows the database's published version
+        from storefront import model_store
+
+        model_store.publish(engine, settings.models_dir, report.version)
     click.echo(
         f"Model {report.version}: {report.users:,} customers, {report.items:,} products, "
         f"{report.interactions:,} interactions, {report.seconds:.1f}s"

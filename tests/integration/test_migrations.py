@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import MetaData, create_engine, func, inspect, select, text
 
 from storefront import db, migrations
 from tests.conftest import ROOT, postgres_url
@@ -84,18 +84,36 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     assert migrations.current(engine) is None and tables(engine) == set()
     migrations.upgrade(engine, "0001")
     assert migrations.current(engine) == "0001"
-    assert tables(engine) == set(db.metadata.tables)
+    assert tables(engine) == set(before_alembic(engine).tables)
     assert events_key(engine) == ["id"]
     add_event(engine, "e1", "visitor-a")
 
-    migrations.upgrade(engine)  # 0002: events keyed by (id, visitor, source)
-    assert migrations.current(engine) == migrations.head() == "0002"
+    migrations.upgrade(engine, "0002")  # events keyed by (id, visitor, source)
+    assert migrations.current(engine) == "0002"
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     assert event_rows(engine) == [("e1", "visitor-a")]
     add_event(engine, "e2", "visitor-b", source="key:abc")
     with engine.connect() as conn:
         sources = dict(conn.execute(text("SELECT id, source FROM events")).all())
     assert sources == {"e1": "", "e2": "key:abc"}  # old rows get the browser's source
+
+    migrations.upgrade(engine)  # 0003: model artifacts in the database
+    assert migrations.current(engine) == migrations.head() == "0003"
+    assert {"model_versions", "model_artifacts"} <= tables(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO model_artifacts (version, name, chunk_no, data) VALUES (:v, :n, 0, :d)"
+            ),
+            {"v": "v1", "n": "meta.json", "d": b"\x00\xff" * 10},
+        )
+        assert (
+            conn.execute(text("SELECT data FROM model_artifacts")).scalar_one() == b"\x00\xff" * 10
+        )
+    assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b")]
+    migrations.downgrade(engine, "0002")
+    assert migrations.current(engine) == "0002"
+    assert not {"model_versions", "model_artifacts"} & tables(engine)
 
     migrations.downgrade(engine, "0001")
     assert migrations.current(engine) == "0001" and events_key(engine) == ["id"]
@@ -105,7 +123,7 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     migrations.downgrade(engine, "base")
     assert migrations.current(engine) is None and tables(engine) == set()
     migrations.upgrade(engine)  # and up again from nothing
-    assert migrations.current(engine) == "0002" and differences(engine) == []
+    assert migrations.current(engine) == "0003" and differences(engine) == []
 
 
 def test_the_models_and_the_migrations_agree(engine):
@@ -124,7 +142,7 @@ def test_a_downgrade_that_would_merge_events_changes_nothing(engine):
     add_event(engine, "same", "visitor-b")
     with pytest.raises(RuntimeError, match="shared by several visitors"):
         migrations.downgrade(engine, "0001")
-    assert migrations.current(engine) == "0002"
+    assert migrations.current(engine) == "0003"
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     assert event_rows(engine) == [("same", "visitor-a"), ("same", "visitor-b")]
     assert "events_old" not in tables(engine)
@@ -141,11 +159,22 @@ def test_a_failed_run_rolls_its_ddl_back(engine):
     assert "half_done" not in tables(engine) and "api_keys" in tables(engine)
 
 
+def before_alembic(engine) -> MetaData:
+    """Today's tables less those a later revision added (the release before Alembic had no
+    model_versions / model_artifacts: revision 0003 makes them)."""
+    later = {"model_versions", "model_artifacts"}
+    kept = MetaData()
+    for table in db.metadata.sorted_tables:
+        if table.name not in later:
+            table.to_metadata(kept)
+    return kept
+
+
 def old_release(engine) -> None:
     """A database as the previous release left it: its create_all (today's tables) with the
     old shape of events (keyed by the client's id alone, no source), no alembic_version, rows
     in it."""
-    for table in db.metadata.sorted_tables:
+    for table in before_alembic(engine).sorted_tables:
         if table.name != "events":
             table.create(engine)
     with engine.begin() as conn:
@@ -172,7 +201,7 @@ def test_a_database_from_the_previous_release_upgrades_and_keeps_its_rows(engine
     with pytest.raises(migrations.SchemaNotCurrent, match="storefront db upgrade"):
         migrations.require_head(engine)
     db.create_schema(engine)  # adopted: stamped at 0001 (events keyed by id), then upgraded
-    assert migrations.current(engine) == "0002"
+    assert migrations.current(engine) == "0003"
     assert differences(engine) == []
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     add_event(engine, "old-1", "visitor-b")  # the same client id from another visitor counts
@@ -185,11 +214,11 @@ def test_a_database_from_the_previous_release_upgrades_and_keeps_its_rows(engine
 
 def test_a_database_already_keyed_per_visitor_is_stamped_at_that_revision(engine):
     """The release just before Alembic already made events keyed by (id, visitor, source):
-    adopting it stamps 0002 and runs nothing on its rows."""
-    db.metadata.create_all(engine)
+    adopting it stamps 0002 and runs nothing on its rows (then 0003 adds the model tables)."""
+    before_alembic(engine).create_all(engine)
     add_event(engine, "e1", "visitor-a", source="")
     db.create_schema(engine)
-    assert migrations.current(engine) == "0002" and differences(engine) == []
+    assert migrations.current(engine) == "0003" and differences(engine) == []
     assert event_rows(engine) == [("e1", "visitor-a")]
 
 
@@ -218,22 +247,22 @@ def test_the_db_commands_and_a_server_that_refuses_an_old_schema(tmp_path):
 
     up = storefront(tmp_path, "db", "upgrade", database_url=url)
     assert up.returncode == 0, up.stderr
-    assert "now: 0002 (head)" in up.stdout
-    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0002 (head)")
+    assert "now: 0003 (head)" in up.stdout
+    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0003 (head)")
 
     down = storefront(tmp_path, "db", "downgrade", "0001", "--yes", database_url=url)
     assert down.returncode == 0, down.stderr
-    assert "now: 0001 (behind head 0002)" in down.stdout
+    assert "now: 0001 (behind head 0003)" in down.stdout
 
     serve = storefront(tmp_path, "serve", "--port", "1", database_url=url)
     assert serve.returncode != 0
     assert "Traceback" not in serve.stderr
     lines = serve.stderr.strip().splitlines()
     assert len(lines) == 1 and "run `storefront db upgrade`" in lines[0], serve.stderr
-    assert "schema revision 0001, this release needs 0002" in lines[0]
+    assert "schema revision 0001, this release needs 0003" in lines[0]
 
     assert storefront(tmp_path, "db", "upgrade", database_url=url).returncode == 0
-    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0002")
+    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0003")
 
 
 def test_the_web_app_refuses_an_unmigrated_database(tmp_path, embedded_redis_url):
