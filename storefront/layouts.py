@@ -6,7 +6,10 @@ re-parameterise slots without touching a template.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 PAGE_TYPES = ("home", "category", "product", "search", "cart")
@@ -40,6 +43,13 @@ class Slot:
     template: str = "rail"  # fragments/<template>.html
     params: dict[str, Any] = field(default_factory=dict)
     compact: bool = True  # shown on phones too
+
+    @cached_property
+    def params_digest(self) -> str:
+        """What the slot shows beyond its id and strategy (title, template, params), as a short
+        digest: part of its fragment key and of its rendered HTML's memo key, computed once."""
+        raw = json.dumps([self.title, self.template, self.params], sort_keys=True, default=str)
+        return hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True)

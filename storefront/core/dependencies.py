@@ -63,8 +63,7 @@ def key(*parts: object) -> str:
 
 
 def params_digest(slot: Slot) -> str:
-    raw = json.dumps([slot.title, slot.template, slot.params], sort_keys=True, default=str)
-    return hashlib.blake2b(raw.encode(), digest_size=6).hexdigest()
+    return slot.params_digest  # computed once per slot, not per key and memo
 
 
 def slot_parts(
