@@ -119,3 +119,53 @@ def repeat_shares(
     np.divide(repeats + prior_lines * mean, weight, out=shares, where=weight > 0)
     orders = placed.groupby("customer_id").size().reindex(user_ids).fillna(0)
     return shares.astype(np.float32), orders.to_numpy(dtype=np.float32), mean
+
+
+# A product's store-wide re-order interval needs this many customers who ordered it again: the
+# median of fewer is one shopper's habit, not the product's. Evidence, not a fitted constant.
+MIN_REBUYERS = 3
+
+
+@dataclass(frozen=True)
+class Rebuy:
+    """How this store's customers re-order one product: the median interval between their
+    orders of it (days), how many re-ordered it, and how many bought it at all."""
+
+    interval_days: float
+    rebuyers: int
+    buyers: int
+
+    @property
+    def share(self) -> float:
+        return self.rebuyers / self.buyers if self.buyers else 0.0
+
+
+def product_intervals(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    orders: np.ndarray,
+    spans: np.ndarray,
+    n_items: int,
+    min_rebuyers: int = MIN_REBUYERS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per product, fitted on the store's own orders at training: the median re-order
+    interval of the customers who ordered it more than once (each customer's own interval,
+    first to last order over the orders between, as Owned.interval_days), NaN where fewer
+    than `min_rebuyers` did; how many re-ordered it; how many bought it. Arrays in item order
+    (the users x items matrix's columns: indptr, indices and the per-entry orders and spans)."""
+    del indptr  # the entries' columns are enough: a product's customers are its entries
+    cols = np.asarray(indices, dtype=np.int64)
+    orders = np.asarray(orders, dtype=np.float64)
+    spans = np.asarray(spans, dtype=np.float64)
+    bought = orders >= 1
+    buyers = np.bincount(cols[bought], minlength=n_items).astype(np.int32)
+    again = bought & (orders >= 2) & np.isfinite(spans)
+    rebuyers = np.bincount(cols[again], minlength=n_items).astype(np.int32)
+    intervals = np.full(n_items, np.nan, dtype=np.float32)
+    if again.any():
+        each = np.maximum(spans[again] / (orders[again] - 1), 1.0)
+        frame = pd.DataFrame({"item": cols[again], "interval": each})
+        medians = frame.groupby("item")["interval"].median()
+        enough = medians.index[rebuyers[medians.index] >= min_rebuyers]
+        intervals[enough] = medians.loc[enough].to_numpy(dtype=np.float32)
+    return intervals, rebuyers, buyers

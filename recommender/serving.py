@@ -35,7 +35,7 @@ from recommender.blend import (
 from recommender.dataset import confidence
 from recommender.ids import IdIndex
 from recommender.models import fold_in
-from recommender.repurchase import Owned
+from recommender.repurchase import Owned, Rebuy
 from recommender.serving_batch import BatchRecommend
 from recommender.signals import SESSION_EMPHASIS, order_equivalents
 from recommender.taste_index import TasteIndex
@@ -129,6 +129,10 @@ class Model(BatchRecommend):
         has_spans = (path / "ui_span.npy").is_file()  # "buy again": absent in older versions
         self.ui_span = _load(path, "ui_span") if has_spans else None
         self.ui_orders = _load(path, "ui_orders") if has_spans else None
+        has_rebuy = (path / "item_interval.npy").is_file()  # "due again": newer versions only
+        self.item_interval = _load(path, "item_interval") if has_rebuy else None
+        self.item_rebuyers = _load(path, "item_rebuyers") if has_rebuy else None
+        self.item_customers = _load(path, "item_customers") if has_rebuy else None
         self.data_end = pd.Timestamp(self.meta["window"]["end"]) if "window" in self.meta else None
         self.blend = BlendParams(**self.meta["blend"]) if "blend" in self.meta else BlendParams()
         # what `storefront train` fitted on this store (fit.py); older versions: safe defaults
@@ -230,6 +234,17 @@ class Model(BatchRecommend):
             for c, o, a, sp in zip(cols, orders, ages, spans, strict=True)
             if o >= 1
         ]
+
+    def rebuy(self, product_id: str) -> Rebuy | None:
+        """How this store's customers re-order the product (fitted at training:
+        repurchase.product_intervals), or None: too few re-ordered it, or an older version."""
+        i = self._item_index.get(product_id)
+        if i is None or self.item_interval is None:
+            return None
+        interval = float(self.item_interval[i])
+        if not np.isfinite(interval):
+            return None
+        return Rebuy(interval, int(self.item_rebuyers[i]), int(self.item_customers[i]))
 
     def trending(self, product_id: str) -> float:
         """How well a product sold in the training window's last days (0..1; 0 if unknown)."""

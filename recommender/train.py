@@ -28,7 +28,7 @@ from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.models import ALSParams, fit_als
 from recommender.neighbours import neighbours_with_report
 from recommender.price_bands import PriceBands
-from recommender.repurchase import repeat_shares
+from recommender.repurchase import product_intervals, repeat_shares
 from recommender.serving import CANDIDATES_ABOVE
 
 NEIGHBOURS = 50
@@ -185,6 +185,13 @@ def train(
     if data.span_days is not None:  # for "buy again": how often each customer re-orders
         _save(tmp, "ui_span", np.asarray(data.span_days, dtype=np.float32))
         _save(tmp, "ui_orders", np.asarray(data.orders, dtype=np.float32))
+        # "due again" after a purchase: each product's re-order interval in this store
+        intervals, rebuyers, item_buyers = product_intervals(
+            data.matrix.indptr, data.matrix.indices, data.orders, data.span_days, len(data.item_ids)
+        )
+        _save(tmp, "item_interval", intervals)
+        _save(tmp, "item_rebuyers", rebuyers)
+        _save(tmp, "item_customers", item_buyers)
     # the learned blend (blend.py): per customer and per item, memory-mapped like the rest
     _save(tmp, "user_repeat", repeat)
     _save(tmp, "user_orders", customer_orders)

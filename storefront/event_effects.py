@@ -22,7 +22,9 @@ from storefront.traits import signal_fields
 
 STREAM_MAXLEN = 100_000
 ENGAGEMENT = ENGAGEMENTS  # the kinds with a positive weight in the one table (signals.py)
-SESSION_TYPES = {"view", "click"}  # the cart itself is owned by the cart form (POST /cart)
+# the cart itself is owned by the cart form (POST /cart); a purchase joins the session's
+# history at once (its `bought` list), whatever the consent: the session adapts under GPC too
+SESSION_TYPES = {"view", "click", "purchase"}
 
 
 def apply(

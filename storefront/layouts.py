@@ -24,6 +24,7 @@ STRATEGY_NAMES = frozenset(
         "category_top",
         "for_you",
         "new_arrivals",
+        "order_complements",
         "owned_complements",
         "recently_viewed",
         "search_results",
@@ -100,6 +101,12 @@ DEFAULTS: dict[str, Layout] = {
             Slot("complements", "cart_complements", "Goes with your basket"),
             Slot("for-you", "for_you", "Recommended for you"),
         ),
+    ),
+    # the order confirmation (and its email): not a page type rules or experiments name, but
+    # composed the same way, so site-wide hides and the page's de-duplication hold
+    "order": Layout(
+        "order",
+        (Slot("goes-with-order", "order_complements", "Goes with what you just bought"),),
     ),
 }
 

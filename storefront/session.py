@@ -14,6 +14,7 @@ from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
 from storefront.core.context import SessionState
 from storefront.core.ports import Clock, SystemClock
 from storefront.redis_client import (
+    BOUGHT,
     CART,
     EXPOSURE,
     PREFS,
@@ -26,6 +27,7 @@ from storefront.redis_client import (
 )
 
 MAX_VIEWS = 30
+MAX_BOUGHT = 50  # products bought this session that are kept (newest first)
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
 PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
 # a ledger of at most this many fields comes with the read of a page to be built, so the
@@ -64,8 +66,9 @@ end
 """
 
 # Every read a page starts with, in one script: views, cart, version, facts, traits, prefs,
-# the exposure ledger when it is wanted and small and, when more keys are given (the cache is
-# this server), the page or its fragments (_PAGE). KEYS[7] is the ledger; ARGV[2] says when it
+# the exposure ledger when it is wanted and small, what was bought this session and, when more
+# keys are given (the cache is this server), the page or its fragments (_PAGE). KEYS[7] is the
+# ledger, KEYS[8] the bought list; ARGV[2] says when it
 # is wanted: "1" always, "p" when no page came back (the page will be built, its strategies
 # read the ledger), "0" never; ARGV[3] is the most fields it may have to come along. A missing
 # key reads as an empty list or nil.
@@ -74,7 +77,7 @@ _READ = (
     + """
 local version = redis.call('GET', KEYS[3])
 local page, keys, values = false, false, false
-if #KEYS > 7 then page, keys, values = page_and_fragments(8, version or '0') end
+if #KEYS > 8 then page, keys, values = page_and_fragments(9, version or '0') end
 local ledger = false
 if ARGV[2] == '1' or (ARGV[2] == 'p' and not page) then
   if redis.call('HLEN', KEYS[7]) <= tonumber(ARGV[3]) then
@@ -92,6 +95,7 @@ return {
   keys,
   values,
   ledger,
+  redis.call('LRANGE', KEYS[8], 0, tonumber(ARGV[4]) - 1),
 }
 """
 )
@@ -165,13 +169,14 @@ class SessionStore:
             key(TRAITS, visitor_id),
             key(PREFS, visitor_id),
             key(EXPOSURE, visitor_id),
+            key(BOUGHT, visitor_id),
         ]
         if page_key is not None:
             keys += [page_key, parts_key(page_key)]
             ledger = "p"
         try:
-            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo = (
-                self._read(keys=keys, args=[MAX_VIEWS, ledger, LEDGER_ALONG])
+            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = (
+                self._read(keys=keys, args=[MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT])
             )
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
@@ -180,6 +185,7 @@ class SessionStore:
             visitor_id=visitor_id,
             views=tuple(views),
             cart={pid: int(q) for pid, q in cart.items() if int(q) > 0},
+            bought=tuple(bought),
             version=int(version or 0),
             customer_id=facts.get("customer") or None,
             first_seen=float(facts["first_seen"]) if "first_seen" in facts else None,
@@ -240,6 +246,12 @@ class SessionStore:
             pipe.lpush(vk, product_id)
             pipe.ltrim(vk, 0, MAX_VIEWS - 1)
             pipe.expire(vk, self.ttl)
+        elif kind == "purchase":  # history at once: the next page folds it in
+            bk = key(BOUGHT, visitor_id)
+            pipe.lrem(bk, 0, product_id)
+            pipe.lpush(bk, product_id)
+            pipe.ltrim(bk, 0, MAX_BOUGHT - 1)
+            pipe.expire(bk, self.ttl)
         elif kind in ("add_to_cart", "remove_from_cart"):
             ck = key(CART, visitor_id)
             delta = quantity if kind == "add_to_cart" else -quantity

@@ -15,6 +15,7 @@ from datetime import date
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.numbers import (
     format_currency,
     format_decimal,
@@ -48,6 +49,11 @@ def count(n: float, word: str, plural_word: str | None = None) -> str:
 def percent(share: float) -> str:
     """A share as the shop's language writes it: 0.05 -> "5%", 0.125 -> "12.5%"."""
     return format_percent(share, format="#,##0.#%", locale=SHOP_LANGUAGE)
+
+
+def day(when: date) -> str:
+    """A date as the shop's language writes it in a sentence: "14 January 2027" (Babel)."""
+    return format_date(when, format="long", locale=SHOP_LANGUAGE)
 
 
 def article(word: str) -> str:

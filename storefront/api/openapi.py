@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from storefront.api import schemas
 from storefront.api.schemas import Batch, ContextQuery, EventsQuery, FragmentQuery, PageQuery
 from storefront.layouts import PAGE_TYPES
 
@@ -188,6 +189,22 @@ def document() -> dict:
                             "content": {"text/html": {"schema": {"type": "string"}}},
                         },
                         **_errors(400, 401, 403, 404, 429),
+                    },
+                }
+            },
+            "/api/v1/fragments/order-followup": {
+                "get": {
+                    "summary": "An order's follow-up as email-safe HTML: the recap, what goes "
+                    "with it, when it will be due again (inline styles, absolute links, no "
+                    "script)",
+                    "parameters": parameters(schemas.OrderQuery),
+                    "security": [{"apiKey": []}],
+                    "responses": {
+                        "200": {
+                            "description": "HTML fragment",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(400, 401, 404, 429),
                     },
                 }
             },

@@ -4,6 +4,7 @@ thing (tests/unit/test_api_schemas.py holds them together).
 
 - ContextQuery: the context a server-to-server caller states (/api/v1, with an API key);
 - PageQuery, FragmentQuery: a listing's parameters (/api/v1/pages, /api/v1/fragments);
+- OrderQuery: /api/v1/fragments/order-followup, the order the email is about;
 - EventsQuery and Batch (of Event): POST /events, its `visitor` and its body.
 
 A query's problem reads `field: what it must be` (first_problem); a body's problems are listed
@@ -199,7 +200,22 @@ class EventsQuery(_Query):
     ] = None
 
 
+class OrderQuery(_Query):
+    """/api/v1/fragments/order-followup: the order a transactional email is about."""
+
+    order: Annotated[
+        str,
+        Field(
+            pattern=r"^[0-9a-f]{16}$",
+            description="Order number, as on the confirmation page (16 hexadecimal digits)",
+            examples=["3f2a9c04d1b7e865"],
+        ),
+    ]
+
+
 EVENTS_MESSAGES: dict[str, str] = {"visitor": CONTEXT_MESSAGES["visitor"]}
+ORDER_MESSAGES: dict[str, str] = {"order": "required, the order number: 16 hexadecimal digits"}
+OrderQuery.messages = ORDER_MESSAGES
 ContextQuery.messages = CONTEXT_MESSAGES
 PageQuery.messages = PAGE_MESSAGES
 FragmentQuery.messages = FRAGMENT_MESSAGES

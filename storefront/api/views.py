@@ -16,11 +16,12 @@ import time
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import TooManyRequests
 
-from storefront import pages, rate_limits
+from storefront import orders, pages, rate_limits
 from storefront.api import keys
 from storefront.api.openapi import document
-from storefront.api.schemas import ContextQuery, FragmentQuery, PageQuery, QueryError
+from storefront.api.schemas import ContextQuery, FragmentQuery, OrderQuery, PageQuery, QueryError
 from storefront.context import OverrideError, build_context
+from storefront.core.aftercare import due_again
 from storefront.fragments import Timings, payload
 from storefront.layouts import PAGE_TYPES
 from storefront.links import channel_links
@@ -198,6 +199,59 @@ def fragment_html(slot: str):
     if not data:
         abort(404, description=f"slot: {slot!r} has nothing to show for this visitor")
     html = render_template("fragments/email.html", slot=data[0])
+    return current_app.response_class(html, mimetype="text/html")
+
+
+@bp.get("/fragments/order-followup")
+def order_followup():
+    """The order's follow-up for the transactional email (API key only): the recap, what goes
+    with it and when it will be due again, as email-safe HTML (inline styles, absolute links,
+    no script). Built for the visitor who placed the order, from the same plan and compose as
+    their confirmation page: the products they bought never come back as what goes with them."""
+    if g.api_key is None:
+        abort(401, description="Authorization: an API key is required (Bearer sfk_…)")
+    try:
+        query = OrderQuery.parse(request.args)
+    except QueryError as exc:
+        abort(400, description=str(exc))
+    order = orders.load(current_app.extensions["redis"], query.order)
+    if order is None:
+        abort(404, description=f"order: no order {query.order!r}")
+    try:
+        ctx = build_context(
+            request,
+            order.visitor,
+            False,
+            current_app.extensions["sessions"],
+            current_app.extensions["geo"],
+        )
+    except OverrideError as exc:
+        abort(400, description=str(exc))
+    page_args = {"order": order.id, "products": ",".join(order.product_ids)}
+    plan = pages.plan("order", page_args, ctx, g.timings)
+    composed = pages.composed(plan, page_args, ctx, g.timings)
+    catalog = plan.snap.catalog
+    t = time.perf_counter()
+    slots = []
+    for c in composed:
+        data = payload(c, catalog)
+        items = []
+        for item in data["items"]:
+            url, image_url = channel_links(item["id"], True)
+            image = item.get("image_url") or image_url
+            items.append({**item, "image_url": image, "url": url})
+        if items:
+            slots.append({**data, "products": items})
+    recap = []
+    for line in order.lines:
+        shown = catalog.get(line.product_id) is not None  # a product since withdrawn: text only
+        url = channel_links(line.product_id, True)[0] if shown else None
+        recap.append((line, url))
+    due = due_again(plan.snap, ctx.customer_id, order.product_ids, order.placed.date())
+    html = render_template(
+        "fragments/order_followup.html", order=order, recap=recap, slots=slots, due=due
+    )
+    g.timings.add("render", t)
     return current_app.response_class(html, mimetype="text/html")
 
 

@@ -33,6 +33,9 @@ class SessionState:
     visitor_id: str
     views: tuple[str, ...] = ()  # product ids, newest first
     cart: dict[str, int] = field(default_factory=dict)
+    # products bought in this session, newest first: history at once (fold-in, "for you"
+    # leaves them out), never offered as new again
+    bought: tuple[str, ...] = ()
     version: int = 0
     customer_id: str | None = None  # set when the visitor signed in as a known customer
     first_seen: float | None = None
@@ -63,8 +66,10 @@ class SessionState:
         return "returning"
 
     def signals(self) -> list[tuple[str, str]]:
-        """(product, signal) pairs for fold-in, newest first: cart adds, then views."""
-        out = [(pid, "add_to_cart") for pid in self.cart]
+        """(product, signal) pairs for fold-in, newest first: purchases, cart adds, then views
+        (each weighed by the one table, recommender/signals.py)."""
+        out = [(pid, "purchase") for pid in self.bought]
+        out += [(pid, "add_to_cart") for pid in self.cart]
         out += [(pid, "view") for pid in self.views]
         return out
 

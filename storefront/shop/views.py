@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, g, redirect, request, url_for
@@ -12,8 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import DataRequired, NumberRange, Regexp
 
-from storefront import page_cache
+from storefront import orders, page_cache
 from storefront.context import OverrideError, build_context
+from storefront.core.aftercare import due_again
 from storefront.events import Event, record
 from storefront.fragments import Timings
 from storefront.model_holder import snapshot
@@ -207,31 +207,60 @@ def cart():
 
 @bp.post("/cart/checkout")
 def checkout():
-    """A demo checkout: the basket becomes purchase events (they teach the shop most), then
-    empties. There is no payment step in the demo."""
+    """A demo checkout: the basket becomes an order (kept for its confirmation and email,
+    storefront/orders.py) and purchase events (they teach the shop most, and join the session
+    at once: the next pages treat them as history), then empties. There is no payment step."""
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400, description="csrf_token: missing or invalid")
     ctx = g.context
     if not ctx.session.cart:
         return redirect(url_for("shop.cart"), code=303)
-    order = uuid.uuid4().hex[:16]
+    catalog = snapshot().catalog
+    order_id = orders.new_id()
     now = datetime.now(UTC)
+    lines = [
+        orders.OrderLine(pid, product.display_title, min(q, 999), product.price)
+        for pid, q in sorted(ctx.session.cart.items())
+        if (product := catalog.get(pid)) is not None
+    ]
+    if not lines:
+        return redirect(url_for("shop.cart"), code=303)
     purchases = [
         Event(
-            id=f"order-{order}-{i}",
+            id=f"order-{order_id}-{i}",
             type="purchase",
-            product_id=pid,
-            quantity=min(q, 999),
+            product_id=line.product_id,
+            quantity=line.quantity,
             slot="checkout",
             ts=now,
         )
-        for i, (pid, q) in enumerate(sorted(ctx.session.cart.items()))
-        if snapshot().catalog.get(pid) is not None
+        for i, line in enumerate(lines)
     ]
+    settings = current_app.config["SETTINGS"]
+    order = orders.Order(order_id, ctx.visitor_id, now, catalog.currency, tuple(lines))
+    orders.save(current_app.extensions["redis"], order, settings.session_ttl)
     record(ctx.visitor_id, purchases, ctx.consent)
     current_app.extensions["sessions"].clear_cart(ctx.visitor_id)
-    return redirect(url_for("shop.cart", ordered=len(purchases)), code=303)
+    return redirect(url_for("shop.order_confirmation", order_id=order_id), code=303)
+
+
+@bp.get("/order/<order_id>")
+def order_confirmation(order_id: str):
+    """The confirmation, personalized around what was just bought: the recap, when each
+    product will be due again, and what goes with it. Only the visitor who placed it sees it."""
+    order = orders.load(current_app.extensions["redis"], order_id)
+    if order is None or order.visitor != g.context.visitor_id:
+        abort(404, description=f"order: no order {order_id!r} of yours")
+    snap = snapshot()
+    due = due_again(snap, g.context.customer_id, order.product_ids, order.placed.date())
+    return compose(
+        "order",
+        {"order": order.id, "products": ",".join(order.product_ids)},
+        "shop/order.html",
+        order=order,
+        due=due,
+    )
 
 
 @bp.get("/img/p/<product_id>.svg")

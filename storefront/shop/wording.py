@@ -16,6 +16,12 @@ def counted(n: float, word: str, plural_word: str | None = None) -> str:
     return words.count(n, word, plural_word)
 
 
+@bp.app_template_filter("long_date")
+def long_date(when) -> str:
+    """``{{ due|long_date }}``: "January 14, 2027" (Babel, the shop's language)."""
+    return words.day(when)
+
+
 @bp.app_template_filter("with_article")
 def with_article(word: str) -> str:
     """``{{ role|with_article }}``: "an editor"."""

@@ -185,6 +185,7 @@ def test_checkout_records_purchases_and_empties_the_basket(client, app):
     client.post("/cart", data={"product_id": pid, "quantity": 2})
     r = client.post("/cart/checkout")
     assert r.status_code == 303
+    assert r.headers["Location"].startswith("/order/")  # the order's confirmation
     cart = client.get(r.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="ordered"' in cart and "Basket (0)" in cart
     with app.extensions["db"].connect() as conn:

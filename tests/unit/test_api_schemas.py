@@ -13,6 +13,7 @@ from storefront.api.schemas import (
     ContextQuery,
     EventsQuery,
     FragmentQuery,
+    OrderQuery,
     PageQuery,
     QueryError,
 )
@@ -20,6 +21,7 @@ from storefront.api.schemas import (
 OPERATIONS = {
     ("/api/v1/pages/{page}", "get"): (ContextQuery, PageQuery),
     ("/api/v1/fragments/{slot}", "get"): (ContextQuery, FragmentQuery),
+    ("/api/v1/fragments/order-followup", "get"): (OrderQuery,),
     ("/events", "post"): (EventsQuery,),
 }
 
@@ -93,6 +95,8 @@ def test_the_event_batch_schema_is_the_validators_and_its_examples_validate():
         (ContextQuery, {"device": "fridge"}, "device"),
         (ContextQuery, {"country": "DEU"}, "country"),
         (EventsQuery, {"visitor": "no spaces here"}, "visitor"),
+        (OrderQuery, {"order": "3F2A9C04D1B7E865"}, "order"),
+        (OrderQuery, {"order": "3f2a9c04d1b7e86"}, "order"),
     ],
 )
 def test_what_the_schema_refuses_the_validator_refuses_naming_the_field(model, query, field):
@@ -107,6 +111,11 @@ def test_what_the_schema_refuses_the_validator_refuses_naming_the_field(model, q
         value = int(value)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(value, schema)
+
+
+def test_an_order_is_required():
+    with pytest.raises(QueryError, match="^order: required"):
+        OrderQuery.parse({})
 
 
 def test_a_page_number_is_digits_only():

@@ -43,3 +43,35 @@ def test_often_and_lately_beats_due_and_ties_go_to_what_sells_now():
         "SAME-ORDER-B",
         "SAME-ORDER-A",
     ]
+
+
+def test_product_intervals_are_the_median_of_the_customers_who_reordered():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from recommender.repurchase import product_intervals
+
+    # 5 customers x 3 products; entries: (customer, product, orders, span days)
+    entries = [
+        (0, 0, 3, 20.0),  # every 10 days
+        (1, 0, 2, 30.0),  # every 30
+        (2, 0, 5, 40.0),  # every 10
+        (3, 0, 1, 0.0),  # bought once: a buyer, not a re-orderer
+        (0, 1, 2, 14.0),  # product 1: two re-orderers only, too few for a store interval
+        (1, 1, 2, 28.0),
+        (4, 2, 1, 0.0),
+    ]
+    rows, cols, orders, spans = zip(*entries, strict=True)
+    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(5, 3))
+    # the per-entry arrays in the matrix's own order
+    order = np.lexsort((cols, rows))
+    intervals, rebuyers, buyers = product_intervals(
+        m.indptr, m.indices, np.asarray(orders)[order], np.asarray(spans)[order], 3
+    )
+    assert intervals[0] == 10.0 and rebuyers[0] == 3 and buyers[0] == 4
+    assert np.isnan(intervals[1]) and rebuyers[1] == 2 and buyers[1] == 2
+    assert np.isnan(intervals[2]) and rebuyers[2] == 0 and buyers[2] == 1
+    strict = product_intervals(
+        m.indptr, m.indices, np.asarray(orders)[order], np.asarray(spans)[order], 3, 2
+    )[0]
+    assert strict[1] == 21.0  # with two re-orderers enough: the median of 14 and 28

@@ -94,7 +94,14 @@ def has_taste(req: Request) -> bool:
     """Is there anything personal to go on (and may it be used)?"""
     if not req.ctx.consent.history:
         return False
-    return bool(req.ctx.session.views or req.ctx.session.cart or req.ctx.customer_id)
+    s = req.ctx.session
+    return bool(s.views or s.cart or s.bought or req.ctx.customer_id)
+
+
+def just_bought(req: Request) -> set[str]:
+    """What the shopper bought in this session: history now, never offered to them as new
+    (or again in their own rails) on the pages that follow."""
+    return set(req.ctx.session.bought)
 
 
 def settings_of(req: Request) -> Any:

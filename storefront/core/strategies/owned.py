@@ -1,11 +1,14 @@
-"""Candidate strategies from what the customer owns: buy again, and what goes with it."""
+"""Candidate strategies from what the customer owns: buy again, what goes with it, and what
+goes with the order they just placed."""
 
 from __future__ import annotations
 
 from storefront.core.strategies.base import (
+    FALLBACK_POOL,
     Pick,
     Request,
     Strategy,
+    just_bought,
     personal_scope,
     register,
     title_of,
@@ -21,9 +24,10 @@ def buy_again(req: Request) -> list[Pick]:
     from recommender.repurchase import cadence, rank
 
     picks = []
+    skip = set(req.ctx.session.cart) | just_bought(req)  # in the basket, or just bought again
     for owned, score in rank(model.owned(req.ctx.customer_id), model.trending):
         product = req.snap.catalog.get(owned.product_id)
-        if product is None or owned.product_id in req.ctx.session.cart:
+        if product is None or owned.product_id in skip:
             continue
         interval = owned.interval_days
         if interval is not None:
@@ -50,7 +54,7 @@ def owned_complements(req: Request) -> list[Pick]:
     owned = [o for o, _ in rank(model.owned(req.ctx.customer_id))]
     if not owned:
         return []
-    have = {o.product_id for o in owned} | set(req.ctx.session.cart)
+    have = {o.product_id for o in owned} | set(req.ctx.session.cart) | just_bought(req)
     sources = {o.product_id: o for o in sorted(owned, key=lambda o: o.age_days)[:10]}
     reasons = {}  # one per source, not per candidate
     for source, o in sources.items():
@@ -68,3 +72,55 @@ def owned_complements(req: Request) -> list[Pick]:
 
 
 register(Strategy("owned_complements", owned_complements, personal_scope))
+
+
+def _order_products(req: Request) -> list[str]:
+    return [p for p in str(req.page.get("products", "")).split(",") if p]
+
+
+def order_complements(req: Request) -> list[Pick]:
+    """What goes with the order just placed (page argument `products`, in basket order): the
+    model's neighbours of its products, never one of them, nor anything else the shopper has
+    in the basket or bought this session; without a model, best sellers of their categories."""
+    bought = _order_products(req)
+    if not bought:
+        return []
+    have = set(bought) | set(req.ctx.session.cart) | just_bought(req)
+    catalog = req.snap.catalog
+    picks: list[Pick] = []
+    if req.snap.model is not None:
+        for pid, score, source in req.snap.model.similar_to_many(bought, req.n * 4):
+            if pid in have or catalog.get(pid) is None:
+                continue
+            picks.append(
+                Pick(
+                    pid,
+                    score,
+                    f"Goes with the {title_of(req, source)} you just bought",
+                    "complement",
+                )
+            )
+            if len(picks) >= req.n:
+                return picks
+    taken = have | {p.product_id for p in picks}
+    for source in bought:  # no model, or too few neighbours: the same categories' best sellers
+        product = catalog.get(source)
+        if product is None:
+            continue
+        for pid in catalog.by_category.get(product.category, [])[:FALLBACK_POOL]:
+            if pid in taken or catalog.get(pid) is None:
+                continue
+            taken.add(pid)
+            reason = f"Often chosen with the {product.display_title}"
+            picks.append(Pick(pid, 0.0, reason, "complement"))
+            if len(picks) >= req.n:
+                return picks
+    return picks
+
+
+def _order_scope(req: Request) -> tuple[str, ...]:
+    """The visitor's session (what to leave out) and the order's products."""
+    return (*personal_scope(req), "o", ",".join(_order_products(req)))
+
+
+register(Strategy("order_complements", order_complements, _order_scope))

@@ -12,6 +12,7 @@ from storefront.core.strategies.base import (
     Request,
     Strategy,
     has_taste,
+    just_bought,
     known,
     personal_scope,
     register,
@@ -28,7 +29,8 @@ EXPLORE_POOL = 200  # popular products a discovery pick is drawn from
 def _for_you_exclude(req: Request) -> tuple[set[str], bool]:
     model = req.snap.model
     s = req.ctx.session
-    exclude = set(s.cart) | set(s.views[:10])  # just seen: "because you viewed" covers them
+    # just seen ("because you viewed" covers them), in the basket, or just bought
+    exclude = set(s.cart) | set(s.views[:10]) | just_bought(req)
     new_only = bool(req.params.get("new_only"))
     if (
         not new_only
@@ -38,7 +40,7 @@ def _for_you_exclude(req: Request) -> tuple[set[str], bool]:
     ):
         # only a session, and this store's validation says what they looked at is what such
         # visitors buy next (recommender/session_fit.py): it stays in (all purchases only)
-        exclude = set(s.cart)
+        exclude = set(s.cart) | just_bought(req)
     if new_only and model is not None and req.ctx.consent.history:
         exclude |= set(model.history(req.ctx.customer_id))  # fallbacks and discovery too
     return exclude, new_only
@@ -58,7 +60,9 @@ def for_you(req: Request) -> list[Pick]:
             req.ctx.customer_id, s.signals(), req.n * 4, exclude, new_only=new_only
         )
         if scored:
-            if s.views or s.cart:
+            if s.bought:
+                reason = "Picked for you from what you just bought"
+            elif s.views or s.cart:
                 reason = "Picked for you from what you looked at today"
             else:
                 reason = "Picked for you from your past orders"
@@ -98,7 +102,7 @@ def for_you_exploration(req: Request) -> Exploration | None:
     if model is None or not has_taste(req):
         return None
     s = req.ctx.session
-    if not (s.views or s.cart or model.knows_user(req.ctx.customer_id)):
+    if not (s.views or s.cart or s.bought or model.knows_user(req.ctx.customer_id)):
         return None
     share = discovery_share(settings_of(req), model.explore_share)
     if share <= 0:
@@ -143,7 +147,7 @@ def because_you_viewed(req: Request) -> list[Pick]:
     views = list(req.ctx.session.views[:5])
     if not views or not req.ctx.consent.history:
         return []
-    exclude = set(views) | set(req.ctx.session.cart)
+    exclude = set(views) | set(req.ctx.session.cart) | just_bought(req)
     model = req.snap.model
     picks: list[Pick] = []
     if model is not None:
@@ -194,8 +198,9 @@ def cart_complements(req: Request) -> list[Pick]:
     if not cart or req.snap.model is None:
         return []
     picks: list[Pick] = []
+    have = set(cart) | just_bought(req)
     for pid, score, source in req.snap.model.similar_to_many(cart, req.n * 3):
-        if pid in req.ctx.session.cart or req.snap.catalog.get(pid) is None:
+        if pid in have or req.snap.catalog.get(pid) is None:
             continue
         reason = f"Goes with the {title_of(req, source)} in your basket"
         picks.append(Pick(pid, score, reason, "complement"))

@@ -8,6 +8,7 @@ from storefront.core.strategies.base import (
     Request,
     Strategy,
     device,
+    just_bought,
     known,
     personal_scope,
     place,
@@ -127,7 +128,7 @@ def new_arrivals(req: Request) -> list[Pick]:
             req.ctx.customer_id, signals, req.ctx.country, device(req), req.n * 4
         )
         reason = "New in the shop, picked for you"
-        unsold = known(req, scored, reason, "new")[: (req.n + 1) // 2]
+        unsold = known(req, scored, reason, "new", just_bought(req))[: (req.n + 1) // 2]
     taken = {p.product_id for p in unsold}
     return unsold + newest(req, taken)[: req.n - len(unsold)]
 
