@@ -78,3 +78,25 @@ def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Itera
     yield application
     application.extensions["db"].dispose()
     application.extensions["redis"].close()
+
+
+def grocery_shop(out: Path, redis_url: str, customers: int = 300, days: int = 150) -> dict:
+    """The grocery store (tests/stores/grocery.py) as a shop home: its catalog imported, then
+    its orders, then a model trained (~15 s). Returns home, env (database and Redis), the
+    catalog's rows, the generated files' paths and the order lines."""
+    import csv
+
+    from tests.conftest import run_cli
+    from tests.stores.grocery import write_store
+
+    paths = write_store(out / "files", customers=customers, days=days)
+    orders_csv, map_args, orders = grocery_orders(paths["orders"])
+    home = out / "home"
+    env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
+    env["STOREFRONT_REDIS_URL"] = redis_url
+    run_cli(home, "import", "products", str(paths["products"]), env=env)
+    run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
+    run_cli(home, "train", env=env)
+    with paths["products"].open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return {"home": home, "env": env, "rows": rows, "paths": paths, "orders": orders}

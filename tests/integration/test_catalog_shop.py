@@ -13,26 +13,16 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import grocery_orders, shop_app
-from tests.stores.grocery import write_store
+from tests.helpers import grocery_shop, shop_app
 
 
 @pytest.fixture(scope="module")
 def grocery(tmp_path_factory, embedded_redis_url) -> dict:
     """The grocery store: catalog imported, then its orders, then a model trained (~15 s)."""
-    out = tmp_path_factory.mktemp("grocery")
-    paths = write_store(out / "files", customers=300, days=150)
-    orders_csv, map_args, orders = grocery_orders(paths["orders"])
-    home = out / "home"
-    env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
-    env["STOREFRONT_REDIS_URL"] = embedded_redis_url
-    run_cli(home, "import", "products", str(paths["products"]), env=env)
-    run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
-    run_cli(home, "train", env=env)
-    with paths["products"].open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    bought = orders.groupby("sku")["customer"].apply(lambda s: sorted(set(s.dropna())))
-    return {"home": home, "env": env, "rows": rows, "paths": paths, "bought": bought}
+    shop = grocery_shop(tmp_path_factory.mktemp("grocery"), embedded_redis_url)
+    orders = shop["orders"]
+    shop["bought"] = orders.groupby("sku")["customer"].apply(lambda s: sorted(set(s.dropna())))
+    return shop
 
 
 @pytest.fixture
