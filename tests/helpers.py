@@ -78,3 +78,22 @@ def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Itera
     yield application
     application.extensions["db"].dispose()
     application.extensions["redis"].close()
+
+
+def grocery_home(home: Path, customers: int = 300, days: int = 150) -> Path:
+    """The second test store (tests/stores/grocery.py) as a shop home on SQLite: its catalog
+    and orders imported and a model trained, through the command (~15 s)."""
+    from tests.conftest import run_cli
+    from tests.stores.grocery import write_store
+
+    paths = write_store(home / "export", customers=customers, days=days)
+    orders, args, _ = grocery_orders(paths["orders"])
+    env = {"STOREFRONT_DATABASE_URL": grocery_database_url(home)}
+    run_cli(home, "import", "products", str(paths["products"]), env=env)
+    run_cli(home, "import", "orders", str(orders), *args, env=env)
+    run_cli(home, "train", env=env)
+    return home
+
+
+def grocery_database_url(home: Path) -> str:
+    return f"sqlite:///{home / 'storefront.db'}"
