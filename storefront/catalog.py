@@ -13,6 +13,7 @@ The catalog is reloaded when a new import (or model) is published.
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 from collections import Counter, defaultdict
@@ -29,6 +30,11 @@ from recommender.price_bands import PriceBands
 UNCATEGORISED = ("uncategorised", "Other products")  # catalog stores: in no category
 
 _WORD = re.compile(r"[A-Z0-9]+")
+# a shopper's query: markup-like junk is not words (script/style blocks with their contents,
+# other tags, and terms that read as code: "alert(1)", "onerror=x", "javascript:...")
+_MARKUP_BLOCK = re.compile(r"<\s*(script|style)\b[^>]*>.*?(?:<\s*/\s*\1\s*>|$)", re.I | re.S)
+_TAG = re.compile(r"<\s*[/!?]?\s*[A-Za-z][^<>]*(?:>|$)")
+_CODE_TERM = re.compile(r"[(){}\[\];=\\<>`]|^[a-z]+script:|://", re.I)
 _NO_DATE = np.iinfo(np.int64).min  # first_sold unknown
 _EPOCH = datetime(1970, 1, 1)
 _RECENT_PRODUCTS = 8192  # Product objects kept per worker (a page asks for the same few often)
@@ -123,6 +129,19 @@ def _micros(d: datetime | None) -> int:
 
 def tokens(text: str) -> list[str]:
     return _WORD.findall(text.upper())
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a shopper's search: markup and code-like terms dropped (entities decoded
+    first, so `&lt;b&gt;` is markup too), the rest tokenized as titles are. Numbers stay (a
+    "set of 3"), but search() lets them narrow a match, never make one."""
+    text = html.unescape(query)
+    text = _TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text))
+    return [w for term in text.split() if not _CODE_TERM.search(term) for w in tokens(term)]
+
+
+def _is_number(word: str) -> bool:
+    return word.isdigit()
 
 
 class _Ids(Sequence):
@@ -381,18 +400,23 @@ class Catalog:
 
     def _search(self, query: str, limit: int) -> list[tuple[str, float]]:
         """Products whose titles match every query word (the last may be a prefix), best first.
+        The query's words are `query_words`: no markup, no code; numbers only narrow.
 
         Score: words matched, then popularity (log units sold), so "heart" finds the best-selling
         hearts before obscure ones. Falls back to any-word matching when all-words finds nothing.
         """
-        words = tokens(query)[:8]
-        if not words:
+        words = query_words(query)[:8]
+        if all(_is_number(w) for w in words):  # no words (junk, or digits alone): no match
             return []
-        sets = [self._matches(w, prefix=(i == len(words) - 1)) for i, w in enumerate(words)]
+        last = len(words) - 1  # the last word may be a prefix; a number matches whole
+        sets = [
+            self._matches(w, prefix=i == last and not _is_number(w)) for i, w in enumerate(words)
+        ]
         hits = functools.reduce(_intersect_sorted, sorted(sets, key=len))
         if len(hits):
             rows, matched = hits, np.full(len(hits), float(len(words)))
-        else:
+        else:  # any word: numbers only narrow a match, so they take no part here
+            sets = [s for w, s in zip(words, sets, strict=True) if not _is_number(w)]
             rows, counts = np.unique(np.concatenate(sets), return_counts=True)
             matched = counts.astype(np.float64)
         score = matched + self._popularity[rows]

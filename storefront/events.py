@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from storefront import db, event_effects, rate_limits
 from storefront.api.schemas import FLOOR, Batch, Event, EventsQuery, QueryError, field_errors
 from storefront.context import read_consent
+from storefront.experiments.bucketing import in_holdout
 from storefront.identity import RETIRED
 from storefront.model_holder import snapshot
 from storefront.redis_client import SEEN_EVENTS, VISITOR, key
@@ -179,8 +180,11 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
         ]
         # the durable log of record: committed before the 202, exactly once by event id
         fresh = _insert_new(current_app.extensions["db"], rows)
+        exposures = current_app.extensions["exposures"]
         if any(e.type in ("impression", "click") for e in events):  # a page was seen: the
-            current_app.extensions["exposures"].flush(visitor)  # targeted experiments it applied
+            exposures.flush(visitor)  # targeted experiments it applied
+        # which shop they get, personalized or the holdout: once, for the holdout report
+        exposures.enrol(visitor, in_holdout(visitor, current_app.config["SETTINGS"].holdout_share))
     else:  # Sec-GPC / DNT: nothing beyond the session; the session itself still adapts
         fresh = _fresh_in_session(r, visitor, source, ids)
     try:

@@ -163,3 +163,23 @@ def app(shop_env):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def grocery_shop(tmp_path_factory) -> Path:
+    """The second test store (tests/stores/grocery.py) as a trained shop home on SQLite."""
+    from tests.helpers import grocery_home
+
+    return grocery_home(tmp_path_factory.mktemp("grocery-shop"))
+
+
+@pytest.fixture(params=["demo", "grocery"])
+def either_store(request, app, embedded_redis_url):
+    """The shop's app on the demo store (the session's shop), then on the grocery store."""
+    if request.param == "demo":
+        yield app
+        return
+    from tests.helpers import grocery_database_url, shop_app
+
+    home = request.getfixturevalue("grocery_shop")
+    yield from shop_app(home, grocery_database_url(home), embedded_redis_url)

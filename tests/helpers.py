@@ -80,23 +80,39 @@ def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Itera
     application.extensions["redis"].close()
 
 
-def grocery_shop(out: Path, redis_url: str, customers: int = 300, days: int = 150) -> dict:
-    """The grocery store (tests/stores/grocery.py) as a shop home: its catalog imported, then
-    its orders, then a model trained (~15 s). Returns home, env (database and Redis), the
-    catalog's rows, the generated files' paths and the order lines."""
-    import csv
-
+def _grocery_store(home: Path, files: Path, env: dict, customers: int, days: int):
+    """The grocery store's files written, its catalog and orders imported and a model trained,
+    through the command (~15 s). Returns the files' paths and the order lines."""
     from tests.conftest import run_cli
     from tests.stores.grocery import write_store
 
-    paths = write_store(out / "files", customers=customers, days=days)
+    paths = write_store(files, customers=customers, days=days)
     orders_csv, map_args, orders = grocery_orders(paths["orders"])
-    home = out / "home"
-    env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
-    env["STOREFRONT_REDIS_URL"] = redis_url
     run_cli(home, "import", "products", str(paths["products"]), env=env)
     run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
     run_cli(home, "train", env=env)
+    return paths, orders
+
+
+def grocery_shop(out: Path, redis_url: str, customers: int = 300, days: int = 150) -> dict:
+    """The grocery store (tests/stores/grocery.py) as a shop home: its catalog imported, then
+    its orders, then a model trained. Returns home, env (database and Redis), the catalog's
+    rows, the generated files' paths and the order lines."""
+    import csv
+
+    home = out / "home"
+    env = {"STOREFRONT_DATABASE_URL": grocery_database_url(home), "STOREFRONT_REDIS_URL": redis_url}
+    paths, orders = _grocery_store(home, out / "files", env, customers, days)
     with paths["products"].open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return {"home": home, "env": env, "rows": rows, "paths": paths, "orders": orders}
+
+
+def grocery_home(home: Path, customers: int = 300, days: int = 150) -> Path:
+    """The second test store as a shop home on SQLite (the default Redis)."""
+    _grocery_store(home, home / "export", {"STOREFRONT_DATABASE_URL": grocery_database_url(home)}, customers, days)
+    return home
+
+
+def grocery_database_url(home: Path) -> str:
+    return f"sqlite:///{home / 'storefront.db'}"

@@ -28,4 +28,4 @@ def _private(response):
     return response
 
 
-from storefront.admin import experiments, history, preview, segments, views  # noqa: E402,F401 - routes
+from storefront.admin import experiments, history, holdout, preview, segments, views  # noqa: E402,F401 - routes

@@ -16,6 +16,7 @@ from storefront.cli.db import db_group
 from storefront.cli.demo import demo
 from storefront.cli.evaluate import evaluate_cmd, tune_cmd
 from storefront.cli.experiments import experiments_group
+from storefront.cli.holdout import holdout_group
 from storefront.cli.imports import interactions_cmd, orders_cmd
 from storefront.cli.models import models_group
 from storefront.cli.products import products_cmd
@@ -47,6 +48,7 @@ for _command in (
     train_cmd,
     models_group,
     experiments_group,
+    holdout_group,
     snapshot_group,
     apikeys_group,
     serve,

@@ -10,6 +10,13 @@ that never meets an event (a bot, a page without the tracker) would never have c
 
 Each worker remembers the pairs it has noted (bounded), so a busy page costs one dictionary
 lookup, and the primary key turns a second write of the same pair into a no-op.
+
+The permanent holdout is recorded the same way, under the experiment id HOLDOUT_ID (which no
+experiment can take: their ids have no underscore): every visitor whose events are recorded
+(POST /events, so only a visitor with a cookie or named by an API caller, and not under GPC/DNT)
+is enrolled once, "holdout" or "personalized", at their first recorded event, with the group
+the pages serve them (experiments/bucketing.in_holdout). The holdout report reads it
+(experiments/holdout.py).
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from storefront.redis_client import PENDING_EXPOSURES, key
 log = logging.getLogger(__name__)
 REMEMBERED = 100_000  # pairs per worker; an evicted pair costs one more (ignored) insert
 PENDING_TTL = 24 * 3600  # a note waits this long for the visitor's events
+HOLDOUT_ID = "_holdout"  # experiment_exposures rows of the permanent holdout
+HOLDOUT, PERSONALIZED = "holdout", "personalized"
 
 
 class Exposures:
@@ -82,6 +91,20 @@ class Exposures:
                 except redis.RedisError:
                     pass
         return written
+
+    def enrol(self, visitor: str, held_out: bool) -> int:
+        """The visitor's events are recorded: note their holdout group once (the first group
+        stays). Returns 1 when written now. A database failure costs the note, not the events
+        (already committed); the visitor's next events try again."""
+        with self._lock:
+            if (HOLDOUT_ID, visitor) in self._seen:
+                self._seen.move_to_end((HOLDOUT_ID, visitor))
+                return 0
+        try:
+            return self.record(HOLDOUT_ID, visitor, HOLDOUT if held_out else PERSONALIZED)
+        except Exception:
+            log.warning("could not record the holdout group of %s", visitor)
+            return 0
 
     def record(self, experiment_id: str, visitor: str, arm: str) -> int:
         """Write one exposure to SQL; 0 when it was written before (any worker)."""

@@ -12,7 +12,7 @@ from storefront import db
 from storefront.experiments import metrics, store
 
 
-def _prices(engine: Engine) -> dict[str, float]:
+def prices(engine: Engine) -> dict[str, float]:
     with engine.connect() as conn:
         return {
             r.id: float(r.price)
@@ -22,7 +22,7 @@ def _prices(engine: Engine) -> dict[str, float]:
 
 def build(engine: Engine, experiment_id: str, holdout_share: float) -> dict:
     exp = store.get(engine, experiment_id)
-    results = metrics.measure(engine, exp, _prices(engine), holdout_share)
+    results = metrics.measure(engine, exp, prices(engine), holdout_share)
     comparisons = metrics.compare(exp, results)
     return {"experiment": exp, "results": results, "comparisons": comparisons}
 

@@ -123,3 +123,58 @@ def compare_means(metric: str, control: list[float], treatment: list[float]) -> 
         needed,
         _decide(p_value, diff, n_c, n_t, needed),
     )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its 95% interval and the sample size behind it."""
+
+    value: float
+    low: float
+    high: float
+    n: int
+
+
+def proportion(successes: int, n: int) -> Estimate:
+    """A share of n units (visitors who bought): Wilson's interval."""
+    low, high = wilson(successes, n)
+    return Estimate(successes / n if n else 0.0, low, high, n)
+
+
+def ratio(numerators: list[float], denominators: list[float]) -> tuple[Estimate, float]:
+    """sum(numerators) / sum(denominators) over units (clicks / impressions per visitor) with
+    the delta method's interval, which honours that one visitor's impressions are not
+    independent (a Wilson interval over impressions would be too narrow); and its standard
+    error."""
+    n = len(numerators)
+    total = sum(denominators)
+    if n == 0 or total == 0:
+        return Estimate(0.0, 0.0, 1.0, int(total)), float("inf")
+    r = sum(numerators) / total
+    if n < 2:
+        return Estimate(r, 0.0, 1.0, int(total)), float("inf")
+    mean_d = total / n
+    residuals = [x - r * d for x, d in zip(numerators, denominators, strict=True)]
+    se = math.sqrt(stats.tvar(residuals) / n) / mean_d if any(residuals) else 0.0
+    z = stats.norm.ppf(1 - ALPHA / 2)
+    return Estimate(r, max(0.0, r - z * se), min(1.0, r + z * se), int(total)), se
+
+
+def mean(values: list[float]) -> Estimate:
+    """A mean per unit (revenue per visitor) with Student's t interval."""
+    n = len(values)
+    m = sum(values) / n if n else 0.0
+    if n < 2:
+        return Estimate(m, float("-inf") if n else 0.0, float("inf") if n else 0.0, n)
+    half = stats.t.ppf(1 - ALPHA / 2, n - 1) * math.sqrt(stats.tvar(values) / n)
+    return Estimate(m, m - half, m + half, n)
+
+
+def newcombe(a: Estimate, b: Estimate) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of the difference a - b of two proportions, from their
+    Wilson intervals (sane near 0, where the Wald interval is not)."""
+    d = a.value - b.value
+    return (
+        d - math.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2),
+        d + math.sqrt((a.high - a.value) ** 2 + (b.value - b.low) ** 2),
+    )

@@ -25,10 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import run_cli
-from tests.helpers import grocery_orders, products_in, shop_app
+from tests.helpers import products_in
 from tests.integration.rules_support import clean_rules, publish, wipe  # noqa: F401
-from tests.stores.grocery import write_store
 
 PROPERTY = settings(
     max_examples=12,
@@ -42,28 +40,10 @@ TILE = re.compile(r'<li class="tile"([^>]*?) data-product-id="([^"]+)"')
 RAIL = re.compile(r'<section class="slot slot-rail" data-slot="([^"]+)".*?</section>', re.S)
 
 
-@pytest.fixture(scope="module")
-def grocery_home(tmp_path_factory):
-    """The grocery store with its own catalog (three-level taxonomy), orders and a model."""
-    home = tmp_path_factory.mktemp("grocery-pages")
-    paths = write_store(home / "export", customers=300, days=150)
-    orders, args, _ = grocery_orders(paths["orders"])
-    env = {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
-    run_cli(home, "import", "products", str(paths["products"]), env=env)
-    run_cli(home, "import", "orders", str(orders), *args, env=env)
-    run_cli(home, "train", env=env)
-    return home
-
-
-@pytest.fixture(params=["demo", "grocery"])
-def store(request, app, embedded_redis_url):
-    """An app on one of the two stores (the demo store is the shared session shop)."""
-    if request.param == "demo":
-        yield app
-        return
-    home = request.getfixturevalue("grocery_home")
-    url = f"sqlite:///{home / 'storefront.db'}"
-    yield from shop_app(home, url, embedded_redis_url)
+@pytest.fixture
+def store(either_store):
+    """An app on one of the two stores (tests/conftest.py: the demo store, the grocery store)."""
+    return either_store
 
 
 @pytest.fixture

@@ -117,3 +117,34 @@ def test_search_matches_a_brute_force_reference_on_a_bigger_catalog():
     for query in ["red", "re", "mug", "red mug", "blue heart ba", "gold lace tin", "mugs red"]:
         for limit in (1, 7, 200):
             assert [pid for pid, _ in catalog._search(query, limit)] == reference(query, limit)
+
+
+def test_search_matches_words_not_digits_inside_markup():
+    """`<script>alert(1)</script>` is junk, not a search for "1": markup and code-like terms
+    are dropped, and a number narrows a match of words but never makes one alone."""
+    from storefront.catalog import query_words
+
+    catalog = Catalog(
+        [
+            *PRODUCTS,
+            Product("G7", "SET OF 1 RED HEART", "home", 1.0, None, 1),
+            Product("H8", "SET OF 3 RED HEARTS", "home", 1.0, None, 1),
+            Product("I9", "SCRIPTED ALERT 1 TIN", "home", 1.0, None, 1),
+        ],
+        CATEGORIES,
+    )
+    for junk in (
+        "<script>alert(1)</script>",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        '"><img src=x onerror=alert(1)>',
+        "javascript:alert(1)",
+        "<script>alert(1)",
+        "1",
+        "3 1",
+    ):
+        assert catalog.search(junk) == [], junk
+    assert query_words("<b>red</b> heart") == ["RED", "HEART"]
+    assert [pid for pid, _ in catalog.search("<b>red</b> heart")] == ["A1", "G7", "H8"]
+    assert [pid for pid, _ in catalog.search("set of 3")] == ["H8"]  # whole number, not a prefix
+    assert [pid for pid, _ in catalog.search("hearts 1")][:1] == ["H8"]  # 1 narrows nothing here
+    assert "G7" not in [pid for pid, _ in catalog.search("hearts 1")]
