@@ -110,7 +110,8 @@ def grocery_shop(out: Path, redis_url: str, customers: int = 300, days: int = 15
 
 def grocery_home(home: Path, customers: int = 300, days: int = 150) -> Path:
     """The second test store as a shop home on SQLite (the default Redis)."""
-    _grocery_store(home, home / "export", {"STOREFRONT_DATABASE_URL": grocery_database_url(home)}, customers, days)
+    env = {"STOREFRONT_DATABASE_URL": grocery_database_url(home)}
+    _grocery_store(home, home / "export", env, customers, days)
     return home
 
 
