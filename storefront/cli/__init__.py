@@ -18,6 +18,7 @@ from storefront.cli.evaluate import evaluate_cmd, tune_cmd
 from storefront.cli.experiments import experiments_group
 from storefront.cli.imports import interactions_cmd, orders_cmd
 from storefront.cli.models import models_group
+from storefront.cli.privacy import privacy_group
 from storefront.cli.products import products_cmd
 from storefront.cli.rules import rules_group
 from storefront.cli.serve import serve
@@ -54,6 +55,7 @@ for _command in (
     users_group,
     customers_group,
     db_group,
+    privacy_group,
     evaluate_cmd,
     tune_cmd,
 ):
