@@ -212,6 +212,16 @@ def erase(
                 ).scalars(),
             }
         )
+        # an account's e-mail names its sign-in rate windows (`custlogin/acct/<login>`)
+        logins = [
+            e.lower()
+            for e in conn.execute(
+                select(db.customer_accounts.c.email).where(
+                    db.customer_accounts.c.customer_id.in_(customers)
+                )
+            ).scalars()
+            if e
+        ]
         rows: dict[str, int] = {}
         for table, column, kind in PERSON_COLUMNS:
             ids = rows_of if kind == "visitor" else customers
@@ -225,7 +235,7 @@ def erase(
     for v in visitors:
         keys += _unlink(r, [key(p, v) for p in PER_VISITOR])
     for client in dict.fromkeys((r, cache)):  # one pass per server (the cache may be r)
-        keys += _unlink(client, person_keys(client, visitors, customers))
+        keys += _unlink(client, person_keys(client, visitors, [*customers, *logins]))
     doomed = stream_entries_of(r, visitors)
     for i in range(0, len(doomed), 500):
         r.xdel(key(EVENT_STREAM), *doomed[i : i + 500])

@@ -415,7 +415,12 @@ def test_a_reimport_leaves_deleted_customers_out(grocery, tmp_path: Path):
     engine = db.make_engine(env["STOREFRONT_DATABASE_URL"])
     try:
         with engine.connect() as conn:
-            customer = conn.execute(select(db.order_lines.c.customer_id).limit(1)).scalar_one()
+            customer = conn.execute(
+                select(db.order_lines.c.customer_id)
+                .where(db.order_lines.c.customer_id.is_not(None))
+                .order_by(db.order_lines.c.customer_id.desc())
+                .limit(1)
+            ).scalar_one()
             line = (
                 conn.execute(
                     select(db.order_lines).where(db.order_lines.c.customer_id == customer).limit(1)
@@ -430,6 +435,7 @@ def test_a_reimport_leaves_deleted_customers_out(grocery, tmp_path: Path):
             [
                 {
                     "invoice": "late-1",
+                    "title": "Late line",
                     "product_id": line["product_id"],
                     "customer_id": customer,
                     "quantity": 2,
@@ -439,6 +445,7 @@ def test_a_reimport_leaves_deleted_customers_out(grocery, tmp_path: Path):
                 },
                 {
                     "invoice": "late-2",
+                    "title": "Late line",
                     "product_id": line["product_id"],
                     "customer_id": "fresh-1",
                     "quantity": 1,
