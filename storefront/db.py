@@ -297,6 +297,19 @@ model_artifacts = Table(
 )
 
 
+# the deletion ledger (storefront/deletions.py): whom `storefront privacy delete` or /me's delete
+# erased, as a hash of the identifier (a visitor id or a customer id), so training leaves out
+# what later carries it (an orders re-import, an API caller's events) without the ledger
+# itself naming anyone
+deletions = Table(
+    "deletions",
+    metadata,
+    Column("hash", String(64), primary_key=True),  # sha256 hex (deletions.digest)
+    Column("kind", String(8), nullable=False),  # visitor | customer
+    Column("deleted", DateTime, nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
     if url.startswith("sqlite"):

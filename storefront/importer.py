@@ -23,8 +23,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
-from storefront import db
+from storefront import db, deletions
 from storefront.categories import CATEGORIES, categorize, category_by_slug
 from storefront.cleaning import clean_order_lines, resolve_mapping
 from storefront.countries import country_name
@@ -218,6 +219,20 @@ def _merge_existing(conn: Connection, table, frame: pd.DataFrame, how: dict[str,
         frame[col] = merged.to_numpy()
 
 
+def without_deleted(engine: Engine, lines: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The order lines but those of customers in the deletion ledger (storefront/deletions.py),
+    and how many were left out: a re-import of the shop's export never brings back a person
+    deleted since."""
+    try:
+        ledger = deletions.hashes(engine)
+    except SQLAlchemyError:  # a store without the ledger's table yet: nobody was deleted
+        return lines, 0
+    gone = deletions.deleted_mask(lines["customer_id"], ledger)
+    if not gone.any():
+        return lines, 0
+    return lines[~gone].reset_index(drop=True), int(gone.sum())
+
+
 def import_orders(
     engine: Engine,
     path: str | Path,
@@ -257,7 +272,7 @@ def import_orders(
         raw, mapping, source_tz=source_tz, cancel_prefix=cancel_prefix, date_order=date_order
     )
     del raw
-    lines = result.lines
+    lines, forgotten = without_deleted(engine, result.lines)
     products = _products(lines)
     customers = _customers(lines)
     say(f"{len(lines):,} clean lines, {len(products):,} products, {len(customers):,} customers")
@@ -282,6 +297,11 @@ def import_orders(
     reasons = refusal_reasons(
         result.rows_read, len(lines), sum(result.rejected.values()), max_reject_share
     )
+    if forgotten:
+        report.notes.append(
+            f"Left out {forgotten:,} lines of deleted customers (the deletion ledger, "
+            "`storefront privacy delete`)."
+        )
     if reasons and not force:
         raise ImportRefused(report, reasons)
     if reasons:

@@ -4,29 +4,33 @@ Whose data a request reaches is decided by the session, not by the cookie's id a
 signed-in customer gets every visitor id stitched to them; anyone else gets their own id, and
 that id's SQL history only while it was never merged into a customer at a sign-in (a cookie
 held from before someone signed in reaches nothing of theirs: session fixation, issue #16).
-Deletion leaves no row or key of its scope behind: the SQL events and identities, every
-per-visitor Redis key, personal fragments (their keys carry the visitor id) and entries of the
-live event stream.
+Deletion leaves no row or key of its scope behind: every SQL row that names one of its visitor
+ids or its customer id (PERSON_COLUMNS: events, experiment exposures, identities, order lines,
+the customer, their account, imported interactions), every Redis key with one of those ids
+among its parts (sessions, fragments, pages, pending exposure notes, exposure counts, rate
+windows; found by SCAN, so hash-tagged names are found too) and entries of the live event
+stream; and it adds the ids to the deletion ledger (storefront/deletions.py), which training
+honours, so the next model holds no trace either. `storefront privacy audit`
+(storefront/privacy_audit.py) looks for what is left.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import redis
-from sqlalchemy import delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Connection, Engine
 
-from storefront import db, rate_limits
+from storefront import db, deletions
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     CART,
     CUSTOMER,
     EVENT_STREAM,
     EXPOSURE,
-    FRAGMENT,
-    PAGE,
-    PAGE_PARTS,
     PENDING_EXPOSURES,
     PREFS,
     SEEN_EVENTS,
@@ -48,6 +52,24 @@ PER_VISITOR = (
     SEEN_EVENTS,
     PENDING_EXPOSURES,
 )
+
+# every column of the schema that names a person: (table, column, "visitor" | "customer");
+# tests/unit/test_privacy_columns.py fails when a table gains such a column not listed here
+PERSON_COLUMNS = (
+    (db.events, "visitor", "visitor"),
+    (db.experiment_exposures, "visitor", "visitor"),
+    (db.identities, "visitor", "visitor"),
+    (db.identities, "customer_id", "customer"),
+    (db.order_lines, "customer_id", "customer"),
+    (db.customers, "id", "customer"),
+    (db.customer_accounts, "customer_id", "customer"),
+    (db.interactions, "customer_id", "customer"),
+)
+# the Redis key purposes that carry a customer id (a customer id can be a short number, so a
+# key counts as theirs only under one of these; a visitor id is a random token, any part counts)
+CUSTOMER_PURPOSES = frozenset({CUSTOMER, "custlogin"})
+_KEY_PARTS = re.compile(r"[:/{}]")
+_GLOB = re.compile(r"([*?\[\]\\])")
 
 
 def scope(engine: Engine, visitor_id: str, customer_id: str | None) -> tuple[list[str], list[str]]:
@@ -101,20 +123,32 @@ def export(engine: Engine, r: redis.Redis, visitor_id: str, customer_id: str | N
     }
 
 
-def _scan_delete(r: redis.Redis, pattern: str) -> int:
-    n = 0
-    batch: list[str] = []
-    for k in r.scan_iter(match=pattern, count=1000):
-        batch.append(k)
-        if len(batch) >= 500:
-            n += r.unlink(*batch)
-            batch = []
-    if batch:
-        n += r.unlink(*batch)
-    return n
+def _glob(identifier: str) -> str:
+    return _GLOB.sub(r"\\\1", identifier)
 
 
-def _stream_entries(r: redis.Redis, stream: str, chunk: int = 2000):
+def person_keys(
+    client: redis.Redis, visitors: Iterable[str], customers: Iterable[str]
+) -> list[str]:
+    """Every key on this server that belongs to these visitor or customer ids: a visitor id as
+    one of the key's parts (split at ':', '/', and hash-tag braces), a customer id as a part of
+    a key under a CUSTOMER_PURPOSES purpose. SCAN with a MATCH per id: no KEYS, no blocking."""
+    found: set[str] = set()
+    wanted = [(v, False) for v in visitors if v] + [(c, True) for c in customers if c]
+    for identifier, is_customer in wanted:
+        for k in client.scan_iter(match=f"*{_glob(identifier)}*", count=1000):
+            parts = set(_KEY_PARTS.split(k))
+            if identifier in parts and (not is_customer or parts & CUSTOMER_PURPOSES):
+                found.add(k)
+    return sorted(found)
+
+
+def _unlink(client: redis.Redis, keys: list[str]) -> int:
+    # one key per call: keys of a person may sit in different cluster slots
+    return sum(client.unlink(k) for k in keys)
+
+
+def stream_entries(r: redis.Redis, stream: str, chunk: int = 2000) -> Iterator:
     """Every entry of a stream, read in chunks: each call stays well inside the client's short
     timeout (STOREFRONT_REDIS_TIMEOUT) however long the stream is (up to ~100,000 entries)."""
     start = "-"
@@ -127,6 +161,95 @@ def _stream_entries(r: redis.Redis, stream: str, chunk: int = 2000):
         start = f"{ms}-{int(seq) + 1}"  # the next possible id after the last one read
 
 
+_stream_entries = stream_entries  # the name tests/integration/test_redis_limits.py reads
+
+
+def stream_entries_of(r: redis.Redis, visitors: Iterable[str]) -> list[str]:
+    """The ids of the live event stream's entries for these visitors."""
+    wanted = set(visitors)
+    return [
+        entry_id
+        for entry_id, fields in stream_entries(r, key(EVENT_STREAM))
+        if fields.get("visitor") in wanted
+    ]
+
+
+def person_rows(conn: Connection, visitors: list[str], customers: list[str]) -> dict[str, int]:
+    """{"table.column": rows} of every PERSON_COLUMNS column naming one of these ids (counts
+    above 0 only)."""
+    found = {}
+    for table, column, kind in PERSON_COLUMNS:
+        ids = visitors if kind == "visitor" else customers
+        if not ids:
+            continue
+        n = conn.execute(
+            select(func.count()).select_from(table).where(table.c[column].in_(ids))
+        ).scalar_one()
+        if n:
+            found[f"{table.name}.{column}"] = int(n)
+    return found
+
+
+def erase(
+    engine: Engine,
+    r: redis.Redis,
+    visitors: list[str],
+    rows_of: list[str],
+    customers: Iterable[str] = (),
+    cache: redis.Redis | None = None,
+) -> dict:
+    """Delete every row and key of these people and add them to the deletion ledger, in one
+    SQL transaction first (rows of `rows_of` visitor ids and of the customers, plus every
+    customer those visitors were stitched to), then Redis (keys of `visitors` and the
+    customers, on the session store and the cache; their stream entries). Returns counts."""
+    cache = r if cache is None else cache
+    with engine.begin() as conn:
+        customers = sorted(
+            {
+                *customers,
+                *conn.execute(
+                    select(db.identities.c.customer_id).where(db.identities.c.visitor.in_(rows_of))
+                ).scalars(),
+            }
+        )
+        # an account's e-mail names its sign-in rate windows (`custlogin/acct/<login>`)
+        logins = [
+            e.lower()
+            for e in conn.execute(
+                select(db.customer_accounts.c.email).where(
+                    db.customer_accounts.c.customer_id.in_(customers)
+                )
+            ).scalars()
+            if e
+        ]
+        rows: dict[str, int] = {}
+        for table, column, kind in PERSON_COLUMNS:
+            ids = rows_of if kind == "visitor" else customers
+            if ids:
+                n = conn.execute(delete(table).where(table.c[column].in_(ids))).rowcount
+                rows[table.name] = rows.get(table.name, 0) + max(n or 0, 0)
+        ledger = dict.fromkeys(rows_of, "visitor")
+        ledger.update({c: "customer" for c in customers})
+        recorded = deletions.record(conn, ledger)
+    keys = 0
+    for v in visitors:
+        keys += _unlink(r, [key(p, v) for p in PER_VISITOR])
+    for client in dict.fromkeys((r, cache)):  # one pass per server (the cache may be r)
+        keys += _unlink(client, person_keys(client, visitors, [*customers, *logins]))
+    doomed = stream_entries_of(r, visitors)
+    for i in range(0, len(doomed), 500):
+        r.xdel(key(EVENT_STREAM), *doomed[i : i + 500])
+    return {
+        "visitors": len(visitors),
+        "customers": len(customers),
+        "events": rows.get("events", 0),
+        "rows": rows,
+        "keys": keys,
+        "stream_entries": len(doomed),
+        "ledger": recorded,
+    }
+
+
 def delete_person(
     engine: Engine,
     r: redis.Redis,
@@ -134,38 +257,50 @@ def delete_person(
     customer_id: str | None,
     cache: redis.Redis | None = None,
 ) -> dict:
-    """Delete every trace of this person (`scope`); returns counts of what was removed.
+    """Delete every trace of this person (`scope`: the session's signed-in customer and all
+    their visitor ids, or this anonymous visitor alone); returns counts of what was removed.
     Fragments and pages are deleted from `cache` (the cache server, when it is not `r`)."""
-    cache = r if cache is None else cache
     visitors, rows_of = scope(engine, visitor_id, customer_id)
-    with engine.begin() as conn:
-        customers = set(
-            conn.execute(
-                select(db.identities.c.customer_id).where(db.identities.c.visitor.in_(rows_of))
-            ).scalars()
-        )
-        events = conn.execute(delete(db.events).where(db.events.c.visitor.in_(rows_of))).rowcount
-        conn.execute(delete(db.identities).where(db.identities.c.visitor.in_(rows_of)))
-    keys = 0
-    for v in visitors:
-        keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
-        keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
-        keys += _scan_delete(cache, key(PAGE, v, "*"))
-        keys += _scan_delete(cache, key(PAGE_PARTS, v, "*"))
-        keys += _scan_delete(r, f"{rate_limits.KEY_PREFIX}:LIMITER/events/{v}/*")
-    for c in customers:
-        keys += r.unlink(key(CUSTOMER, c))
-    stream = key(EVENT_STREAM)
-    doomed = [
-        entry_id
-        for entry_id, fields in _stream_entries(r, stream)
-        if fields.get("visitor") in visitors
-    ]
-    for i in range(0, len(doomed), 500):
-        r.xdel(stream, *doomed[i : i + 500])
-    return {
-        "visitors": len(visitors),
-        "events": events,
-        "keys": keys,
-        "stream_entries": len(doomed),
-    }
+    customers = [customer_id] if customer_id else []
+    return erase(engine, r, visitors, rows_of, customers, cache)
+
+
+def known_customer(conn: Connection, identifier: str) -> bool:
+    """Whether any table names this identifier as a customer id."""
+    return any(
+        conn.execute(select(table.c[column]).where(table.c[column] == identifier).limit(1)).first()
+        for table, column, kind in PERSON_COLUMNS
+        if kind == "customer"
+    )
+
+
+def resolve(engine: Engine, r: redis.Redis, identifier: str) -> tuple[list[str], list[str]]:
+    """(visitor ids, customer ids) an operator's identifier stands for: a customer id (known to
+    any table, or to the session store) with every visitor id stitched to it; a visitor id with
+    the customer it was stitched to, if any, and theirs. Never empty: an identifier nothing
+    knows stands for itself as a visitor id."""
+    with engine.connect() as conn:
+        is_customer = known_customer(conn, identifier)
+    customer = identifier if is_customer else customer_of(engine, identifier)
+    if customer is None and r.exists(key(CUSTOMER, identifier)):
+        customer = identifier
+    if customer is None:
+        return [identifier], []
+    visitors = set(visitors_of_customer(engine, customer))
+    canonical = r.get(key(CUSTOMER, customer))
+    if canonical:
+        visitors.add(canonical)
+    if customer != identifier:
+        visitors.add(identifier)
+    return sorted(visitors), [customer]
+
+
+def delete_identifier(
+    engine: Engine, r: redis.Redis, identifier: str, cache: redis.Redis | None = None
+) -> dict:
+    """`storefront privacy delete`: the person behind a visitor or customer id (`resolve`),
+    their SQL rows, Redis keys and stream entries deleted, and the identifier recorded in the
+    ledger whatever it matched (a later import that carries it is left out of training)."""
+    visitors, customers = resolve(engine, r, identifier)
+    done = erase(engine, r, visitors, visitors, customers, cache)
+    return {**done, "visitor_ids": visitors, "customer_ids": customers}

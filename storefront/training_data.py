@@ -1,21 +1,28 @@
 """What training reads from the shop's database, as frames: order lines with the catalog's
 products (in the store's taxonomy), and the event log with the identities that stitch visitors
 to customers. The recommender library takes these frames as data and imports nothing of the
-shop; this is the shop's side of that boundary."""
+shop; this is the shop's side of that boundary.
+
+Every reader honours the deletion ledger (storefront/deletions.py): the order lines, imported
+interactions, events and identities of a deleted visitor or customer never reach a frame,
+whenever they were written (an orders import after the deletion that carries the customer id
+again, an API caller's events for a deleted visitor id), so the next model holds no trace."""
 
 from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import func, select
 
-from storefront import db
+from storefront import db, deletions
 from storefront.catalog import UNCATEGORISED
+from storefront.interactions import read_pairs
 
 
 def read_orders(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Order lines and the catalog's products (id, title, category, currency, category_name),
-    as frames."""
+    """Order lines (but those of deleted customers) and the catalog's products (id, title,
+    category, currency, category_name), as frames."""
     with engine.connect() as conn:
+        ledger = deletions.hashes(conn)
         lines = pd.read_sql(
             select(
                 db.order_lines.c.invoice,
@@ -49,6 +56,7 @@ def read_orders(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
         taxonomy = dict(
             conn.execute(select(db.catalog_categories.c.slug, db.catalog_categories.c.name)).all()
         )
+    lines = lines[~deletions.deleted_mask(lines["customer_id"], ledger)].reset_index(drop=True)
     products["currency"] = products["id"].map(listed)
     if listed:  # the catalog's taxonomy is the store's (as in the shop): else uncategorised
         slug, name = UNCATEGORISED
@@ -61,8 +69,10 @@ def read_orders(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def read_events(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The events (visitor, type, product_id, ts, device) and identities (visitor,
-    customer_id) tables, for recommender.event_log.interactions."""
+    customer_id) tables, for recommender.event_log.interactions; without deleted visitors, nor
+    the visitors stitched to a deleted customer."""
     with engine.connect() as conn:
+        ledger = deletions.hashes(conn)
         events = pd.read_sql(
             select(
                 db.events.c.visitor,
@@ -74,4 +84,23 @@ def read_events(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
             conn,
         )
         identities = pd.read_sql(select(db.identities.c.visitor, db.identities.c.customer_id), conn)
-    return events, identities
+    if not ledger:
+        return events, identities
+    gone = deletions.deleted_mask(identities["visitor"], ledger) | deletions.deleted_mask(
+        identities["customer_id"], ledger
+    )
+    dropped = set(identities.loc[gone, "visitor"])
+    events = events[
+        ~(deletions.deleted_mask(events["visitor"], ledger) | events["visitor"].isin(dropped))
+    ].reset_index(drop=True)
+    return events, identities[~gone].reset_index(drop=True)
+
+
+def read_interactions(engine) -> pd.DataFrame:
+    """The imported interactions as (shopper, product, weight, ts) pairs for training
+    (storefront/interactions.read_pairs), without those of deleted customers."""
+    pairs = read_pairs(engine)
+    ledger = deletions.hashes(engine)
+    if pairs.empty or not ledger:
+        return pairs
+    return pairs[~deletions.deleted_mask(pairs["customer_id"], ledger)].reset_index(drop=True)

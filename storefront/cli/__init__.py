@@ -19,6 +19,7 @@ from storefront.cli.experiments import experiments_group
 from storefront.cli.holdout import holdout_group
 from storefront.cli.imports import interactions_cmd, orders_cmd
 from storefront.cli.models import models_group
+from storefront.cli.privacy import privacy_group
 from storefront.cli.products import products_cmd
 from storefront.cli.rules import rules_group
 from storefront.cli.serve import serve
@@ -56,6 +57,7 @@ for _command in (
     users_group,
     customers_group,
     db_group,
+    privacy_group,
     evaluate_cmd,
     tune_cmd,
 ):

@@ -83,13 +83,12 @@ def train_model(
     import pandas as pd
 
     from recommender.train import train
-    from storefront.interactions import read_pairs
-    from storefront.training_data import read_events, read_orders
+    from storefront.training_data import read_events, read_interactions, read_orders
 
     shop = shop or shop_params(settings)
     common.say("reading order lines")
     lines, products = read_orders(engine)
-    imported = read_pairs(engine)
+    imported = read_interactions(engine)
     if lines.empty and imported.empty:
         raise click.ClickException(
             "The store has no order lines or interactions to train on. Import some first: "

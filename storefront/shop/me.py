@@ -1,7 +1,9 @@
 """/me, the preference center: what the shop inferred, and the shopper's controls over it.
 
 Every change applies to the very next page (the session version is bumped, and mutes are part
-of the fragment keys). Export gives everything as JSON; delete leaves no row or key behind.
+of the fragment keys). Export gives everything as JSON; delete leaves no row or key behind (a
+signed-in customer's orders and account included) and puts them in the deletion ledger, so the
+next training leaves them out (storefront/privacy.py).
 """
 
 from __future__ import annotations
@@ -75,15 +77,16 @@ def me_update():
             abort(400, description=f"value: unknown trait {value!r}")
         prefs.drop_trait(visitor, value)
     elif action == "delete":
+        customer = g.context.session.customer_id  # who this session signed in as, not the cookie
         privacy.delete_person(
             current_app.extensions["db"],
             current_app.extensions["redis"],
             visitor,
-            g.context.session.customer_id,  # who this session signed in as, not the cookie
+            customer,
             cache=current_app.extensions["cache"],
         )
         switch_visitor()  # this browser starts over as someone new
-        return redirect(url_for("shop.me", deleted=1), code=303)
+        return redirect(url_for("shop.me", deleted="account" if customer else 1), code=303)
     return redirect(url_for("shop.me"), code=303)
 
 
