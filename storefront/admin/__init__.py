@@ -28,4 +28,11 @@ def _private(response):
     return response
 
 
-from storefront.admin import experiments, history, preview, segments, views  # noqa: E402,F401 - routes
+from storefront.admin import (  # noqa: E402,F401 - routes
+    experiments,
+    history,
+    preview,
+    rule_check,
+    segments,
+    views,
+)

@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from storefront.admin.forms import RuleForm
 from storefront.rules.schema import Condition, Rule, to_data
+from storefront.rules.validate import Problem, resolver, schema_problems
 
 LIST_FIELDS = (
     "page",
@@ -137,6 +140,17 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if when:
         data["when"] = when
     return data
+
+
+def rule_from_form(form: RuleForm) -> tuple[Rule | None, list[Problem]]:
+    """The form's rule, or the schema's problems naming each field."""
+    data = form_to_data(form)
+    try:
+        return Rule.model_validate(data), []
+    except ValidationError as exc:
+        name = data.get("name") or "new rule"
+        resolve = resolver({"rules": [data]})
+        return None, schema_problems(exc, ("rules", 0), name, lambda _p: None, resolve)
 
 
 def _copy(form) -> dict[str, str] | None:
