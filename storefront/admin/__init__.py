@@ -31,6 +31,7 @@ def _private(response):
 from storefront.admin import (  # noqa: E402,F401 - routes
     experiments,
     history,
+    pickers,
     preview,
     rule_check,
     segments,

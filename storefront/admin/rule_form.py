@@ -106,10 +106,10 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if pins:
         then["pin"] = pins
     for r in f.lift:
-        value = (r.form.value.data or "").strip()
+        attr = r.form.attribute.data
+        value = _lift_value(r.form, attr)
         if not value:
             continue
-        attr = r.form.attribute.data
         lift: dict[str, Any] = {
             attr: int(value) if attr == "new_days" and re.fullmatch(r"[0-9]{1,6}", value) else value
         }
@@ -140,6 +140,14 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if when:
         data["when"] = when
     return data
+
+
+def _lift_value(row, attr: str) -> str:
+    """A lift's value: the picked category or price band for those attributes (a value
+    typed instead still counts), the typed word or days otherwise."""
+    typed = (row.value.data or "").strip()
+    picked = {"category": row.category.data, "price_band": row.band.data}.get(attr)
+    return (picked or "").strip() or typed
 
 
 def rule_from_form(form: RuleForm) -> tuple[Rule | None, list[Problem]]:
@@ -268,9 +276,9 @@ def rule_to_formdata(rule: Rule) -> dict[str, Any]:
     for direction in ("boost", "bury"):
         for lift in getattr(rule.then, direction):
             attr, value = lift.attribute
-            lifts.append(
-                {"direction": direction, "attribute": attr, "value": value, "weight": lift.weight}
-            )
+            row = {"direction": direction, "attribute": attr, "weight": lift.weight}
+            field = {"category": "category", "price_band": "band"}.get(attr, "value")
+            lifts.append({**row, field: value})
     out["lift"] = lifts
     if rule.then.hide is not None:
         out["hide_products"] = ", ".join(rule.then.hide.products)
