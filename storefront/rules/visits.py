@@ -205,9 +205,11 @@ def _visits(
     for i, session in enumerate(sessions):
         if session[0].received < since:
             continue
-        pages = [ev for ev in session if ev.page in PAGE_TYPES] or session[:1]
-        at = rng.choice(pages)
-        before = [ev for s in sessions[: i + 1] for ev in s if ev.received <= at.received]
+        pages = [k for k, ev in enumerate(session) if ev.page in PAGE_TYPES] or [0]
+        k = rng.choice(pages)
+        at = session[k]
+        # what the visitor had done before this page was built (its own view comes after)
+        before = [ev for s in sessions[:i] for ev in s] + session[:k]
         views: list[str] = []
         for ev in reversed(before):
             pid = ev.product_id
@@ -216,8 +218,8 @@ def _visits(
                 if len(views) == HISTORY:
                     break
         cart: dict[str, int] = {}
-        for ev in session:
-            if ev.received > at.received or ev.product_id not in catalog.products:
+        for ev in session[:k]:
+            if ev.product_id not in catalog.products:
                 continue
             if ev.type == "add_to_cart":
                 cart[ev.product_id] = cart.get(ev.product_id, 0) + (ev.quantity or 1)
