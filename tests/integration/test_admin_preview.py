@@ -10,6 +10,7 @@ import pytest
 from storefront.admin import users
 from storefront.rules import store
 from storefront.rules.schema import Rule
+from tests.helpers import record_visits
 from tests.integration.rules_support import catalog_of, clean_rules, outside  # noqa: F401
 
 PASSWORD = "a long enough password"
@@ -103,31 +104,22 @@ def test_preview_other_pages_sessions_and_mistakes(app, viewer):
 def test_impact_counts_changed_pages(app, viewer):
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy import insert
-
-    from storefront import db
-
     engine = app.extensions["db"]
     # 60 recent visits in the event log: home pages, one in two on a phone
     an_hour_ago = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
     pid = catalog_of(app).best_sellers(1)[0].id
-    with engine.begin() as conn:
-        for i in range(60):
-            conn.execute(
-                insert(db.events).values(
-                    id=f"impact-home-{i:03d}",
-                    visitor=f"impact-visitor-{i:03d}",
-                    source="",
-                    type="impression",
-                    product_id=pid,
-                    page="home",
-                    ts=an_hour_ago,
-                    received=an_hour_ago + timedelta(seconds=i),
-                    country="GB",
-                    device="mobile" if i % 2 else "desktop",
-                    channel="web",
-                )
-            )
+    record_visits(
+        engine,
+        "impact-home",
+        60,
+        an_hour_ago,
+        timedelta(seconds=1),
+        type="impression",
+        product_id=pid,
+        page="home",
+        country="GB",
+        device=lambda i: "mobile" if i % 2 else "desktop",
+    )
     r = viewer.get("/admin/impact?n=1000").get_data(as_text=True)
     sampled = int(re.search(r'data-testid="changed">0</strong> of (\d+) pages', r).group(1))
     assert sampled >= 60

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import grocery_orders, shop_app
+from tests.helpers import grocery_orders, record_event, shop_app
 from tests.stores.grocery import write_store
 
 
@@ -328,9 +328,6 @@ def test_a_hide_of_a_grocery_category_against_a_pin_below_it(app):
 def test_impact_samples_the_grocery_shops_recent_visits(app):
     from datetime import UTC, datetime, timedelta
 
-    from sqlalchemy import insert
-
-    from storefront import db
     from storefront.rules import visits
     from storefront.rules.holder import NONE, Published
     from storefront.rules.impact import measure
@@ -340,25 +337,19 @@ def test_impact_samples_the_grocery_shops_recent_visits(app):
     catalog = app.extensions["models"].get().catalog
     milk = catalog.by_category["milk"][:3]
     start = datetime(2032, 3, 1, 18, 0)  # evenings in Germany, viewing milk then a category page
-    with engine.begin() as conn:
-        for i in range(45):
-            at = start + timedelta(hours=i)
-            for j, pid in enumerate(milk):
-                conn.execute(
-                    insert(db.events).values(
-                        id=f"grocery-visit-{i:03d}-{j}",
-                        visitor=f"grocery-visitor-{i:03d}",
-                        source="",
-                        type="view",
-                        product_id=pid,
-                        page="product" if j < 2 else "category",
-                        ts=at + timedelta(minutes=j),
-                        received=at + timedelta(minutes=j),
-                        country="DE",
-                        device="desktop",
-                        channel="web",
-                    )
-                )
+    for i in range(45):
+        at = start + timedelta(hours=i)
+        for j, pid in enumerate(milk):
+            record_event(
+                engine,
+                f"grocery-visit-{i:03d}-{j}",
+                f"grocery-visitor-{i:03d}",
+                at + timedelta(minutes=j),
+                product_id=pid,
+                page="product" if j < 2 else "category",
+                country="DE",
+                device="desktop",
+            )
     sample = visits.recent(
         engine, catalog, "Europe/Berlin", now=datetime(2032, 3, 5, tzinfo=UTC), days=7
     )

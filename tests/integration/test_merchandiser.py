@@ -10,12 +10,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
 
-from storefront import db
 from storefront.admin import users
 from storefront.rules import store, visits
 from storefront.rules.schema import Rule, RuleSet
+from tests.helpers import record_visits
 from tests.integration.rules_support import (
     MOBILE_UA,
     catalog_of,
@@ -133,39 +132,24 @@ def test_boosts_pick_categories_and_price_bands_and_store_their_ids(app, editor)
     assert '<option selected value="party">' in row
 
 
-def record(engine, visitor: str, when: datetime, **event) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            insert(db.events).values(
-                id=f"{visitor}-{when.timestamp():.0f}",
-                visitor=visitor,
-                source="",
-                type=event.pop("type", "view"),
-                ts=when,
-                received=when,
-                channel=event.pop("channel", "web"),
-                **event,
-            )
-        )
-
-
 def test_impact_samples_recent_visits_from_the_event_log(app):
     engine = app.extensions["db"]
     catalog = catalog_of(app)
     pid = catalog.best_sellers(1)[0].id
     # a Christmas in the event log: 40 visitors on the day, in France, on phones, by e-mail
     christmas = datetime(2031, 12, 25, 11, 0)
-    for i in range(40):
-        record(
-            engine,
-            f"xmas-visitor-{i:02d}",
-            christmas + timedelta(minutes=i),
-            product_id=pid,
-            page="product",
-            country="FR",
-            device="mobile",
-            channel="email" if i % 2 else "web",
-        )
+    record_visits(
+        engine,
+        "xmas-visitor",
+        40,
+        christmas,
+        timedelta(minutes=1),
+        product_id=pid,
+        page="product",
+        country="FR",
+        device="mobile",
+        channel=lambda i: "email" if i % 2 else "web",
+    )
     now = datetime(2031, 12, 26, 9, 0, tzinfo=UTC)
     sample = visits.recent(engine, catalog, "Europe/London", n=200, now=now)
     assert len(sample.visits) == 40 and sample.visitors == 40 and sample.enough
