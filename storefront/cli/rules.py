@@ -106,7 +106,7 @@ def validate_cmd(path: str) -> None:
     for c in found:
         click.echo(f"  conflict: {c.message()}")
     if not found:
-        click.echo(f"No conflicts found among the {n} rules.")
+        click.echo(f"No conflicts found among the {n} rule{'s' if n != 1 else ''}.")
 
 
 @rules_group.command("import")
@@ -185,4 +185,5 @@ def conflicts_cmd() -> None:
     for c in found:
         click.echo(c.message())
     if not found:
-        click.echo(f"No conflicts found among the {len(rules)} rules of the draft.")
+        n = len(rules)
+        click.echo(f"No conflicts found among the {n} rule{'s' if n != 1 else ''} of the draft.")

@@ -96,7 +96,7 @@ class Sample:
         return text
 
     def matched(self, count: int) -> str:
-        """ "Matched 37 of 200 visits sampled from the last 14 days"."""
+        """A rule's count in words: Matched 37 of 200 visits sampled from the last 14 days."""
         return (
             f"Matched {count} of {len(self.visits)} visits sampled from the last {self.days} days"
         )
