@@ -117,3 +117,25 @@ def grocery_home(home: Path, customers: int = 300, days: int = 150) -> Path:
 
 def grocery_database_url(home: Path) -> str:
     return f"sqlite:///{home / 'storefront.db'}"
+
+
+def record_event(engine, event_id: str, visitor: str, when, **fields) -> None:
+    """One event in the shop's event log as `POST /events` leaves it (received at `when`, a
+    naive UTC time): for tests of what reads the log back at a time of their choosing."""
+    from sqlalchemy import insert
+
+    from storefront import db
+
+    row = {"type": "view", "source": "", "channel": "web", "ts": when, "received": when}
+    with engine.begin() as conn:
+        conn.execute(insert(db.events).values(id=event_id, visitor=visitor, **{**row, **fields}))
+
+
+def record_visits(engine, prefix: str, count: int, first, step, **fields) -> None:
+    """`count` visitors with one event each, `step` apart from `first`; a field given as a
+    function is called with the visitor's number (e.g. a device for one visitor in two)."""
+    for i in range(count):
+        values = {k: v(i) if callable(v) else v for k, v in fields.items()}
+        record_event(
+            engine, f"{prefix}-event-{i:03d}", f"{prefix}-{i:03d}", first + step * i, **values
+        )

@@ -1,5 +1,7 @@
 // The studio works without this script; it only adds conveniences:
 // - the rule form is checked while it is written (problems, and conflicts with other rules),
+// - products are picked by searching their names (the code field is filled in),
+// - a boost or bury row shows the control for the attribute it is about,
 // - destructive buttons ask for confirmation.
 (function () {
   "use strict";
@@ -28,11 +30,127 @@
       .catch(function () { /* the Check button still works */ });
   }
 
-  function later() {
+  function later(event) {
+    if (event && event.target && event.target.hasAttribute("data-no-check")) return;
     window.clearTimeout(timer);
     timer = window.setTimeout(check, 500);
   }
 
   form.addEventListener("input", later);
   form.addEventListener("change", later);
+
+  // ---- boost / bury: the category select, the price band select, or the text field ----------
+  function showLiftValue(select) {
+    var cell = select.closest("tr").querySelector(".lift-value");
+    if (!cell) return;
+    cell.querySelectorAll("[data-for]").forEach(function (control) {
+      var wanted = control.getAttribute("data-for").split(" ").indexOf(select.value) >= 0;
+      control.hidden = !wanted;
+    });
+  }
+  form.querySelectorAll("select[data-lift-attribute]").forEach(function (select) {
+    showLiftValue(select);
+    select.addEventListener("change", function () { showLiftValue(select); });
+  });
+
+  // ---- product pickers: type words of a name, choose a product, its code goes in -----------
+  var searchUrl = form.getAttribute("data-product-search");
+  form.querySelectorAll("[data-picker]").forEach(function (picker) {
+    var target = document.getElementById(picker.getAttribute("data-target"));
+    var box = picker.querySelector("input[role=combobox]");
+    var list = picker.querySelector("[role=listbox]");
+    var picked = picker.querySelector("output");
+    var multi = picker.getAttribute("data-multi") === "yes";
+    var wait = null;
+    var asked = 0;
+    var active = -1;
+    if (!target || !box || !list || !searchUrl) return;
+    picker.hidden = false;
+
+    function close() {
+      list.hidden = true;
+      list.textContent = "";
+      box.setAttribute("aria-expanded", "false");
+      box.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function choose(option) {
+      var code = option.getAttribute("data-id");
+      if (multi && target.value.trim()) {
+        var codes = target.value.split(/[\s,]+/).filter(Boolean);
+        if (codes.indexOf(code) < 0) codes.push(code);
+        target.value = codes.join(", ");
+      } else {
+        target.value = code;
+      }
+      picked.textContent = option.getAttribute("data-title") + " (" + code + ")";
+      box.value = "";
+      close();
+      target.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    function highlight(i) {
+      var options = list.querySelectorAll("[role=option]");
+      if (!options.length) return;
+      active = (i + options.length) % options.length;
+      options.forEach(function (o, j) { o.setAttribute("aria-selected", j === active ? "true" : "false"); });
+      box.setAttribute("aria-activedescendant", options[active].id);
+    }
+
+    function show(products) {
+      close();
+      products.forEach(function (p, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.id = box.id + "-option-" + i;
+        li.setAttribute("data-id", p.id);
+        li.setAttribute("data-title", p.title);
+        li.setAttribute("aria-selected", "false");
+        var title = document.createElement("span");
+        title.textContent = p.title;
+        var meta = document.createElement("small");
+        meta.textContent = p.id + " · " + p.category_label + " · " + p.price;
+        li.appendChild(title);
+        li.appendChild(meta);
+        li.addEventListener("mousedown", function (event) { event.preventDefault(); });
+        li.addEventListener("click", function () { choose(li); });
+        list.appendChild(li);
+      });
+      if (!products.length) {
+        var none = document.createElement("li");
+        none.className = "none";
+        none.textContent = "No product matches " + box.value.trim();
+        list.appendChild(none);
+      }
+      list.hidden = false;
+      box.setAttribute("aria-expanded", "true");
+    }
+
+    function search() {
+      var q = box.value.trim();
+      var mine = ++asked;
+      if (!q) { close(); return; }
+      fetch(searchUrl + "?limit=10&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (body) { if (body && mine === asked) show(body.products); })
+        .catch(function () { /* the code can still be typed */ });
+    }
+
+    box.addEventListener("input", function () {
+      window.clearTimeout(wait);
+      wait = window.setTimeout(search, 200);
+    });
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") { highlight(active + 1); event.preventDefault(); }
+      else if (event.key === "ArrowUp") { highlight(active - 1); event.preventDefault(); }
+      else if (event.key === "Escape") { close(); }
+      else if (event.key === "Enter") {
+        event.preventDefault(); // never submits the rule form
+        var options = list.querySelectorAll("[role=option]");
+        if (options.length) choose(options[active >= 0 ? active : 0]);
+      }
+    });
+    box.addEventListener("blur", function () { window.setTimeout(close, 150); });
+  });
 })();

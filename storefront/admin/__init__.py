@@ -28,4 +28,13 @@ def _private(response):
     return response
 
 
-from storefront.admin import experiments, history, holdout, preview, segments, views  # noqa: E402,F401 - routes
+from storefront.admin import (  # noqa: E402,F401 - routes
+    experiments,
+    history,
+    holdout,
+    pickers,
+    preview,
+    rule_check,
+    segments,
+    views,
+)

@@ -172,7 +172,9 @@ class LiftRow(Form):
             ("new_days", "first sale is within days of the newest"),
         ),
     )
-    value = StringField("Value", validators=[Optional(), Length(max=40)])
+    category = Choice("Category", choices=[NONE, *CATEGORY_CHOICES])  # the taxonomy's paths
+    band = Choice("Price band", choices=[NONE, *_pairs(PRICE_BANDS)])
+    value = StringField("Word or days", validators=[Optional(), Length(max=40)])
     weight = IntegerField("Weight", default=1, validators=[Optional(), NumberRange(1, 10)])
 
 
@@ -246,9 +248,13 @@ class RuleForm(FlaskForm):
         for row in self.set:
             row.form.strategy.choices = choices
             row.form.category.choices = [NONE, *cats]
+        bands = band_choices()
+        for row in self.lift:
+            row.form.category.choices = [NONE, *cats]
+            row.form.band.choices = [NONE, *bands]
         for name in ("viewed_category", "affinity", "category", "hide_categories"):
             getattr(self, name).choices = cats
-        self.price_band.choices = band_choices()
+        self.price_band.choices = bands
 
 
 class YamlForm(FlaskForm):

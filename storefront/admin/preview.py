@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from flask import current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
 from storefront import db
@@ -16,7 +16,7 @@ from storefront.admin.rule_form import split
 from storefront.admin.views import catalog, engine
 from storefront.model_holder import snapshot
 from storefront.rules import impact as impact_report
-from storefront.rules import store
+from storefront.rules import store, visits
 from storefront.rules.conflicts import find_conflicts
 from storefront.rules.holder import NONE, Published
 from storefront.rules.personas import Persona, context_for
@@ -147,16 +147,27 @@ def _differences(live, draft) -> list[str]:
     return page_differences(live, draft)
 
 
+def _bounded(name: str, default: int, lo: int, hi: int) -> int:
+    """A whole number from the query string within [lo, hi] (absent: the default); anything
+    else is a 400 naming the parameter."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not lo <= int(raw) <= hi:
+        abort(400, description=f"{name}: a whole number from {lo} to {hi}")
+    return int(raw)
+
+
 @bp.get("/impact")
 @auth.requires("viewer")
 def impact():
-    raw = request.args.get("n", "200")
-    n = int(raw) if re.fullmatch(r"[0-9]{1,4}", raw) and 10 <= int(raw) <= 1000 else 200
+    n = _bounded("n", 200, 10, 1000)
+    days = _bounded("days", visits.DEFAULT_DAYS, 1, 90)
     started = time.perf_counter()
     live, draft = live_and_draft()
     settings = current_app.config["SETTINGS"]
-    visits = impact_report.sample(engine(), catalog(), n)
-    result = impact_report.measure(visits, catalog(), live, draft, settings)
+    sample = visits.recent(engine(), catalog(), settings.store_timezone, n, days)
+    result = impact_report.measure(sample, catalog(), live, draft, settings)
     took = (time.perf_counter() - started) * 1000
     names = sorted({r.name for r in (*live.rules, *draft.rules)}, key=str.casefold)
     return render_template(
@@ -166,6 +177,7 @@ def impact():
         draft=draft,
         names=names,
         n=n,
+        days=days,
         took=took,
         conflicts=find_conflicts(draft.rules, catalog()),
     )

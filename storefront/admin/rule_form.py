@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import ValidationError
+
 from storefront.admin.forms import RuleForm
 from storefront.rules.schema import Condition, Rule, to_data
+from storefront.rules.validate import Problem, resolver, schema_problems
 
 LIST_FIELDS = (
     "page",
@@ -103,10 +106,10 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if pins:
         then["pin"] = pins
     for r in f.lift:
-        value = (r.form.value.data or "").strip()
+        attr = r.form.attribute.data
+        value = _lift_value(r.form, attr)
         if not value:
             continue
-        attr = r.form.attribute.data
         lift: dict[str, Any] = {
             attr: int(value) if attr == "new_days" and re.fullmatch(r"[0-9]{1,6}", value) else value
         }
@@ -137,6 +140,25 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if when:
         data["when"] = when
     return data
+
+
+def _lift_value(row, attr: str) -> str:
+    """A lift's value: the picked category or price band for those attributes (a value
+    typed instead still counts), the typed word or days otherwise."""
+    typed = (row.value.data or "").strip()
+    picked = {"category": row.category.data, "price_band": row.band.data}.get(attr)
+    return (picked or "").strip() or typed
+
+
+def rule_from_form(form: RuleForm) -> tuple[Rule | None, list[Problem]]:
+    """The form's rule, or the schema's problems naming each field."""
+    data = form_to_data(form)
+    try:
+        return Rule.model_validate(data), []
+    except ValidationError as exc:
+        name = data.get("name") or "new rule"
+        resolve = resolver({"rules": [data]})
+        return None, schema_problems(exc, ("rules", 0), name, lambda _p: None, resolve)
 
 
 def _copy(form) -> dict[str, str] | None:
@@ -254,9 +276,9 @@ def rule_to_formdata(rule: Rule) -> dict[str, Any]:
     for direction in ("boost", "bury"):
         for lift in getattr(rule.then, direction):
             attr, value = lift.attribute
-            lifts.append(
-                {"direction": direction, "attribute": attr, "value": value, "weight": lift.weight}
-            )
+            row = {"direction": direction, "attribute": attr, "weight": lift.weight}
+            field = {"category": "category", "price_band": "band"}.get(attr, "value")
+            lifts.append({**row, field: value})
     out["lift"] = lifts
     if rule.then.hide is not None:
         out["hide_products"] = ", ".join(rule.then.hide.products)

@@ -12,17 +12,15 @@ from flask import (
     request,
     url_for,
 )
-from pydantic import ValidationError
 
-from storefront.admin import auth, bp, summary, users
-from storefront.admin.forms import ActionForm, LoginForm, RuleForm, YamlForm
-from storefront.admin.rule_form import form_shows, form_to_data, make_form
+from storefront.admin import auth, bp, rule_check, summary, users
+from storefront.admin.forms import ActionForm, LoginForm, YamlForm
+from storefront.admin.rule_form import form_shows, make_form, rule_from_form
 from storefront.model_holder import snapshot
 from storefront.rules import store, yamlio
 from storefront.rules.conflicts import conflicts_of, find_conflicts
 from storefront.rules.schema import Rule, precedence, to_data
-from storefront.rules.validate import Problem, RulesError, schema_problems
-from storefront.rules.yamlio import resolver
+from storefront.rules.validate import Problem, RulesError
 
 
 def engine():
@@ -129,29 +127,8 @@ def rules():
 # ---- one rule: the form ----------------------------------------------------------------------
 
 
-def _from_form(form: RuleForm) -> tuple[Rule | None, list[Problem]]:
-    data = form_to_data(form)
-    try:
-        return Rule.model_validate(data), []
-    except ValidationError as exc:
-        name = data.get("name") or "new rule"
-        resolve = resolver({"rules": [data]})
-        return None, schema_problems(exc, ("rules", 0), name, lambda _p: None, resolve)
-
-
 def _others(rule_id: int | None) -> list[Rule]:
     return [d.rule for d in store.draft_rules(engine()) if d.id != rule_id]
-
-
-def _check(rule: Rule, rule_id: int | None) -> tuple[list[Problem], list]:
-    """Problems the rest of the set reveals, and the conflicts with it (nothing is saved)."""
-    others = _others(rule_id)
-    try:
-        store.check_in_set(rule, others, catalog())
-        problems: list[Problem] = []
-    except RulesError as exc:
-        problems = exc.problems
-    return problems, conflicts_of(rule, others, catalog())
 
 
 def _edit(rule_id: int | None):
@@ -163,6 +140,7 @@ def _edit(rule_id: int | None):
         return redirect(url_for("admin.rule_yaml", rule_id=rule_id))
     problems: list[Problem] = []
     conflicts: list = []
+    check_summary = ""
     if request.method == "POST":
         if not g.admin_user.can("editor"):
             abort(403, description="editing rules needs the editor role")
@@ -173,9 +151,11 @@ def _edit(rule_id: int | None):
                 for field, errs in form.errors.items()
             ]
         else:
-            rule, problems = _from_form(form)
+            rule, problems = rule_from_form(form)
             if rule is not None and request.form.get("action") == "check":
-                problems, conflicts = _check(rule, rule_id)
+                checked = rule_check.check(rule, rule_id)
+                problems, conflicts = checked.problems, checked.conflicts
+                check_summary = checked.summary()
             elif rule is not None:
                 try:
                     new_id = store.save_rule(
@@ -204,6 +184,8 @@ def _edit(rule_id: int | None):
             found=found,
             problems=problems,
             conflicts=conflicts,
+            checked=bool(check_summary),
+            summary=check_summary,
             action=ActionForm(),
             yaml=yamlio.dump_rule(found.rule) if found else "",
         ),
@@ -221,28 +203,6 @@ def rule_new():
 @auth.requires("viewer")  # viewers read it; saving checks the editor role
 def rule(rule_id: int):
     return _edit(rule_id)
-
-
-@bp.post("/rules/check")
-@auth.requires("viewer")
-def rule_check():
-    """The rule form, checked as it is being written (admin.js posts it on every change):
-    problems, and conflicts with the rest of the draft with the winner of each."""
-    form = make_form(formdata=request.form)
-    if not form.validate_on_submit():
-        problems = [
-            Problem(None, field, "; ".join(map(str, errs))) for field, errs in form.errors.items()
-        ]
-        return render_template("admin/_check.html", problems=problems, conflicts=[], checked=True)
-    rid = request.form.get("rule_id", "")
-    rule_id = store.parse_id(rid)
-    rule, problems = _from_form(form)
-    conflicts: list = []
-    if rule is not None:
-        problems, conflicts = _check(rule, rule_id)
-    return render_template(
-        "admin/_check.html", problems=problems, conflicts=conflicts, checked=True
-    )
 
 
 @bp.post("/rules/<int:rule_id>/toggle")

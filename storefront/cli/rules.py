@@ -100,9 +100,13 @@ def validate_cmd(path: str) -> None:
 
     _, _, catalog = _env()
     ruleset = _load(path, catalog)
-    click.echo(f"{path}: {len(ruleset.rules)} rules, valid.")
-    for c in find_conflicts(ruleset.rules, catalog):
+    n = len(ruleset.rules)
+    click.echo(f"{path}: {n} rules, valid.")
+    found = find_conflicts(ruleset.rules, catalog)
+    for c in found:
         click.echo(f"  conflict: {c.message()}")
+    if not found:
+        click.echo(f"No conflicts found among the {n} rule{'s' if n != 1 else ''}.")
 
 
 @rules_group.command("import")
@@ -176,8 +180,10 @@ def conflicts_cmd() -> None:
     from storefront.rules.conflicts import find_conflicts
 
     _, engine, catalog = _env()
-    found = find_conflicts(store.draft(engine).rules, catalog)
+    rules = store.draft(engine).rules
+    found = find_conflicts(rules, catalog)
     for c in found:
         click.echo(c.message())
     if not found:
-        click.echo("No conflicts.")
+        n = len(rules)
+        click.echo(f"No conflicts found among the {n} rule{'s' if n != 1 else ''} of the draft.")

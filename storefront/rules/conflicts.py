@@ -19,6 +19,7 @@ from datetime import datetime
 from itertools import combinations, product
 
 from storefront.catalog import Catalog
+from storefront.rules import overrides
 from storefront.rules.facts import CONTAINS, DIMS, MANY, ONE, OPEN, RANGE, Atom, atoms_of
 from storefront.rules.schema import WEEKDAYS, Condition, Rule, precedence
 
@@ -140,15 +141,22 @@ def _schedules_overlap(a: Rule, b: Rule) -> bool:
 
 @dataclass(frozen=True)
 class Conflict:
-    """Two rules that can hold together and contradict each other on one thing."""
+    """Two rules that can hold together and contradict each other on one thing: both rules
+    with their priorities, what they disagree on (naming the product, category or slot), and
+    the one that wins."""
 
     rules: tuple[str, str]
     what: str
     winner: str
     why: str
+    priorities: tuple[int, int] = (0, 0)
 
     def message(self) -> str:
-        return f"{self.rules[0]} and {self.rules[1]}: {self.what}. {self.winner} wins ({self.why})."
+        (a, b), (pa, pb) = self.rules, self.priorities
+        return (
+            f"{a} (priority {pa}) and {b} (priority {pb}): {self.what}. "
+            f"{self.winner} wins ({self.why})."
+        )
 
 
 def _winner(a: Rule, b: Rule) -> tuple[Rule, str]:
@@ -206,15 +214,6 @@ def _contradictions(a: Rule, b: Rule, catalog: Catalog | None) -> list[str]:
         if at_a[where] != at_b[where]:
             slot = where[0] or "the first slot"
             out.append(f"{at_a[where]} and {at_b[where]} both pinned at {slot} #{where[1]}")
-    for pins, hider in ((pins_a, eb.hide), (pins_b, ea.hide)):
-        if hider is None:
-            continue
-        for pid in sorted(pins):
-            p = catalog.get(pid) if catalog is not None else None
-            if pid in hider.products:
-                out.append(f"product {pid} is pinned by one and hidden by the other")
-            elif p is not None and p.in_any(hider.categories):
-                out.append(f"product {pid} is pinned by one; its category {p.category} is hidden")
     lifts_a = {li.attribute: 1 for li in ea.boost} | {li.attribute: -1 for li in ea.bury}
     lifts_b = {li.attribute: 1 for li in eb.boost} | {li.attribute: -1 for li in eb.bury}
     for attr in sorted(set(lifts_a) & set(lifts_b)):
@@ -226,12 +225,17 @@ def _contradictions(a: Rule, b: Rule, catalog: Catalog | None) -> list[str]:
 def conflicts_between(a: Rule, b: Rule, catalog: Catalog | None = None) -> list[Conflict]:
     if not (a.enabled and b.enabled):
         return []
-    found = _contradictions(a, b, catalog)
+    found = [(what, None, None) for what in _contradictions(a, b, catalog)]
+    found += [(f.what, f.winner, f.why) for f in overrides.between(a, b, catalog)]
     if not found or not can_both_hold(a, b, catalog):
         return []
     winner, why = _winner(a, b)
-    pair = tuple(sorted((a.name, b.name), key=str.casefold))
-    return [Conflict(pair, what, winner.name, why) for what in found]  # type: ignore[arg-type]
+    first, second = sorted((a, b), key=lambda r: r.name.casefold())
+    pair, priorities = (first.name, second.name), (first.priority, second.priority)
+    return [
+        Conflict(pair, what, won or winner.name, because or why, priorities)
+        for what, won, because in found
+    ]
 
 
 def find_conflicts(

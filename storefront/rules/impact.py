@@ -1,47 +1,24 @@
-"""Impact before publishing: for a sample of real visitors and contexts, how many pages the
-draft changes compared with the published rules, and how.
+"""Impact before publishing: for a sample of the shop's recent real visits (the event log,
+`rules/visits.py`), how many pages the draft changes compared with the published rules, how,
+and how many of the sampled visits each rule matches.
 
-The sample comes from the order history: a customer's last order gives a real country, a real
-local date and time, and the products they looked at (its lines, as session views); devices
-and page types rotate through the sample, and a share of visits is anonymous. Layouts and item
-policies are compared (not rendered products), so a few hundred visits take milliseconds.
+Layouts and item policies are compared (not rendered products), so a few hundred visits take
+milliseconds. The sample explains itself (its size, its period, what it was drawn from) and
+says when there are too few recent visits to judge.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
-
-from storefront import db
 from storefront.catalog import Catalog
-from storefront.layouts import PAGE_TYPES, layout_for
+from storefront.layouts import layout_for
 from storefront.rules.apply import Sizing, resolve
 from storefront.rules.holder import Published
 from storefront.rules.matching import facts_for, matched
-from storefront.rules.personas import Persona, context_for
-
-DEVICES = ("desktop", "desktop", "mobile", "mobile", "tablet")  # drawn at random
-ANONYMOUS_SHARE = 0.2
-
-
-@dataclass(frozen=True)
-class Visit:
-    persona: Persona
-    page: str
-    page_args: dict[str, Any]
-
-    def describe(self) -> str:
-        p = self.persona
-        who = f"customer {p.customer}" if p.customer else f"{p.recency} visitor"
-        where = p.country or "unknown country"
-        arg = next(iter(self.page_args.values()), "")
-        page = f"{self.page} {arg}".strip()
-        return f"{who}, {where}, {p.device}, {p.when}, {page}"
+from storefront.rules.personas import context_for
+from storefront.rules.visits import Sample, Visit
 
 
 @dataclass
@@ -61,74 +38,11 @@ class Impact:
     rules_draft: Counter = field(default_factory=Counter)  # visits each rule matches
     rules_live: Counter = field(default_factory=Counter)
     examples: list[Change] = field(default_factory=list)
+    sample: Sample | None = None  # where the visits came from
 
     @property
     def share(self) -> float:
         return self.changed / self.sampled if self.sampled else 0.0
-
-
-def sample(engine: Engine, catalog: Catalog, n: int = 200, seed: int = 7) -> list[Visit]:
-    """n visits drawn from real customers' last orders (seeded: the same sample each time)."""
-    rng = random.Random(seed)
-    with engine.connect() as conn:
-        last = (
-            select(
-                db.order_lines.c.customer_id,
-                func.max(db.order_lines.c.ts).label("ts"),
-            )
-            .where(db.order_lines.c.customer_id.is_not(None))
-            .group_by(db.order_lines.c.customer_id)
-            .subquery()
-        )
-        rows = conn.execute(
-            select(last.c.customer_id, last.c.ts, db.customers.c.country)
-            .join(db.customers, db.customers.c.id == last.c.customer_id)
-            .order_by(last.c.customer_id)
-        ).all()
-        picked = rng.sample(rows, min(len(rows), n))
-        bought: dict[str, list[str]] = {}
-        if picked:
-            lines = conn.execute(
-                select(
-                    db.order_lines.c.customer_id, db.order_lines.c.product_id, db.order_lines.c.ts
-                )
-                .where(db.order_lines.c.customer_id.in_([r.customer_id for r in picked]))
-                .order_by(db.order_lines.c.ts.desc())
-            ).all()
-            for line in lines:
-                got = bought.setdefault(line.customer_id, [])
-                if (
-                    len(got) < 5
-                    and line.product_id in catalog.products
-                    and line.product_id not in got
-                ):
-                    got.append(line.product_id)
-    visits = []
-    for row in picked:
-        views = tuple(bought.get(row.customer_id, ()))
-        anonymous = rng.random() < ANONYMOUS_SHARE
-        country = row.country if row.country and len(row.country) == 2 else None
-        persona = Persona(
-            country=country,
-            device=rng.choice(DEVICES),
-            when=row.ts.replace(tzinfo=None).isoformat(timespec="minutes"),
-            customer=None if anonymous else row.customer_id,
-            recency="new" if anonymous else rng.choice(("returning", "returning", "lapsed")),
-            views=() if anonymous else views,
-        )
-        page = rng.choice(PAGE_TYPES)
-        args: dict[str, Any] = {}
-        first = catalog.get(views[0]) if views else None
-        if page == "product" and first is not None:
-            args = {"product_id": first.id}
-        elif page == "category" and first is not None:
-            args = {"category": first.category, "page": 1}
-        elif page == "search":
-            args = {"query": first.title.split()[-1].lower() if first else "heart", "page": 1}
-        elif page in ("product", "category"):
-            page = "home"
-        visits.append(Visit(persona, page, args))
-    return visits
 
 
 def _plan(visit: Visit, ctx, catalog: Catalog, rules: Published, settings):
@@ -183,15 +97,16 @@ def _compare(live, draft) -> tuple[list[str], list[str]]:
 
 
 def measure(
-    visits: list[Visit],
+    sample: Sample,
     catalog: Catalog,
     live: Published,
     draft: Published,
     settings,
     examples: int = 25,
 ) -> Impact:
-    out = Impact()
-    for visit in visits:
+    """The draft against the published rules on every sampled visit."""
+    out = Impact(sample=sample)
+    for visit in sample.visits:
         ctx = context_for(visit.persona, settings.store_timezone)
         before, live_rules = _plan(visit, ctx, catalog, live, settings)
         after, draft_rules = _plan(visit, ctx, catalog, draft, settings)

@@ -73,6 +73,22 @@ class RuleEditor(Studio):
         if position:
             self.field(f"Pin position, row {row}").fill(str(position))
 
+    def pick_product(self, finder: str, words: str, product_id: str) -> None:
+        """Type words of a product's name into a picker and choose it among the matches."""
+        box = self.page.get_by_role("combobox", name=finder)
+        box.fill(words)
+        listbox = self.page.get_by_role("listbox", name=f"{finder}: matching products")
+        option = listbox.get_by_role("option").filter(has_text=product_id)
+        expect(option).to_be_visible()
+        option.click()
+
+    def lift(self, row: int, direction: str, attribute: str, category: str = "") -> None:
+        """A boost or bury row; a category is picked from the taxonomy by its label."""
+        self.field(f"Boost or bury, row {row}").select_option(label=direction)
+        self.field(f"Attribute, row {row}").select_option(label=attribute)
+        if category:
+            self.field(f"Category, lift row {row}").select_option(label=category)
+
     @property
     def live_check(self) -> Locator:
         return self.page.locator("#live-check")
@@ -110,6 +126,16 @@ class PreviewPage(Studio):
 
     def frame(self, which: str):
         return self.page.frame_locator(f'[data-testid="frame-{which}"]')
+
+
+class ImpactPage(Studio):
+    def open(self) -> ImpactPage:
+        self.nav("Impact")
+        return self
+
+    @property
+    def sample(self) -> Locator:
+        return self.page.get_by_test_id("impact-sample")
 
 
 class PublishPage(Studio):

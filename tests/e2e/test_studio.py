@@ -16,9 +16,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ROOT
-from tests.e2e.pages import IPHONE, HomePage
+from tests.e2e.pages import IPHONE, IPHONE_UA, HomePage
 from tests.e2e.studio_pages import (
     ExperimentsPage,
+    ImpactPage,
     PreviewPage,
     PublishPage,
     RuleEditor,
@@ -103,7 +104,7 @@ def test_a_merchandiser_writes_previews_and_publishes_a_rule(
     editor.check("Part of day", "evening")
     editor.add_slot(1, "gifts", "category_top", "Gifts for tonight", "party", position=1)
     editor.pin(1, product_x, slot="gifts", position=1)
-    expect(editor.live_check).to_contain_text("No problems, no conflicts")  # checked as typed
+    expect(editor.live_check).to_contain_text("No problems. No conflicts found with")  # as typed
     editor.save()
     expect(editor.flash).to_contain_text(f"Saved '{RULE}' in the draft")
 
@@ -111,7 +112,7 @@ def test_a_merchandiser_writes_previews_and_publishes_a_rule(
     editor.open_new()
     editor.field("Name").fill("No Christmas clutter")
     editor.field("Hide products (codes)").fill(product_x)
-    expect(editor.live_check).to_contain_text("pinned by one and hidden by the other")
+    expect(editor.live_check).to_contain_text("(priority 50) pins it: the pin wins")
     expect(editor.live_check).to_contain_text(f"{RULE} wins")
     page.goto(shop_server + "/admin/rules")  # not saved
 
@@ -245,3 +246,97 @@ def test_a_publisher_runs_an_experiment_and_visitors_get_their_arms(
     studio.press("Stop")
     expect(studio.status).to_have_text("stopped")
     assert eventually(lambda: strategy(b.goto(country="GB")) == "for_you", 8)
+
+
+def _empty_draft(home: Path) -> None:
+    empty = home / "empty-draft.yaml"
+    empty.write_text("rules: []\n")
+    storefront(home, "rules", "import", str(empty))
+
+
+def test_a_hide_typed_against_a_higher_priority_pin_warns_before_saving(
+    shop_server: str, studio_home: Path, page: Page, product_x: str
+):
+    """As a merchandiser: I feature a product (found by its name) and boost a category (picked
+    from the shop's categories); then, writing a hide of that product, I am warned before I
+    save, with both rules, their priorities and who wins."""
+    title = page.locator(f'li.tile[data-product-id="{product_x}"] .tile-title').first.inner_text()
+    words = " ".join(title.split()[:3])
+    editor = RuleEditor(page, shop_server).sign_in("ed", PASSWORD)
+    try:
+        editor.open_new()
+        editor.field("Name").fill("Feature the star")
+        editor.field("Priority (higher wins)").fill("60")
+        editor.pick_product("Find a product to pin, row 1", words, product_x)
+        expect(editor.field("Pin product, row 1")).to_have_value(product_x)
+        expect(page.get_by_test_id("picked-pin-0-product")).to_contain_text(product_x)
+        editor.lift(1, "Boost", "category is", category="Party")
+        expect(editor.field("Word or days, lift row 1")).to_be_hidden()  # a category, not text
+        expect(editor.live_check).to_contain_text("No conflicts found with")
+        editor.save()
+        expect(editor.flash).to_contain_text("Saved 'Feature the star' in the draft")
+        expect(editor.field("Pin product, row 1")).to_have_value(product_x)  # stored as its code
+        expect(editor.field("Category, lift row 1")).to_have_value("party")
+
+        editor.open_new()
+        editor.field("Name").fill("Tidy shelves")
+        editor.pick_product("Find a product to hide", words, product_x)
+        expect(editor.field("Hide products (codes)")).to_have_value(product_x)
+        warning = editor.live_check.get_by_test_id("conflicts")
+        expect(warning).to_contain_text(f"'Tidy shelves' (priority 10) hides product {product_x}")
+        expect(warning).to_contain_text("'Feature the star' (priority 60) pins it: the pin wins")
+        expect(warning).to_contain_text("Feature the star wins")
+        # raised above the pin, the hide wins and the pin would do nothing
+        editor.field("Priority (higher wins)").fill("90")
+        expect(warning).to_contain_text(f"so the pin of {product_x} by 'Feature the star'")
+        expect(warning).to_contain_text("Tidy shelves wins")
+        editor.nav("Rules")  # never saved
+        expect(page.get_by_role("link", name="Tidy shelves")).to_have_count(0)
+    finally:
+        _empty_draft(studio_home)
+
+
+def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_page):
+    phone = new_page(
+        viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, user_agent=IPHONE_UA
+    )
+    editor = RuleEditor(phone, shop_server).sign_in("ed", PASSWORD)
+    editor.open_new()
+    for opened in phone.locator("details").all():  # every part of the form, unfolded
+        opened.evaluate("d => d.open = true")
+    widths = phone.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1] == 375, widths  # no horizontal scroll
+    for control in (
+        editor.field("Name"),
+        editor.field("Pin product, row 1"),
+        editor.field("Category, lift row 1"),
+        phone.get_by_role("button", name="Save to draft"),
+    ):
+        expect(control).to_be_visible()
+        box = control.bounding_box()
+        assert box and box["height"] >= 44 and box["x"] + box["width"] <= 375, box
+    expect(phone.get_by_text("Slot id", exact=True).first).to_be_visible()  # labels on cards
+
+
+def test_impact_explains_its_sample_of_recent_visits(
+    shop_server: str, studio_home: Path, page: Page, new_page
+):
+    shopper = new_page()
+    shopper.goto(shop_server + "/c/christmas")
+    shopper.locator('[data-slot="listing"] li.tile a').first.click()  # a visit, in the event log
+    shopper.wait_for_load_state("networkidle")
+    impact = ImpactPage(page, shop_server).sign_in("vera", PASSWORD).open()
+
+    def sampled() -> int:  # the tracker's beacon may land a moment later
+        page.reload()
+        first = impact.sample.inner_text().split(" visits sampled", 1)[0].split()
+        return int(first[-1]) if first and first[-1].isdigit() else 0
+
+    assert eventually(lambda: sampled() >= 1), impact.sample.inner_text()
+    text = impact.sample.inner_text()
+    assert "visits sampled from the last 14 days (" in text and "drawn from the" in text
+    if sampled() < 30:
+        assert "Too few recent visits to judge" in text
+    expect(page.get_by_test_id("impact-rules")).to_be_visible()

@@ -3,6 +3,7 @@ conflicts while writing, publish, restore and the audit log. Real database and R
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -186,8 +187,10 @@ def test_an_editor_writes_a_rule_with_the_form_and_sees_conflicts(studio):
     # a second rule that hides the pinned product: the conflict shows while writing it
     hide = rule_form(name="No clutter", priority="10", **{"hide_products": pid, "device": "mobile"})
     check = editor.post("/admin/rules/check", data=hide).get_data(as_text=True)
-    assert "Evening gifts" in check and "pinned by one and hidden by the other" in check
-    assert "Evening gifts wins" in check and "priority 50 over 10" in check
+    text = html.unescape(check)
+    assert "Evening gifts" in text and f"'No clutter' (priority 10) hides product {pid}" in text
+    assert "pins it: the pin wins" in text and "(priority 50)" in text
+    assert "Evening gifts wins" in text and "priority 50 over 10" in text
     assert len(store.draft_rules(engine)) == 1  # checking saves nothing
     r = editor.post("/admin/rules/new", data=hide, follow_redirects=True)
     assert "Conflict: " in r.get_data(as_text=True)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import run_cli
-from tests.helpers import grocery_shop, shop_app
+from tests.helpers import grocery_shop, record_event, shop_app
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +251,113 @@ def test_the_model_carries_the_stores_price_bands_and_segments(app, grocery):
         assert "€" in s.description and "£" not in s.description
         said = s.name.lower()  # the store's categories, or buying across them
         assert "all-round" in said or any(n.lower() in said for n in names), s.name
+
+
+def _studio_editor(app, name: str):
+    from storefront.admin import users
+
+    engine = app.extensions["db"]
+    if users.get(engine, name) is None:
+        users.create(engine, name, "a long enough password", "editor")
+    client = app.test_client()
+    r = client.post("/admin/login", data={"username": name, "password": "a long enough password"})
+    assert r.status_code == 303
+    return client
+
+
+def test_the_rule_forms_pickers_offer_the_grocery_taxonomy_and_find_its_products(app):
+    client = _studio_editor(app, "picker-editor")
+    form = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
+    lift = re.search(r'id="lift-0-category".*?</select>', form, re.S).group(0)
+    assert ">Fresh Food › Dairy › Cheese</option>" in lift and 'value="cheese"' in lift
+    assert "christmas" not in lift  # not the demo's gift categories
+    band = re.search(r'id="lift-0-band".*?</select>', form, re.S).group(0)
+    assert "budget (under €" in band
+    catalog = app.extensions["models"].get().catalog
+    cheese = catalog.by_category["cheese"][0]
+    word = catalog.get(cheese).title.split()[-1][:4].lower()  # the start of a word of its name
+    found = client.get("/admin/products/search", query_string={"q": word}).get_json()
+    hit = next(p for p in found["products"] if p["id"] == cheese)
+    assert hit["category_label"] == "Fresh Food › Dairy › Cheese" and hit["price"].startswith("€")
+    # a boost picked from the taxonomy is stored as the category's slug
+    data = {
+        "name": "More cheese",
+        "priority": "10",
+        "enabled": "y",
+        "lift-0-direction": "boost",
+        "lift-0-attribute": "category",
+        "lift-0-category": "cheese",
+        "pin-0-product": cheese,
+    }
+    check = html_lib.unescape(client.post("/admin/rules/check", data=data).get_data(True))
+    assert "No problems. No conflicts found with" in check
+
+
+def test_a_hide_of_a_grocery_category_against_a_pin_below_it(app):
+    from storefront.rules import store
+    from storefront.rules.schema import Rule
+
+    engine = app.extensions["db"]
+    client = _studio_editor(app, "conflict-editor")
+    catalog = app.extensions["models"].get().catalog
+    cheese = catalog.by_category["cheese"][0]
+    pin = Rule.model_validate(
+        {"name": "Cheese of the week", "priority": 50, "then": {"pin": [{"product": cheese}]}}
+    )
+    rule_id = store.save_rule(engine, "conflict-editor", pin)
+    try:
+        hide = {"name": "No dairy", "priority": "10", "enabled": "y", "hide_categories": "dairy"}
+        check = html_lib.unescape(client.post("/admin/rules/check", data=hide).get_data(True))
+        assert "'No dairy' (priority 10) hides category dairy (Fresh Food › Dairy)" in check
+        assert f"which holds product {cheese}" in check
+        assert "'Cheese of the week' (priority 50) pins it: the pin wins" in check
+    finally:
+        store.delete_rule(engine, "conflict-editor", rule_id)
+
+
+def test_impact_samples_the_grocery_shops_recent_visits(app):
+    from datetime import UTC, datetime, timedelta
+
+    from storefront.rules import visits
+    from storefront.rules.holder import NONE, Published
+    from storefront.rules.impact import measure
+    from storefront.rules.schema import Rule, RuleSet
+
+    engine = app.extensions["db"]
+    catalog = app.extensions["models"].get().catalog
+    milk = catalog.by_category["milk"][:3]
+    start = datetime(2032, 3, 1, 18, 0)  # evenings in Germany, viewing milk then a category page
+    for i in range(45):
+        at = start + timedelta(hours=i)
+        for j, pid in enumerate(milk):
+            record_event(
+                engine,
+                f"grocery-visit-{i:03d}-{j}",
+                f"grocery-visitor-{i:03d}",
+                at + timedelta(minutes=j),
+                product_id=pid,
+                page="product" if j < 2 else "category",
+                country="DE",
+                device="desktop",
+            )
+    sample = visits.recent(
+        engine, catalog, "Europe/Berlin", now=datetime(2032, 3, 5, tzinfo=UTC), days=7
+    )
+    assert len(sample.visits) == 45 and sample.enough
+    assert "45 visits sampled from the last 7 days" in sample.explain()
+    assert all(set(v.persona.views) <= set(milk) for v in sample.visits)
+    cats = {v.page_args.get("category") for v in sample.visits if v.page == "category"}
+    assert cats <= {"milk"} and cats
+    rule = Rule.model_validate(
+        {
+            "name": "Milk lovers",
+            "when": {"viewed_category": "dairy"},
+            "then": {"remove": ["trending"]},
+        }
+    )
+    result = measure(
+        sample, catalog, NONE, Published.of("d", RuleSet(rules=(rule,))), app.config["SETTINGS"]
+    )
+    # the visits whose page came after a view of milk (in dairy, one level up) are matched
+    after_a_view = sum(1 for v in sample.visits if v.persona.views)
+    assert 0 < after_a_view < 45 and result.rules_draft["Milk lovers"] == after_a_view

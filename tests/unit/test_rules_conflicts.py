@@ -85,6 +85,50 @@ def test_pin_against_hide_says_who_wins():
     c = found[0]
     assert c.winner == "Pin mug" and "priority 50 over 20" in c.why
     assert "A1" in c.what and "kitchen-dining" in c.what
+    assert c.rules == ("Hide kitchen", "Pin mug") and c.priorities == (20, 50)
+    assert "'Hide kitchen' (priority 20) hides category kitchen-dining (Kitchen)" in c.what
+    assert "'Pin mug' (priority 50) pins it: the pin wins" in c.what
+    assert c.message().startswith("Hide kitchen (priority 20) and Pin mug (priority 50): ")
+
+
+def test_a_hide_below_a_pin_is_overruled_and_a_hide_above_makes_the_pin_pointless():
+    pin = rule("Pin mug", 50, pin=[{"product": "A1"}])
+    low = rule("No mugs", 10, hide={"products": ["A1"]})
+    [c] = find_conflicts([pin, low], CATALOG)
+    assert c.winner == "Pin mug" and "A1 stays on the page" in c.what
+    assert "product A1 (Red heart mug)" in c.what
+    high = rule("No mugs", 90, hide={"products": ["A1"]})
+    [c] = find_conflicts([pin, high], CATALOG)
+    assert c.winner == "No mugs" and "priority 90 over 50" in c.why
+    assert "so the pin of A1 by 'Pin mug' (priority 50) does nothing" in c.what
+
+
+def test_a_hide_against_a_boost_and_an_added_slot():
+    boost = rule("Party up", 50, boost=[{"category": "party"}])
+    hide = rule("No party", 10, hide={"categories": ["party"]})
+    [c] = find_conflicts([boost, hide], CATALOG)
+    assert c.winner == "No party" and "a hide always wins over a boost" in c.why
+    assert "so the boost of category party (Party) by 'Party up' (priority 50)" in c.what
+    adds = rule(
+        "Party rail",
+        50,
+        add=[
+            {
+                "id": "party-top",
+                "strategy": "category_top",
+                "title": "P",
+                "params": {"category": "party"},
+            }
+        ],
+    )
+    [c] = find_conflicts([adds, hide], CATALOG)  # the added slot is its own: the hide stops there
+    assert c.winner == "Party rail" and "but not in slot party-top" in c.what
+    above = rule("No party", 90, hide={"categories": ["party"]})
+    [c] = find_conflicts([adds, above], CATALOG)
+    assert c.winner == "No party" and "slot party-top" in c.what and "stays empty" in c.what
+    # a bury of a hidden category, or a hide of another category, is no contradiction
+    assert not find_conflicts([rule("b", 50, bury=[{"category": "party"}]), hide], CATALOG)
+    assert not find_conflicts([rule("b", 50, boost=[{"category": "christmas"}]), hide], CATALOG)
 
 
 def test_two_rules_reordering_the_same_page():
@@ -120,6 +164,7 @@ def test_other_contradictions():
         rule("c", 5, pin=[{"product": "A1", "position": 1}], remove=["trending"]),
     )
     text = "\n".join(found)
+    assert all("(priority " in m for m in found)
     assert "slot trending: title set to two different values" in text
     assert "category party is boosted by one and buried by the other" in text
     assert "product A1 pinned at two places" in text

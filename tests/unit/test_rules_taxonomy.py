@@ -105,3 +105,21 @@ def test_rules_for_category_pages_conflict_only_where_one_page_has_both(a, b, to
     rb = Rule.model_validate({"name": "b", "when": b, "then": then})
     assert can_both_hold(ra, rb, GROCERY) is together
     assert can_both_hold(rb, ra, GROCERY) is together
+
+
+def test_a_hide_of_a_category_reaches_pins_and_boosts_below_it():
+    from storefront.rules.conflicts import find_conflicts
+
+    def make(name, priority, **then):
+        return Rule.model_validate({"name": name, "priority": priority, "then": then})
+
+    pin = make("Cheddar on top", 80, pin=[{"product": "sku-1"}])
+    boost = make("More milk", 5, boost=[{"category": "milk"}])
+    hide = make("No dairy", 20, hide={"categories": ["dairy"]})
+    found = find_conflicts([pin, boost, hide], GROCERY)
+    text = "\n".join(c.message() for c in found)
+    assert "hides category dairy (Fresh Food › Dairy), which holds product sku-1" in text
+    assert "the pin wins and sku-1 stays on the page" in text
+    assert "so the boost of category milk (Fresh Food › Dairy › Milk)" in text
+    # SKU-1 is another product: a hide of it says nothing about sku-1's pin
+    assert not find_conflicts([pin, make("No gouda", 90, hide={"products": ["SKU-1"]})], GROCERY)

@@ -1,0 +1,209 @@
+"""The merchandiser's studio on the demo shop (real database, real Redis): the rule form's
+check against the live rules (and its "nothing found" sentence), the product search behind the
+pickers, the category and price band pickers of boosts, and the impact report sampling the
+shop's recent visits from the event log."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storefront.admin import users
+from storefront.rules import store, visits
+from storefront.rules.schema import Rule, RuleSet
+from tests.helpers import record_visits
+from tests.integration.rules_support import (
+    MOBILE_UA,
+    catalog_of,
+    clean_rules,  # noqa: F401 - fixture
+    outside,
+    publish,
+)
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def editor(app, clean_rules):  # noqa: F811 - the fixture
+    users.create(clean_rules, "ed", PASSWORD, "editor")
+    client = app.test_client()
+    client.post("/admin/login", data={"username": "ed", "password": PASSWORD})
+    return client
+
+
+def form(**fields: str) -> dict[str, str]:
+    return {"name": "New rule", "priority": "10", "enabled": "y", **fields}
+
+
+def text_of(response) -> str:
+    return html_lib.unescape(response.get_data(as_text=True))
+
+
+def test_a_hide_typed_against_a_live_pin_is_named_before_saving(app, editor):
+    engine = app.extensions["db"]
+    pid = outside(catalog_of(app), "party")
+    publish(app, [{"name": "Hero mug", "priority": 80, "then": {"pin": [{"product": pid}]}}])
+    # the pin is live; the draft has since dropped it (shoppers still get it until a publish)
+    store.delete_rule(engine, "ed", store.draft_rules(engine)[0].id)
+    hide = form(name="Tidy up", priority="5", hide_products=pid)
+    check = text_of(editor.post("/admin/rules/check", data=hide))
+    assert f"'Tidy up' (priority 5) hides product {pid}" in check
+    assert "'Hero mug' (priority 80) pins it: the pin wins" in check
+    assert "Hero mug wins" in check and "priority 80 over 5" in check
+    # the reverse: a higher-priority hide makes the pin do nothing
+    above = text_of(editor.post("/admin/rules/check", data={**hide, "priority": "90"}))
+    assert f"so the pin of {pid} by 'Hero mug' (priority 80) does nothing" in above
+    assert "Tidy up wins" in above
+    # nothing to find: it says so, and how many rules it looked at
+    quiet = text_of(editor.post("/admin/rules/check", data=form(remove="trending")))
+    assert 'data-testid="check-ok"' in quiet
+    assert "No problems. No conflicts found with 1 live rule." in quiet
+    assert not store.draft_rules(engine)  # checking saves nothing
+
+
+def test_a_hide_of_a_category_against_a_pinned_product_in_it(app, editor):
+    catalog = catalog_of(app)
+    pid = next(p.id for p in catalog.products.values() if p.category == "christmas")
+    store.save_rule(
+        app.extensions["db"],
+        "ed",
+        Rule.model_validate({"name": "Star", "priority": 40, "then": {"pin": [{"product": pid}]}}),
+    )
+    check = text_of(
+        editor.post(
+            "/admin/rules/check",
+            data=form(name="No xmas", priority="60", hide_categories="christmas"),
+        )
+    )
+    assert "'No xmas' (priority 60) hides category christmas" in check
+    assert f"which holds product {pid}" in check and "No xmas wins" in check
+    assert "1 unpublished draft rule" not in check  # a conflict was found: no "none" sentence
+
+
+def test_product_search_finds_by_name_and_code_for_signed_in_users_only(app, editor):
+    catalog = catalog_of(app)
+    best = catalog.best_sellers(1)[0]
+    words = " ".join(best.title.split()[:2]).lower()
+    anonymous = app.test_client().get("/admin/products/search", query_string={"q": words})
+    assert anonymous.status_code == 302 and "/admin/login" in anonymous.headers["Location"]
+    found = editor.get("/admin/products/search", query_string={"q": words}).get_json()
+    assert best.id in [p["id"] for p in found["products"]]
+    first = found["products"][0]
+    assert set(first) == {"id", "title", "category", "category_label", "price"}
+    by_code = editor.get("/admin/products/search", query_string={"q": best.id.lower()})
+    assert by_code.get_json()["products"][0]["id"] == best.id  # an exact code comes first
+    assert editor.get("/admin/products/search?q=").get_json()["products"] == []
+    long = editor.get("/admin/products/search", query_string={"q": "x" * 101})
+    assert long.status_code == 400 and "q: at most 100 characters" in long.get_data(True)
+    bad = editor.get("/admin/products/search?q=mug&limit=500")
+    assert bad.status_code == 400 and "limit:" in bad.get_data(True)
+
+
+def test_boosts_pick_categories_and_price_bands_and_store_their_ids(app, editor):
+    engine = app.extensions["db"]
+    page = text_of(editor.get("/admin/rules/new"))
+    assert (
+        'aria-label="Category, lift row 1"' in page
+        and 'aria-label="Price band, lift row 1"' in page
+    )
+    assert 'data-picker data-target="pin-0-product"' in page  # the product picker, per pin row
+    data = form(
+        name="Party up",
+        **{
+            "lift-0-direction": "boost",
+            "lift-0-attribute": "category",
+            "lift-0-category": "party",
+            "lift-0-weight": "2",
+            "lift-1-direction": "bury",
+            "lift-1-attribute": "price_band",
+            "lift-1-band": "luxury",
+            "lift-1-weight": "1",
+        },
+    )
+    assert editor.post("/admin/rules/new", data=data).status_code == 303
+    saved = store.draft_rules(engine)[0]
+    assert [li.attribute for li in saved.rule.then.boost] == [("category", "party")]
+    assert [li.attribute for li in saved.rule.then.bury] == [("price_band", "luxury")]
+    again = editor.get(f"/admin/rules/{saved.id}").get_data(as_text=True)
+    row = re.search(r'id="lift-0-category".*?</select>', again, re.S).group(0)
+    assert '<option selected value="party">' in row
+
+
+def test_impact_samples_recent_visits_from_the_event_log(app):
+    engine = app.extensions["db"]
+    catalog = catalog_of(app)
+    pid = catalog.best_sellers(1)[0].id
+    # a Christmas in the event log: 40 visitors on the day, in France, on phones, by e-mail
+    christmas = datetime(2031, 12, 25, 11, 0)
+    record_visits(
+        engine,
+        "xmas-visitor",
+        40,
+        christmas,
+        timedelta(minutes=1),
+        product_id=pid,
+        page="product",
+        country="FR",
+        device="mobile",
+        channel=lambda i: "email" if i % 2 else "web",
+    )
+    now = datetime(2031, 12, 26, 9, 0, tzinfo=UTC)
+    sample = visits.recent(engine, catalog, "Europe/London", n=200, now=now)
+    assert len(sample.visits) == 40 and sample.visitors == 40 and sample.enough
+    v = sample.visits[0]
+    assert v.persona.country == "FR" and v.persona.device == "mobile"
+    assert v.persona.when.startswith("2031-12-25T12:")  # Paris time
+    assert v.page == "product" and v.page_args == {"product_id": pid}
+    assert "40 visits sampled from the last 14 days (12 Dec 2031 to 26 Dec 2031)" in (
+        sample.explain()
+    )
+    from storefront.rules.holder import NONE, Published
+    from storefront.rules.impact import measure
+
+    holiday = Rule.model_validate(
+        {"name": "Christmas Day", "when": {"holiday": True}, "then": {"remove": ["trending"]}}
+    )
+    emails = Rule.model_validate(
+        {"name": "From e-mail", "when": {"channel": "email"}, "then": {"remove": ["trending"]}}
+    )
+    draft = Published.of("draft", RuleSet(rules=(holiday, emails)))
+    settings = app.config["SETTINGS"]
+    result = measure(sample, catalog, NONE, draft, settings)
+    assert result.rules_draft["Christmas Day"] == 40  # every visit was on the holiday
+    assert result.rules_draft["From e-mail"] == 20
+    assert sample.matched(40) == "Matched 40 of 40 visits sampled from the last 14 days"
+    # a fortnight later, nothing recent: too few to judge, and it says so
+    later = visits.recent(engine, catalog, "Europe/London", now=now + timedelta(days=30))
+    assert not later.visits and "too few recent visits to judge" in later.explain()
+
+
+def test_the_impact_page_explains_its_sample_of_real_visits(app, editor):
+    # visits through the shop's own event endpoint, as the tracker posts them
+    pid = catalog_of(app).best_sellers(1)[0].id
+    for i in range(35):
+        shopper = app.test_client()
+        shopper.get("/", headers={"User-Agent": MOBILE_UA})
+        now = datetime.now(UTC).isoformat()
+        batch = [{"id": f"impact-visit-{i:03d}", "ts": now, "type": "view", "product_id": pid}]
+        batch[0]["page"] = "product"
+        r = shopper.post("/events", json={"events": batch}, headers={"User-Agent": MOBILE_UA})
+        assert r.status_code == 202, r.get_data(True)
+    page = text_of(editor.get("/admin/impact?n=1000"))
+    m = re.search(r"(\d+) visits sampled from the last 14 days \(([^)]+)\): drawn from", page)
+    assert m and int(m.group(1)) >= 35, page[:3000]
+    assert "Too few recent visits" not in page
+    store.save_rule(
+        app.extensions["db"],
+        "ed",
+        Rule.model_validate(
+            {"name": "Phones", "when": {"device": "mobile"}, "then": {"remove": ["trending"]}}
+        ),
+    )
+    page = text_of(editor.get("/admin/impact?n=1000"))  # every visitor of the period
+    matched = re.search(r"Matched (\d+) of (\d+) visits sampled from the last 14 days", page)
+    assert matched and int(matched.group(1)) >= 35
+    assert editor.get("/admin/impact?days=0").status_code == 400
+    assert "days: a whole number from 1 to 90" in editor.get("/admin/impact?days=x").get_data(True)
