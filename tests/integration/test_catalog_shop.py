@@ -275,8 +275,9 @@ def test_the_rule_forms_pickers_offer_the_grocery_taxonomy_and_find_its_products
     assert "budget (under €" in band
     catalog = app.extensions["models"].get().catalog
     cheese = catalog.by_category["cheese"][0]
-    word = catalog.get(cheese).title.split()[-1][:4].lower()  # the start of a word of its name
-    found = client.get("/admin/products/search", query_string={"q": word}).get_json()
+    *first, last = catalog.get(cheese).title.lower().split()
+    typed = " ".join([*first, last[:4]])  # its name, the last word half typed
+    found = client.get("/admin/products/search", query_string={"q": typed}).get_json()
     hit = next(p for p in found["products"] if p["id"] == cheese)
     assert hit["category_label"] == "Fresh Food › Dairy › Cheese" and hit["price"].startswith("€")
     # a boost picked from the taxonomy is stored as the category's slug
