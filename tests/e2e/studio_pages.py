@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Locator, Page, expect
 
 
@@ -195,3 +197,33 @@ class ExperimentsPage(Studio):
     @property
     def status(self) -> Locator:
         return self.page.get_by_test_id("status")
+
+
+class HoldoutPage(Studio):
+    """The holdout report: personalized visitors against the non-personalized holdout."""
+
+    def open(self) -> HoldoutPage:
+        self.nav("Holdout")
+        expect(self.page.get_by_role("heading", name="Personalization vs holdout")).to_be_visible()
+        return self
+
+    def choose_days(self, days: int) -> None:
+        form = self.page.get_by_test_id("days-form")
+        form.get_by_label("Period").select_option(label=f"last {days} days")
+        form.get_by_role("button", name="Show").click()
+        expect(self.page.get_by_test_id("period")).to_contain_text(f"the last {days} days")
+
+    def choose_dates(self, first: str, last: str) -> None:
+        form = self.page.get_by_test_id("dates-form")
+        form.get_by_label("From").fill(first)
+        form.get_by_label("To").fill(last)
+        form.get_by_role("button", name="Show these dates").click()
+
+    def cell(self, group: str, column: str) -> str:
+        row = self.page.get_by_test_id("holdout-results").locator(f'tr[data-group="{group}"]')
+        return row.locator(f'td[data-col="{column}"]').inner_text()
+
+    def download_csv(self) -> str:
+        with self.page.expect_download() as info:
+            self.page.get_by_test_id("holdout-csv").click()
+        return Path(info.value.path()).read_text(encoding="utf-8")
