@@ -270,7 +270,7 @@ def test_a_hide_typed_against_a_higher_priority_pin_warns_before_saving(
         editor.pick_product("Find a product to pin, row 1", words, product_x)
         expect(editor.field("Pin product, row 1")).to_have_value(product_x)
         expect(page.get_by_test_id("picked-pin-0-product")).to_contain_text(product_x)
-        editor.lift(1, "Boost", "category is", category="Party")
+        editor.lift(1, "Boost", "category is", category="Party & celebrations")
         expect(editor.field("Word or days, lift row 1")).to_be_hidden()  # a category, not text
         expect(editor.live_check).to_contain_text("No conflicts found with")
         editor.save()
