@@ -284,3 +284,57 @@ class CartPage(ShopPage):
                 )
             )
         return out
+
+    def place_order(self) -> OrderPage:
+        """Press "Place order"; the shop answers with the order's confirmation."""
+        self.page.get_by_role("button", name="Place order").click()
+        self.page.wait_for_url(re.compile(r"/order/[0-9a-f]{16}$"))
+        return OrderPage(self.page, self.base_url)
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: str
+    title: str
+    price: str
+    quantity: int
+    subtotal: str
+
+
+class OrderPage(ShopPage):
+    """``/order/<id>``: the confirmation: the recap, when it will be due again, and the
+    ``goes-with-order`` slot ("Goes with what you just bought")."""
+
+    @property
+    def heading(self) -> Locator:
+        return self.page.get_by_role("heading", level=1)
+
+    @property
+    def recap(self) -> Locator:
+        return self.page.get_by_test_id("order-recap")
+
+    @property
+    def due_again(self) -> Locator:
+        return self.page.get_by_test_id("due-again")
+
+    @property
+    def order_id(self) -> str:
+        return self.page.get_by_test_id("order-id").inner_text().strip()
+
+    def lines(self) -> list[OrderLine]:
+        out = []
+        for row in self.recap.locator("tbody tr[data-product-id]").all():
+            cells = [c.inner_text().strip() for c in row.get_by_role("cell").all()]
+            out.append(
+                OrderLine(
+                    product_id=row.get_attribute("data-product-id") or "",
+                    title=cells[0],
+                    price=cells[1],
+                    quantity=int(cells[2]),
+                    subtotal=cells[3],
+                )
+            )
+        return out
+
+    def total(self) -> str:
+        return self.page.get_by_test_id("order-total").inner_text().strip()

@@ -107,3 +107,24 @@ def test_the_order_followup_fragment(client, app):
 @pytest.mark.parametrize("case", ["no-key", "bad-key", "bad-order", "unknown-order", "missing"])
 def test_the_order_followup_refusals_name_the_field(client, app, case):
     check_followup_refusals(app, app.test_client(), api_key(app), case)
+
+
+def test_under_global_privacy_control_the_order_is_confirmed_and_nothing_is_logged(app):
+    """GPC: the order is the shopper's own transaction (confirmed, its email can be sent), but
+    no purchase reaches the event log; the session still knows it for the visit."""
+    from sqlalchemy import select
+
+    from storefront import db
+    from storefront.visitor import read_visitor_id
+
+    gpc = app.test_client()
+    gpc.environ_base["HTTP_SEC_GPC"] = "1"
+    pid = _regular_product(app)
+    order_id, html = buy(gpc, {pid: 1})
+    check_confirmation(app, html, {pid: 1})
+    with app.app_context():
+        visitor = read_visitor_id(gpc.get_cookie("sid").value)
+    with app.extensions["db"].connect() as conn:
+        logged = conn.execute(select(db.events.c.id).where(db.events.c.visitor == visitor)).all()
+    assert logged == []
+    assert pid in app.extensions["sessions"].read(visitor).bought

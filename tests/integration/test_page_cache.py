@@ -59,12 +59,13 @@ def test_a_hit_is_one_script_reading_the_session_and_the_page(client, app):
     assert hit(client.get("/c/christmas", headers=h))
     after = calls()
     delta = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
-    # one command from the client (the session script), which reads the session's six keys,
-    # the page's parts record (built at this session version: the page is wanted, not its
-    # fragments) and the page; nothing else: no MGET of fragments, no SET
+    # one command from the client (the session script), which reads the session's seven keys
+    # (views and what was bought this session: the two lists), the page's parts record (built
+    # at this session version: the page is wanted, not its fragments) and the page; nothing
+    # else: no MGET of fragments, no SET
     assert delta == {
         "cmdstat_evalsha": 1,
-        "cmdstat_lrange": 1,
+        "cmdstat_lrange": 2,
         "cmdstat_hgetall": 4,
         "cmdstat_get": 3,
     }, delta
