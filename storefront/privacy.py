@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from storefront import db, rate_limits
+from storefront.core.keytags import visitor_tag
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     CART,
@@ -149,7 +150,7 @@ def delete_person(
     keys = 0
     for v in visitors:
         keys += r.unlink(*(key(p, v) for p in PER_VISITOR))
-        keys += _scan_delete(cache, key(FRAGMENT, "*", "v", v, "*"))
+        keys += _scan_delete(cache, key(FRAGMENT, "*", "v", visitor_tag(v), "*"))
         keys += _scan_delete(cache, key(PAGE, v, "*"))
         keys += _scan_delete(cache, key(PAGE_PARTS, v, "*"))
         keys += _scan_delete(r, f"{rate_limits.KEY_PREFIX}:LIMITER/events/{v}/*")
