@@ -9,7 +9,6 @@ so a typo never turns into a half-working shop.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -74,7 +73,8 @@ class Settings(BaseSettings):
     cache_redis_url: str = ""
     # seconds any one Redis call may take before it counts as down
     redis_timeout: Annotated[float, Field(gt=0, le=10)] = 0.25
-    secret_key: str = ""  # empty: generated once and kept in home/secret_key
+    # empty: generated once and kept in the database, shared by every node (shared_secret.py)
+    secret_key: str = ""
     geoip_db: str = ""  # path to a GeoIP2/GeoLite2 City or Country database
     geo_headers: Names = (
         "CF-IPCountry",
@@ -246,19 +246,6 @@ def _one_line(exc: ValidationError) -> str:
     return f"{variable(name)}: {message}{got}{more}"
 
 
-def _ensure_secret(s: Settings) -> Settings:
-    """Keep a generated secret in the shop's home so no secret ever lives in the repository."""
-    if s.secret_key:
-        return s
-    s.home.mkdir(parents=True, exist_ok=True)
-    path = s.home / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return s.model_copy(update={"secret_key": path.read_text().strip()})
-
-
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: dict[str, Any] | None = None
 ) -> Settings:
@@ -274,4 +261,4 @@ def load_settings(
         raise ConfigError(_one_line(exc)) from None
     finally:
         _environ.reset(token)
-    return _ensure_secret(settings)
+    return settings
