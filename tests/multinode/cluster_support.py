@@ -70,6 +70,21 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError("the cluster did not become healthy")
 
+    def wait_failover(self, victim: int, timeout: float = 30) -> None:
+        """Until a replica has taken the place of the killed primary `victim` and every slot is
+        served again."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                primaries = self.primaries()
+            except redis.RedisError:
+                primaries = []
+            if victim not in primaries and len(primaries) == len(self.ports) // 2:
+                self.wait_healthy(max(1.0, deadline - time.monotonic()))
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no replica took over from {victim}")
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
