@@ -187,8 +187,8 @@ def signed_in_visitor(port: int, admin, customer_id: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/cart") as r:
         cookie = r.headers["Set-Cookie"].split(";")[0]
     visitor = cookie.split("=", 1)[1].rsplit(".", 1)[0]
-    admin.hset(f"sf:visitor:{visitor}", "customer", customer_id)
-    admin.expire(f"sf:visitor:{visitor}", 3600)
+    admin.hset(f"sf:visitor:{{v:{visitor}}}", "customer", customer_id)
+    admin.expire(f"sf:visitor:{{v:{visitor}}}", 3600)
     return cookie
 
 

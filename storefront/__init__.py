@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         rate_limits,
         redis_client,
         security,
+        shared_secret,
         visitor,
     )
     from storefront.admin import bp as admin_bp
@@ -51,6 +52,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "assets"),
         static_url_path="/assets",
     )
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.effective_database_url)
+    try:  # never serve a schema this code was not written for: one line, no traceback
+        db.require_schema(engine)
+        settings = shared_secret.with_secret(settings, engine)  # the same on every node
+    except Exception:
+        engine.dispose()
+        raise
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_key,
@@ -61,13 +70,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         TEMPLATES_AUTO_RELOAD=False,
     )
-    settings.home.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.effective_database_url)
-    try:  # never serve a schema this code was not written for: one line, no traceback
-        db.require_schema(engine)
-    except Exception:
-        engine.dispose()
-        raise
     app.extensions["db"] = engine
     metrics.init_app(app)  # /metrics; its hooks time every request (before the blueprints')
     redis_client.init_app(app)

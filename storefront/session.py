@@ -12,6 +12,7 @@ import redis
 
 from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
 from storefront.core.context import SessionState
+from storefront.core.keytags import visitor_tag
 from storefront.core.ports import Clock, SystemClock
 from storefront.redis_client import (
     BOUGHT,
@@ -22,6 +23,7 @@ from storefront.redis_client import (
     TRAITS,
     VIEWS,
     VISITOR,
+    is_cluster,
     key,
     parts_key,
 )
@@ -41,9 +43,11 @@ LEDGER_ALONG = 512
 # session version it was built at, then the keys of its fragments, one a line, with {sv} where
 # the session version goes. A page built at another session version is stale (a click since):
 # its fragments come instead, under this version's keys; so do they when the page is gone but
-# its parts record is not. Returns page, fragment keys, fragment values (false: none).
+# its parts record is not. Returns page, fragment keys, fragment values (false: none). With
+# `only` (a Redis Cluster: the visitor's hash tag) just the keys holding it come along: a script
+# may touch only its own slot; the shared fragments are then read by the page (one MGET).
 _PAGE = """
-local function page_and_fragments(p, version)
+local function page_and_fragments(p, version, only)
   local page, keys, values, parts = false, false, false, false
   if #KEYS > p then parts = redis.call('GET', KEYS[p + 1]) end
   local built, rest = false, ''
@@ -57,7 +61,7 @@ local function page_and_fragments(p, version)
     for k in string.gmatch(rest, '[^\\n]+') do
       local s, e = string.find(k, '{sv}', 1, true)
       if s then k = string.sub(k, 1, s - 1) .. version .. string.sub(k, e + 1) end
-      keys[#keys + 1] = k
+      if only == '' or string.find(k, only, 1, true) then keys[#keys + 1] = k end
     end
     if #keys > 0 then values = redis.call('MGET', unpack(keys)) else keys = false end
   end
@@ -70,14 +74,15 @@ end
 # keys are given (the cache is this server), the page or its fragments (_PAGE). KEYS[7] is the
 # ledger, KEYS[8] the bought list; ARGV[2] says when it
 # is wanted: "1" always, "p" when no page came back (the page will be built, its strategies
-# read the ledger), "0" never; ARGV[3] is the most fields it may have to come along. A missing
-# key reads as an empty list or nil.
+# read the ledger), "0" never; ARGV[3] is the most fields it may have to come along; ARGV[4]
+# the most bought products; ARGV[5] the `only` of _PAGE ("" on one server). A missing key
+# reads as an empty list or nil.
 _READ = (
     _PAGE
     + """
 local version = redis.call('GET', KEYS[3])
 local page, keys, values = false, false, false
-if #KEYS > 8 then page, keys, values = page_and_fragments(9, version or '0') end
+if #KEYS > 8 then page, keys, values = page_and_fragments(9, version or '0', ARGV[5]) end
 local ledger = false
 if ARGV[2] == '1' or (ARGV[2] == 'p' and not page) then
   if redis.call('HLEN', KEYS[7]) <= tonumber(ARGV[3]) then
@@ -104,7 +109,7 @@ return {
 _READ_PAGE = (
     _PAGE
     + """
-local page, keys, values = page_and_fragments(1, ARGV[1])
+local page, keys, values = page_and_fragments(1, ARGV[1], ARGV[2])
 return {page, keys, values}
 """
 )
@@ -156,7 +161,8 @@ class SessionStore:
                 return state
             try:
                 page, keys, values = self._read_page(
-                    keys=[page_key, parts_key(page_key)], args=[str(state.version)]
+                    keys=[page_key, parts_key(page_key)],
+                    args=[str(state.version), self._only(self.cache, visitor_id)],
                 )
             except redis.RedisError:
                 return state
@@ -174,9 +180,10 @@ class SessionStore:
         if page_key is not None:
             keys += [page_key, parts_key(page_key)]
             ledger = "p"
+        args = [MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)]
         try:
             views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = (
-                self._read(keys=keys, args=[MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT])
+                self._read(keys=keys, args=args)
             )
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
@@ -198,6 +205,11 @@ class SessionStore:
             provisional="provisional" in facts,
             retired="retired" in facts,
         )
+
+    @staticmethod
+    def _only(client: redis.Redis, visitor_id: str) -> str:
+        """_PAGE's `only`: on a Redis Cluster the visitor's hash tag, else "" (every key)."""
+        return visitor_tag(visitor_id) if is_cluster(client) else ""
 
     def touch(self, state: SessionState, now: float | None = None, new: bool = False) -> None:
         """Record that the visitor was here (first/last seen), at most every few minutes.

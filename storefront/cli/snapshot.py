@@ -29,8 +29,10 @@ def snapshot_token(
 ) -> None:
     """Print a signed token; send it as X-Storefront-Snapshot (or ?snapshot=) to pin a page."""
     from storefront.qa_snapshot import SnapshotError, make_token, pin_from
+    from storefront.shared_secret import with_secret
 
-    settings = common.settings()
+    settings, engine = common.settings_and_engine()
+    settings = with_secret(settings, engine)  # the nodes' own: theirs verify it
     try:
         pinned = dict(a.split("=", 1) for a in arms if "=" in a)
         pin = pin_from(

@@ -112,7 +112,7 @@ def test_gpc_keeps_nothing_beyond_the_session(client, app):
     page = client.get("/", headers={"Sec-GPC": "1"}).get_data(as_text=True)
     assert "Global Privacy Control" in signal(page, "consent")
     # the session itself still adapts (nothing is kept beyond it)
-    assert app.extensions["redis"].lrange(f"sf:views:{visitor_of(client)}", 0, -1) == [pid]
+    assert app.extensions["redis"].lrange(f"sf:views:{{v:{visitor_of(client)}}}", 0, -1) == [pid]
 
 
 def test_export_then_delete_leaves_nothing(client, app):

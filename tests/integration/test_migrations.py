@@ -112,8 +112,8 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
         )
     assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b")]
 
-    migrations.upgrade(engine)  # 0004: the deletion ledger
-    assert migrations.current(engine) == migrations.head() == "0004"
+    migrations.upgrade(engine, "0004")  # 0004: the deletion ledger
+    assert migrations.current(engine) == "0004"
     assert "deletions" in tables(engine)
     with engine.begin() as conn:
         conn.execute(
@@ -125,10 +125,16 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     assert migrations.current(engine) == "0003" and "deletions" not in tables(engine)
     assert {"model_versions", "model_artifacts"} <= tables(engine)
     assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b")]
-    migrations.upgrade(engine)  # up again: an empty ledger
+    migrations.upgrade(engine, "0004")  # up again: an empty ledger
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM deletions")).scalar_one() == 0
 
+    migrations.upgrade(engine)  # 0005: the secret every node shares
+    assert migrations.current(engine) == migrations.head() == "0005"
+    assert "shared_secrets" in tables(engine)
+    migrations.downgrade(engine, "0004")
+    assert "shared_secrets" not in tables(engine)
+    migrations.downgrade(engine, "0003")
     migrations.downgrade(engine, "0002")
     assert migrations.current(engine) == "0002"
     assert not {"model_versions", "model_artifacts"} & tables(engine)
@@ -141,7 +147,7 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     migrations.downgrade(engine, "base")
     assert migrations.current(engine) is None and tables(engine) == set()
     migrations.upgrade(engine)  # and up again from nothing
-    assert migrations.current(engine) == "0004" and differences(engine) == []
+    assert migrations.current(engine) == migrations.head() and differences(engine) == []
 
 
 def test_the_models_and_the_migrations_agree(engine):
@@ -160,7 +166,7 @@ def test_a_downgrade_that_would_merge_events_changes_nothing(engine):
     add_event(engine, "same", "visitor-b")
     with pytest.raises(RuntimeError, match="shared by several visitors"):
         migrations.downgrade(engine, "0001")
-    assert migrations.current(engine) == "0004"
+    assert migrations.current(engine) == migrations.head()
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     assert event_rows(engine) == [("same", "visitor-a"), ("same", "visitor-b")]
     assert "events_old" not in tables(engine)
@@ -179,8 +185,8 @@ def test_a_failed_run_rolls_its_ddl_back(engine):
 
 def before_alembic(engine) -> MetaData:
     """Today's tables less those a later revision added (the release before Alembic had no
-    model_versions / model_artifacts: revision 0003 makes them; nor deletions: 0004)."""
-    later = {"model_versions", "model_artifacts", "deletions"}
+    model_versions / model_artifacts / shared_secrets: revisions 0003 and 0005 make them)."""
+    later = {"model_versions", "model_artifacts", "shared_secrets"}
     kept = MetaData()
     for table in db.metadata.sorted_tables:
         if table.name not in later:
@@ -219,7 +225,7 @@ def test_a_database_from_the_previous_release_upgrades_and_keeps_its_rows(engine
     with pytest.raises(migrations.SchemaNotCurrent, match="storefront db upgrade"):
         migrations.require_head(engine)
     db.create_schema(engine)  # adopted: stamped at 0001 (events keyed by id), then upgraded
-    assert migrations.current(engine) == "0004"
+    assert migrations.current(engine) == migrations.head()
     assert differences(engine) == []
     assert sorted(events_key(engine)) == ["id", "source", "visitor"]
     add_event(engine, "old-1", "visitor-b")  # the same client id from another visitor counts
@@ -237,7 +243,7 @@ def test_a_database_already_keyed_per_visitor_is_stamped_at_that_revision(engine
     before_alembic(engine).create_all(engine)
     add_event(engine, "e1", "visitor-a", source="")
     db.create_schema(engine)
-    assert migrations.current(engine) == "0004" and differences(engine) == []
+    assert migrations.current(engine) == migrations.head() and differences(engine) == []
     assert event_rows(engine) == [("e1", "visitor-a")]
 
 
@@ -266,22 +272,24 @@ def test_the_db_commands_and_a_server_that_refuses_an_old_schema(tmp_path):
 
     up = storefront(tmp_path, "db", "upgrade", database_url=url)
     assert up.returncode == 0, up.stderr
-    assert "now: 0004 (head)" in up.stdout
-    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0004 (head)")
+    head = migrations.head()
+    assert f"now: {head} (head)" in up.stdout
+    now = storefront(tmp_path, "db", "current", database_url=url).stdout
+    assert now.startswith(f"{head} (head)")
 
     down = storefront(tmp_path, "db", "downgrade", "0001", "--yes", database_url=url)
     assert down.returncode == 0, down.stderr
-    assert "now: 0001 (behind head 0004)" in down.stdout
+    assert f"now: 0001 (behind head {head})" in down.stdout
 
     serve = storefront(tmp_path, "serve", "--port", "1", database_url=url)
     assert serve.returncode != 0
     assert "Traceback" not in serve.stderr
     lines = serve.stderr.strip().splitlines()
     assert len(lines) == 1 and "run `storefront db upgrade`" in lines[0], serve.stderr
-    assert "schema revision 0001, this release needs 0004" in lines[0]
+    assert f"schema revision 0001, this release needs {head}" in lines[0]
 
     assert storefront(tmp_path, "db", "upgrade", database_url=url).returncode == 0
-    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith("0004")
+    assert storefront(tmp_path, "db", "current", database_url=url).stdout.startswith(head)
 
 
 def test_the_web_app_refuses_an_unmigrated_database(tmp_path, embedded_redis_url):

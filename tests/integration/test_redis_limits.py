@@ -58,10 +58,10 @@ def test_requests_without_a_cookie_leave_nothing_lasting(shop_env):
 
         returning = app.test_client()  # comes back with the cookie: the record becomes lasting
         visitor = _visitor_of(returning.get("/"))
-        assert 0 < r.ttl(f"sf:visitor:{visitor}") <= PROVISIONAL_TTL
+        assert 0 < r.ttl(f"sf:visitor:{{v:{visitor}}}") <= PROVISIONAL_TTL
         assert returning.get("/").status_code == 200
-        assert r.ttl(f"sf:visitor:{visitor}") > PROVISIONAL_TTL
-        assert "provisional" not in r.hgetall(f"sf:visitor:{visitor}")
+        assert r.ttl(f"sf:visitor:{{v:{visitor}}}") > PROVISIONAL_TTL
+        assert "provisional" not in r.hgetall(f"sf:visitor:{{v:{visitor}}}")
     finally:
         stop(proc)
 

@@ -26,7 +26,7 @@ def test_the_redis_store_reads_what_events_wrote(embedded_redis_url):
     assert state.views == ("P1",) and state.cart == {"P2": 2} and state.version == 2
     assert state.first_seen == state.last_seen == 1_000_000.0  # the clock it was given
     assert state.cached_page is None and state.cached_fragments is None
-    client.delete(*client.keys(f"sf:*:{visitor}"))
+    client.delete(*client.keys(f"sf:*:{{v:{visitor}}}"))
 
 
 def test_a_store_that_is_down_reads_as_unavailable():

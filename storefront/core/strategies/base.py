@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from storefront.core.keytags import visitor_tag
 from storefront.core.ports import ExposureLedger, NoExposures
 
 if TYPE_CHECKING:  # types only: the core imports no web module at run time
@@ -82,7 +83,7 @@ def personal_scope(req: Request) -> tuple[str, ...]:
     s = req.ctx.session
     return (
         "v",
-        req.ctx.visitor_id,
+        visitor_tag(req.ctx.visitor_id),  # the visitor's hash slot in a Redis Cluster
         "s",
         str(s.version),
         "h",
