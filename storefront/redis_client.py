@@ -55,6 +55,7 @@ PREFS = "prefs"  # the shopper's own choices: muted categories, signals off (has
 SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, TTL 1 hour)
 CUSTOMER = "customer"  # customer id -> the visitor id their devices share (string, TTL)
 EVENT_STREAM = "stream:events"  # live feed of accepted events (stream, MAXLEN bound)
+TRENDING = "trend"  # live event weights per country, part of day, date (zset, capped, TTL)
 
 # The shipped server settings per kind of data (the embedded servers use them; README and
 # docs/reliability.md recommend the same for servers of your own).

@@ -78,3 +78,20 @@ def shop_app(home: Path, database_url: str, redis_url: str, **settings) -> Itera
     yield application
     application.extensions["db"].dispose()
     application.extensions["redis"].close()
+
+
+def trained_grocery(out: Path, redis_url: str, customers: int = 300, days: int = 150) -> dict:
+    """The grocery test store built as a shop under `out`: its catalog and orders imported
+    and a model trained, through the command. Returns home, database_url and redis_url."""
+    from tests.conftest import run_cli
+    from tests.stores.grocery import write_store
+
+    paths = write_store(out / "files", customers=customers, days=days)
+    orders_csv, map_args, _ = grocery_orders(paths["orders"])
+    home = out / "home"
+    db_url = f"sqlite:///{home / 'storefront.db'}"
+    env = {"STOREFRONT_DATABASE_URL": db_url, "STOREFRONT_REDIS_URL": redis_url}
+    run_cli(home, "import", "products", str(paths["products"]), env=env)
+    run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
+    run_cli(home, "train", env=env)
+    return {"home": home, "database_url": db_url, "redis_url": redis_url}

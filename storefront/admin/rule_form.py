@@ -13,6 +13,7 @@ from storefront.rules.schema import Condition, Rule, to_data
 LIST_FIELDS = (
     "page",
     "device",
+    "os",
     "daypart",
     "weekday",
     "season",

@@ -129,7 +129,7 @@ def test_pages_work_without_javascript(shop_server: str, new_page: Callable[...,
     pid = home.product_ids_in("trending")[0]
     details = home.why("trending", pid)
     expect(details).not_to_have_attribute("open", "")
-    assert home.reason_for("trending", pid) == "Popular in Germany lately"
+    assert home.reason_for("trending", pid) == "Popular in Germany in past orders"
     product = home.open_product("trending", pid)
     assert product.product_id == pid
     assert beacons == []  # the tracker really did not run

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storefront.core.ports import ExposureLedger, NoExposures
+from storefront.core.ports import ExposureLedger, NoExposures, NoTrends, TrendWindow
 
 if TYPE_CHECKING:  # types only: the core imports no web module at run time
     from storefront.context import Context
@@ -47,6 +47,7 @@ class Request:
     n: int
     settings: Any = None  # core.ports.Settings; None: the defaults of storefront.config
     ledger: ExposureLedger = field(default_factory=NoExposures)
+    trends: TrendWindow = field(default_factory=NoTrends)  # the live window of trending
 
 
 @dataclass(frozen=True)
