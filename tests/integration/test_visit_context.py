@@ -100,6 +100,20 @@ def test_the_second_page_of_an_email_visit_is_still_an_email_visit(app):
     assert 0 < ttl <= app.config["SETTINGS"].session_ttl
 
 
+def test_signing_in_keeps_the_visit(app):
+    """An email visit in which the shopper signs in as a customer: the pages after it are still
+    the email visit (the visit moves to the customer's id with the rest of the session)."""
+    _clock(app, T0)
+    client = app.test_client()
+    client.get(EMAIL_LINK)
+    client.get("/", headers={"Referer": SHOP})
+    customer = app.extensions["models"].get().model.user_ids[0]
+    signed = client.post("/account", data={"customer_id": str(customer)}, headers={"Referer": SHOP})
+    assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:300]
+    html = client.get("/", headers={"Referer": SHOP}).get_data(as_text=True)
+    assert _body(html, "channel") == "email" and _body(html, "campaign") == "december"
+
+
 def test_after_half_an_hour_idle_the_next_page_takes_the_new_arrival(app):
     clock = _clock(app, T0)
     client = app.test_client()
