@@ -75,8 +75,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     redis_client.init_app(app)
     rate_limits.init_app(app)  # Flask-Limiter, on the session store's Redis
     app.extensions["sessions"] = SessionStore(
-        app.extensions["redis"], settings.session_ttl, app.extensions["cache"]
+        app.extensions["redis"],
+        settings.session_ttl,
+        app.extensions["cache"],
+        visit_idle=settings.visit_idle,
     )
+    from storefront.trending import RedisTrends
+
+    app.extensions["trends"] = RedisTrends(app.extensions["redis"], settings.trending_live_days)
     app.extensions["geo"] = GeoLocator(settings.geo_headers, settings.geoip_db or None)
     model_holder.init_app(app)  # model, rules, experiments: each worker's Versioned holders,
     rules_holder.init_app(app)  # read once per request (holders.py)

@@ -97,7 +97,15 @@ class Settings(BaseSettings):
     # seconds a visitor's whole page is kept (page_cache.py); 0: off
     page_cache_ttl: Annotated[int, Field(ge=0)] = 300
     session_ttl: Seconds = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
-    trending_days: Count = 30  # window of "trending near you"
+    trending_days: Count = 30  # window of the trained "recent" popularity list
+    # the live window of "trending near you" (storefront/trending.py): days of events kept per
+    # country and part of day, how often a rail is refreshed from it, and the least weight of
+    # events (in orders, recommender/signals.py) that makes it speak; thinner: the trained list
+    trending_live_days: Annotated[int, Field(ge=1, le=30)] = 7
+    trending_refresh: Seconds = 300
+    trending_live_min: Annotated[float, Field(gt=0)] = 5.0
+    visit_idle: Seconds = 30 * 60  # seconds without a page that end a visit (core/visit.py)
+    lapsed_days: Count = 30  # a visitor away this many days comes back "lapsed"
     rail_size: Count = 8  # products per rail on desktop
     compact_rail_size: Count = 4  # products per rail on a phone
     rail_category_share: Share = 0.5  # at most this share of a rail from one category

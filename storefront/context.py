@@ -7,7 +7,6 @@ here so `from storefront.context import Context` keeps working.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,17 +15,18 @@ from flask import Request, current_app, g
 from storefront.core.context import Assignment, Consent, consent
 from storefront.core.context import Context as Context  # re-exported
 from storefront.core.context import SessionState as SessionState  # re-exported
+from storefront.core.visit import resolve, stored
 from storefront.experiments.assign import assign
 from storefront.session import SessionStore
 from storefront.signals import (
     GeoLocator,
     Location,
-    device_class,
     local_time,
     override_location,
     parse_override_time,
 )
 from storefront.signals.channel import read_channel
+from storefront.signals.device import read_device
 from storefront.traits import infer
 
 if TYPE_CHECKING:
@@ -111,7 +111,8 @@ def build_context(
         except ValueError as exc:
             raise OverrideError(f"time: {exc}") from None
         overridden.append("time")
-    device = device_class(request.headers.get("User-Agent"))
+    seen = read_device(request.headers)  # client hints win over the User-Agent
+    device = seen.kind
     if explicit.get("device"):
         if explicit["device"] not in ("mobile", "tablet", "desktop", "bot"):
             raise OverrideError("device: one of mobile, tablet, desktop, bot")
@@ -122,6 +123,17 @@ def build_context(
     segment = segment_of(session.customer_id if allowed.history else None, session.prefs)
     if traits.exclusions and session.customer_id and allowed.history:
         traits = traits.sparing(bought_categories(session.customer_id))
+    # the visit's arrival and recency hold for every page of it (core/visit.py)
+    visit = resolve(
+        stored(session.visit_fields),
+        read_channel(request.args, request.referrer, request.host),
+        sessions.clock.now(),
+        session.first_seen,
+        session.last_seen,
+        new_visitor,
+        settings.visit_idle,
+        settings.lapsed_days * 86400,
+    )
     return Context(
         visitor_id=visitor_id,
         new_visitor=new_visitor,
@@ -129,14 +141,17 @@ def build_context(
         location=location,
         time=local,
         device=device if allowed.device else "unknown",
-        channel=read_channel(request.args, request.referrer, request.host),
+        channel=visit.channel,
         consent=allowed,
-        recency="new" if new_visitor else session.recency(time.time()),
+        recency=visit.recency,
         overridden=tuple(overridden),
         traits=traits,
         seed=seed,
         experiments=assignment,
         segment=segment,
+        os=seen.os if allowed.device else "unknown",
+        visit=visit,
+        live_epoch=int(now.timestamp() // settings.trending_refresh),
     )
 
 

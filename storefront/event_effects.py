@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import redis
 
 from recommender.signals import ENGAGEMENTS
-from storefront import exposure
+from storefront import exposure, trending
 from storefront.catalog import Catalog
 from storefront.preferences import signal_off
 from storefront.redis_client import EVENT_STREAM, EXPOSURE, PREFS, TRAITS, is_cluster, key
@@ -33,16 +33,22 @@ def apply(
     visitor: str,
     events: Sequence,  # events.Event, validated
     lasting: bool,  # False under Sec-GPC / DNT: only the session adapts, nothing is kept
+    live: trending.Where | None = None,  # where and when for the visitor: trending's window
+    live_days: int = 7,
 ) -> None:
     if not events:
         return
     r: redis.Redis = sessions.r
     prefs = r.hgetall(key(PREFS, visitor))
     learn = lasting and not signal_off(prefs, "history")
+    if live is not None and signal_off(prefs, "location"):  # counted for no country
+        live = trending.Where(None, live.daypart, live.day)
+    counted = False
     now = time.time()
     tk, ek = key(TRAITS, visitor), key(EXPOSURE, visitor)
     pipe = r.pipeline(transaction=True)  # the visitor's keys: one hash slot
-    # the shared stream is in another slot on a Redis Cluster: appended beside the transaction
+    # the shared keys (the stream, trending's live counts) are in other slots on a Redis
+    # Cluster: written beside the transaction
     stream = r.pipeline(transaction=False) if is_cluster(r) else pipe
     impressions: list[str] = []
     session_changed = False
@@ -68,6 +74,8 @@ def apply(
             session_changed = True
         if not learn or product is None:
             continue
+        if live is not None:
+            counted = trending.count(stream, live, product.id, e.type) or counted
         if e.type == "impression":
             pipe.hincrby(ek, product.id, 1)
             pipe.hincrby(ek, "_s", 1)
@@ -83,6 +91,8 @@ def apply(
     if learn:
         pipe.expire(tk, sessions.ttl)
         pipe.expire(ek, sessions.ttl)
+    if counted:
+        trending.bound(stream, live, live_days)
     if session_changed and learn:
         sessions.bump(pipe, visitor)
     pipe.execute()

@@ -22,14 +22,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from storefront import db, event_effects, rate_limits
+from storefront import db, event_effects, rate_limits, trending
 from storefront.api.schemas import FLOOR, Batch, Event, EventsQuery, QueryError, field_errors
 from storefront.context import read_consent
 from storefront.experiments.bucketing import in_holdout
 from storefront.identity import RETIRED
 from storefront.model_holder import snapshot
 from storefront.redis_client import SEEN_EVENTS, VISITOR, key
-from storefront.signals import device_class
+from storefront.signals import Location, local_time
+from storefront.signals.device import read_device
 from storefront.visitor import COOKIE, read_visitor_id
 
 log = logging.getLogger(__name__)
@@ -155,10 +156,24 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
     Returns the new ids."""
     r = current_app.extensions["redis"]
     ids = [e.id for e in events]
+    settings = current_app.config["SETTINGS"]
+    location = located = current_app.extensions["geo"].locate(request.headers, request.remote_addr)
+    if location.country is None and settings.default_country:
+        location = Location(settings.default_country, None, None, None, None, "default")
+    live = None
+    if consent.track and not source:  # a shopper's own browser: it is where they are
+        local = local_time(
+            datetime.now(UTC),
+            location.country,
+            location.timezone,
+            settings.store_timezone,
+            location.latitude,
+        )
+        live = trending.Where(location.country, local.daypart, local.local.date())
     if consent.track:
         now = datetime.now(UTC).replace(tzinfo=None)
-        country = current_app.extensions["geo"].locate(request.headers, request.remote_addr).country
-        device = device_class(request.headers.get("User-Agent"))
+        country = located.country
+        device = read_device(request.headers).kind  # client hints win, as on pages
         rows = [
             {
                 "id": e.id,
@@ -194,6 +209,8 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
             visitor,
             [e for e in events if e.id in fresh],
             lasting=consent.track,
+            live=live,
+            live_days=settings.trending_live_days,
         )
     except redis.RedisError as exc:  # the events are durable in SQL; only the session lags
         log.warning("session update failed for %d events: %s", len(fresh), exc)

@@ -88,7 +88,11 @@ def _merge(r: redis.Redis, source: str, target: str, ttl: int) -> None:
     traits = r.hgetall(key(TRAITS, source))
     expo = r.hgetall(key(EXPOSURE, source))
     prefs = r.hgetall(key(PREFS, source))
+    # the visit goes on on the customer's id: its arrival and recency (core/visit.py)
+    visit = {f: v for f, v in r.hgetall(key(VISITOR, source)).items() if f.startswith("v:")}
     pipe = across_slots(r)  # two visitors: two hash slots on a Redis Cluster
+    if visit:
+        pipe.hset(key(VISITOR, target), mapping=visit)
     if merged:
         pipe.delete(key(VIEWS, target))
         pipe.rpush(key(VIEWS, target), *merged)

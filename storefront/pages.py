@@ -79,6 +79,7 @@ def composed(
         RedisLedger(get_redis(), ctx.visitor_id, ctx.session.exposures),
         timings,
         slots,
+        current_app.extensions["trends"],
     )
     metrics.fragments(p.page, (c.hit for c in shown))  # the fragment cache's hits and misses
     return shown

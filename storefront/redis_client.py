@@ -67,6 +67,7 @@ PREFS = "prefs"  # the shopper's own choices: muted categories, signals off (has
 SEEN_EVENTS = "evseen"  # event ids seen without a durable log (GPC/DNT) (set, TTL 1 hour)
 CUSTOMER = "customer"  # customer id -> the visitor id their devices share (string, TTL)
 EVENT_STREAM = "stream:events"  # live feed of accepted events (stream, MAXLEN bound)
+TRENDING = "trend"  # live event weights per country, part of day, date (zset, capped, TTL)
 
 # the prefixes whose second part is a visitor id: key() gives them the visitor's hash tag, so
 # a Redis Cluster keeps everything of one visitor in one slot

@@ -14,6 +14,8 @@ from storefront.core.context import LAPSED_AFTER as LAPSED_AFTER  # re-exported
 from storefront.core.context import SessionState
 from storefront.core.keytags import visitor_tag
 from storefront.core.ports import Clock, SystemClock
+from storefront.core.visit import PREFIX as VISIT_PREFIX
+from storefront.core.visit import VISIT_IDLE, Visit, to_write
 from storefront.redis_client import (
     BOUGHT,
     CART,
@@ -31,7 +33,9 @@ from storefront.redis_client import (
 MAX_VIEWS = 30
 MAX_BOUGHT = 50  # products bought this session that are kept (newest first)
 TOUCH_EVERY = 300  # refresh last-seen at most every five minutes (saves a write per page)
-PROVISIONAL_TTL = 600  # seconds a cookie-less visitor's record lives unless they come back
+# seconds a cookie-less visitor's record lives unless they come back: one visit (the visit's
+# channel and recency are in it, so a first page read for twenty minutes still holds them)
+PROVISIONAL_TTL = VISIT_IDLE
 # a ledger of at most this many fields comes with the read of a page to be built, so the
 # strategies' exposure back-off reads it without a round trip each (ledger.RedisLedger); a
 # bigger one (a heavy shopper's, up to exposure.MAX_FIELDS) is read per strategy, by HMGET
@@ -136,9 +140,11 @@ class SessionStore:
         ttl: int,
         cache: redis.Redis | None = None,
         clock: Clock | None = None,
+        visit_idle: int = VISIT_IDLE,
     ):
         self.r = client
         self.ttl = ttl
+        self.provisional_ttl = max(PROVISIONAL_TTL, visit_idle)
         self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
         self._read = client.register_script(_READ)
@@ -204,6 +210,7 @@ class SessionStore:
             exposures=None if expo is None else _pairs(expo),
             provisional="provisional" in facts,
             retired="retired" in facts,
+            visit_fields={k: v for k, v in facts.items() if k.startswith(VISIT_PREFIX)},
         )
 
     @staticmethod
@@ -211,27 +218,37 @@ class SessionStore:
         """_PAGE's `only`: on a Redis Cluster the visitor's hash tag, else "" (every key)."""
         return visitor_tag(visitor_id) if is_cluster(client) else ""
 
-    def touch(self, state: SessionState, now: float | None = None, new: bool = False) -> None:
-        """Record that the visitor was here (first/last seen), at most every few minutes.
+    def touch(
+        self,
+        state: SessionState,
+        now: float | None = None,
+        new: bool = False,
+        visit: Visit | None = None,
+    ) -> None:
+        """Record that the visitor was here (first/last seen), at most every few minutes, and
+        the visit this page belongs to (core/visit.py: all of it when the page began it, else
+        its last-seen time at most once a minute), in the same record and under its TTL.
 
         A `new` visitor (no valid cookie: a first page, a bot, a health check) is recorded only
-        provisionally, for PROVISIONAL_TTL: a request that never comes back with the cookie
-        leaves nothing lasting. Their first page with the cookie makes the record theirs for
-        the session TTL."""
+        provisionally, for one visit (PROVISIONAL_TTL): a request that never comes back with
+        the cookie leaves nothing lasting. Their first page with the cookie makes the record
+        theirs for the session TTL."""
         if state.retired:  # its record is only the retirement mark, which must keep its TTL
             return
         now = self.clock.now() if now is None else now
         k = key(VISITOR, state.visitor_id)
+        facts: dict[str, str] = {}
+        ttl = self.ttl
         if new:
             if state.first_seen is not None:  # an id with a record already: never shorten it
                 return
-            facts, ttl = {"last_seen": f"{now:.0f}", "provisional": "1"}, PROVISIONAL_TTL
-        elif state.provisional:
-            facts, ttl = {"last_seen": f"{now:.0f}"}, self.ttl
-        elif state.last_seen is not None and now - state.last_seen < TOUCH_EVERY:
+            facts, ttl = {"last_seen": f"{now:.0f}", "provisional": "1"}, self.provisional_ttl
+        elif state.provisional or state.last_seen is None or now - state.last_seen >= TOUCH_EVERY:
+            facts = {"last_seen": f"{now:.0f}"}
+        if visit is not None:
+            facts.update(to_write(visit, now))
+        if not facts:
             return
-        else:
-            facts, ttl = {"last_seen": f"{now:.0f}"}, self.ttl
         try:
             pipe = self.r.pipeline(transaction=False)
             pipe.hsetnx(k, "first_seen", f"{now:.0f}")

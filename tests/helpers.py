@@ -139,3 +139,13 @@ def record_visits(engine, prefix: str, count: int, first, step, **fields) -> Non
         record_event(
             engine, f"{prefix}-event-{i:03d}", f"{prefix}-{i:03d}", first + step * i, **values
         )
+
+
+def trained_grocery(out: Path, redis_url: str, customers: int = 300, days: int = 150) -> dict:
+    """grocery_shop as home, database_url and redis_url."""
+    shop = grocery_shop(out, redis_url, customers, days)
+    return {
+        "home": shop["home"],
+        "database_url": shop["env"]["STOREFRONT_DATABASE_URL"],
+        "redis_url": redis_url,
+    }

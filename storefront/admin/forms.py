@@ -32,6 +32,7 @@ from storefront.rules.schema import (
     CHANNELS,
     DAYPARTS,
     DEVICES,
+    OPERATING_SYSTEMS,
     PRICE_BANDS,
     RECENCY,
     SEASONS,
@@ -189,6 +190,7 @@ class RuleForm(FlaskForm):
     # conditions: all the filled ones must hold
     page = MultiCheckboxField("Page", choices=_pairs(PAGE_TYPES))
     device = MultiCheckboxField("Device", choices=_pairs(DEVICES[:4]))
+    os = MultiCheckboxField("Operating system", choices=_pairs(OPERATING_SYSTEMS[:-1]))
     country = StringField("Countries (codes, comma-separated)", validators=[Optional()])
     not_country = StringField("Except countries", validators=[Optional()])
     region = StringField("Regions", validators=[Optional()])

@@ -16,6 +16,7 @@ from storefront.rules.validate import Problem, resolver, schema_problems
 LIST_FIELDS = (
     "page",
     "device",
+    "os",
     "daypart",
     "weekday",
     "season",

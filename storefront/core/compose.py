@@ -20,7 +20,7 @@ from storefront.core import pipeline, strategies
 from storefront.core.dependencies import discovery_seed, slot_key
 from storefront.core.pipeline import SlotWork
 from storefront.core.plan import PagePlan
-from storefront.core.ports import ExposureLedger, FragmentCache, NoExposures
+from storefront.core.ports import ExposureLedger, FragmentCache, NoExposures, NoTrends, TrendWindow
 from storefront.core.strategies import Pick, Request
 from storefront.layouts import Slot
 from storefront.rules.apply import FIXED_TITLE, SlotPolicy
@@ -63,11 +63,21 @@ def request_for(
     page_args: Mapping[str, Any],
     settings: Any = None,
     ledger: ExposureLedger | None = None,
+    trends: TrendWindow | None = None,
 ) -> Request:
     """What the slot's strategy is asked: a rail asks for spare candidates (the page stages
     drop repeats, cap categories and draw discovery from them); a grid for its page only."""
     n = slot.size * (1 + SPARE) if slot.template == "rail" else slot.size
-    return Request(ctx, snap, page_args, slot.params, n, settings, ledger or NoExposures())
+    return Request(
+        ctx,
+        snap,
+        page_args,
+        slot.params,
+        n,
+        settings,
+        ledger or NoExposures(),
+        trends or NoTrends(),
+    )
 
 
 def slot_candidates(slot: Slot, req: Request, policy: SlotPolicy | None) -> SlotWork:
@@ -103,6 +113,7 @@ def compose(
     ledger: ExposureLedger | None = None,
     timings: Timings | None = None,
     slots: tuple[Slot, ...] | None = None,
+    trends: TrendWindow | None = None,
 ) -> list[Composed]:
     """The page's slots as shown: candidates from the cache (one MGET) or computed and
     stored, then the pipeline's page stages over all of them in order. A slot whose strategy
@@ -112,7 +123,7 @@ def compose(
     snap = plan.snap
     chosen = plan.layout.slots if slots is None else slots
     variant = "c" if ctx.compact else "f"
-    reqs = [request_for(s, ctx, snap, page_args, settings, ledger) for s in chosen]
+    reqs = [request_for(s, ctx, snap, page_args, settings, ledger, trends) for s in chosen]
     policies = plan.policies
     keys = [
         slot_key(s, r, plan.rules_version, variant, policies.get(s.id) or None)

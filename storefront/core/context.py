@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from storefront.core.visit import LAPSED_AFTER as LAPSED_AFTER  # re-exported
+from storefront.core.visit import Visit, recency_of
 from storefront.signals.channel import Channel
 from storefront.signals.clock import LocalTime
 from storefront.signals.geo import Location
@@ -21,7 +23,6 @@ from storefront.traits import Traits
 if TYPE_CHECKING:
     from recommender.segments import Segment
 
-LAPSED_AFTER = 60 * 60 * 24 * 30  # a visitor unseen for 30 days counts as lapsed
 SIGNALS = ("location", "history", "device")  # the signals a shopper can switch off one by one
 
 
@@ -52,18 +53,17 @@ class SessionState:
     # the visitor's exposure ledger (every field), when it came with the read: a page that
     # will be built (not served whole) and a ledger small enough; None: not read, ask for it
     exposures: Mapping[str, str] | None = None
+    # the visit this page belongs to, as kept in the visitor's record (core/visit.py)
+    visit_fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cart_count(self) -> int:
         return sum(self.cart.values())
 
-    def recency(self, now: float) -> str:
-        """new (first visit), returning, or lapsed (back after a long absence)."""
-        if self.first_seen is None:
-            return "new"
-        if self.last_seen is not None and now - self.last_seen > LAPSED_AFTER:
-            return "lapsed"
-        return "returning"
+    def recency(self, now: float, lapsed_after: float = LAPSED_AFTER) -> str:
+        """new (first visit), returning, or lapsed (back after a long absence), as of now;
+        a page's recency is its visit's (core/visit.py), decided on the visit's first page."""
+        return recency_of(self.first_seen, self.last_seen, now, lapsed_after)
 
     def signals(self) -> list[tuple[str, str]]:
         """(product, signal) pairs for fold-in, newest first: purchases, cart adds, then views
@@ -155,6 +155,11 @@ class Context:
     seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
     experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
     segment: Segment | None = None  # the micro-segment a signed-in customer's buying put them in
+    os: str = "unknown"  # operating system (signals/device.py), "unknown" when device is off
+    visit: Visit | None = None  # the visit (core/visit.py); None where no request made one
+    # the refresh epoch of live trending (STOREFRONT_TRENDING_REFRESH periods of this context's
+    # clock): in trending's fragment key and the page stamp, so both follow the live window
+    live_epoch: int = 0
 
     @property
     def country(self) -> str | None:

@@ -51,6 +51,8 @@ PAGE: dict[str, Callable[[Any], str]] = {
     "segment": lambda c: c.segment.id if c.segment else "",
     "recency": lambda c: c.recency,
     "device": lambda c: c.device,
+    "os": lambda c: c.os,
+    "live": lambda c: str(c.live_epoch),
     "hour": lambda c: c.time.local.strftime("%Y%m%d%H"),
     "timezone": lambda c: c.time.timezone or "",
 }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Protocol, runtime_checkable
 
 from storefront.core.context import SessionState
@@ -55,6 +57,41 @@ class ExposureLedger(Protocol):
         """The ledger's fields for these products ("<pid>", "<pid>:e") and totals ("_s",
         "_e"); absent fields are left out. An unreachable ledger answers {}."""
         ...
+
+
+@dataclass(frozen=True)
+class LiveTrend:
+    """What shoppers of one country (or all) engaged with lately in one part of the day: the
+    products by decayed weight, heaviest first, and the whole window's weight (in orders)."""
+
+    items: tuple[tuple[str, float], ...] = ()
+    weight: float = 0.0
+
+
+class TrendWindow(Protocol):
+    """The live window of "trending near you" (storefront/trending.py adapts it to Redis)."""
+
+    def window(self, country: str | None, daypart: str, day: date, epoch: int) -> LiveTrend:
+        """The window ending on `day` (the visitor's local date) as of refresh `epoch`; an
+        unreachable store answers an empty window."""
+        ...
+
+
+class NoTrends:
+    """A shop with no live traffic (replays, tests): the trained list serves."""
+
+    def window(self, country: str | None, daypart: str, day: date, epoch: int) -> LiveTrend:
+        return LiveTrend()
+
+
+class FixedTrends:
+    """A live window that reads the same for everyone (tests, a stated replay)."""
+
+    def __init__(self, trend: LiveTrend):
+        self.trend = trend
+
+    def window(self, country: str | None, daypart: str, day: date, epoch: int) -> LiveTrend:
+        return self.trend
 
 
 class FragmentCache(Protocol):

@@ -16,6 +16,7 @@ from storefront.rules.schema import (
     CHANNELS,
     DAYPARTS,
     DEVICES,
+    OPERATING_SYSTEMS,
     PRICE_BANDS,
     RECENCY,
     SEASONS,
@@ -47,6 +48,7 @@ DIMS: dict[str, Dim] = {
         Dim("category", MANY, "category page"),  # the page's category and those above it
         Dim("product", OPEN, "product page"),
         Dim("device", ONE, "device", DEVICES),
+        Dim("os", ONE, "operating system", OPERATING_SYSTEMS),
         Dim("country", OPEN, "country"),
         Dim("region", OPEN, "region"),
         Dim("daypart", ONE, "part of day", DAYPARTS),
@@ -105,6 +107,7 @@ class Facts:
     affinity: frozenset[str] = frozenset()
     price_band: str | None = None
     segment: str | None = None  # the signed-in customer's micro-segment id
+    os: str = "unknown"  # the operating system (signals/device.py)
 
     def value(self, dim: str) -> Any:
         if dim == "dates":

@@ -47,6 +47,7 @@ def facts_for(ctx: Context, page: str, page_args: Mapping[str, Any], catalog: Ca
         category=on_category,
         product=page_args.get("product_id"),
         device=ctx.device,
+        os=ctx.os,
         country=ctx.location.country,
         region=ctx.location.region,
         daypart=t.daypart,

@@ -5,7 +5,7 @@ persona, time and rules version its page HTML is the shop's, byte for byte."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app, render_template
@@ -88,9 +88,12 @@ def render_side(
     title: str,
 ) -> PreviewSide:
     settings = current_app.config["SETTINGS"]
+    # trending reads the live window as the shop does at the persona's time
+    ctx = replace(ctx, live_epoch=int(ctx.time.local.timestamp() // settings.trending_refresh))
     plan = make_plan(page, page_args, ctx, snap, rules, settings)
+    trends = current_app.extensions["trends"]
     slots = render_html(
-        compose(plan, ctx, page_args, settings, NoCache(), NoExposures()),
+        compose(plan, ctx, page_args, settings, NoCache(), NoExposures(), trends=trends),
         page,
         snap.catalog,
         ctx.compact,

@@ -23,6 +23,7 @@ from pydantic import (
 
 from recommender.price_bands import NAMES as BAND_NAMES
 from storefront.layouts import PAGE_TYPES
+from storefront.signals.device import OPERATING_SYSTEMS as OPERATING_SYSTEMS  # re-exported
 
 DEVICES = ("mobile", "tablet", "desktop", "bot", "unknown")
 DAYPARTS = ("morning", "afternoon", "evening", "night")
@@ -140,6 +141,7 @@ class Condition(_Strict):
     category: _many(CategorySlug) | None = None  # the category page being looked at
     product: _many(ProductId) | None = None  # the product page being looked at
     device: _many(_choice(DEVICES)) | None = None
+    os: _many(_choice(OPERATING_SYSTEMS)) | None = None  # client hints, else the User-Agent
     country: _many(Country) | None = None
     region: _many(Text) | None = None
     # the visitor's local time

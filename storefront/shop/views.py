@@ -114,7 +114,9 @@ def _server_timing(response):
         # a request that moved the browser to another visitor (a sign-in or sign-out retired
         # the id it came with) must not touch that id: its record is the retirement mark
         if ctx is not None and g.get("visitor_id", ctx.visitor_id) == ctx.visitor_id:
-            current_app.extensions["sessions"].touch(ctx.session, new=ctx.new_visitor)
+            current_app.extensions["sessions"].touch(
+                ctx.session, new=ctx.new_visitor, visit=ctx.visit
+            )
     return response
 
 

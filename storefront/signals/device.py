@@ -1,4 +1,5 @@
-"""Classify a request's User-Agent into a coarse device class.
+"""Classify a request's device: a coarse class and the operating system, from the client
+hints where the browser sends them (they win) and the User-Agent.
 
 Built on ua-parser's device/OS/browser families, plus a few token heuristics for
 the cases the parser leaves vague (generic Android, feature phones, bots it misses).
@@ -7,6 +8,8 @@ the cases the parser leaves vague (generic Android, feature phones, bots it miss
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -191,3 +194,112 @@ def device_class(user_agent: str | None) -> str:
         # A named handset (feature phone, in-app UA) with no desktop OS: assume a phone.
         return MOBILE
     return DESKTOP
+
+
+# ---- client hints and the operating system ---------------------------------------------------
+
+# What the shop asks browsers for (Accept-CH on every shop page); Chromium sends the first two
+# on every request anyway (low entropy), the model only once asked.
+CLIENT_HINTS = ("Sec-CH-UA-Mobile", "Sec-CH-UA-Platform", "Sec-CH-UA-Model")
+OPERATING_SYSTEMS = ("android", "ios", "windows", "macos", "linux", "chromeos", "other", "unknown")
+# Sec-CH-UA-Platform's values (the spec's list) -> ours
+_PLATFORMS = {
+    "android": "android",
+    "ios": "ios",
+    "windows": "windows",
+    "macos": "macos",
+    "linux": "linux",
+    "chrome os": "chromeos",
+    "chromium os": "chromeos",
+}
+
+
+_OS_NAMES = {
+    "android": "Android",
+    "ios": "iOS",
+    "windows": "Windows",
+    "macos": "macOS",
+    "linux": "Linux",
+    "chromeos": "ChromeOS",
+    "other": "other",
+    "unknown": "unknown",
+}
+
+
+def os_name(os: str) -> str:
+    """An operating system as people write it (iOS, macOS)."""
+    return _OS_NAMES.get(os, os)
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a request says about its device: class, operating system, model (hints only)."""
+
+    kind: str  # mobile | tablet | desktop | bot
+    os: str  # one of OPERATING_SYSTEMS but "unknown"
+    model: str | None = None
+    hinted: bool = False  # a client hint decided something
+
+
+def _os_of(family: str) -> str:
+    """ua-parser's OS family as one of OPERATING_SYSTEMS."""
+    f = family.lower()
+    if f in ("ios", "ipados"):
+        return "ios"
+    if f.startswith("android"):
+        return "android"
+    if f.startswith("windows"):
+        return "windows"
+    if f.startswith("mac"):
+        return "macos"
+    if f in ("chrome os", "chromium os"):
+        return "chromeos"
+    if f in _DESKTOP_OS or f in ("linux",):
+        return "linux" if f not in ("freebsd", "openbsd", "netbsd", "solaris") else "other"
+    return "other"
+
+
+def _sf_string(value: str | None) -> str | None:
+    """A structured-field string header value ("Android") without its quotes; None if empty."""
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    value = value.strip()[:64]
+    return value or None
+
+
+def _sf_boolean(value: str | None) -> bool | None:
+    value = (value or "").strip()
+    return {"?1": True, "?0": False}.get(value)
+
+
+@lru_cache(maxsize=4096)
+def _read(ua: str, mobile: bool | None, platform: str | None, model: str | None) -> Device:
+    kind = device_class(ua)
+    parsed_os = _os_of(_family(getattr(parse(ua), "os", None))) if ua else "other"
+    os_name = _PLATFORMS.get((platform or "").lower(), parsed_os)
+    hinted = mobile is not None or (platform or "").lower() in _PLATFORMS or model is not None
+    if kind == BOT:  # hints never make a crawler a shopper
+        return Device(BOT, os_name, model, hinted)
+    tablet_model = model is not None and _TABLET_MODEL_RE.search(model) is not None
+    if mobile is True:
+        kind = MOBILE
+    elif mobile is False:
+        kind = TABLET if kind == TABLET or tablet_model else DESKTOP
+    elif tablet_model:
+        kind = TABLET
+    return Device(kind, os_name, model, hinted)
+
+
+def read_device(headers: Mapping[str, str]) -> Device:
+    """The device from a request's headers: the client hints (Sec-CH-UA-Mobile, -Platform,
+    -Model) where the browser sent them, which win over the User-Agent's parse; the
+    User-Agent for the rest (and for crawlers, which hints never unmake)."""
+    return _read(
+        (headers.get("User-Agent") or "").strip(),
+        _sf_boolean(headers.get("Sec-CH-UA-Mobile")),
+        _sf_string(headers.get("Sec-CH-UA-Platform")),
+        _sf_string(headers.get("Sec-CH-UA-Model")),
+    )

@@ -90,9 +90,13 @@ def test_a_policy_on_a_shared_rail_is_keyed_by_what_it_depends_on(app, client):
     tagged = client.get(
         FR_EVENING + "&utm_source=news&utm_campaign=xmas", headers={"User-Agent": DESKTOP_UA}
     ).get_data(as_text=True)
-    again = client.get(FR_EVENING, headers={"User-Agent": DESKTOP_UA}).get_data(as_text=True)
+    # the campaign holds for the visit (core/visit.py): this visitor's next page is still it
+    held = client.get(FR_EVENING, headers={"User-Agent": DESKTOP_UA}).get_data(as_text=True)
+    other = app.test_client()  # another visitor, without the campaign
+    again = other.get(FR_EVENING, headers={"User-Agent": DESKTOP_UA}).get_data(as_text=True)
     assert products_in(tagged, "trending")[0] == pid
     assert heading(tagged, "trending") == "Hot for Christmas"
+    assert products_in(held, "trending")[0] == pid
     for page in (plain, again):
         assert pid not in products_in(page, "trending")
         assert heading(page, "trending") != "Hot for Christmas"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from storefront.core.keytags import visitor_tag
-from storefront.core.ports import ExposureLedger, NoExposures
+from storefront.core.ports import ExposureLedger, NoExposures, NoTrends, TrendWindow
 
 if TYPE_CHECKING:  # types only: the core imports no web module at run time
     from storefront.context import Context
@@ -48,6 +48,7 @@ class Request:
     n: int
     settings: Any = None  # core.ports.Settings; None: the defaults of storefront.config
     ledger: ExposureLedger = field(default_factory=NoExposures)
+    trends: TrendWindow = field(default_factory=NoTrends)  # the live window of trending
 
 
 @dataclass(frozen=True)

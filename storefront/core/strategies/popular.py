@@ -3,6 +3,7 @@ arrivals and a category's best sellers. Shared by everyone in the same scope."""
 
 from __future__ import annotations
 
+from storefront.core.ports import LiveTrend
 from storefront.core.strategies.base import (
     Pick,
     Request,
@@ -13,21 +14,25 @@ from storefront.core.strategies.base import (
     personal_scope,
     place,
     register,
+    settings_of,
 )
 
 
 def popular_near(req: Request, exclude: set[str]) -> list[Pick]:
-    """Trending in the visitor's country, topped up from the overall recent list."""
+    """The trained lists: popular in the visitor's country in past orders, topped up from
+    the store's recent orders, then from the catalog's best sellers (no model at all)."""
     model = req.snap.model
     picks: list[Pick] = []
     where = place(req)
     if model is not None:
         if req.ctx.country:
             scored = model.popular("by_country", req.ctx.country)
-            picks = known(req, scored, f"Popular in {where} lately", "trending", exclude)
+            reason = f"Popular in {where} in past orders"
+            picks = known(req, scored, reason, "trending", exclude)
         if len(picks) < req.n:
             seen = exclude | {p.product_id for p in picks}
-            rest = known(req, model.popular("recent"), "Popular this month", "trending", seen)
+            reason = "Popular in the shop's recent orders"
+            rest = known(req, model.popular("recent"), reason, "trending", seen)
             picks += rest[: req.n - len(picks)]
     if len(picks) < req.n:  # no model at all: best sellers from the catalog itself
         seen = exclude | {p.product_id for p in picks}
@@ -37,6 +42,60 @@ def popular_near(req: Request, exclude: set[str]) -> list[Pick]:
             : req.n - len(picks)
         ]
     return picks
+
+
+MIN_LIVE_PRODUCTS = 4  # a live window with fewer products than a phone's rail is thin
+
+
+def live_window(req: Request) -> LiveTrend | None:
+    """The live window of the visitor's country (every country's, where the shop cannot
+    place them) and part of day, or None when it is too thin to speak: less weight than
+    STOREFRONT_TRENDING_LIVE_MIN or fewer than MIN_LIVE_PRODUCTS products."""
+    t = req.ctx.time
+    got = req.trends.window(req.ctx.country, t.daypart, t.local.date(), req.ctx.live_epoch)
+    least = getattr(settings_of(req), "trending_live_min", 5.0)
+    if got.weight < least or len(got.items) < MIN_LIVE_PRODUCTS:
+        return None
+    return got
+
+
+_WHEN = {"morning": "this morning", "afternoon": "this afternoon", "evening": "this evening"}
+
+
+def trending(req: Request) -> list[Pick]:
+    """What shoppers near the visitor engaged with in recent days at this time of day (the
+    live window), topped up from the trained lists; the trained lists alone when the live
+    window is thin. Each pick's reason says which it is."""
+    live = live_window(req)
+    if live is None:
+        return popular_near(req, set())
+    where = place(req)
+    daypart = req.ctx.time.daypart
+    who = f"shoppers in {where}" if where else "shoppers"
+    reason = f"Trending now: viewed, added and bought by {who} in recent {daypart}s"
+    picks = known(req, list(live.items), reason, "trending")
+    if len(picks) < req.n:
+        seen = {p.product_id for p in picks}
+        picks += popular_near(req, seen)[: req.n - len(picks)]
+    return picks
+
+
+def _trending_scope(req: Request) -> tuple[str, ...]:
+    ctx = req.ctx
+    return ("c", ctx.country or "-", "d", ctx.time.daypart, "t", str(ctx.live_epoch))
+
+
+def _trending_title(req: Request, default: str) -> str:
+    """Honest about what the rail shows: "Trending ... this evening" only when it is the live
+    window of this part of the day; the trained lists are "Popular in <country>"."""
+    where = place(req)
+    if live_window(req) is None:
+        return f"Popular in {where}" if where else "Popular with our customers"
+    when = _WHEN.get(req.ctx.time.daypart, "tonight")
+    return f"Trending in {where} {when}" if where else f"Trending {when}"
+
+
+register(Strategy("trending_near_you", trending, _trending_scope, title=_trending_title))
 
 
 def favourites(req: Request, exclude: set[str]) -> list[Pick]:
@@ -56,31 +115,6 @@ def favourites(req: Request, exclude: set[str]) -> list[Pick]:
     scored = model.first_visit_list(req.ctx.country, device(req))
     picks = known(req, scored, reason, "popular", exclude)
     return picks or popular_near(req, exclude)
-
-
-def _trending_scope(req: Request) -> tuple[str, ...]:
-    return ("c", req.ctx.country or "-", "d", req.ctx.time.daypart)
-
-
-def _trending_title(req: Request, default: str) -> str:
-    where = place(req)
-    when = {
-        "morning": "this morning",
-        "afternoon": "this afternoon",
-        "evening": "this evening",
-        "night": "tonight",
-    }[req.ctx.time.daypart]
-    return f"Trending in {where} {when}" if where else f"Trending {when}"
-
-
-register(
-    Strategy(
-        "trending_near_you",
-        lambda req: popular_near(req, set()),
-        _trending_scope,
-        title=_trending_title,
-    )
-)
 
 
 def seasonal(req: Request) -> list[Pick]:
