@@ -51,7 +51,7 @@ from recommender.blend import (
 from recommender.ease import DEFAULT_L2, L2_GRID, TooLarge, ease_neighbours
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
 from recommender.metrics import ndcg_at_k
-from recommender.models import ALSParams, fit_als
+from recommender.models import ALSParams, FittedFactors, fit_als
 from recommender.repurchase import repeat_shares
 from recommender.split import Split, default_split_date, make_split
 
@@ -302,6 +302,21 @@ def _with_columns(lines: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def validation_split(
+    lines: pd.DataFrame, products: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame, Split]:
+    """The store's validation split inside the training window (split.default_split_date of
+    these lines): (the lines with make_split's columns, the products, or ids alone where the
+    catalog has no categories, the split). ValueError where the lines are too few to split."""
+    lines = _with_columns(lines)
+    lines["ts"] = pd.to_datetime(lines["ts"])
+    if products is None or "category" not in products:
+        ids = lines["product_id"].astype(str).unique()
+        products = pd.DataFrame({"id": ids, "title": "", "category": "other"})
+    val_date = default_split_date(lines["ts"])
+    return lines, products, make_split(lines, products[["id", "title", "category"]], val_date)
+
+
 def fit_store(
     lines: pd.DataFrame,
     products: pd.DataFrame | None,
@@ -311,10 +326,12 @@ def fit_store(
     trending_days: int = 30,
     progress: Callable[[str], None] | None = None,
     lightfm: bool = True,
+    factorize: Callable[..., FittedFactors] = fit_als,
 ) -> Fitted:
     """Fit this store's blend, guard, first-visit list and shares on a validation split inside
     `lines` (the training window). products: id, title, category, and brand and price where the
-    catalog has them (None: ids only). lightfm=False: no LightFM for the cold (not served)."""
+    catalog has them (None: ids only). lightfm=False: no LightFM for the cold (not served).
+    factorize: the ALS fit (models.fit_als, or a spark_als.SparkALS)."""
     say = progress or (lambda _msg: None)
     base = base or BlendParams()
     out = Fitted()
@@ -322,16 +339,12 @@ def fit_store(
     if lines.empty:  # a shop trained on imported interactions alone has no orders to replay
         out.notes.append("no order lines to validate on: safe defaults")
         return out
-    lines["ts"] = pd.to_datetime(lines["ts"])
-    if products is None or "category" not in products:
-        ids = lines["product_id"].astype(str).unique()
-        products = pd.DataFrame({"id": ids, "title": "", "category": "other"})
-    val_date = default_split_date(lines["ts"])
     try:
-        split = make_split(lines, products[["id", "title", "category"]], val_date)
+        lines, products, split = validation_split(lines, products)
     except ValueError as exc:
         out.notes.append(f"too small to validate on ({exc}): safe defaults, no LightFM")
         return out
+    val_date = split.date
     out.validation = {
         "date": f"{val_date:%Y-%m-%d}",
         "returning_customers": len(split.groups["returning"]),
@@ -377,7 +390,7 @@ def fit_store(
     owned_next = sum(len(t) - len(n) for t, n in zip(val.truths, val.new_truths, strict=True))
     out.validation["bought_again_share"] = round(owned_next / max(val.labels.sum(), 1), 4)
     out.explore_share = _explore_share(val, split.products["category"].to_numpy())
-    factors = fit_als(split.data.matrix, als_params)
+    factors = factorize(split.data.matrix, als_params)
     als = factors.user_factors[val.rows] @ factors.item_factors.T
     feats = val.features(als, val.knn(knn_params), _ease(val, knn_params.neighbours, out))
     _choose(val, feats, base, out)

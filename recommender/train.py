@@ -25,7 +25,7 @@ from recommender.dataset import build_interactions
 from recommender.ease import BLEND_MAX_ITEMS, DEFAULT_L2, ease_neighbours
 from recommender.fit import Fitted, fit_store
 from recommender.knn import KNNParams, fit_similarity, neighbour_arrays
-from recommender.models import ALSParams, fit_als
+from recommender.models import ALSParams, FittedFactors, fit_als
 from recommender.neighbours import neighbours_with_report
 from recommender.price_bands import PriceBands
 from recommender.repurchase import product_intervals, repeat_shares
@@ -77,6 +77,8 @@ def train(
     products: pd.DataFrame | None = None,
     catalog: pd.DataFrame | None = None,
     fit: bool = True,
+    factorize: Callable[..., FittedFactors] = fit_als,
+    engine: dict | None = None,
 ) -> TrainReport:
     """Train on order lines (invoice, product_id, customer_id, ts, country) and write a version.
 
@@ -88,7 +90,9 @@ def train(
     fit.fit_store learns this store's blend weights, first-visit list and shares on a validation
     split inside these lines; they are stored in meta.json ("fitted", and the blend's weights).
     `catalog` (id, title, category) gives the fit categories where `products` is not passed;
-    fit=False keeps `blend` as given (tests of the serving code).
+    fit=False keeps `blend` as given (tests of the serving code). `factorize` fits ALS (the
+    validation fit and the final one): implicit's models.fit_als, or spark_als.SparkALS with
+    `params` its fold-in equivalents; `engine` (which, and its own parameters) goes to meta.json.
     """
     say = progress or (lambda _msg: None)
     params = params or ALSParams()
@@ -116,6 +120,7 @@ def train(
             blend,
             trending_days,
             say,
+            factorize=factorize,
         )
         blend = BlendParams(
             **{**blend.as_dict(), "weights": fitted.weights, "new_weights": fitted.new_weights}
@@ -135,7 +140,7 @@ def train(
         f"{len(data.user_ids):,} customers x {len(data.item_ids):,} products, "
         f"{data.matrix.nnz:,} interactions"
     )
-    factors = fit_als(data.matrix, params, progress=say)
+    factors = factorize(data.matrix, params, progress=say)
     say("computing item neighbours")
     nb_ids, nb_scores, nb_report = neighbours_with_report(factors.item_factors, NEIGHBOURS)
     if nb_report.method != "exact":
@@ -216,6 +221,7 @@ def train(
     meta = {
         "version": version,
         "algorithm": "als",
+        "engine": engine or {"name": "implicit"},
         "params": params.as_dict(),
         "knn": knn.as_dict(),
         "blend": blend.as_dict(),

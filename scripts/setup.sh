@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (or refresh) the virtual environment; safe to run any number of times.
 #   scripts/setup.sh          packages to run the shop
-#   scripts/setup.sh --test   also test tools and a Chromium for the end-to-end tests
+#   scripts/setup.sh --test   also test tools, a Chromium for the end-to-end tests, and the spark
+#                             extra (pyspark) with a Java runtime for the Spark training tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,7 +43,7 @@ if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
   apt_install build-essential python3-dev || echo "warning: no C compiler; some packages may fail to build" >&2
 fi
 
-extras=""; [ $want_test = 1 ] && extras="[test]"
+extras=""; [ $want_test = 1 ] && extras="[test,spark]"
 stamp=".venv/.setup-stamp${extras}"
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
@@ -53,6 +54,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
 fi
 
 if [ $want_test = 1 ]; then
+  # Spark (the spark extra) runs on a JVM: Java 17 or later for `storefront train --engine spark`
+  if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
+    echo "==> installing a Java runtime for Spark"
+    apt_install openjdk-17-jre-headless || echo "warning: no Java; the Spark tests will be skipped" >&2
+  fi
   # A browser for Playwright: its own download where that works, else the distribution's Chromium.
   if [ -z "${STOREFRONT_CHROMIUM:-}" ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
     if ! .venv/bin/python -m playwright install chromium >/dev/null 2>&1; then

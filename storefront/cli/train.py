@@ -77,12 +77,13 @@ def train_model(
     with_events: bool = False,
     evaluate: bool = False,
     shop: ShopParams | None = None,
+    spark_master: str | None = None,
 ) -> None:
     """Train on the store's orders (and imported interactions, and the event log with
-    with_events), publish the version, and print one line about it."""
+    with_events), publish the version, and print one line about it. spark_master: ALS on
+    Spark MLlib at that master (`local[2]`, `spark://host:port`) instead of implicit."""
     import pandas as pd
 
-    from recommender.train import train
     from storefront.training_data import read_events, read_interactions, read_orders
 
     shop = shop or shop_params(settings)
@@ -115,11 +116,80 @@ def train_model(
         raise click.ClickException("--evaluate measures on order history; this store has none.")
     if evaluate:
         metrics = quick_metrics(lines, products, shop, settings, common.say)
-    report = train(
+    spark = None
+    factorize: dict = {}
+    if spark_master is not None:
+        spark, factorize = _spark_engine(spark_master, lines, products, shop)
+    try:
+        report = _train(
+            lines, products, settings, shop, extra, metrics, imported, with_events, factorize
+        )
+    finally:
+        if spark is not None:
+            spark.close()
+    if report.published:  # every node follows the database's published version
+        from storefront import model_store
+
+        model_store.publish(engine, settings.models_dir, report.version)
+    click.echo(
+        f"Model {report.version}: {report.users:,} customers, {report.items:,} products, "
+        f"{report.interactions:,} interactions, {report.seconds:.1f}s"
+        + (", published." if report.published else ".")
+    )
+
+
+def _spark_engine(master: str, lines, products, shop: ShopParams):
+    """A Spark session at `master` with its ALS parameters chosen for this store on
+    validation: (the SparkALS to close, train's keyword arguments)."""
+    from dataclasses import replace
+
+    try:
+        from recommender import spark_als
+    except ImportError as exc:  # pragma: no cover - the module itself imports no pyspark
+        raise click.ClickException(str(exc)) from exc
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(
+            "--engine spark needs pyspark: install the spark extra "
+            '(`pip install -e ".[spark]"`, or scripts/setup.sh --test)'
+        ) from exc
+    if not spark_als.java_available():
+        raise click.ClickException(
+            "--engine spark needs a Java runtime (17 or later): set JAVA_HOME or put `java` "
+            "on the PATH (Debian: apt-get install openjdk-17-jre-headless)"
+        )
+    start = spark_als.SparkParams(max_iter=shop.als.iterations, seed=shop.als.random_state)
+    spark = spark_als.SparkALS(master, start, progress=common.say)
+    try:
+        choice = spark.choose(lines, products)
+    except Exception as exc:
+        spark.close()
+        raise click.ClickException(f"Spark at {master} failed: {exc}") from exc
+    if choice.note:
+        common.say(f"note: {choice.note}")
+    fold = choice.fold_in or replace(shop.als, factors=choice.params.rank)
+    return spark, {
+        "factorize": spark,
+        "params": fold,
+        "engine": {
+            "name": "spark",
+            "master": master,
+            "pyspark": spark_als.spark_version(),
+            "spark": choice.params.as_dict(),
+            "choice": choice.as_dict(),
+        },
+    }
+
+
+def _train(lines, products, settings, shop, extra, metrics, imported, with_events, engine_kw):
+    from recommender.train import train
+
+    return train(
         lines,
         products["id"].tolist(),
         settings.models_dir,
-        params=shop.als,
+        params=engine_kw.get("params", shop.als),
         trending_days=shop.trending_days,
         progress=common.say,
         knn=shop.knn,
@@ -132,15 +202,7 @@ def train_model(
             + (["events"] if with_events else [])
         ),
         products=products,
-    )
-    if report.published:  # every node follows the database's published version
-        from storefront import model_store
-
-        model_store.publish(engine, settings.models_dir, report.version)
-    click.echo(
-        f"Model {report.version}: {report.users:,} customers, {report.items:,} products, "
-        f"{report.interactions:,} interactions, {report.seconds:.1f}s"
-        + (", published." if report.published else ".")
+        **{k: v for k, v in engine_kw.items() if k != "params"},
     )
 
 
@@ -156,7 +218,37 @@ def train_model(
     is_flag=True,
     help="Also measure these parameters on the temporal split and record it with the version.",
 )
-def train_cmd(with_events: bool, evaluate: bool) -> None:
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["implicit", "spark"]),
+    default="implicit",
+    show_default=True,
+    help="Fit ALS with implicit in this process, or with Spark MLlib (the spark extra, Java).",
+)
+@click.option(
+    "--spark-master",
+    default=None,
+    metavar="URL",
+    help="With --engine spark: the Spark master (spark://host:7077, or local[N]); "
+    "default local[2].",
+)
+def train_cmd(
+    with_events: bool, evaluate: bool, engine_name: str, spark_master: str | None
+) -> None:
     """Train a model on the imported orders and publish it (workers swap it in within seconds)."""
+    if spark_master is not None and engine_name != "spark":
+        raise click.BadParameter("only with --engine spark", param_hint="--spark-master")
+    if spark_master is not None and not spark_master.startswith(("spark://", "local")):
+        raise click.BadParameter(
+            "a Spark master URL: spark://HOST:PORT or local[N]", param_hint="--spark-master"
+        )
+    master = (spark_master or "local[2]") if engine_name == "spark" else None
     settings = common.settings()
-    train_model(settings, common.engine(settings), with_events=with_events, evaluate=evaluate)
+    train_model(
+        settings,
+        common.engine(settings),
+        with_events=with_events,
+        evaluate=evaluate,
+        spark_master=master,
+    )
