@@ -35,7 +35,7 @@ SPARE = 2  # a rail's candidates: this many rails' worth beyond its size (for th
 # shared rail's candidates (the same bytes for every visitor) are parsed once, not per page.
 # SlotWork is frozen, so one decoded value serves every page. Bounded: the oldest goes first.
 _DECODED: dict[tuple, SlotWork] = {}
-_DECODED_MAX = 1024
+_DECODED_MAX = 256  # shared rails are tens; at most ~1-2 MB of JSON and picks per worker
 
 
 @dataclass
