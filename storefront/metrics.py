@@ -134,6 +134,17 @@ class _Metrics:
             multiprocess_mode="livemax",
         )
         self.model_version: str | None = None  # what this process last reported
+        # each metric's child per label values, looked up once: labels() costs some 10 µs and
+        # a page observes eight or so; the label values come from fixed lists (bounded)
+        self._children: dict[tuple, Any] = {}
+
+    def child(self, attr: str, *labels: str) -> Any:
+        """getattr(self, attr).labels(*labels), kept after the first call."""
+        k = (attr, labels)
+        found = self._children.get(k)
+        if found is None:
+            found = self._children[k] = getattr(self, attr).labels(*labels)
+        return found
 
     def collectors(self) -> list:
         return [getattr(self, attr) for attr, *_ in (*HISTOGRAMS, *COUNTERS)] + [self.model_info]
@@ -172,14 +183,14 @@ def observe_page(
     """One shopper page: its total time, each phase's time (milliseconds, as Server-Timing
     has them), and its status class."""
     m = metrics()
-    m.page_seconds.labels(page, channel).observe(seconds)
+    m.child("page_seconds", page, channel).observe(seconds)
     for name, ms in phases.items():
-        m.phase_seconds.labels(page, _phase(name)).observe(ms / 1000)
-    m.page_responses.labels(page, channel, f"{status // 100}xx").inc()
+        m.child("phase_seconds", page, _phase(name)).observe(ms / 1000)
+    m.child("page_responses", page, channel, f"{status // 100}xx").inc()
 
 
 def page_cache(page: str, hit: bool) -> None:
-    metrics().page_cache.labels(page, "hit" if hit else "miss").inc()
+    metrics().child("page_cache", page, "hit" if hit else "miss").inc()
 
 
 def fragments(page: str, hits: Iterable[bool]) -> None:
@@ -190,9 +201,9 @@ def fragments(page: str, hits: Iterable[bool]) -> None:
     page = page if page in PAGE_TYPES else "other"
     m = metrics()
     if n_hit:
-        m.fragment_cache.labels(page, "hit").inc(n_hit)
+        m.child("fragment_cache", page, "hit").inc(n_hit)
     if n_miss:
-        m.fragment_cache.labels(page, "miss").inc(n_miss)
+        m.child("fragment_cache", page, "miss").inc(n_miss)
 
 
 def event_batch(status: int, recorded: int = 0, duplicates: int = 0) -> None:

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SPARE = 2  # a rail's candidates: this many rails' worth beyond its size (for the page stages)
+# cached candidates decoded in this worker, by slot and the exact JSON the cache returned: a
+# shared rail's candidates (the same bytes for every visitor) are parsed once, not per page.
+# SlotWork is frozen, so one decoded value serves every page. Bounded: the oldest goes first.
+_DECODED: dict[tuple, SlotWork] = {}
+_DECODED_MAX = 256  # shared rails are tens; at most ~1-2 MB of JSON and picks per worker
 
 
 @dataclass
@@ -99,6 +104,21 @@ def slot_candidates(slot: Slot, req: Request, policy: SlotPolicy | None) -> Slot
     )
 
 
+def _decoded(slot: Slot, raw: str) -> SlotWork:
+    """SlotWork.from_json, memoised per worker (_DECODED)."""
+    memo = (slot.id, slot.size, slot.strategy, raw)
+    work = _DECODED.get(memo)
+    if work is None:
+        work = SlotWork.from_json(slot.id, slot.size, _diverse(slot), raw)
+        _DECODED[memo] = work
+        while len(_DECODED) > _DECODED_MAX:
+            try:
+                del _DECODED[next(iter(_DECODED))]
+            except (KeyError, StopIteration, RuntimeError):  # another thread got there first
+                break
+    return work
+
+
 def _diverse(slot: Slot) -> bool:
     strategy = strategies.get(slot.strategy)
     return strategy.diverse if strategy is not None else True
@@ -137,7 +157,7 @@ def compose(
     to_store: dict[str, str] = {}
     for slot, req, k, raw in zip(chosen, reqs, keys, cached, strict=True):
         if raw is not None:
-            works.append(SlotWork.from_json(slot.id, slot.size, _diverse(slot), raw))
+            works.append(_decoded(slot, raw))
             hits[slot.id] = True
             continue
         t = time.perf_counter()

@@ -170,3 +170,33 @@ def test_a_page_from_prefetched_fragments_is_the_page(app):
 
 def without_clock(html: str) -> str:
     return re.sub(r"<!--clock-->.*?<!--/clock-->", "", html)
+
+
+def test_the_ledger_rides_packed_and_reads_as_the_hash(app):
+    """The session script packs the exposure ledger into one string (session.PackedLedger);
+    read back it is exactly the Redis hash, field for field, including the totals."""
+    from storefront.redis_client import EXPOSURE, key
+    from storefront.session import PackedLedger
+
+    client = app.test_client()
+    for _ in range(3):  # past the provisional first page: the visitor's events now last
+        client.get("/", headers={"User-Agent": DESKTOP})
+    before = set(app.extensions["redis"].scan_iter(key(EXPOSURE, "*")))
+    pids = list(app.extensions["models"].get().catalog.products)[:5]
+    events = [
+        {"id": f"rt-imp-{i}", "type": "impression", "product_id": pid, "ts": 1733400000000 + i}
+        for i, pid in enumerate(pids * 2)
+    ]
+    events.append({"id": "rt-click", "type": "click", "product_id": pids[0], "ts": 1733400009000})
+    assert client.post("/events", json={"events": events}).status_code == 202
+    (visitor,) = set(app.extensions["redis"].scan_iter(key(EXPOSURE, "*"))) - before
+    visitor_id = visitor.removeprefix(key(EXPOSURE) + ":")
+    expected = app.extensions["redis"].hgetall(visitor)
+    assert expected["_s"] == "10" and expected[pids[1]] == "2"
+    state = app.extensions["sessions"].read(visitor_id, ledger="1")
+    assert isinstance(state.exposures, PackedLedger)
+    assert dict(state.exposures) == expected
+    assert pids[0] + ":e" in state.exposures and "nope" not in state.exposures
+    # no ledger: an empty mapping, not a missing one
+    empty = app.extensions["sessions"].read("no-such-visitor", ledger="1")
+    assert empty.exposures is not None and dict(empty.exposures) == {}
