@@ -8,6 +8,8 @@ agree (tests/integration/test_migrations.py). Change a table here and add a revi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -325,6 +327,9 @@ def make_engine(url: str) -> Engine:
     """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
+        if engine.url.database and engine.url.database != ":memory:":
+            # a new shop's home (STOREFRONT_HOME) may not exist yet: its database file may
+            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial

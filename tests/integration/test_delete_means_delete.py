@@ -28,6 +28,7 @@ from recommender import registry
 from storefront import db, deletions
 from storefront.cli import main
 from storefront.experiments import store as experiments
+from storefront.redis_client import PENDING_EXPOSURES, key
 from storefront.training_data import read_events, read_orders
 from tests.conftest import ROOT, postgres_url, run_cli, server_redis_url
 from tests.helpers import grocery_orders, shop_app
@@ -298,7 +299,7 @@ def forget_and_check(store: dict, tag: str) -> None:
                 .where(db.experiment_exposures.c.visitor.in_(shopper_ids + anon_ids))
             ).scalar_one()
         assert noted >= 2
-        assert r.exists(f"sf:xpend:{anon_id}")  # the second experiment, still pending
+        assert r.exists(key(PENDING_EXPOSURES, anon_id))  # the second experiment, still pending
         run_cli(store["home"], "train", "--with-events", env=store["env"])
         users = model_users(store)
         assert {me_customer, cli_customer, f"visitor:{anon_id}"} <= users

@@ -19,6 +19,7 @@ import pytest
 import redis
 
 from storefront.core.ports import FixedClock
+from storefront.redis_client import VISITOR, key
 from storefront.session import PROVISIONAL_TTL
 from tests.helpers import heading, products_in, shop_app, signal, slots, trained_grocery
 from tests.integration.rules_support import publish, wipe
@@ -75,7 +76,7 @@ def _some_category(app) -> str:
 def _visitor(app, client) -> dict[str, str]:
     r = redis.Redis.from_url(app.config["SETTINGS"].redis_url, decode_responses=True)
     sid = client.get_cookie("sid").value.rsplit(".", 1)[0]
-    return r.hgetall(f"sf:visitor:{sid}"), r.ttl(f"sf:visitor:{sid}")
+    return r.hgetall(key(VISITOR, sid)), r.ttl(key(VISITOR, sid))
 
 
 def test_the_second_page_of_an_email_visit_is_still_an_email_visit(app):
@@ -156,9 +157,9 @@ def test_a_request_without_the_cookie_leaves_nothing_lasting(app):
     r = redis.Redis.from_url(app.config["SETTINGS"].redis_url, decode_responses=True)
     response = client.get(EMAIL_LINK)
     sid = re.search(r"\bsid=([^;.]+)", response.headers["Set-Cookie"]).group(1)
-    facts = r.hgetall(f"sf:visitor:{sid}")
+    facts = r.hgetall(key(VISITOR, sid))
     assert facts.get("provisional") == "1" and facts["v:kind"] == "email"
-    assert 0 < r.ttl(f"sf:visitor:{sid}") <= PROVISIONAL_TTL
+    assert 0 < r.ttl(key(VISITOR, sid)) <= PROVISIONAL_TTL
     assert not [k for k in r.scan_iter(f"*{sid}*") if r.ttl(k) == -1 or r.ttl(k) > PROVISIONAL_TTL]
 
 
