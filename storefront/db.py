@@ -8,6 +8,8 @@ agree (tests/integration/test_migrations.py). Change a table here and add a revi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,7 +26,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 metadata = MetaData()
 
@@ -127,6 +129,7 @@ events = Table(
     Column("device", String(16), nullable=True),
     Column("channel", String(16), nullable=True),  # web, app, email, api
     Column("quantity", Integer, nullable=True),  # for cart adds and purchases
+    Column("os", String(16), nullable=True),  # the operating system (revision 0006; else none)
 )
 
 customer_accounts = Table(
@@ -322,8 +325,12 @@ shared_secrets = Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
+    """An engine for either back end; SQLite gets WAL so readers never wait on the importer,
+    and its file's folder is made (a fresh STOREFRONT_HOME: nothing else creates it)."""
     if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
