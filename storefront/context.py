@@ -26,7 +26,7 @@ from storefront.signals import (
     parse_override_time,
 )
 from storefront.signals.channel import read_channel
-from storefront.signals.device import read_device
+from storefront.signals.device import OPERATING_SYSTEMS, read_device
 from storefront.traits import infer
 
 if TYPE_CHECKING:
@@ -118,6 +118,13 @@ def build_context(
             raise OverrideError("device: one of mobile, tablet, desktop, bot")
         device = explicit["device"]
         overridden.append("device")
+    # a stated device is the visitor's, not the caller's: its system is theirs too, or unknown
+    os = "unknown" if explicit.get("device") else seen.os
+    if explicit.get("os"):
+        if explicit["os"] not in OPERATING_SYSTEMS:
+            raise OverrideError(f"os: one of {', '.join(OPERATING_SYSTEMS)}")
+        os = explicit["os"]
+        overridden.append("os")
     local = local_time(now, location.country, tz_hint, settings.store_timezone, location.latitude)
     traits = infer(session.traits_raw if allowed.history else {}, session.prefs)
     segment = segment_of(session.customer_id if allowed.history else None, session.prefs)
@@ -149,7 +156,7 @@ def build_context(
         seed=seed,
         experiments=assignment,
         segment=segment,
-        os=seen.os if allowed.device else "unknown",
+        os=os if allowed.device else "unknown",
         visit=visit,
         live_epoch=int(now.timestamp() // settings.trending_refresh),
     )

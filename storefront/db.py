@@ -26,7 +26,7 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 metadata = MetaData()
 
@@ -129,6 +129,7 @@ events = Table(
     Column("device", String(16), nullable=True),
     Column("channel", String(16), nullable=True),  # web, app, email, api
     Column("quantity", Integer, nullable=True),  # for cart adds and purchases
+    Column("os", String(16), nullable=True),  # the operating system (revision 0006; else none)
 )
 
 customer_accounts = Table(
@@ -324,12 +325,13 @@ shared_secrets = Table(
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for either back end; SQLite gets WAL so readers never wait on the importer."""
+    """An engine for either back end; SQLite gets WAL so readers never wait on the importer,
+    and its file's folder is made (a fresh STOREFRONT_HOME: nothing else creates it)."""
     if url.startswith("sqlite"):
+        path = make_url(url).database
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
-        if engine.url.database and engine.url.database != ":memory:":
-            # a new shop's home (STOREFRONT_HOME) may not exist yet: its database file may
-            Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial

@@ -173,7 +173,7 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
     if consent.track:
         now = datetime.now(UTC).replace(tzinfo=None)
         country = located.country
-        device = read_device(request.headers).kind  # client hints win, as on pages
+        seen = read_device(request.headers)  # client hints win, as on pages
         rows = [
             {
                 "id": e.id,
@@ -187,7 +187,8 @@ def record(visitor: str, events: list[Event], consent, source: str = "") -> set[
                 "ts": e.ts.replace(tzinfo=None),
                 "received": now,
                 "country": country,
-                "device": device,
+                "device": seen.kind,
+                "os": seen.os,
                 "channel": e.channel,
                 "quantity": e.quantity,
             }

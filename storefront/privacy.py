@@ -8,9 +8,10 @@ Deletion leaves no row or key of its scope behind: every SQL row that names one 
 ids or its customer id (PERSON_COLUMNS: events, experiment exposures, identities, order lines,
 the customer, their account, imported interactions), every Redis key with one of those ids
 among its parts (sessions, fragments, pages, pending exposure notes, exposure counts, rate
-windows; found by SCAN, so hash-tagged names are found too) and entries of the live event
-stream; and it adds the ids to the deletion ledger (storefront/deletions.py), which training
-honours, so the next model holds no trace either. `storefront privacy audit`
+windows; found by SCAN, so hash-tagged names are found too), the orders they placed (listed
+under `sf:orders:{v:<visitor>}`, orders.placed_by) and entries of the live event stream;
+and it adds the ids to the deletion ledger (storefront/deletions.py), which training honours,
+so the next model holds no trace either. `storefront privacy audit`
 (storefront/privacy_audit.py) looks for what is left.
 """
 
@@ -24,7 +25,7 @@ import redis
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from storefront import db, deletions
+from storefront import db, deletions, orders
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     BOUGHT,
@@ -32,6 +33,7 @@ from storefront.redis_client import (
     CUSTOMER,
     EVENT_STREAM,
     EXPOSURE,
+    ORDERS,
     PENDING_EXPOSURES,
     PREFS,
     SEEN_EVENTS,
@@ -53,6 +55,7 @@ PER_VISITOR = (
     SEEN_EVENTS,
     PENDING_EXPOSURES,
     BOUGHT,
+    ORDERS,
 )
 
 # every column of the schema that names a person: (table, column, "visitor" | "customer");
@@ -117,11 +120,31 @@ def export(engine: Engine, r: redis.Redis, visitor_id: str, customer_id: str | N
             "exposures": r.hgetall(key(EXPOSURE, v)),
             "preferences": r.hgetall(key(PREFS, v)),
         }
+    placed = [orders.load(r, k.rsplit(":", 1)[1]) for k in orders.placed_by(r, visitors)]
     return {
         "visitor_ids": visitors,
         "identities": [plain(x) for x in links],
         "events": [plain(x) for x in rows],
         "state": state,
+        "orders": [
+            {
+                "id": o.id,
+                "visitor": o.visitor,
+                "placed": o.placed.isoformat(),
+                "currency": o.currency,
+                "lines": [
+                    {
+                        "product_id": x.product_id,
+                        "title": x.title,
+                        "quantity": x.quantity,
+                        "price": x.price,
+                    }
+                    for x in o.lines
+                ],
+            }
+            for o in placed
+            if o is not None
+        ],
     }
 
 
@@ -233,7 +256,7 @@ def erase(
         ledger = dict.fromkeys(rows_of, "visitor")
         ledger.update({c: "customer" for c in customers})
         recorded = deletions.record(conn, ledger)
-    keys = 0
+    keys = _unlink(r, orders.placed_by(r, visitors))  # before their lists go (PER_VISITOR)
     for v in visitors:
         keys += _unlink(r, [key(p, v) for p in PER_VISITOR])
     for client in dict.fromkeys((r, cache)):  # one pass per server (the cache may be r)

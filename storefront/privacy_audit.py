@@ -3,8 +3,8 @@ id, and say what is there.
 
 Where it looks: every SQL column that names a person (privacy.PERSON_COLUMNS), every key of the
 session store and the cache that has one of the ids among its parts (privacy.person_keys, by
-SCAN), the live event stream, and the served model (models/CURRENT): its user id map
-(`model_traces`). A deleted person's id stays in the served model
+SCAN), the orders they placed (orders.placed_by), the live event stream, and the served model
+(models/CURRENT): its user id map (`model_traces`). A deleted person's id stays in the served model
 until the next training, which leaves them out (the deletion ledger); the audit says so, apart
 from what a deletion should have removed. Older versions kept for a rollback are listed as a
 note: a rollback would bring them back.
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from recommender import registry
 from recommender.event_log import VISITOR_PREFIX
-from storefront import deletions, privacy
+from storefront import deletions, orders, privacy
 
 # exit codes of `storefront privacy audit`
 NOTHING, FOUND, ONLY_MODEL = 0, 1, 2
@@ -166,6 +166,8 @@ def audit(
     servers = {"session store": r} if cache is r else {"session store": r, "cache": cache}
     for name, client in servers.items():
         keys = privacy.person_keys(client, visitors, customers)
+        if client is r:  # orders name their visitor inside, not in the key
+            keys = sorted({*keys, *orders.placed_by(r, visitors)})
         if keys:
             found.keys[name] = keys
     found.stream_entries = len(privacy.stream_entries_of(r, visitors))

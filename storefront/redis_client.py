@@ -57,6 +57,8 @@ VIEWS = "views"  # recently viewed products of a visitor, newest first (bounded 
 CART = "cart"  # a visitor's cart: product -> quantity (hash, TTL)
 BOUGHT = "bought"  # products a visitor bought this session, newest first (bounded list, TTL)
 ORDER = "order"  # one placed order's recap, for its confirmation and email (string, TTL)
+ORDERS = "orders"  # a visitor's placed order ids, newest first, so a deletion finds them
+# (bounded list, TTL the session's, renewed at each order)
 SESSION_VERSION = "sver"  # bumped on every session change; part of personal cache keys (TTL)
 VISITOR = "visitor"  # facts about a visitor: first/last seen, signed-in customer (hash, TTL)
 TRAITS = "traits"  # decayed category / price-band affinities, category exposure (hash, TTL)
@@ -73,7 +75,7 @@ TRENDING = "trend"  # live event weights per country, part of day, date (zset, c
 # a Redis Cluster keeps everything of one visitor in one slot
 PER_VISITOR = frozenset(
     {FRAGMENT, PAGE, PAGE_PARTS, VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE}
-    | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT}
+    | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT, ORDERS}
 )
 
 # The shipped server settings per kind of data (the embedded servers use them; README and

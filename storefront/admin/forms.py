@@ -284,6 +284,11 @@ class PreviewForm(FlaskForm):
     recency = Choice("Visitor", choices=_pairs(RECENCY), default="new")
     country = StringField("Country code", validators=[Optional(), Length(max=2)])
     device = Choice("Device", choices=_pairs(DEVICES[:3]), default="desktop")
+    os = Choice(
+        "Operating system",
+        choices=[SelectChoice("", "usual for the device"), *_pairs(OPERATING_SYSTEMS)],
+        default="",
+    )
     when = DateTimeLocalField("Their local date and time (empty: now)", validators=[Optional()])
     views = StringField("Viewed products (codes, newest first)", validators=[Optional()])
     cart = StringField("Basket (codes, e.g. 85123A x2)", validators=[Optional()])

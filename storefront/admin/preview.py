@@ -67,6 +67,7 @@ def _persona(form: PreviewForm, problems: list[str]) -> Persona:
     return Persona(
         country=(form.country.data or "").strip().upper() or None,
         device=form.device.data or "desktop",
+        os=form.os.data or None,
         when=when,
         customer=customer,
         recency=form.recency.data or ("returning" if customer else "new"),

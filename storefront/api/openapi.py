@@ -18,6 +18,7 @@ from pydantic_core import core_schema
 from storefront.api import schemas
 from storefront.api.schemas import Batch, ContextQuery, EventsQuery, FragmentQuery, PageQuery
 from storefront.layouts import PAGE_TYPES
+from storefront.signals.device import OPERATING_SYSTEMS
 
 PRODUCT = {
     "type": "object",
@@ -60,11 +61,20 @@ PAGE = {
         "rules_version": {"type": "string"},
         "context": {
             "type": "object",
-            "required": ["visitor", "country", "device", "daypart", "local_time", "season"],
+            "required": [
+                "visitor",
+                "country",
+                "device",
+                "os",
+                "daypart",
+                "local_time",
+                "season",
+            ],
             "properties": {
                 "visitor": {"type": "string", "enum": ["stated", "cookie"]},
                 "country": {"type": ["string", "null"]},
                 "device": {"type": "string"},
+                "os": {"type": "string", "enum": list(OPERATING_SYSTEMS)},
                 "daypart": {"type": "string"},
                 "local_time": {"type": "string"},
                 "season": {"type": "string"},

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from storefront.layouts import PAGE_TYPES
+from storefront.signals.device import OPERATING_SYSTEMS
 
 VISITOR_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 PRODUCT_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
@@ -88,6 +89,13 @@ class ContextQuery(_Query):
         Literal[DEVICES] | None,  # type: ignore[valid-type]
         Field(description="Device class (API key required)", examples=["mobile"]),
     ] = None
+    os: Annotated[
+        Literal[OPERATING_SYSTEMS] | None,  # type: ignore[valid-type]
+        Field(
+            description="Operating system, as rules on `os` see it (API key required)",
+            examples=["ios"],
+        ),
+    ] = None
     time: Annotated[
         str | None,
         Field(
@@ -104,6 +112,7 @@ CONTEXT_MESSAGES: dict[str, str] = {
     "visitor": "8-64 letters, digits, '-' or '_'",
     "country": "a two-letter ISO 3166-1 code",
     "device": f"one of {', '.join(DEVICES)}",
+    "os": f"one of {', '.join(OPERATING_SYSTEMS)}",
     "time": "an ISO 8601 date/time, at most 64 characters",
 }
 

@@ -29,7 +29,7 @@ from storefront.model_holder import snapshot
 from storefront.visitor import current_visitor
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-EXPLICIT = ("visitor", "country", "device", "time")
+EXPLICIT = ("visitor", "country", "device", "os", "time")
 
 
 @bp.before_request
@@ -59,7 +59,9 @@ def _authenticate():
         visitor_id, new = current_visitor()
     g.timings = Timings()
     explicit = {
-        n: v for n in ("country", "device", "time") if (v := getattr(stated_context, n)) is not None
+        n: v
+        for n in ("country", "device", "os", "time")
+        if (v := getattr(stated_context, n)) is not None
     }
     try:
         g.context = build_context(
@@ -178,6 +180,7 @@ def page_json(page: str):
                 "visitor": "stated" if request.args.get("visitor") else "cookie",
                 "country": ctx.country,
                 "device": ctx.device,
+                "os": ctx.os,
                 "daypart": ctx.time.daypart,
                 "local_time": ctx.time.local.isoformat(timespec="minutes"),
                 "season": ctx.time.season,

@@ -18,6 +18,7 @@ from storefront.rules.apply import Sizing, resolve
 from storefront.rules.holder import Published
 from storefront.rules.matching import facts_for, matched
 from storefront.rules.personas import context_for
+from storefront.rules.schema import Condition
 from storefront.rules.visits import Sample, Visit
 
 
@@ -39,10 +40,30 @@ class Impact:
     rules_live: Counter = field(default_factory=Counter)
     examples: list[Change] = field(default_factory=list)
     sample: Sample | None = None  # where the visits came from
+    os_rules: list[str] = field(default_factory=list)  # rules that state an operating system
+
+    def os_note(self) -> str | None:
+        """Said beside the counts when a rule states an operating system that the sampled
+        history does not (fully) record; None otherwise."""
+        note = self.sample.os_note() if self.sample and self.os_rules else None
+        if note is None:
+            return None
+        return f"{note} ({', '.join(self.os_rules)})"
 
     @property
     def share(self) -> float:
         return self.changed / self.sampled if self.sampled else 0.0
+
+
+def _states_os(condition: Condition | None) -> bool:
+    """Whether a condition tree names the operating system anywhere."""
+    if condition is None:
+        return False
+    return (
+        condition.os is not None
+        or _states_os(condition.not_)
+        or any(_states_os(c) for c in (*(condition.all_ or ()), *(condition.any_ or ())))
+    )
 
 
 def _plan(visit: Visit, ctx, catalog: Catalog, rules: Published, settings):
@@ -106,6 +127,7 @@ def measure(
 ) -> Impact:
     """The draft against the published rules on every sampled visit."""
     out = Impact(sample=sample)
+    out.os_rules = sorted({r.name for r in (*live.enabled, *draft.enabled) if _states_os(r.when)})
     for visit in sample.visits:
         ctx = context_for(visit.persona, settings.store_timezone)
         before, live_rules = _plan(visit, ctx, catalog, live, settings)

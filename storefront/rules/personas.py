@@ -1,6 +1,12 @@
 """Synthetic visitors for the studio: a context built from stated facts (who, where, when, on
-what device, how they came, what they viewed) instead of from a request. The preview renders
-pages for one; the impact report samples many from the shop's real customers and orders.
+what device and operating system, how they came, what they viewed) instead of from a request.
+The preview renders pages for one; the impact report samples many from the shop's event log
+(storefront/rules/visits.py).
+
+A persona that states a device but no operating system gets a plausible one for the device
+(PLAUSIBLE_OS: Android on a phone, iOS on a tablet, Windows on a desktop), so a rule on the
+operating system behaves in the preview as it would for most such visitors; "unknown" states
+that it is not known (as for visits from an event log that does not record it).
 """
 
 from __future__ import annotations
@@ -20,6 +26,11 @@ from storefront.signals import (
     parse_override_time,
 )
 from storefront.signals.channel import read_channel
+from storefront.signals.device import OPERATING_SYSTEMS
+
+DEVICES = ("mobile", "tablet", "desktop", "bot")
+# the operating system most visitors on each device have, for a persona that states none
+PLAUSIBLE_OS = {"mobile": "android", "tablet": "ios", "desktop": "windows", "bot": "other"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class Persona:
 
     country: str | None = None
     device: str = "desktop"
+    os: str | None = None  # one of OPERATING_SYSTEMS; None: plausible for the device
     when: str | None = None  # local ISO time in the country's zone; None: now
     customer: str | None = None  # a customer of the order history (signed in)
     recency: str = "new"  # new | returning | lapsed
@@ -60,8 +72,11 @@ def context_for(persona: Persona, store_tz: str, host: str = "localhost") -> Con
             now = parse_override_time(persona.when, tz)
         except ValueError as exc:
             raise ValueError(f"time: {exc}") from None
-    if persona.device not in ("mobile", "tablet", "desktop", "bot"):
-        raise ValueError("device: one of mobile, tablet, desktop, bot")
+    if persona.device not in DEVICES:
+        raise ValueError(f"device: one of {', '.join(DEVICES)}")
+    os = persona.os or PLAUSIBLE_OS[persona.device]
+    if os not in OPERATING_SYSTEMS:
+        raise ValueError(f"os: one of {', '.join(OPERATING_SYSTEMS)}")
     seen = time.time()
     first, last = {
         "new": (None, None),
@@ -93,6 +108,7 @@ def context_for(persona: Persona, store_tz: str, host: str = "localhost") -> Con
         location=location,
         time=local_time(now, location.country, None, store_tz),
         device=persona.device,
+        os=os,
         channel=read_channel(args, persona.referrer, host),
         consent=Consent(),
         recency=persona.recency,

@@ -2,7 +2,9 @@
 
 A visit is a visitor's run of events with no gap over 30 minutes (as a session lasts). Each
 sampled visit is one of its pages as the visitor had it: when it was (the server's receipt
-time, in the visitor's own time zone), their country and device as recorded with the event,
+time, in the visitor's own time zone), their country, device and operating system as recorded
+with the event (the operating system since revision 0006; "unknown" for older events, and
+`Sample.os_recorded` says how many visits have one),
 the channel (an e-mail click is an e-mail visit), the products they had viewed before it, the
 basket they had built in the visit, whether they were new, returning or lapsed (from their
 earlier events), and the customer they had signed in as. Nothing comes from order dates: an
@@ -31,6 +33,7 @@ from storefront.layouts import PAGE_TYPES
 from storefront.rules.personas import Persona
 from storefront.session import LAPSED_AFTER
 from storefront.signals import country_timezone
+from storefront.signals.device import OPERATING_SYSTEMS, os_name
 
 VISIT_GAP = timedelta(minutes=30)  # a visit ends after 30 minutes idle
 DEFAULT_DAYS = 14
@@ -52,7 +55,8 @@ class Visit:
         where = p.country or "unknown country"
         arg = next(iter(self.page_args.values()), "")
         page = f"{self.page} {arg}".strip()
-        return f"{who}, {where}, {p.device}, {p.when}, {page}"
+        system = f" ({os_name(p.os)})" if p.os and p.os != "unknown" else ""
+        return f"{who}, {where}, {p.device}{system}, {p.when}, {page}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,29 @@ class Sample:
     @property
     def enough(self) -> bool:
         return len(self.visits) >= MIN_VISITS
+
+    @property
+    def os_recorded(self) -> int:
+        """Sampled visits whose operating system the event log records."""
+        return sum(v.persona.os not in (None, "unknown") for v in self.visits)
+
+    def os_note(self) -> str | None:
+        """What the sample can say about rules on the operating system, when it cannot say
+        all: None when every sampled visit has one."""
+        n, known = len(self.visits), self.os_recorded
+        if not n or known == n:
+            return None
+        if not known:
+            return (
+                "The event log records no operating system for these visits (it is recorded "
+                "since revision 0006): rules with an operating-system condition cannot be "
+                "judged from this history and match none of them here."
+            )
+        return (
+            f"Only {known} of the {n} sampled visits have their operating system in the event "
+            "log (it is recorded since revision 0006): rules with an operating-system condition "
+            "can match only those."
+        )
 
     def period(self) -> str:
         return f"{self.since:%d %b %Y} to {self.until:%d %b %Y}"
@@ -114,6 +141,7 @@ class _Event:
     device: str | None
     channel: str | None
     quantity: int | None
+    os: str | None
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -157,6 +185,7 @@ def recent(
             e.device,
             e.channel,
             e.quantity,
+            e.os,
         )
         for chunk in _chunks(picked):
             rows = conn.execute(
@@ -250,12 +279,14 @@ def _visit(
 ) -> Visit:
     country = next((ev.country for ev in session if ev.country), None)
     device = next((ev.device for ev in session if ev.device), None)
+    os = next((ev.os for ev in session if ev.os in OPERATING_SYSTEMS), "unknown")
     email = any(ev.channel == "email" for ev in session)
     zone = ZoneInfo(country_timezone(country, store_tz))
     local = at.received.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
     persona = Persona(
         country=country if country and len(country) == 2 else None,
         device=device if device in ("mobile", "tablet", "desktop", "bot") else "desktop",
+        os=os,  # never guessed from the device: a visit without one is unknown
         when=local.isoformat(timespec="minutes"),
         customer=customer,
         recency=recency,

@@ -10,6 +10,7 @@ numpy."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from storefront.redis_client import PENDING_EXPOSURES, key
 from storefront.training_data import read_events, read_orders
 from tests.conftest import ROOT, postgres_url, run_cli, server_redis_url
 from tests.helpers import grocery_orders, shop_app
+from tests.integration.after_purchase_support import api_key, buy
 from tests.stores.grocery import write_store
 
 SCHEMA = "delete_means_delete"  # PostgreSQL: a schema of its own, the shared tables left alone
@@ -95,6 +97,7 @@ def grocery(tmp_path_factory, embedded_redis_url) -> dict:
     paths = write_store(out / "files", customers=200, days=120)
     orders_csv, map_args, _ = grocery_orders(paths["orders"])
     home = out / "home"
+    home.mkdir()
     env = {
         "STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}",
         "STOREFRONT_REDIS_URL": embedded_redis_url,
@@ -153,9 +156,10 @@ def targeted(engine, name: str) -> None:
 
 
 def busy_visit(app, store: dict, customer: str | None) -> tuple:
-    """A visitor with views, impressions, a cart, a mute, a targeted experiment (in SQL, and
-    a second one still pending in Redis), cached fragments and pages; signed in as `customer`
-    half-way when given. Returns (client, every visitor id it had)."""
+    """A visitor with views, impressions, a placed order, a cart, a mute, a targeted
+    experiment (in SQL, and a second one still pending in Redis), cached fragments and pages;
+    signed in as `customer` half-way when given. Returns (client, every visitor id it had,
+    the order's id)."""
     client = app.test_client()
     ts = store["ts"]
     client.get("/?qa_country=GB")
@@ -169,12 +173,13 @@ def busy_visit(app, store: dict, customer: str | None) -> tuple:
         seen.append(visitor_of(client))
     client.get("/?qa_country=GB")
     post(client, ts, *({"type": "view", "product_id": p} for p in pids[2:]))
+    order_id, _ = buy(client, {pids[2]: 2})
     client.post("/cart", data={"product_id": pids[0], "quantity": "1"})
     top = catalog.top_categories[0]
     client.post("/me", data={"action": "mute", "value": getattr(top, "slug", top)})
     client.get("/?qa_country=GB")  # fragments and a cached page
     client.get(f"/p/{pids[1]}?qa_country=GB")
-    return client, seen
+    return client, seen, order_id
 
 
 def note_experiments(app, client, store: dict, tag: str) -> None:
@@ -222,7 +227,26 @@ def keys_naming(r: redis_lib.Redis, visitors: list[str], customers: list[str]) -
         if any(v in k for v in visitors) or parts & set(customers):
             found.append(k)
     stream = [f for _, f in r.xrange("sf:stream:events") if f.get("visitor") in visitors]
-    return found + [f"stream entry {f}" for f in stream]
+    # an order's key does not name its visitor: its recap does
+    placed = [
+        k
+        for k in r.scan_iter("sf:order:*", count=1000)
+        if json.loads(r.get(k) or "{}").get("visitor") in visitors
+    ]
+    return found + [f"stream entry {f}" for f in stream] + placed
+
+
+def order_fragment(app, order_id: str) -> int:
+    """The status of the order's email fragment for an API caller."""
+    return (
+        app.test_client()
+        .get(
+            "/api/v1/fragments/order-followup",
+            query_string={"order": order_id},
+            headers={"Authorization": f"Bearer {api_key(app)}"},
+        )
+        .status_code
+    )
 
 
 def model_users(store: dict) -> set[str]:
@@ -278,11 +302,15 @@ def forget_and_check(store: dict, tag: str) -> None:
         cli_customer = some_customer(engine, {me_customer})
         # 1. three people: a signed-in shopper (deleted on /me), an anonymous visitor and a
         # customer (deleted with the command, by visitor id and by customer id)
-        shopper, shopper_ids = busy_visit(app, store, me_customer)
+        shopper, shopper_ids, shopper_order = busy_visit(app, store, me_customer)
         note_experiments(app, shopper, store, tag + "1")
-        anon, anon_ids = busy_visit(app, store, None)
+        anon, anon_ids, anon_order = busy_visit(app, store, None)
         note_experiments(app, anon, store, tag + "2")
-        _, cli_customer_ids = busy_visit(app, store, cli_customer)
+        cli, cli_customer_ids, cli_order = busy_visit(app, store, cli_customer)
+        placed = {shopper_order: shopper, anon_order: anon, cli_order: cli}
+        for order_id, client in placed.items():
+            assert client.get(f"/order/{order_id}").status_code == 200
+            assert order_fragment(app, order_id) == 200
         (anon_id,) = anon_ids
         everyone = {
             "me": (shopper_ids, [me_customer]),
@@ -306,6 +334,7 @@ def forget_and_check(store: dict, tag: str) -> None:
         found = privacy(store, "audit", anon_id)
         assert found.returncode == 1 and "FOUND database events.visitor" in found.stdout
         assert "FOUND redis" in found.stdout, found.stdout
+        assert f"sf:order:{anon_order}" in found.stdout  # the order, found by its visitor
 
         # 2. delete: on /me, and with the command by visitor id and by customer id
         assert shopper.post("/me", data={"action": "delete", "value": ""}).status_code == 303
@@ -319,6 +348,8 @@ def forget_and_check(store: dict, tag: str) -> None:
         for who, (visitors, customers) in everyone.items():
             assert rows_naming(engine, visitors, customers) == {}, who
             assert keys_naming(r, visitors, customers) == [], who
+        for order_id in placed:
+            assert order_fragment(app, order_id) == 404
 
         # 3. the audit: nothing in the database or Redis; the served model until next training
         # (the id the shopper had before signing in was never a user of the model: its events
@@ -395,6 +426,11 @@ def forget_and_check(store: dict, tag: str) -> None:
             out = privacy(store, "audit", ident)
             assert out.returncode == 0, out.stdout + out.stderr
             assert out.stdout.rstrip().endswith("Nothing found.")
+
+        # 6. the anonymous visitor comes back with the cookie they had (their visit is recorded
+        # anew, so this comes last): the order they placed is gone, not only hidden from
+        # someone else (the page answers only the visitor who placed it)
+        assert anon.get(f"/order/{anon_order}").status_code == 404
     finally:
         next(gen, None)
 
@@ -473,3 +509,38 @@ def test_a_reimport_leaves_deleted_customers_out(grocery, tmp_path: Path):
         assert out.returncode in (0, 2) and "database and Redis: nothing found" in out.stdout
     finally:
         engine.dispose()
+
+
+def test_a_visitors_orders_are_listed_bounded_and_found_even_without_their_list(
+    embedded_redis_url,
+):
+    """The per-visitor list of orders has a TTL and a bound (an order pushed out of it is
+    deleted, never left out of reach), and `placed_by` also finds an order no list names (one
+    saved before the lists existed) by its recap; another visitor's orders are not theirs."""
+    from datetime import UTC, datetime
+
+    from storefront import orders
+
+    r = redis_lib.Redis.from_url(embedded_redis_url, decode_responses=True)
+    me, other = f"dmd-orders-{next(_ids)}", f"dmd-orders-{next(_ids)}"
+    line = (orders.OrderLine("p1", "A thing", 1, 2.5),)
+
+    def place(visitor: str) -> str:
+        order = orders.Order(orders.new_id(), visitor, datetime.now(UTC), "GBP", line)
+        orders.save(r, order, ttl=600)
+        return order.id
+
+    mine = [place(me) for _ in range(orders.MAX_PER_VISITOR + 3)]
+    theirs = place(other)
+    index = f"sf:orders:{{v:{me}}}"
+    assert 0 < r.ttl(index) <= 600
+    assert r.llen(index) == orders.MAX_PER_VISITOR
+    assert r.lrange(index, 0, 0) == [mine[-1]]  # newest first
+    assert all(r.exists(f"sf:order:{o}") == 0 for o in mine[:3])  # pushed out: deleted
+    kept = {f"sf:order:{o}" for o in mine[3:]}
+    assert set(orders.placed_by(r, [me])) == kept
+    r.delete(index)  # as if saved before the lists existed
+    assert set(orders.placed_by(r, [me])) == kept
+    assert orders.placed_by(r, [other]) == [f"sf:order:{theirs}"]
+    for k in kept | {f"sf:order:{theirs}", f"sf:orders:{{v:{other}}}"}:
+        r.delete(k)

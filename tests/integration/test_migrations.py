@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine, func, inspect, select, text
+from sqlalchemy import MetaData, Table, create_engine, func, inspect, select, text
 
 from storefront import db, migrations
 from tests.conftest import ROOT, postgres_url
@@ -129,9 +129,18 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM deletions")).scalar_one() == 0
 
-    migrations.upgrade(engine)  # 0005: the secret every node shares
-    assert migrations.current(engine) == migrations.head() == "0005"
+    migrations.upgrade(engine, "0005")  # 0005: the secret every node shares
+    assert migrations.current(engine) == "0005"
     assert "shared_secrets" in tables(engine)
+
+    migrations.upgrade(engine)  # 0006: the operating system in the event log
+    assert migrations.current(engine) == migrations.head() == "0006"
+    assert "os" in {c["name"] for c in inspect(engine).get_columns("events")}
+    add_event(engine, "e3", "visitor-c", os="ios")
+    assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b"), ("e3", "visitor-c")]
+    migrations.downgrade(engine, "0005")
+    assert "os" not in {c["name"] for c in inspect(engine).get_columns("events")}
+    assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b"), ("e3", "visitor-c")]
     migrations.downgrade(engine, "0004")
     assert "shared_secrets" not in tables(engine)
     migrations.downgrade(engine, "0003")
@@ -142,7 +151,7 @@ def test_up_and_down_through_every_revision_keeping_rows(engine):
     migrations.downgrade(engine, "0001")
     assert migrations.current(engine) == "0001" and events_key(engine) == ["id"]
     assert "source" not in {c["name"] for c in inspect(engine).get_columns("events")}
-    assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b")]
+    assert event_rows(engine) == [("e1", "visitor-a"), ("e2", "visitor-b"), ("e3", "visitor-c")]
 
     migrations.downgrade(engine, "base")
     assert migrations.current(engine) is None and tables(engine) == set()
@@ -185,12 +194,18 @@ def test_a_failed_run_rolls_its_ddl_back(engine):
 
 def before_alembic(engine) -> MetaData:
     """Today's tables less those a later revision added (the release before Alembic had no
-    model_versions / model_artifacts / deletions / shared_secrets: revisions 0003 to 0005
-    make them)."""
+    model_versions / model_artifacts / deletions / shared_secrets: revisions 0003 to 0005 make
+    them; nor the events' os column: revision 0006)."""
     later = {"model_versions", "model_artifacts", "deletions", "shared_secrets"}
+    later_columns = {"events": {"os"}}  # revision 0006
     kept = MetaData()
     for table in db.metadata.sorted_tables:
-        if table.name not in later:
+        if table.name in later:
+            continue
+        dropped = later_columns.get(table.name)
+        if dropped:
+            Table(table.name, kept, *(c._copy() for c in table.columns if c.name not in dropped))
+        else:
             table.to_metadata(kept)
     return kept
 
