@@ -94,7 +94,7 @@ SERVER_SETTINGS = {
     # visitors from the euro area and the US see an approximate price (test_shopper_words.py)
     "STOREFRONT_DISPLAY_CURRENCIES": "EUR:1.17,USD:1.27",
     "STOREFRONT_DEMO_SIGNIN": "1",  # customers sign in by number (test_shopper_words.py)
-    # "trending near you" refreshed from the live window every 2 s (test_visit_context.py)
+    # "trending near you" refreshed from the live window every 2 s (test_shopper_visit.py)
     "STOREFRONT_TRENDING_REFRESH": "2",
 }
 

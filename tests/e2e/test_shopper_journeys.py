@@ -86,7 +86,7 @@ def test_the_context_follows_the_request(
     assert home.signal("override") == "country, time"
     assert "05 December 2011" in home.signal("time")
     # no live traffic in December 2011: the trained list, under a title that claims no time of
-    # day (the live window's title names it: tests/e2e/test_visit_context.py)
+    # day (the live window's title names it: tests/e2e/test_shopper_visit.py)
     assert home.slot_title("trending") == f"Popular in {country}"
 
 
