@@ -1,6 +1,7 @@
 """End to end, as a shopper reads the shop: counts in the right plural, an approximate price in
-my own currency (while I pay in the shop's), a privacy note that says what I switched off, what
-the shop inferred about me on /me, and signing in with my customer number as I typed it."""
+my own currency (while I pay in the shop's), a search that reads words, a privacy note that
+says what I switched off, what the shop inferred about me on /me, and signing in with my
+customer number as I typed it."""
 
 from __future__ import annotations
 
@@ -60,6 +61,19 @@ def test_counts_and_words_agree_on_search_and_category_pages(shop_server: str, p
     slug = page.locator(".breadcrumb a").last.get_attribute("href").rsplit("/", 1)[1]
     category = CategoryPage(page, shop_server).open(slug)
     _agrees(category.heading.inner_text(), "product")
+
+
+def test_search_finds_words_not_the_digits_inside_junk_i_pasted(shop_server: str, page: Page):
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    home = HomePage(page, shop_server).goto()
+    junk = home.search("<script>alert(1)</script>")
+    expect(junk.heading).to_contain_text("0 results for")  # not the products with a "1" in them
+    expect(junk.heading).to_contain_text("<script>alert(1)</script>")  # shown as I typed it
+    assert junk.result_ids() == [] and dialogs == []  # and nothing ran
+    words = junk.search("<b>red</b> heart")  # markup around real words: the words count
+    assert words.result_ids()
+    assert all("heart" in t.lower() for t in words.result_titles())
 
 
 def test_a_price_in_my_currency_beside_the_shops_and_i_pay_in_the_shops(

@@ -184,6 +184,18 @@ def test_a_viewer_cannot_publish(shop_server: str, studio_home: Path, page: Page
     expect(page.get_by_role("button", name="Restore")).to_have_count(0)
 
 
+def test_segments_have_names_a_merchandiser_can_tell_apart(
+    shop_server: str, studio_home: Path, page: Page
+):
+    Studio(page, shop_server).sign_in("vera", PASSWORD).nav("Segments")
+    rows = page.locator("table tbody th[scope=row]")
+    expect(rows.first).to_be_visible()
+    names = [r.inner_text().splitlines()[0].strip() for r in rows.all()]
+    assert len(names) >= 2 and len(set(names)) == len(names), names  # no two alike
+    for name in names:  # words, not internal ids: spaces or capitals, no slug dashes only
+        assert name and name != name.lower().replace(" ", "-"), name
+
+
 def test_a_broken_yaml_import_shows_the_error_and_changes_nothing(
     shop_server: str, studio_home: Path, page: Page
 ):
