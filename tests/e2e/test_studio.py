@@ -94,6 +94,7 @@ def eventually(check: Callable[[], bool], seconds: float = 6.0) -> bool:
 def test_a_merchandiser_writes_previews_and_publishes_a_rule(
     shop_server: str, studio_home: Path, page: Page, new_page, product_x: str
 ):
+    title = page.locator(f'li.tile[data-product-id="{product_x}"] .tile-title').first.inner_text()
     editor = RuleEditor(page, shop_server).sign_in("pia", PASSWORD)
     editor.open_new()
     editor.field("Name").fill(RULE)
@@ -103,10 +104,18 @@ def test_a_merchandiser_writes_previews_and_publishes_a_rule(
     editor.field("Countries (codes, comma-separated)").fill("FR")
     editor.check("Part of day", "evening")
     editor.add_slot(1, "gifts", "category_top", "Gifts for tonight", "party", position=1)
-    editor.pin(1, product_x, slot="gifts", position=1)
+    # the slot this rule adds joins the pin's slot picker as it is typed, by its title
+    editor.pin(1, product_x, slot="Gifts for tonight", position=1)
+    expect(editor.field("Pin in slot, row 1")).to_have_value("gifts")
     expect(editor.live_check).to_contain_text("No problems. No conflicts found with")  # as typed
     editor.save()
     expect(editor.flash).to_contain_text(f"Saved '{RULE}' in the draft")
+    # reopened: the slot still picked, the pinned product's code shown with its title
+    editor.reopen(RULE)
+    expect(editor.field("Pin in slot, row 1")).to_have_value("gifts")
+    expect(editor.field("Pin product, row 1")).to_have_value(product_x)
+    expect(editor.known("pin-0-product")).to_contain_text(title.strip())
+    expect(editor.known("pin-0-product")).to_contain_text(product_x)
 
     # conflicts are flagged while the next rule is written, naming the winner
     editor.open_new()
@@ -276,6 +285,7 @@ def test_a_hide_typed_against_a_higher_priority_pin_warns_before_saving(
         editor.save()
         expect(editor.flash).to_contain_text("Saved 'Feature the star' in the draft")
         expect(editor.field("Pin product, row 1")).to_have_value(product_x)  # stored as its code
+        expect(editor.known("pin-0-product")).to_contain_text(title.strip())  # shown by its title
         expect(editor.field("Category, lift row 1")).to_have_value("party")
 
         editor.open_new()
@@ -311,6 +321,7 @@ def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_pag
     for control in (
         editor.field("Name"),
         editor.field("Pin product, row 1"),
+        editor.field("Pin in slot, row 1"),
         editor.field("Category, lift row 1"),
         phone.get_by_role("button", name="Save to draft"),
     ):
