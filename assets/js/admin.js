@@ -53,6 +53,41 @@
     select.addEventListener("change", function () { showLiftValue(select); });
   });
 
+  // ---- the pin's slot: the slots this rule adds join the select as they are typed ----------
+  function addedSlots() {
+    var out = [];
+    form.querySelectorAll("input[name^='add-'][name$='-id']").forEach(function (input) {
+      var id = input.value.trim();
+      var title = form.querySelector("input[name='" + input.name.replace(/-id$/, "-title") + "']");
+      if (id && !out.some(function (s) { return s.id === id; })) {
+        out.push({ id: id, title: (title && title.value.trim()) || id });
+      }
+    });
+    return out;
+  }
+  function refreshSlotPickers() {
+    var slots = addedSlots();
+    form.querySelectorAll("select[data-slot-picker]").forEach(function (select) {
+      var group = select.querySelector("optgroup[data-this-rule]");
+      if (!group) return;
+      var value = select.value;
+      group.textContent = "";
+      slots.forEach(function (s) {
+        var option = document.createElement("option");
+        option.value = s.id;
+        option.textContent = s.title;
+        group.appendChild(option);
+      });
+      if (value && group.querySelector("option[value='" + CSS.escape(value) + "']")) {
+        if (!select.value) select.value = value;
+      }
+    });
+  }
+  form.querySelectorAll("input[name^='add-']").forEach(function (input) {
+    if (/-(id|title)$/.test(input.name)) input.addEventListener("input", refreshSlotPickers);
+  });
+  refreshSlotPickers();
+
   // ---- product pickers: type words of a name, choose a product, its code goes in -----------
   var searchUrl = form.getAttribute("data-product-search");
   form.querySelectorAll("[data-picker]").forEach(function (picker) {
@@ -85,6 +120,8 @@
         target.value = code;
       }
       picked.textContent = option.getAttribute("data-title") + " (" + code + ")";
+      var known = form.querySelector('[data-known-for="' + target.id + '"]');
+      if (known && !multi) known.hidden = true; // it described the code just replaced
       box.value = "";
       close();
       target.dispatchEvent(new Event("change", { bubbles: true }));

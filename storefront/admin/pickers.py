@@ -1,12 +1,17 @@
 """What the rule form's pickers ask for as the merchandiser types: products by words of their
 name (or the start of their code), from the catalog the shop serves. Categories need no
-endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy")."""
+endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy"). The pin's
+slot is a select of the store's slots by their titles, grouped by page type; a reopened rule
+shows each product code with its title (or says it is no longer in the catalog)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import abort, jsonify, request
 
 from storefront.admin import auth, bp
+from storefront.layouts import DEFAULTS, PAGE_TYPES
 from storefront.model_holder import snapshot
 
 MAX_QUERY = 100
@@ -47,3 +52,101 @@ def product_search():
             }
         )
     return jsonify({"query": query, "products": products})
+
+
+# ---- the pin's slot: a select of the store's slots by their names, grouped by page type -------
+
+PAGE_LABELS = {
+    "home": "Home page",
+    "category": "Category pages",
+    "product": "Product pages",
+    "search": "Search results",
+    "cart": "Basket",
+}
+
+
+@dataclass(frozen=True)
+class SlotOption:
+    value: str  # the slot id, what the rule stores
+    label: str  # what the merchandiser reads: the slot's title
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class SlotGroup:
+    label: str
+    options: tuple[SlotOption, ...]
+    this_rule: bool = False  # the slots this rule adds (admin.js refreshes them as they are typed)
+
+
+def slot_groups(
+    value: str | None,
+    pages: list[str] | None,
+    this_rule: list[tuple[str, str]],
+    other_rules: list[tuple[str, str]],
+) -> list[SlotGroup]:
+    """The slots a pin may name, by page type (the default layouts), then those this rule and the
+    other draft rules add ((id, title) pairs). `value`, the row's slot, is selected once: in the
+    first group of a page the rule is for, else in its first group; a value that is no slot of
+    the shop stays an option (saying so), so that reopening never drops it and saving names it."""
+    value = (value or "").strip()
+    groups: list[tuple[str, list[tuple[str, str]], bool, str | None]] = [
+        (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p) for p in PAGE_TYPES
+    ]
+    groups.append(("Added by this rule", _unique(this_rule), True, None))
+    mine = {sid for sid, _ in this_rule}
+    groups.append(
+        ("Added by other rules", [s for s in _unique(other_rules) if s[0] not in mine], False, None)
+    )
+    found = [i for i, (_, slots, _, _) in enumerate(groups) if value in {sid for sid, _ in slots}]
+    wanted = [i for i in found if groups[i][3] is None or groups[i][3] in (pages or ())]
+    chosen = (wanted or found or [None])[0]
+    out = [
+        SlotGroup(
+            label,
+            tuple(
+                SlotOption(sid, title or sid, i == chosen and sid == value) for sid, title in slots
+            ),
+            this,
+        )
+        for i, (label, slots, this, _) in enumerate(groups)
+        if slots or this
+    ]
+    if value and chosen is None:
+        out.append(SlotGroup("Not a slot of this shop", (SlotOption(value, value, True),)))
+    return out
+
+
+def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for sid, title in pairs:
+        sid = (sid or "").strip()
+        if sid and sid not in seen:
+            seen[sid] = (title or "").strip()
+    return list(seen.items())
+
+
+# ---- product codes beside their titles, when a saved rule is reopened -------------------------
+
+
+@dataclass(frozen=True)
+class Known:
+    code: str
+    title: str | None  # None: not in the catalog any more
+    category_label: str = ""
+
+
+def known_products(codes: list[str]) -> dict[str, Known]:
+    """Each code's title and category in the catalog the shop serves (None when it is gone)."""
+    catalog = snapshot().catalog
+    out: dict[str, Known] = {}
+    for code in codes:
+        if code in out:
+            continue
+        p = catalog.get(code)
+        if p is None:
+            out[code] = Known(code, None)
+        else:
+            label = catalog.category_label(p.category) or p.category
+            out[code] = Known(code, p.display_title, label)
+    return out

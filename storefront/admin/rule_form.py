@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from storefront.admin import pickers
 from storefront.admin.forms import RuleForm
 from storefront.rules.schema import Condition, Rule, to_data
 from storefront.rules.validate import Problem, resolver, schema_problems
@@ -36,7 +37,7 @@ def split(text: str | None) -> list[str]:
     return [p.strip() for p in re.split(r"[,\n]", text or "") if p.strip()]
 
 
-def _codes(text: str | None) -> list[str]:
+def codes(text: str | None) -> list[str]:
     return [p for part in split(text) for p in part.split()]
 
 
@@ -55,8 +56,8 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
         if split(getattr(f, name).data):
             when[name] = split(getattr(f, name).data)
     for name in CODE_LIST_FIELDS:
-        if _codes(getattr(f, name).data):
-            when[name] = _codes(getattr(f, name).data)
+        if codes(getattr(f, name).data):
+            when[name] = codes(getattr(f, name).data)
     if f.month.data:
         when["month"] = [int(m) for m in f.month.data]
     if f.weekend.data:
@@ -118,8 +119,8 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
             lift["weight"] = r.form.weight.data
         then.setdefault(r.form.direction.data, []).append(lift)
     hide: dict[str, Any] = {}
-    if _codes(f.hide_products.data):
-        hide["products"] = _codes(f.hide_products.data)
+    if codes(f.hide_products.data):
+        hide["products"] = codes(f.hide_products.data)
     if f.hide_categories.data:
         hide["categories"] = list(f.hide_categories.data)
     if hide:
@@ -302,6 +303,24 @@ def make_form(rule: Rule | None = None, formdata=None, stamp: str = "") -> RuleF
             field.append_entry()
     form.fill_choices()
     return form
+
+
+def picker_data(form: RuleForm, other_rules: list[Rule]) -> dict[str, Any]:
+    """What the template needs beside the form's fields: each pin row's slot choices, and the
+    title of every product code the form holds (read from the catalog the shop serves)."""
+    this_rule = [(r.form.id.data or "", r.form.title.data or "") for r in form.add]
+    others = [(spec.id, spec.title) for rule in other_rules for spec in rule.then.add]
+    pages = list(form.page.data or ())
+    pin_slots = [pickers.slot_groups(r.form.slot.data, pages, this_rule, others) for r in form.pin]
+    field_codes = {r.form.product.id: codes(r.form.product.data) for r in form.pin}
+    for name in ("hide_products", *CODE_LIST_FIELDS):
+        field_codes[getattr(form, name).id] = codes(getattr(form, name).data)
+    every = [c for found in field_codes.values() for c in found]
+    return {
+        "pin_slots": pin_slots,
+        "field_codes": field_codes,
+        "known": pickers.known_products(every),
+    }
 
 
 def _row_has_data(form) -> list[bool]:

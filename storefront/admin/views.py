@@ -15,7 +15,7 @@ from flask import (
 
 from storefront.admin import auth, bp, rule_check, summary, users
 from storefront.admin.forms import ActionForm, LoginForm, YamlForm
-from storefront.admin.rule_form import form_shows, make_form, rule_from_form
+from storefront.admin.rule_form import form_shows, make_form, picker_data, rule_from_form
 from storefront.model_holder import snapshot
 from storefront.rules import store, yamlio
 from storefront.rules.conflicts import conflicts_of, find_conflicts
@@ -188,6 +188,7 @@ def _edit(rule_id: int | None):
             summary=check_summary,
             action=ActionForm(),
             yaml=yamlio.dump_rule(found.rule) if found else "",
+            **picker_data(form, _others(rule_id)),
         ),
         status,
     )

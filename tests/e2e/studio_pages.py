@@ -69,9 +69,10 @@ class RuleEditor(Studio):
             self.field(f"Add position, row {row}").fill(str(position))
 
     def pin(self, row: int, product: str, slot: str = "", position: int = 0) -> None:
+        """A pin row; its slot is chosen in the picker by the slot's title (as shoppers see it)."""
         self.field(f"Pin product, row {row}").fill(product)
         if slot:
-            self.field(f"Pin in slot, row {row}").fill(slot)
+            self.field(f"Pin in slot, row {row}").select_option(label=slot)
         if position:
             self.field(f"Pin position, row {row}").fill(str(position))
 
@@ -90,6 +91,15 @@ class RuleEditor(Studio):
         self.field(f"Attribute, row {row}").select_option(label=attribute)
         if category:
             self.field(f"Category, lift row {row}").select_option(label=category)
+
+    def reopen(self, name: str) -> None:
+        """The saved rule, opened again from the rules list."""
+        self.nav("Rules")
+        self.page.get_by_role("link", name=name, exact=True).click()
+
+    def known(self, field_id: str) -> Locator:
+        """What the form says a field's product codes are (their titles, or that they left)."""
+        return self.page.get_by_test_id(f"known-{field_id}")
 
     @property
     def live_check(self) -> Locator:

@@ -294,6 +294,48 @@ def test_the_rule_forms_pickers_offer_the_grocery_taxonomy_and_find_its_products
     assert "No problems. No conflicts found with" in check
 
 
+def test_a_grocery_pin_picks_its_slot_by_name_and_shows_its_title_when_reopened(app):
+    """On the generated store: the pin's slot is chosen by title among its layouts' slots; the
+    reopened rule shows the pinned cheese's title and its place in the grocery taxonomy."""
+    from storefront.rules import store
+
+    engine = app.extensions["db"]
+    client = _studio_editor(app, "slot-editor")
+    catalog = app.extensions["models"].get().catalog
+    cheese = catalog.by_category["cheese"][0]
+    new = html_lib.unescape(client.get("/admin/rules/new").get_data(as_text=True))
+    picker = re.search(r'<select id="pin-0-slot".*?</select>', new, re.S).group(0)
+    product = re.search(r'<optgroup label="Product pages".*?</optgroup>', picker, re.S).group(0)
+    assert '<option value="similar">You may also like</option>' in product
+    data = {
+        "name": "Cheese beside cheese",
+        "priority": "10",
+        "enabled": "y",
+        "page": "product",
+        "pin-0-product": cheese,
+        "pin-0-slot": "similar",
+        "hide_products": "NOT-A-GROCERY-CODE",
+    }
+    refused = client.post("/admin/rules/new", data=data)
+    assert refused.status_code == 400  # the save checks the catalog; the form says which code
+    page = html_lib.unescape(refused.get_data(as_text=True))
+    assert "NOT-A-GROCERY-CODE: not in the catalog any more" in page
+    del data["hide_products"]
+    saved = client.post("/admin/rules/new", data=data)
+    assert saved.status_code == 303
+    rule = next(d for d in store.draft_rules(engine) if d.rule.name == "Cheese beside cheese")
+    try:
+        assert [(p.product, p.slot) for p in rule.rule.then.pin] == [(cheese, "similar")]
+        again = html_lib.unescape(client.get(f"/admin/rules/{rule.id}").get_data(as_text=True))
+        picker = re.search(r'<select id="pin-0-slot".*?</select>', again, re.S).group(0)
+        assert '<option value="similar" selected>You may also like</option>' in picker
+        known = re.search(r'data-testid="known-pin-0-product">(.*?)</ul>', again, re.S).group(1)
+        assert catalog.get(cheese).display_title in known
+        assert "Fresh Food › Dairy › Cheese" in known
+    finally:
+        store.delete_rule(engine, "slot-editor", rule.id)
+
+
 def test_a_hide_of_a_grocery_category_against_a_pin_below_it(app):
     from storefront.rules import store
     from storefront.rules.schema import Rule

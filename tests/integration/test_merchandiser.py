@@ -207,3 +207,98 @@ def test_the_impact_page_explains_its_sample_of_real_visits(app, editor):
     assert matched and int(matched.group(1)) >= 35
     assert editor.get("/admin/impact?days=0").status_code == 400
     assert "days: a whole number from 1 to 90" in editor.get("/admin/impact?days=x").get_data(True)
+
+
+def _select(page: str, field_id: str) -> str:
+    return re.search(rf'<select id="{field_id}".*?</select>', page, re.S).group(0)
+
+
+def test_the_pins_slot_is_picked_by_name_and_a_reopened_pin_shows_its_title(app, editor):
+    """The pin's slot is a select of the store's slots by their titles, grouped by page type
+    (no script needed); the rule stores the slot id; reopened, the slot is selected once and the
+    pinned product's code shows its title and category."""
+    engine = app.extensions["db"]
+    catalog = catalog_of(app)
+    star = catalog.best_sellers(1)[0]
+    new = text_of(editor.get("/admin/rules/new"))
+    picker = _select(new, "pin-0-slot")
+    assert 'name="pin-0-slot" aria-label="Pin in slot, row 1"' in picker
+    assert '<option value="" selected>The page\'s first slot</option>' in picker
+    home = re.search(r'<optgroup label="Home page".*?</optgroup>', picker, re.S).group(0)
+    assert '<option value="trending">Trending near you</option>' in home
+    search = re.search(r'<optgroup label="Search results".*?</optgroup>', picker, re.S).group(0)
+    assert '<option value="for-you">You may also like</option>' in search
+    assert 'name="pin-0-slot" type="text"' not in new  # no longer typed
+    data = form(
+        name="Star on search",
+        page="search",
+        **{"pin-0-product": star.id, "pin-0-position": "1", "pin-0-slot": "for-you"},
+    )
+    saved = editor.post("/admin/rules/new", data=data)
+    assert saved.status_code == 303, text_of(saved)
+    rule = store.draft_rules(engine)[0]
+    assert [(p.product, p.slot) for p in rule.rule.then.pin] == [(star.id, "for-you")]
+    again = text_of(editor.get(f"/admin/rules/{rule.id}"))
+    picker = _select(again, "pin-0-slot")
+    assert picker.count(" selected>") == 1  # for-you is on four pages: the rule's page is chosen
+    search = re.search(r'<optgroup label="Search results".*?</optgroup>', picker, re.S).group(0)
+    assert '<option value="for-you" selected>You may also like</option>' in search
+    known = re.search(r'data-testid="known-pin-0-product">(.*?)</ul>', again, re.S).group(1)
+    label = catalog.category_label(star.category) or star.category
+    assert star.display_title in known and star.id in known and label in known
+
+
+def test_a_slot_that_is_no_slot_of_the_shop_is_refused_naming_the_field(app, editor):
+    pid = catalog_of(app).best_sellers(1)[0].id
+    data = form(name="Lost pin", **{"pin-0-product": pid, "pin-0-slot": "nowhere"})
+    refused = editor.post("/admin/rules/new", data=data)
+    page = text_of(refused)
+    assert refused.status_code == 400 and "then.pin[0].slot: unknown slot 'nowhere'" in page
+    assert not store.draft_rules(app.extensions["db"])
+    # the typed value stays, selected, saying what it is; markup in it is escaped
+    assert '<optgroup label="Not a slot of this shop"><option value="nowhere" selected>' in page
+    hostile = form(name="Lost pin", **{"pin-0-product": pid, "pin-0-slot": "<b>x</b>"})
+    raw = editor.post("/admin/rules/new", data=hostile)
+    assert raw.status_code == 400 and "<b>x</b>" not in raw.get_data(as_text=True)
+
+
+def test_a_slot_added_by_the_rule_is_offered_once_the_form_comes_back(app, editor):
+    pid = catalog_of(app).best_sellers(1)[0].id
+    data = form(
+        name="Gifts",
+        action="check",
+        **{
+            "add-0-id": "gifts",
+            "add-0-strategy": "category_top",
+            "add-0-title": "Gifts for tonight",
+            "add-0-category": "party",
+            "pin-0-product": pid,
+        },
+    )
+    page = text_of(editor.post("/admin/rules/new", data=data))
+    picker = _select(page, "pin-0-slot")
+    mine = re.search(r'<optgroup label="Added by this rule".*?</optgroup>', picker, re.S).group(0)
+    assert '<option value="gifts">Gifts for tonight</option>' in mine
+
+
+def test_a_reopened_rule_says_which_codes_left_the_catalog(app, editor):
+    catalog = catalog_of(app)
+    star = catalog.best_sellers(1)[0]
+    rule_id = store.save_rule(  # saved without the catalog check, as an old rule would be
+        app.extensions["db"],
+        "ed",
+        Rule.model_validate(
+            {
+                "name": "Old hides",
+                "then": {
+                    "pin": [{"product": "GONE-1"}],
+                    "hide": {"products": [star.id, "GONE-2"]},
+                },
+            }
+        ),
+    )
+    page = text_of(editor.get(f"/admin/rules/{rule_id}"))
+    pin = re.search(r'data-testid="known-pin-0-product">(.*?)</ul>', page, re.S).group(1)
+    assert "GONE-1: not in the catalog any more" in pin
+    hide = re.search(r'data-testid="known-hide_products">(.*?)</ul>', page, re.S).group(1)
+    assert star.display_title in hide and "GONE-2: not in the catalog any more" in hide
