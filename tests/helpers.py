@@ -87,7 +87,6 @@ def _grocery_store(home: Path, files: Path, env: dict, customers: int, days: int
     from tests.stores.grocery import write_store
 
     paths = write_store(files, customers=customers, days=days)
-    home.mkdir(parents=True, exist_ok=True)  # its SQLite file's folder
     orders_csv, map_args, orders = grocery_orders(paths["orders"])
     run_cli(home, "import", "products", str(paths["products"]), env=env)
     run_cli(home, "import", "orders", str(orders_csv), *map_args, env=env)
