@@ -31,7 +31,12 @@ def privacy_group() -> None:
     """Delete a person's data, and check that nothing of them is left."""
 
 
-@privacy_group.command("delete")
+# a visitor id is a URL-safe token, and one in 64 begins with "-": `storefront privacy audit
+# -Rx…` takes it as the identifier, not as an unknown option (`--` before it works too)
+_AN_ID_MAY_START_WITH_A_DASH = {"ignore_unknown_options": True}
+
+
+@privacy_group.command("delete", context_settings=_AN_ID_MAY_START_WITH_A_DASH)
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
 def delete_cmd(identifier: str, as_json: bool) -> None:
@@ -58,11 +63,11 @@ def delete_cmd(identifier: str, as_json: bool) -> None:
     click.echo(
         "Recorded in the deletion ledger: the next training (`storefront train`) leaves them "
         "out; until then the served model may still hold the id "
-        f"(`storefront privacy audit {identifier}`)."
+        f"(`storefront privacy audit -- {identifier}`)."
     )
 
 
-@privacy_group.command("audit")
+@privacy_group.command("audit", context_settings=_AN_ID_MAY_START_WITH_A_DASH)
 @click.argument("identifier")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def audit_cmd(identifier: str, as_json: bool) -> None:

@@ -544,3 +544,15 @@ def test_a_visitors_orders_are_listed_bounded_and_found_even_without_their_list(
     assert orders.placed_by(r, [other]) == [f"sf:order:{theirs}"]
     for k in kept | {f"sf:order:{theirs}", f"sf:orders:{{v:{other}}}"}:
         r.delete(k)
+
+
+def test_a_visitor_id_that_begins_with_a_dash_is_an_identifier(tmp_path: Path):
+    """Visitor ids are URL-safe tokens; one in 64 begins with "-" (a test run met one)."""
+    home = tmp_path / "home"
+    env = {"STOREFRONT_HOME": str(home), "STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'x.db'}"}
+    for command in ("audit", "delete"):
+        result = CliRunner().invoke(main, ["privacy", command, "-Rx8aQ2"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "No such option" not in result.output
+    audit = CliRunner().invoke(main, ["privacy", "audit", "-Rx8aQ2"], env=env)
+    assert audit.output.rstrip().endswith("Nothing found.")
