@@ -31,7 +31,7 @@ from storefront.cli import main
 from storefront.experiments import store as experiments
 from storefront.redis_client import PENDING_EXPOSURES, key
 from storefront.training_data import read_events, read_orders
-from tests.conftest import ROOT, postgres_url, run_cli, server_redis_url
+from tests.conftest import ROOT, _backends, postgres_url, run_cli, server_redis_url
 from tests.helpers import grocery_orders, shop_app
 from tests.integration.after_purchase_support import api_key, buy
 from tests.stores.grocery import write_store
@@ -43,20 +43,6 @@ _ids = count()
 # ---- the stores ---------------------------------------------------------------------------
 
 
-def _demo_backends() -> list:
-    return [
-        pytest.param("sqlite", id="sqlite+embedded-redis"),
-        pytest.param(
-            "postgres",
-            id="postgres+redis-server",
-            marks=pytest.mark.skipif(
-                postgres_url() is None or server_redis_url() is None,
-                reason="no PostgreSQL/Redis answering on 127.0.0.1",
-            ),
-        ),
-    ]
-
-
 def _pg_schema(create: bool) -> str:
     with create_engine(postgres_url()).begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
@@ -65,7 +51,7 @@ def _pg_schema(create: bool) -> str:
     return f"{postgres_url()}?options=-csearch_path%3D{SCHEMA}"
 
 
-@pytest.fixture(scope="module", params=_demo_backends())
+@pytest.fixture(scope="module", params=_backends())
 def demo(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     """The demo store's last weeks imported and trained, on one backend pair."""
     home = tmp_path_factory.mktemp(f"delete-{request.param}")
@@ -73,7 +59,7 @@ def demo(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     orders = orders[orders["InvoiceDate"] >= "2011-11-01"]
     path = home / "orders.csv"
     orders.to_csv(path, index=False)
-    if request.param == "sqlite":
+    if request.param == "sqlite-embedded":
         env = {
             "STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}",
             "STOREFRONT_REDIS_URL": embedded_redis_url,
@@ -86,7 +72,7 @@ def demo(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     run_cli(home, "import", "orders", str(path), env=env)
     run_cli(home, "train", env=env)
     yield {"home": home, "env": env, "ts": 1320192000000}  # 2011-11-02, inside the orders
-    if request.param == "postgres":
+    if request.param == "postgres-server":
         _pg_schema(create=False)
 
 
