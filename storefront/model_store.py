@@ -6,7 +6,9 @@ Publishing copies a version's files (models/<version>/, written by recommender.t
 A node that sees a newer published version than the one it holds pulls it (`fetch`) into a
 temporary folder under models/.incoming/, checks every file against the manifest, and only then
 renames it to models/<version>/ in one step, so nothing ever reads a half-copied artifact. A
-node whose disk already has the version with matching checksums downloads nothing.
+node whose disk already has the version with matching checksums downloads nothing. A deletion
+rewrites stored versions without the person (`replace`, storefront/model_forget.py) and
+publishes the current one again (`bump`); a node whose copy is then `stale` pulls it again.
 """
 
 from __future__ import annotations

@@ -10,9 +10,12 @@ the customer, their account, imported interactions), every Redis key with one of
 among its parts (sessions, fragments, pages, pending exposure notes, exposure counts, rate
 windows; found by SCAN, so hash-tagged names are found too), the orders they placed (listed
 under `sf:orders:{v:<visitor>}`, orders.placed_by) and entries of the live event stream;
-and it adds the ids to the deletion ledger (storefront/deletions.py), which training honours,
-so the next model holds no trace either. `storefront privacy audit`
-(storefront/privacy_audit.py) looks for what is left.
+it adds the ids to the deletion ledger (storefront/deletions.py), which training honours, so
+the next model holds no trace either; and it rewrites every kept model version without them
+(storefront/model_forget.py): the served one and those kept for a rollback, on this node's
+disk and in the database's `model_artifacts`, so neither the served model nor a rollback
+brings them back. `storefront privacy audit` (storefront/privacy_audit.py) looks for what is
+left, in every kept version too.
 """
 
 from __future__ import annotations
