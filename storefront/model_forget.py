@@ -99,8 +99,9 @@ def _scratch(models_dir: Path, version: str, what: str) -> Path:
 
 
 def clean(folder: Path, gone: Gone) -> int:
-    """Rewrite one version folder without the users `gone` picks; returns how many went (0:
-    the folder is left untouched). Raises forget.CannotForget."""
+    """Rewrite one version folder without the users `gone` picks; returns how many user rows
+    went (at least 1 when only a segment example went; 0: the folder is left untouched).
+    Raises forget.CannotForget."""
     rows, examples = _found(forget.user_ids(folder), forget.segment_examples(folder), gone)
     if not len(rows) and not examples:
         return 0
