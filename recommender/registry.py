@@ -44,15 +44,20 @@ def publish(root: Path, version: str) -> None:
     os.replace(tmp, root / CURRENT)
 
 
-def rollback(root: Path) -> str:
-    """Publish the version before the current one."""
+def previous(root: Path) -> str:
+    """The version before the current one (ValueError if none)."""
     names = versions(root)
     now = current(root)
     if now not in names or names.index(now) == 0:
         raise ValueError("there is no earlier version to roll back to")
-    previous = names[names.index(now) - 1]
-    publish(root, previous)
-    return previous
+    return names[names.index(now) - 1]
+
+
+def rollback(root: Path) -> str:
+    """Publish the version before the current one."""
+    version = previous(root)
+    publish(root, version)
+    return version
 
 
 def read_meta(root: Path, version: str) -> dict:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from recommender import registry
 from recommender.serving import Model
-from storefront import model_store
+from storefront import model_forget, model_store
 from storefront.catalog_store import load_catalog
 from storefront.core.snapshot import Snapshot
 from storefront.versioned import Current, Versioned
@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 
 
 class ModelHolder:
-    """The published model and catalog as a Versioned[Snapshot]: the version is the pair
-    (models/CURRENT, the catalog stamp), so a catalog import reloads the catalog and keeps the
-    model, and a publish loads the new model with a fresh catalog."""
+    """The published model and catalog as a Versioned[Snapshot]: the version is (models/CURRENT,
+    the catalog stamp, the stamp of the last rewrite of a kept version), so a catalog import
+    reloads the catalog and keeps the model, and a publish, or a deletion that took someone out
+    of the served version (model_forget.py), loads the model again with a fresh catalog."""
 
     def __init__(self, engine: Engine, models_dir: Path, check_seconds: float):
         self._engine = engine
@@ -43,9 +44,9 @@ class ModelHolder:
             "model", self._probe, self._swap, check_seconds, pinned_max=3
         )
 
-    def _probe(self) -> tuple[str | None, int | None]:
+    def _probe(self) -> tuple[str | None, int | None, int | None]:
         self._follow_database()
-        return registry.current(self._dir), catalog_stamp(self._dir)
+        return registry.current(self._dir), catalog_stamp(self._dir), model_forget.stamp(self._dir)
 
     def _follow_database(self) -> None:
         """Pull and publish locally the database's current version when it was published after
@@ -62,17 +63,27 @@ class ModelHolder:
             if time.monotonic() - self._failed[1] < self._retry_seconds:
                 return
         version, when = row
-        if registry.current(self._dir) != version and not self._local_is_newer(when):
-            try:
-                model_store.fetch(self._engine, self._dir, version)
-                registry.publish(self._dir, version)
-            except (model_store.ArtifactError, SQLAlchemyError, OSError) as exc:
-                log.error(
-                    "model %s from the database refused, keeping the one held: %s", version, exc
-                )
-                self._failed = (row, time.monotonic())
-                return
+        try:
+            if registry.current(self._dir) != version:
+                if not self._local_is_newer(when):
+                    model_store.fetch(self._engine, self._dir, version)
+                    registry.publish(self._dir, version)
+            else:
+                self._refresh(version)
+        except (model_store.ArtifactError, SQLAlchemyError, OSError) as exc:
+            log.error("model %s from the database refused, keeping the one held: %s", version, exc)
+            self._failed = (row, time.monotonic())
+            return
         self._followed = row
+
+    def _refresh(self, version: str) -> None:
+        """The database's copy of the version this node serves, when it differs from the disk's
+        (rewritten without deleted people on another node, and published again): pulled,
+        verified and swapped in, and this node's workers told to reload (model_forget)."""
+        files = model_store.manifest(self._engine, version)
+        if files is not None and model_store.stale(self._dir / version, files):
+            model_store.fetch(self._engine, self._dir, version)
+            model_forget.touch(self._dir)
 
     def _local_is_newer(self, published: datetime) -> bool:
         try:
@@ -82,7 +93,8 @@ class ModelHolder:
         return datetime.fromtimestamp(mtime, UTC).replace(tzinfo=None) > published
 
     def _swap(self, version: tuple, previous: Current[Snapshot] | None) -> Snapshot:
-        if previous is not None and previous.version[0] == version[0]:
+        # the same model version, not rewritten since (model_forget's stamp): keep the model
+        if previous is not None and previous.version[::2] == version[::2]:
             old = previous.value  # a catalog import: same model, new catalog
             return Snapshot(load_catalog(self._engine), old.model, old.model_error)
         return self._load(version[0])
@@ -107,12 +119,14 @@ class ModelHolder:
     def pinned(self, version: str) -> Snapshot:
         """A snapshot on a given (not necessarily current) model version, for QA snapshots."""
 
-        def load(v):
+        def load(key):
+            v = key[0]
             if v not in registry.versions(self._dir):
                 self._pull(v)
             return self._load(v)
 
-        return self.versioned.pinned(version, load)
+        # keyed by the rewrite stamp too: a version rewritten after a deletion is loaded anew
+        return self.versioned.pinned((version, model_forget.stamp(self._dir)), load)
 
     def _pull(self, version: str) -> None:
         """A version this node does not have, from the database (a QA pin of an older model

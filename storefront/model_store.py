@@ -6,7 +6,9 @@ Publishing copies a version's files (models/<version>/, written by recommender.t
 A node that sees a newer published version than the one it holds pulls it (`fetch`) into a
 temporary folder under models/.incoming/, checks every file against the manifest, and only then
 renames it to models/<version>/ in one step, so nothing ever reads a half-copied artifact. A
-node whose disk already has the version with matching checksums downloads nothing.
+node whose disk already has the version with matching checksums downloads nothing. A deletion
+rewrites stored versions without the person (`replace`, storefront/model_forget.py) and
+publishes the current one again (`bump`); a node whose copy is then `stale` pulls it again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
 from storefront import db
@@ -66,6 +68,23 @@ def manifest(engine: Engine, version: str) -> dict | None:
     return json.loads(text) if text is not None else None
 
 
+def _store_files(conn, folder: Path, version: str) -> dict[str, dict]:
+    """Insert a folder's files as the version's chunks; returns their manifest."""
+    files: dict[str, dict] = {}
+    for name in _files(folder):
+        path = folder / name
+        digest, count = hashlib.sha256(), 0
+        for count, data in enumerate(_chunks(path), start=1):
+            digest.update(data)
+            conn.execute(
+                db.model_artifacts.insert(),
+                {"version": version, "name": name, "chunk_no": count - 1, "data": data},
+            )
+        size = path.stat().st_size
+        files[name] = {"sha256": digest.hexdigest(), "size": size, "chunks": count}
+    return files
+
+
 def upload(engine: Engine, models_dir: Path, version: str) -> bool:
     """Store models/<version>/ in the database (one transaction: the manifest row lands with
     its last chunk). False when it was stored already."""
@@ -74,19 +93,8 @@ def upload(engine: Engine, models_dir: Path, version: str) -> bool:
     folder = Path(models_dir) / version
     if not folder.is_dir():
         raise ArtifactError(f"no model version {version!r} under {models_dir}")
-    files: dict[str, dict] = {}
     with engine.begin() as conn:
-        for name in _files(folder):
-            path = folder / name
-            digest, count = hashlib.sha256(), 0
-            for count, data in enumerate(_chunks(path), start=1):
-                digest.update(data)
-                conn.execute(
-                    db.model_artifacts.insert(),
-                    {"version": version, "name": name, "chunk_no": count - 1, "data": data},
-                )
-            size = path.stat().st_size
-            files[name] = {"sha256": digest.hexdigest(), "size": size, "chunks": count}
+        files = _store_files(conn, folder, version)
         conn.execute(
             db.model_versions.insert(),
             {
@@ -99,6 +107,79 @@ def upload(engine: Engine, models_dir: Path, version: str) -> bool:
         )
     log.info("model %s stored in the database (%d files)", version, len(files))
     return True
+
+
+class Conflict(ArtifactError):
+    """The stored version changed after it was read (another node rewrote it meanwhile)."""
+
+
+def replace(engine: Engine, folder: Path, version: str, expected: dict) -> None:
+    """Store `folder` as the new content of a stored version whose manifest is `expected` (a
+    version with people taken out after a deletion: storefront/model_forget.py), in one
+    transaction: chunks and manifest change together, creation and publish times stay. Raises
+    Conflict, changing nothing, when the stored manifest is no longer `expected`: the row is
+    claimed first, so of two concurrent rewrites the second finds the first's manifest."""
+    t = db.model_versions
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(t)
+            .where(t.c.version == version, t.c.manifest == json.dumps(expected, sort_keys=True))
+            .values(manifest=t.c.manifest)
+        ).rowcount
+        if claimed != 1:
+            raise Conflict(f"model {version} changed in the database while it was rewritten")
+        conn.execute(delete(db.model_artifacts).where(db.model_artifacts.c.version == version))
+        files = _store_files(conn, Path(folder), version)
+        conn.execute(
+            update(t)
+            .where(t.c.version == version)
+            .values(
+                manifest=json.dumps(files, sort_keys=True),
+                size=sum(f["size"] for f in files.values()),
+            )
+        )
+    log.info("model %s rewritten in the database (%d files)", version, len(files))
+
+
+def stored_versions(engine: Engine) -> dict[str, dict]:
+    """{version: manifest} of every version stored in the database."""
+    t = db.model_versions
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.c.version, t.c.manifest).order_by(t.c.version)).all()
+    return {v: json.loads(m) for v, m in rows}
+
+
+def read_file(engine: Engine, version: str, name: str) -> bytes | None:
+    """One stored file of a version, whole (small files: an id map, a JSON), None if absent."""
+    t = db.model_artifacts
+    with engine.connect() as conn:
+        chunks = conn.execute(
+            select(t.c.data).where(t.c.version == version, t.c.name == name).order_by(t.c.chunk_no)
+        ).scalars()
+        data = b"".join(bytes(c) for c in chunks)
+    return data or None
+
+
+def bump(engine: Engine, version: str) -> None:
+    """Publish the current version again (now), when `version` is it: the nodes that follow
+    the database notice the change and re-check their copy of it (model_holder.ModelHolder).
+    Any other version is left alone (bumping it would make it current)."""
+    now = published(engine)
+    if now is None or now[0] != version:
+        return
+    t = db.model_versions
+    with engine.begin() as conn:
+        conn.execute(update(t).where(t.c.version == version).values(published=_now()))
+
+
+def stale(folder: Path, files: dict) -> bool:
+    """Whether a folder's copy of a version is not the stored one: its meta.json (rewritten
+    whenever a version's content changes) differs from the manifest's; one small file read."""
+    want = files.get("meta.json")
+    path = Path(folder) / "meta.json"
+    if want is None or not path.is_file():
+        return True
+    return _sha256(path) != want["sha256"]
 
 
 def publish(engine: Engine, models_dir: Path, version: str) -> None:

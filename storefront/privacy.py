@@ -10,9 +10,12 @@ the customer, their account, imported interactions), every Redis key with one of
 among its parts (sessions, fragments, pages, pending exposure notes, exposure counts, rate
 windows; found by SCAN, so hash-tagged names are found too), the orders they placed (listed
 under `sf:orders:{v:<visitor>}`, orders.placed_by) and entries of the live event stream;
-and it adds the ids to the deletion ledger (storefront/deletions.py), which training honours,
-so the next model holds no trace either. `storefront privacy audit`
-(storefront/privacy_audit.py) looks for what is left.
+it adds the ids to the deletion ledger (storefront/deletions.py), which training honours, so
+the next model holds no trace either; and it rewrites every kept model version without them
+(storefront/model_forget.py): the served one and those kept for a rollback, on this node's
+disk and in the database's `model_artifacts`, so neither the served model nor a rollback
+brings them back. `storefront privacy audit` (storefront/privacy_audit.py) looks for what is
+left, in every kept version too.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import redis
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from storefront import db, deletions, orders
+from storefront import db, deletions, model_forget, orders
 from storefront.identity import customer_of, visitors_of_customer
 from storefront.redis_client import (
     BOUGHT,
@@ -222,11 +226,13 @@ def erase(
     rows_of: list[str],
     customers: Iterable[str] = (),
     cache: redis.Redis | None = None,
+    models_dir: Path | None = None,
 ) -> dict:
     """Delete every row and key of these people and add them to the deletion ledger, in one
     SQL transaction first (rows of `rows_of` visitor ids and of the customers, plus every
     customer those visitors were stitched to), then Redis (keys of `visitors` and the
-    customers, on the session store and the cache; their stream entries). Returns counts."""
+    customers, on the session store and the cache; their stream entries), then every kept
+    model version under `models_dir` and in the database (model_forget). Returns counts."""
     cache = r if cache is None else cache
     with engine.begin() as conn:
         customers = sorted(
@@ -264,6 +270,7 @@ def erase(
     doomed = stream_entries_of(r, visitors)
     for i in range(0, len(doomed), 500):
         r.xdel(key(EVENT_STREAM), *doomed[i : i + 500])
+    models = model_forget.forget_people(engine, models_dir, [*rows_of, *customers])
     return {
         "visitors": len(visitors),
         "customers": len(customers),
@@ -272,6 +279,7 @@ def erase(
         "keys": keys,
         "stream_entries": len(doomed),
         "ledger": recorded,
+        "model_versions": models.as_dict(),
     }
 
 
@@ -281,13 +289,15 @@ def delete_person(
     visitor_id: str,
     customer_id: str | None,
     cache: redis.Redis | None = None,
+    models_dir: Path | None = None,
 ) -> dict:
     """Delete every trace of this person (`scope`: the session's signed-in customer and all
     their visitor ids, or this anonymous visitor alone); returns counts of what was removed.
-    Fragments and pages are deleted from `cache` (the cache server, when it is not `r`)."""
+    Fragments and pages are deleted from `cache` (the cache server, when it is not `r`); the
+    kept model versions under `models_dir` (and in the database) are rewritten without them."""
     visitors, rows_of = scope(engine, visitor_id, customer_id)
     customers = [customer_id] if customer_id else []
-    return erase(engine, r, visitors, rows_of, customers, cache)
+    return erase(engine, r, visitors, rows_of, customers, cache, models_dir)
 
 
 def known_customer(conn: Connection, identifier: str) -> bool:
@@ -321,11 +331,16 @@ def resolve(engine: Engine, r: redis.Redis, identifier: str) -> tuple[list[str],
 
 
 def delete_identifier(
-    engine: Engine, r: redis.Redis, identifier: str, cache: redis.Redis | None = None
+    engine: Engine,
+    r: redis.Redis,
+    identifier: str,
+    cache: redis.Redis | None = None,
+    models_dir: Path | None = None,
 ) -> dict:
     """`storefront privacy delete`: the person behind a visitor or customer id (`resolve`),
-    their SQL rows, Redis keys and stream entries deleted, and the identifier recorded in the
-    ledger whatever it matched (a later import that carries it is left out of training)."""
+    their SQL rows, Redis keys and stream entries deleted, the kept model versions rewritten
+    without them, and the identifier recorded in the ledger whatever it matched (a later
+    import that carries it is left out of training)."""
     visitors, customers = resolve(engine, r, identifier)
-    done = erase(engine, r, visitors, visitors, customers, cache)
+    done = erase(engine, r, visitors, visitors, customers, cache, models_dir)
     return {**done, "visitor_ids": visitors, "customer_ids": customers}

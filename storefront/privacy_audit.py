@@ -3,26 +3,26 @@ id, and say what is there.
 
 Where it looks: every SQL column that names a person (privacy.PERSON_COLUMNS), every key of the
 session store and the cache that has one of the ids among its parts (privacy.person_keys, by
-SCAN), the orders they placed (orders.placed_by), the live event stream, and the served model
-(models/CURRENT): its user id map (`model_traces`). A deleted person's id stays in the served model
-until the next training, which leaves them out (the deletion ledger); the audit says so, apart
-from what a deletion should have removed. Older versions kept for a rollback are listed as a
-note: a rollback would bring them back.
+SCAN), the orders they placed (orders.placed_by), the live event stream, and every kept model
+version: the served one (models/CURRENT), the others on this node's disk kept for a rollback,
+and every version stored in the database for the other nodes (`model_artifacts`): their user id
+maps and their segments' example customers (recommender.forget.traces). A deletion rewrites
+every kept version without the person (storefront/model_forget.py), so after one the audit finds
+nothing anywhere; a version that still names them is reported with its place.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import redis
 from sqlalchemy.engine import Engine
 
-from recommender import registry
-from recommender.event_log import VISITOR_PREFIX
-from storefront import deletions, orders, privacy
+from recommender import forget, registry
+from storefront import deletions, model_store, orders, privacy
 
 # exit codes of `storefront privacy audit`
 NOTHING, FOUND, ONLY_MODEL = 0, 1, 2
@@ -40,7 +40,9 @@ class Audit:
     stream_entries: int = 0
     model_version: str | None = None
     model_files: dict[str, int] = field(default_factory=dict)  # file -> matching ids
-    older_versions: list[str] = field(default_factory=list)
+    # version -> {file: matching ids}: other versions on this disk, and those in the database
+    older_versions: dict[str, dict[str, int]] = field(default_factory=dict)
+    database_versions: dict[str, dict[str, int]] = field(default_factory=dict)
     deleted: tuple[str, datetime] | None = None  # (kind, when) from the ledger
 
     @property
@@ -49,10 +51,15 @@ class Audit:
         return bool(self.rows or any(self.keys.values()) or self.stream_entries)
 
     @property
+    def in_models(self) -> bool:
+        """Any kept model version, anywhere, that names them."""
+        return bool(self.model_files or self.older_versions or self.database_versions)
+
+    @property
     def exit_code(self) -> int:
         if self.stored:
             return FOUND
-        return ONLY_MODEL if self.model_files else NOTHING
+        return ONLY_MODEL if self.in_models else NOTHING
 
     def as_dict(self) -> dict:
         return {
@@ -66,6 +73,7 @@ class Audit:
                 "version": self.model_version,
                 "files": self.model_files,
                 "older_versions_holding_it": self.older_versions,
+                "database_versions_holding_it": self.database_versions,
             },
             "deleted": (
                 {"kind": self.deleted[0], "when": self.deleted[1].isoformat()}
@@ -96,57 +104,49 @@ class Audit:
             out.append("  database and Redis: nothing found")
         if self.model_files:
             files = ", ".join(sorted(self.model_files))
-            out.append(f"  FOUND the served model {self.model_version} holds the id ({files}).")
-            if self.deleted:
-                out.append(
-                    "    It was trained before the deletion; the next training "
-                    "(`storefront train`) leaves this person out (the deletion ledger)."
-                )
-            else:
-                out.append("    It is not in the deletion ledger: the next model will hold it too.")
+            out.append(f"  FOUND the served model {self.model_version} holds the id ({files})")
         elif self.model_version:
             out.append(f"  served model {self.model_version}: nothing found")
         else:
             out.append("  served model: none")
-        if self.older_versions:
-            out.append(
-                "  note: older model versions kept for a rollback hold it: "
-                + ", ".join(self.older_versions)
-                + " (a rollback would serve them again)"
-            )
+        for place, found in (("disk", self.older_versions), ("database", self.database_versions)):
+            for version, files in sorted(found.items()):
+                names = ", ".join(sorted(files))
+                out.append(f"  FOUND model {version} in the {place} ({names})")
+        if not (self.older_versions or self.database_versions):
+            out.append("  every other kept model version (disk and database): nothing found")
+        if self.in_models:
+            if self.deleted:
+                out.append(
+                    "    Deleted, yet a model version still names them: run "
+                    "`storefront privacy delete` again to rewrite the versions; a version that "
+                    "cannot be rewritten is refused for a rollback."
+                )
+            else:
+                out.append("    It is not in the deletion ledger: the next model will hold it too.")
         verdict = {
             NOTHING: "Nothing found.",
             FOUND: "Found data of this person.",
-            ONLY_MODEL: "Nothing in the database or Redis; the served model still holds the id "
-            "until the next training.",
+            ONLY_MODEL: "Nothing in the database or Redis; a kept model version holds the id.",
         }
         out.append(verdict[self.exit_code])
         return out
 
 
-def _holds(path: Path, wanted: np.ndarray) -> int:
-    """How many of the wanted ids a model file's text array holds."""
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:  # an object array: never written by the library
-        return 0
-    if array.dtype.kind not in "US":
-        return 0
-    return int(np.isin(wanted, np.asarray(array).astype(str).ravel()).sum())
-
-
 def model_traces(models_dir: Path, version: str, ids: list[str]) -> dict[str, int]:
-    """{file: ids found} in one model version's folder: its arrays of user ids (user_ids.npy:
-    customer ids, and "visitor:<id>" for visitors who never signed in; any other text array
-    named for users). Product-keyed files are not read: a product id may look like a customer
-    number."""
-    wanted = np.asarray([*ids, *(VISITOR_PREFIX + i for i in ids)], dtype=str)
-    found = {}
-    for path in sorted((models_dir / version).glob("*user*.npy")):
-        n = _holds(path, wanted)
-        if n:
-            found[path.name] = n
-    return found
+    """{file: ids found} in one model version's folder on disk (recommender.forget.traces)."""
+    return forget.traces(Path(models_dir) / version, ids)
+
+
+def stored_traces(engine: Engine, version: str, ids: list[str]) -> dict[str, int]:
+    """{file: ids found} in a version stored in the database: its id map and segments read
+    from their chunks (nothing else of the version is downloaded)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in (forget.USER_IDS, forget.SEGMENTS):
+            data = model_store.read_file(engine, version, name)
+            if data is not None:
+                (Path(tmp) / name).write_bytes(data)
+        return forget.traces(Path(tmp), ids)
 
 
 def audit(
@@ -156,8 +156,9 @@ def audit(
     models_dir: Path,
     cache: redis.Redis | None = None,
 ) -> Audit:
-    """Scan the database, Redis (session store and cache) and the served model for the person
-    behind this identifier (privacy.resolve: a customer and their visitor ids, or a visitor)."""
+    """Scan the database, Redis (session store and cache) and every kept model version (this
+    disk's and the database's) for the person behind this identifier (privacy.resolve: a
+    customer and their visitor ids, or a visitor)."""
     cache = r if cache is None else cache
     visitors, customers = privacy.resolve(engine, r, identifier)
     found = Audit(identifier, visitors, customers, deleted=deletions.deleted_at(engine, identifier))
@@ -175,9 +176,10 @@ def audit(
     ids = [*visitors, *customers]
     if found.model_version:
         found.model_files = model_traces(models_dir, found.model_version, ids)
-    found.older_versions = [
-        v
-        for v in registry.versions(models_dir)
-        if v != found.model_version and model_traces(models_dir, v, ids)
-    ]
+    for version in registry.versions(models_dir):
+        if version != found.model_version and (held := model_traces(models_dir, version, ids)):
+            found.older_versions[version] = held
+    for version in model_store.stored_versions(engine):
+        if held := stored_traces(engine, version, ids):
+            found.database_versions[version] = held
     return found

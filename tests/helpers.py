@@ -149,3 +149,36 @@ def trained_grocery(out: Path, redis_url: str, customers: int = 300, days: int =
         "database_url": shop["env"]["STOREFRONT_DATABASE_URL"],
         "redis_url": redis_url,
     }
+
+
+def backend_env(backend: str, home: Path, schema: str, embedded_redis_url: str) -> dict:
+    """The database and Redis URLs of one of tests/conftest.py's backends for a store at
+    `home`: SQLite in the home and the embedded Redis, or PostgreSQL in a schema of its own
+    (made afresh; `drop_schema` after) and the Redis server."""
+    from tests.conftest import server_redis_url
+
+    if backend == "sqlite-embedded":
+        return {
+            "STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}",
+            "STOREFRONT_REDIS_URL": embedded_redis_url,
+        }
+    return {
+        "STOREFRONT_DATABASE_URL": pg_schema(schema, create=True),
+        "STOREFRONT_REDIS_URL": server_redis_url(),
+    }
+
+
+def pg_schema(schema: str, create: bool) -> str:
+    """A PostgreSQL schema dropped (and made again when `create`) in the test database; the
+    URL that works in it."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import postgres_url
+
+    engine = create_engine(postgres_url())
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        if create:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{postgres_url()}?options=-csearch_path%3D{schema}"

@@ -1,6 +1,7 @@
 // The studio works without this script; it only adds conveniences:
 // - the rule form is checked while it is written (problems, and conflicts with other rules),
 // - products are picked by searching their names (the code field is filled in),
+// - slot pickers show the slots of the pages the rule is for,
 // - a boost or bury row shows the control for the attribute it is about,
 // - destructive buttons ask for confirmation.
 (function () {
@@ -87,6 +88,41 @@
     if (/-(id|title)$/.test(input.name)) input.addEventListener("input", refreshSlotPickers);
   });
   refreshSlotPickers();
+
+  // ---- slot pickers (pins, moves, changes): the slots of the pages the rule is for ----------
+  // first, the other pages' hidden and out of the arrow keys' way (every page's when no page
+  // box is ticked; a group holding the chosen slot stays)
+  function showRulePages() {
+    var pages = [];
+    form.querySelectorAll("input[name='page']:checked").forEach(function (box) {
+      pages.push(box.value);
+    });
+    form.querySelectorAll("select[data-slot-picker]").forEach(function (select) {
+      var chosen = select.options[select.selectedIndex];
+      var groups = Array.prototype.slice.call(select.querySelectorAll("optgroup[data-page]"));
+      if (!groups.length) return;
+      var anchor = groups[0];
+      groups.forEach(function (group) {
+        if (pages.indexOf(group.getAttribute("data-page")) >= 0 && group !== anchor) {
+          select.insertBefore(group, anchor);
+        }
+      });
+      groups.forEach(function (group) {
+        var other = pages.length > 0 && pages.indexOf(group.getAttribute("data-page")) < 0;
+        var off = other && !(chosen && chosen.parentNode === group);
+        group.hidden = off;
+        group.disabled = off;
+      });
+      if (chosen) chosen.selected = true;
+    });
+  }
+  form.querySelectorAll("input[name='page']").forEach(function (box) {
+    box.addEventListener("change", showRulePages);
+  });
+  form.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[data-slot-picker]")) showRulePages();
+  });
+  showRulePages();
 
   // ---- product pickers: type words of a name, choose a product, its code goes in -----------
   var searchUrl = form.getAttribute("data-product-search");

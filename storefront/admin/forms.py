@@ -107,10 +107,36 @@ def band_choices() -> list[SelectChoice]:
     return out
 
 
+# what each strategy fills a slot with, in a merchandiser's words (the rule stores the name)
+STRATEGY_LABELS = {
+    "for_you": "Recommended for them (their taste)",
+    "because_you_viewed": "Because they viewed (their recent views)",
+    "recently_viewed": "Recently viewed by them",
+    "buy_again": "Buy again (their past orders)",
+    "owned_complements": "Goes with what they bought",
+    "order_complements": "Goes with the order just placed",
+    "cart_complements": "Goes with their basket",
+    "similar": "Similar to this product",
+    "trending_near_you": "Trending near them",
+    "seasonal": "In season",
+    "new_arrivals": "New arrivals",
+    "category_top": "Best sellers of a category (choose it)",
+    "category_listing": "The category's product listing",
+    "search_results": "The search results",
+}
+
+
+def strategy_label(name: str) -> str:
+    """A strategy in words (a strategy without words yet: its name, readable)."""
+    return STRATEGY_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
 def strategy_choices() -> list[SelectChoice]:
+    """Every registered strategy, by its words (alphabetically); the value is its name."""
     from storefront import strategies
 
-    return [NONE, *_pairs(sorted(strategies.REGISTRY))]
+    named = sorted(strategies.REGISTRY, key=lambda n: strategy_label(n).lower())
+    return [NONE, *(SelectChoice(n, strategy_label(n)) for n in named)]
 
 
 class LoginForm(FlaskForm):

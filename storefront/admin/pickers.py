@@ -1,8 +1,10 @@
 """What the rule form's pickers ask for as the merchandiser types: products by words of their
 name (or the start of their code), from the catalog the shop serves. Categories need no
-endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy"). The pin's
-slot is a select of the store's slots by their titles, grouped by page type; a reopened rule
-shows each product code with its title (or says it is no longer in the catalog)."""
+endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy"). The slot of
+a pin, a move and a change is a select of the store's slots by their titles, grouped by page
+type, the pages the rule is for first (admin.js hides the other pages' groups as the page boxes
+are ticked); a reopened rule shows each product code with its title (or says it is no longer in
+the catalog)."""
 
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def product_search():
     return jsonify({"query": query, "products": products})
 
 
-# ---- the pin's slot: a select of the store's slots by their names, grouped by page type -------
+# ---- a slot (pins, moves, changes): a select of the store's slots by their names, by page type --
 
 PAGE_LABELS = {
     "home": "Home page",
@@ -77,6 +79,7 @@ class SlotGroup:
     label: str
     options: tuple[SlotOption, ...]
     this_rule: bool = False  # the slots this rule adds (admin.js refreshes them as they are typed)
+    page: str | None = None  # the page type whose default layout these are
 
 
 def slot_groups(
@@ -85,13 +88,15 @@ def slot_groups(
     this_rule: list[tuple[str, str]],
     other_rules: list[tuple[str, str]],
 ) -> list[SlotGroup]:
-    """The slots a pin may name, by page type (the default layouts), then those this rule and the
-    other draft rules add ((id, title) pairs). `value`, the row's slot, is selected once: in the
-    first group of a page the rule is for, else in its first group; a value that is no slot of
-    the shop stays an option (saying so), so that reopening never drops it and saving names it."""
+    """The slots a pin, a move or a change may name, by page type (the default layouts; the
+    pages the rule is for first), then those this rule and the other draft rules add ((id,
+    title) pairs). `value`, the row's slot, is selected once: in the first group of a page the
+    rule is for, else in its first group; a value that is no slot of the shop stays an option
+    (saying so), so that reopening never drops it and saving names it."""
     value = (value or "").strip()
+    ordered = sorted(PAGE_TYPES, key=lambda p: p not in (pages or ()))  # stable: theirs first
     groups: list[tuple[str, list[tuple[str, str]], bool, str | None]] = [
-        (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p) for p in PAGE_TYPES
+        (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p) for p in ordered
     ]
     groups.append(("Added by this rule", _unique(this_rule), True, None))
     mine = {sid for sid, _ in this_rule}
@@ -108,8 +113,9 @@ def slot_groups(
                 SlotOption(sid, title or sid, i == chosen and sid == value) for sid, title in slots
             ),
             this,
+            page,
         )
-        for i, (label, slots, this, _) in enumerate(groups)
+        for i, (label, slots, this, page) in enumerate(groups)
         if slots or this
     ]
     if value and chosen is None:

@@ -306,18 +306,24 @@ def make_form(rule: Rule | None = None, formdata=None, stamp: str = "") -> RuleF
 
 
 def picker_data(form: RuleForm, other_rules: list[Rule]) -> dict[str, Any]:
-    """What the template needs beside the form's fields: each pin row's slot choices, and the
-    title of every product code the form holds (read from the catalog the shop serves)."""
+    """What the template needs beside the form's fields: the slot choices of each pin, move and
+    change row, and the title of every product code the form holds (read from the catalog the
+    shop serves)."""
     this_rule = [(r.form.id.data or "", r.form.title.data or "") for r in form.add]
     others = [(spec.id, spec.title) for rule in other_rules for spec in rule.then.add]
     pages = list(form.page.data or ())
-    pin_slots = [pickers.slot_groups(r.form.slot.data, pages, this_rule, others) for r in form.pin]
+
+    def slots(rows) -> list[list[pickers.SlotGroup]]:
+        return [pickers.slot_groups(r.form.slot.data, pages, this_rule, others) for r in rows]
+
     field_codes = {r.form.product.id: codes(r.form.product.data) for r in form.pin}
     for name in ("hide_products", *CODE_LIST_FIELDS):
         field_codes[getattr(form, name).id] = codes(getattr(form, name).data)
     every = [c for found in field_codes.values() for c in found]
     return {
-        "pin_slots": pin_slots,
+        "pin_slots": slots(form.pin),
+        "move_slots": slots(form.move),
+        "set_slots": slots(form.set),
         "field_codes": field_codes,
         "known": pickers.known_products(every),
     }

@@ -36,6 +36,7 @@ def models_publish(version: str) -> None:
 
     settings, engine = common.settings_and_engine()
     try:
+        _clean(settings, engine, version)
         registry.publish(settings.models_dir, version)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
@@ -49,11 +50,26 @@ def models_rollback() -> None:
 
     settings, engine = common.settings_and_engine()
     try:
-        version = registry.rollback(settings.models_dir)
+        version = registry.previous(settings.models_dir)
+        _clean(settings, engine, version)
+        registry.publish(settings.models_dir, version)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     _share(settings, engine, version)
     click.echo(f"Rolled back to {version}.")
+
+
+def _clean(settings, engine, version: str) -> None:
+    """Everyone in the deletion ledger out of a kept version before it is served again; a
+    version that cannot be cleaned is refused (ValueError, with why)."""
+    from storefront import model_forget
+
+    try:
+        gone = model_forget.make_servable(engine, settings.models_dir, version)
+    except model_forget.NotServable as exc:
+        raise ValueError(str(exc)) from None
+    if gone:
+        click.echo(f"Took {gone} deleted people out of {version} before serving it.")
 
 
 def _share(settings, engine, version: str) -> None:

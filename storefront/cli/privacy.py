@@ -1,6 +1,7 @@
 """`storefront privacy delete|audit VISITOR`: forget a person (a visitor id or a customer id)
 the way /me's "Delete my data" does, and look for anything of them left in the database, in
-Redis and in the served model (storefront/privacy.py, storefront/privacy_audit.py)."""
+Redis and in every kept model version (storefront/privacy.py, storefront/model_forget.py,
+storefront/privacy_audit.py)."""
 
 from __future__ import annotations
 
@@ -41,8 +42,9 @@ _AN_ID_MAY_START_WITH_A_DASH = {"ignore_unknown_options": True}
 @click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
 def delete_cmd(identifier: str, as_json: bool) -> None:
     """Delete everything of the person behind IDENTIFIER (a visitor id or a customer id, with
-    every visitor id stitched to them): their rows, Redis keys and live events, and record them
-    in the deletion ledger, which the next training honours."""
+    every visitor id stitched to them): their rows, Redis keys and live events, their entries
+    in every kept model version (served or kept for a rollback, on disk and in the database),
+    and record them in the deletion ledger, which every later training honours."""
     from storefront import privacy
 
     identifier = identifier.strip()
@@ -50,7 +52,7 @@ def delete_cmd(identifier: str, as_json: bool) -> None:
         raise click.UsageError("VISITOR: give a visitor id or a customer id")
     settings, engine = settings_and_engine()
     r, cache = _clients(settings)
-    done = privacy.delete_identifier(engine, r, identifier, cache)
+    done = privacy.delete_identifier(engine, r, identifier, cache, settings.models_dir)
     if as_json:
         click.echo(json.dumps(done, indent=1, sort_keys=True))
         return
@@ -60,10 +62,22 @@ def delete_cmd(identifier: str, as_json: bool) -> None:
         f"Deleted {who}: {rows} rows, {done['keys']} Redis keys, "
         f"{done['stream_entries']} live events."
     )
+    models = done["model_versions"]
+    rewritten = sorted({*models["disk"], *models["database"]})
     click.echo(
-        "Recorded in the deletion ledger: the next training (`storefront train`) leaves them "
-        "out; until then the served model may still hold the id "
-        f"(`storefront privacy audit -- {identifier}`)."
+        "Model versions rewritten without them: "
+        + (", ".join(rewritten) if rewritten else "none held them")
+        + "."
+    )
+    for version, why in sorted(models["refused"].items()):
+        click.echo(
+            f"Model {version} could not be cleaned ({why}): it is refused for a rollback; "
+            "train a new model (`storefront train`) before serving another.",
+            err=True,
+        )
+    click.echo(
+        "Recorded in the deletion ledger: every later training leaves them out "
+        f"(`storefront privacy audit -- {identifier}` checks what is left)."
     )
 
 

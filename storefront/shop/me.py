@@ -84,6 +84,7 @@ def me_update():
             visitor,
             customer,
             cache=current_app.extensions["cache"],
+            models_dir=current_app.config["SETTINGS"].models_dir,
         )
         switch_visitor()  # this browser starts over as someone new
         return redirect(url_for("shop.me", deleted="account" if customer else 1), code=303)

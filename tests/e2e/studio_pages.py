@@ -76,6 +76,12 @@ class RuleEditor(Studio):
         if position:
             self.field(f"Pin position, row {row}").fill(str(position))
 
+    def move(self, row: int, slot: str, position: int = 0) -> None:
+        """A move row; its slot is chosen in the picker by the slot's title."""
+        self.field(f"Move slot, row {row}").select_option(label=slot)
+        if position:
+            self.field(f"Move to position, row {row}").fill(str(position))
+
     def pick_product(self, finder: str, words: str, product_id: str) -> None:
         """Type words of a product's name into a picker and choose it among the matches."""
         box = self.page.get_by_role("combobox", name=finder)

@@ -332,6 +332,60 @@ def test_a_hide_typed_against_a_higher_priority_pin_warns_before_saving(
         _empty_draft(studio_home)
 
 
+def test_a_merchandiser_moves_and_changes_a_slot_by_its_name(
+    shop_server: str, studio_home: Path, page: Page
+):
+    """As a merchandiser: on category pages I move "Recommended for you" above the listing and
+    make it show what is trending, choosing the slot by its title among the slots of the
+    pages my rule is for, and the strategy by what it shows, with the keyboard as well as
+    the mouse; the preview shows the category page changed."""
+    rule = "Trending picks first on category pages"
+    editor = RuleEditor(page, shop_server).sign_in("ed", PASSWORD)
+    try:
+        editor.open_new()
+        editor.field("Name").fill(rule)
+        editor.check("Page", "category")
+        move = editor.field("Move slot, row 1")
+        # only the category pages' slots are offered, first
+        expect(move.locator('optgroup[data-page="home"]')).to_have_js_property("hidden", True)
+        expect(move.locator("optgroup").first).to_have_attribute("label", "Category pages")
+        buy_again = move.locator('option[value="buy-again"]')  # on home pages only
+        assert buy_again.evaluate("o => o.matches(':disabled')")
+        move.focus()  # by keyboard: the first slot of a category page is the listing
+        page.keyboard.press("ArrowDown")
+        expect(move).to_have_value("listing")
+        editor.move(1, "Recommended for you", position=1)
+        expect(move).to_have_value("for-you")
+        change = editor.field("Change slot, row 1")
+        change.focus()  # typing a title's first letters picks it, as in any select
+        page.keyboard.type("Rec")
+        expect(change).to_have_value("for-you")
+        editor.field("New strategy, row 1").select_option(label="Trending near them")
+        expect(editor.field("New strategy, row 1")).to_have_value("trending_near_you")
+        expect(editor.live_check).to_contain_text("No problems.")
+        editor.save()
+        expect(editor.flash).to_contain_text(f"Saved '{rule}' in the draft")
+        editor.reopen(rule)
+        expect(editor.field("Move slot, row 1")).to_have_value("for-you")
+        expect(editor.field("Move to position, row 1")).to_have_value("1")
+        expect(editor.field("Change slot, row 1")).to_have_value("for-you")
+        expect(editor.field("New strategy, row 1")).to_have_value("trending_near_you")
+        selected = editor.field("Move slot, row 1").evaluate(
+            "s => s.options[s.selectedIndex].parentNode.label"
+        )
+        assert selected == "Category pages", selected
+
+        preview = PreviewPage(page, shop_server)
+        preview.open(**{"Page": "category", "Category (category page)": "christmas"})
+        assert preview.slots("draft")[0] == "for-you", preview.slots("draft")
+        assert preview.slots("published")[0] == "listing", preview.slots("published")
+        expect(preview.frame("draft").locator('section[data-slot="for-you"]')).to_have_attribute(
+            "data-strategy", "trending_near_you"
+        )
+    finally:
+        _empty_draft(studio_home)
+
+
 def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_page):
     phone = new_page(
         viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, user_agent=IPHONE_UA
@@ -346,6 +400,9 @@ def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_pag
     assert widths[0] <= widths[1] == 375, widths  # no horizontal scroll
     for control in (
         editor.field("Name"),
+        editor.field("Move slot, row 1"),
+        editor.field("Change slot, row 1"),
+        editor.field("New strategy, row 1"),
         editor.field("Pin product, row 1"),
         editor.field("Pin in slot, row 1"),
         editor.field("Category, lift row 1"),

@@ -1,7 +1,7 @@
 """Delete means delete (issue #18): a shopper deleted on /me, a visitor and a customer deleted
 with `storefront privacy delete`, leave no row that names them in any table, no Redis key, no
-live event, and, from the next training, nothing in the model; `storefront privacy audit` says
-what is left at each step (1: data, 2: only the served model until the next training, 0:
+live event, nothing in the model versions kept (rewritten at once), and, from the next training,
+nothing in a new model; `storefront privacy audit` says what is left at each step (1: data, 0:
 nothing). On the demo store (both backends) and on the grocery store (tests/stores/grocery.py).
 
 The checks here do not trust the code under test: every string column of every table is
@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 import redis as redis_lib
 from click.testing import CliRunner
-from sqlalchemy import String, Text, create_engine, func, select, text
+from sqlalchemy import String, Text, func, select
 
 from recommender import registry
 from storefront import db, deletions
@@ -31,8 +31,8 @@ from storefront.cli import main
 from storefront.experiments import store as experiments
 from storefront.redis_client import PENDING_EXPOSURES, key
 from storefront.training_data import read_events, read_orders
-from tests.conftest import ROOT, _backends, postgres_url, run_cli, server_redis_url
-from tests.helpers import grocery_orders, shop_app
+from tests.conftest import ROOT, _backends, run_cli
+from tests.helpers import backend_env, grocery_orders, pg_schema, shop_app
 from tests.integration.after_purchase_support import api_key, buy
 from tests.stores.grocery import write_store
 
@@ -43,14 +43,6 @@ _ids = count()
 # ---- the stores ---------------------------------------------------------------------------
 
 
-def _pg_schema(create: bool) -> str:
-    with create_engine(postgres_url()).begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        if create:
-            conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    return f"{postgres_url()}?options=-csearch_path%3D{SCHEMA}"
-
-
 @pytest.fixture(scope="module", params=_backends())
 def demo(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     """The demo store's last weeks imported and trained, on one backend pair."""
@@ -59,21 +51,12 @@ def demo(request, tmp_path_factory, subset_csv, embedded_redis_url) -> dict:
     orders = orders[orders["InvoiceDate"] >= "2011-11-01"]
     path = home / "orders.csv"
     orders.to_csv(path, index=False)
-    if request.param == "sqlite-embedded":
-        env = {
-            "STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}",
-            "STOREFRONT_REDIS_URL": embedded_redis_url,
-        }
-    else:
-        env = {
-            "STOREFRONT_DATABASE_URL": _pg_schema(create=True),
-            "STOREFRONT_REDIS_URL": server_redis_url(),
-        }
+    env = backend_env(request.param, home, SCHEMA, embedded_redis_url)
     run_cli(home, "import", "orders", str(path), env=env)
     run_cli(home, "train", env=env)
     yield {"home": home, "env": env, "ts": 1320192000000}  # 2011-11-02, inside the orders
     if request.param == "postgres-server":
-        _pg_schema(create=False)
+        pg_schema(SCHEMA, create=False)
 
 
 @pytest.fixture(scope="module")
@@ -337,21 +320,14 @@ def forget_and_check(store: dict, tag: str) -> None:
         for order_id in placed:
             assert order_fragment(app, order_id) == 404
 
-        # 3. the audit: nothing in the database or Redis; the served model until next training
-        # (the id the shopper had before signing in was never a user of the model: its events
-        # were the customer's)
-        for ident, status in (
-            (me_customer, 2),
-            (shopper_ids[0], 0),
-            (anon_id, 2),
-            (cli_customer, 2),
-        ):
+        # 3. the audit: nothing in the database, Redis or any kept model version (the deletion
+        # rewrote the served one without them; test_forget_in_model_versions.py: the others)
+        assert not {me_customer, cli_customer, f"visitor:{anon_id}"} & model_users(store)
+        for ident in (me_customer, shopper_ids[0], anon_id, cli_customer):
             out = privacy(store, "audit", ident)
-            assert out.returncode == status, out.stdout + out.stderr
+            assert out.returncode == 0, out.stdout + out.stderr
             assert "database and Redis: nothing found" in out.stdout
             assert "deletion ledger: deleted as a" in out.stdout
-            if status == 2:
-                assert "the next training (`storefront train`) leaves this person out" in out.stdout
         assert deletions.deleted_at(engine, me_customer)[0] == "customer"
         assert deletions.deleted_at(engine, anon_id)[0] == "visitor"
 

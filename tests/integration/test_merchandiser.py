@@ -248,6 +248,56 @@ def test_the_pins_slot_is_picked_by_name_and_a_reopened_pin_shows_its_title(app,
     assert star.display_title in known and star.id in known and label in known
 
 
+def test_move_and_change_rows_pick_slots_and_strategies_by_name(app, editor):
+    """A move's and a change's slot are chosen like a pin's: the store's slots by their titles,
+    the pages the rule is for first; the new strategy is chosen by what it shows, in words. The
+    rule stores ids and names; reopened, each is selected once."""
+    engine = app.extensions["db"]
+    new = text_of(editor.get("/admin/rules/new"))
+    for field_id, label in (
+        ("move-0-slot", "Move slot, row 1"),
+        ("set-0-slot", "Change slot, row 1"),
+    ):
+        picker = _select(new, field_id)
+        assert f'aria-label="{label}" data-slot-picker' in picker
+        assert '<option value="" selected>Choose a slot</option>' in picker
+        home = re.search(r'<optgroup label="Home page".*?</optgroup>', picker, re.S).group(0)
+        assert (
+            'data-page="home"' in home
+            and '<option value="trending">Trending near you</option>' in home
+        )
+        assert f'name="{field_id}" type="text"' not in new  # no longer typed
+    strategy = re.search(r'<select[^>]*id="set-0-strategy".*?</select>', new, re.S).group(0)
+    assert '<option value="trending_near_you">Trending near them</option>' in strategy
+    assert (
+        '<option value="category_top">Best sellers of a category (choose it)</option>' in strategy
+    )
+    data = form(
+        name="Trending first on categories",
+        page="category",
+        **{
+            "move-0-slot": "for-you",
+            "move-0-position": "1",
+            "set-0-slot": "for-you",
+            "set-0-strategy": "trending_near_you",
+        },
+    )
+    saved = editor.post("/admin/rules/new", data=data)
+    assert saved.status_code == 303, text_of(saved)
+    rule = store.draft_rules(engine)[0]
+    assert [(m.slot, m.position) for m in rule.rule.then.move] == [("for-you", 1)]
+    assert [(c.slot, c.strategy) for c in rule.rule.then.set] == [("for-you", "trending_near_you")]
+    again = text_of(editor.get(f"/admin/rules/{rule.id}"))
+    for field_id in ("move-0-slot", "set-0-slot"):
+        picker = _select(again, field_id)
+        assert picker.count(" selected>") == 1  # for-you is on four pages: the rule's is chosen
+        first = re.search(r"<optgroup (.*?)</optgroup>", picker, re.S).group(1)
+        assert first.startswith('label="Category pages"')  # the rule's page first
+        assert '<option value="for-you" selected>Recommended for you</option>' in first
+    strategy = re.search(r'<select[^>]*id="set-0-strategy".*?</select>', again, re.S).group(0)
+    assert '<option selected value="trending_near_you">Trending near them</option>' in strategy
+
+
 def test_a_slot_that_is_no_slot_of_the_shop_is_refused_naming_the_field(app, editor):
     pid = catalog_of(app).best_sellers(1)[0].id
     data = form(name="Lost pin", **{"pin-0-product": pid, "pin-0-slot": "nowhere"})
