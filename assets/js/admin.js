@@ -1,7 +1,7 @@
 // The studio works without this script; it only adds conveniences:
 // - the rule form is checked while it is written (problems, and conflicts with other rules),
 // - products are picked by searching their names (the code field is filled in),
-// - slot pickers show the slots of the pages the rule is for,
+// - slot pickers and "remove slots" show the slots of the pages the rule is for first,
 // - a boost or bury row shows the control for the attribute it is about,
 // - destructive buttons ask for confirmation.
 (function () {
@@ -89,7 +89,7 @@
   });
   refreshSlotPickers();
 
-  // ---- slot pickers (pins, moves, changes): the slots of the pages the rule is for ----------
+  // ---- slot pickers (pins, moves, changes, layout rows): the slots of the rule's pages ------
   // first, the other pages' hidden and out of the arrow keys' way (every page's when no page
   // box is ticked; a group holding the chosen slot stays)
   function showRulePages() {
@@ -97,6 +97,7 @@
     form.querySelectorAll("input[name='page']:checked").forEach(function (box) {
       pages.push(box.value);
     });
+    arrangeSlotChecks(pages);
     form.querySelectorAll("select[data-slot-picker]").forEach(function (select) {
       var chosen = select.options[select.selectedIndex];
       var groups = Array.prototype.slice.call(select.querySelectorAll("optgroup[data-page]"));
@@ -119,6 +120,33 @@
   form.querySelectorAll("input[name='page']").forEach(function (box) {
     box.addEventListener("change", showRulePages);
   });
+
+  // ---- "remove slots": the ticked pages' groups first, each slot in the first group of a page
+  // that has it (in that page's order); groups left empty are hidden, no box is ever hidden
+  function arrangeSlotChecks(pages) {
+    form.querySelectorAll("fieldset.slot-checks").forEach(function (checks) {
+      var groups = Array.prototype.slice.call(checks.querySelectorAll("fieldset[data-page]"));
+      if (!groups.length) return;
+      var theirs = groups.filter(function (g) {
+        return pages.indexOf(g.getAttribute("data-page")) >= 0;
+      });
+      var order = theirs.concat(groups.filter(function (g) { return theirs.indexOf(g) < 0; }));
+      var after = groups[groups.length - 1].nextSibling;
+      order.forEach(function (g) { checks.insertBefore(g, after); });
+      var placed = {};
+      order.forEach(function (g) {
+        var list = g.querySelector("ul");
+        (g.getAttribute("data-slots") || "").split(" ").forEach(function (id) {
+          var box = id && !placed[id] && g.parentNode.querySelector(
+            "fieldset[data-page] input[value='" + CSS.escape(id) + "']");
+          if (!box) return;
+          placed[id] = true;
+          list.appendChild(box.closest("li"));
+        });
+      });
+      groups.forEach(function (g) { g.hidden = !g.querySelector("li"); });
+    });
+  }
   form.addEventListener("change", function (event) {
     if (event.target.matches && event.target.matches("select[data-slot-picker]")) showRulePages();
   });

@@ -172,6 +172,10 @@ class MoveRow(Form):
     position = IntegerField("To position", validators=[Optional(), NumberRange(1, 48)])
 
 
+class LayoutRow(Form):
+    slot = StringField("Slot", validators=[Optional(), Length(max=40)])
+
+
 class SetRow(Form):
     slot = StringField("Slot", validators=[Optional(), Length(max=40)])
     title = StringField("New title", validators=[Optional(), Length(max=100)])
@@ -257,9 +261,11 @@ class RuleForm(FlaskForm):
     category = MultiCheckboxField("On the category page of", choices=CATEGORY_CHOICES)
     product = StringField("On the product page of (codes)", validators=[Optional()])
     # effects
-    layout = StringField("Only these slots, in this order (ids, comma-separated)")
+    # the page's slots, exactly these, in this order: one slot picker a row
+    layout = FieldList(FormField(LayoutRow), min_entries=1)
     add = FieldList(FormField(AddRow), min_entries=1)
-    remove = MultiCheckboxField("Remove slots", choices=_pairs(SLOT_IDS))
+    # any id: a reopened rule keeps one no page has any more; the rule schema names it
+    remove = MultiCheckboxField("Remove slots", choices=_pairs(SLOT_IDS), validate_choice=False)
     move = FieldList(FormField(MoveRow), min_entries=1)
     set = FieldList(FormField(SetRow), min_entries=1)
     pin = FieldList(FormField(PinRow), min_entries=1)

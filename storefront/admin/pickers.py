@@ -1,10 +1,11 @@
 """What the rule form's pickers ask for as the merchandiser types: products by words of their
 name (or the start of their code), from the catalog the shop serves. Categories need no
 endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy"). The slot of
-a pin, a move and a change is a select of the store's slots by their titles, grouped by page
-type, the pages the rule is for first (admin.js hides the other pages' groups as the page boxes
-are ticked); a reopened rule shows each product code with its title (or says it is no longer in
-the catalog)."""
+a pin, a move, a change and of each row of "only these slots" is a select of the store's slots by
+their titles, grouped by page type, the pages the rule is for first (admin.js hides the other
+pages' groups as the page boxes are ticked); "remove slots" ticks the same slots, each once. A
+slot id no page has any more stays, saying so; a reopened rule shows each product code with its
+title (or says it is no longer in the catalog)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def product_search():
     return jsonify({"query": query, "products": products})
 
 
-# ---- a slot (pins, moves, changes): a select of the store's slots by their names, by page type --
+# ---- slots (pins, moves, changes, layouts, removals): the store's slots by title, by page type --
 
 PAGE_LABELS = {
     "home": "Home page",
@@ -94,9 +95,9 @@ def slot_groups(
     rule is for, else in its first group; a value that is no slot of the shop stays an option
     (saying so), so that reopening never drops it and saving names it."""
     value = (value or "").strip()
-    ordered = sorted(PAGE_TYPES, key=lambda p: p not in (pages or ()))  # stable: theirs first
     groups: list[tuple[str, list[tuple[str, str]], bool, str | None]] = [
-        (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p) for p in ordered
+        (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p)
+        for p in _rule_pages_first(pages)
     ]
     groups.append(("Added by this rule", _unique(this_rule), True, None))
     mine = {sid for sid, _ in this_rule}
@@ -119,8 +120,72 @@ def slot_groups(
         if slots or this
     ]
     if value and chosen is None:
-        out.append(SlotGroup("Not a slot of this shop", (SlotOption(value, value, True),)))
+        out.append(SlotGroup(GONE_GROUP, (SlotOption(value, f"{value} ({GONE})", True),)))
     return out
+
+
+GONE_GROUP = "Not a slot of this shop"
+GONE = "not on any page any more"
+
+
+@dataclass(frozen=True)
+class SlotCheck:
+    value: str  # the slot id, what the rule stores
+    label: str  # the slot's title
+    note: str  # the id, and the pages the slot is on
+    checked: bool = False
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    label: str
+    options: tuple[SlotCheck, ...]
+    page: str | None = None
+    slots: tuple[str, ...] = ()  # the page's slot ids, in order (admin.js regroups by them)
+
+
+def slot_checks(
+    values: list[str] | None, pages: list[str] | None, other_rules: list[tuple[str, str]]
+) -> list[CheckGroup]:
+    """The slots a rule may remove, each once (a remove is by id, on every page the rule is
+    for): in the group of the first of its pages, the pages the rule is for first, its note
+    naming its id and pages; then the slots the other draft rules add. A ticked id that is
+    neither (a reopened old rule) stays ticked in a group of its own, saying so."""
+    ticked = list(dict.fromkeys(v.strip() for v in values or () if v.strip()))
+    on: dict[str, list[str]] = {}
+    for p in PAGE_TYPES:
+        for s in DEFAULTS[p].slots:
+            on.setdefault(s.id, []).append(p)
+    out: list[CheckGroup] = []
+    placed: set[str] = set()
+    for p in _rule_pages_first(pages):  # every page's group, an empty one too (admin.js fills it)
+        here = [s for s in DEFAULTS[p].slots if s.id not in placed]
+        placed |= {s.id for s in here}
+        options = tuple(
+            SlotCheck(s.id, s.title or s.id, _on_pages(s.id, on[s.id]), s.id in ticked)
+            for s in here
+        )
+        out.append(CheckGroup(PAGE_LABELS[p], options, p, tuple(s.id for s in DEFAULTS[p].slots)))
+    added = [(sid, title) for sid, title in _unique(other_rules) if sid not in on]
+    if added:
+        options = tuple(
+            SlotCheck(sid, title or sid, f"{sid} · added by another rule", sid in ticked)
+            for sid, title in added
+        )
+        out.append(CheckGroup("Added by other rules", options))
+    known = set(on) | {sid for sid, _ in added}
+    gone = [v for v in ticked if v not in known]
+    if gone:
+        out.append(CheckGroup(GONE_GROUP, tuple(SlotCheck(v, v, GONE, True) for v in gone)))
+    return out
+
+
+def _on_pages(sid: str, pages: list[str]) -> str:
+    return f"{sid} · on " + ", ".join(PAGE_LABELS[p] for p in pages)
+
+
+def _rule_pages_first(pages: list[str] | None) -> list[str]:
+    return sorted(PAGE_TYPES, key=lambda p: p not in (pages or ()))  # stable: theirs first
 
 
 def _unique(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:

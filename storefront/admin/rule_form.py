@@ -79,13 +79,14 @@ def form_to_data(form: RuleForm) -> dict[str, Any]:
     if split(f.not_country.data):
         when["not"] = {"country": split(f.not_country.data)}
     then: dict[str, Any] = {}
-    if split(f.layout.data):
-        then["layout"] = split(f.layout.data)
+    layout = [r.form.slot.data.strip() for r in f.layout if (r.form.slot.data or "").strip()]
+    if layout:
+        then["layout"] = layout
     adds = [_add_row(r.form) for r in f.add if (r.form.id.data or "").strip()]
     if adds:
         then["add"] = adds
     if f.remove.data:
-        then["remove"] = list(f.remove.data)
+        then["remove"] = list(dict.fromkeys(s.strip() for s in f.remove.data if s.strip()))
     moves = [
         {"slot": r.form.slot.data.strip(), "position": r.form.position.data}
         for r in f.move
@@ -251,7 +252,7 @@ def rule_to_formdata(rule: Rule) -> dict[str, Any]:
     if when.not_ is not None and form_shows(when):
         out["not_country"] = ", ".join(when.not_.country or ())
     then = data["then"]
-    out["layout"] = ", ".join(then.get("layout", []))
+    out["layout"] = [{"slot": s} for s in then.get("layout", [])]
     out["remove"] = list(rule.then.remove)
     out["add"] = [
         {
@@ -296,7 +297,7 @@ def make_form(rule: Rule | None = None, formdata=None, stamp: str = "") -> RuleF
         data = rule_to_formdata(rule) if rule else {"priority": 10, "enabled": True}
         data["stamp"] = stamp
         form = RuleForm(data=data)
-    for name in ("add", "move", "set", "pin", "lift"):
+    for name in ("layout", "add", "move", "set", "pin", "lift"):
         field = getattr(form, name)
         filled = sum(1 for entry in field if any(_row_has_data(entry.form)))
         while len(field) < filled + EXTRA_ROWS:
@@ -306,9 +307,9 @@ def make_form(rule: Rule | None = None, formdata=None, stamp: str = "") -> RuleF
 
 
 def picker_data(form: RuleForm, other_rules: list[Rule]) -> dict[str, Any]:
-    """What the template needs beside the form's fields: the slot choices of each pin, move and
-    change row, and the title of every product code the form holds (read from the catalog the
-    shop serves)."""
+    """What the template needs beside the form's fields: the slot choices of each layout, pin,
+    move and change row, the slots to tick for removal, and the title of every product code the
+    form holds (read from the catalog the shop serves)."""
     this_rule = [(r.form.id.data or "", r.form.title.data or "") for r in form.add]
     others = [(spec.id, spec.title) for rule in other_rules for spec in rule.then.add]
     pages = list(form.page.data or ())
@@ -321,6 +322,8 @@ def picker_data(form: RuleForm, other_rules: list[Rule]) -> dict[str, Any]:
         field_codes[getattr(form, name).id] = codes(getattr(form, name).data)
     every = [c for found in field_codes.values() for c in found]
     return {
+        "layout_slots": slots(form.layout),
+        "remove_slots": pickers.slot_checks(form.remove.data, pages, others),
         "pin_slots": slots(form.pin),
         "move_slots": slots(form.move),
         "set_slots": slots(form.set),

@@ -82,6 +82,20 @@ class RuleEditor(Studio):
         if position:
             self.field(f"Move to position, row {row}").fill(str(position))
 
+    def only_slots(self, *titles: str) -> None:
+        """ "Only these slots, in this order": one slot a row, chosen by its title."""
+        for i, title in enumerate(titles, 1):
+            self.field(f"Only these slots, slot {i}").select_option(label=title)
+
+    @property
+    def removal(self) -> Locator:
+        """ "Remove slots": a box per slot, by its title, in groups by page type."""
+        return self.page.get_by_role("group", name="Remove slots", exact=True)
+
+    def remove_box(self, title: str, page_group: str = "") -> Locator:
+        where = self.removal.get_by_role("group", name=page_group) if page_group else self.removal
+        return where.get_by_role("checkbox", name=title, exact=True)
+
     def pick_product(self, finder: str, words: str, product_id: str) -> None:
         """Type words of a product's name into a picker and choose it among the matches."""
         box = self.page.get_by_role("combobox", name=finder)

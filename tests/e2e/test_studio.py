@@ -386,6 +386,66 @@ def test_a_merchandiser_moves_and_changes_a_slot_by_its_name(
         _empty_draft(studio_home)
 
 
+def test_a_merchandiser_chooses_and_removes_slots_by_their_names(
+    shop_server: str, studio_home: Path, page: Page
+):
+    """As a merchandiser: on category pages I want only "Recommended for you", then the products;
+    on the home page, no "Trending near you" nor "In season". I choose and tick the slots by
+    their titles, the slots of my rule's pages first, with the keyboard as well as the mouse;
+    reopened, my choices are there, and the preview shows both pages changed."""
+    editor = RuleEditor(page, shop_server).sign_in("ed", PASSWORD)
+    try:
+        editor.open_new()
+        editor.field("Name").fill("Picks above the listing")
+        editor.check("Page", "category")
+        # the category pages' slots come first, the one slot they share with home among them
+        first = editor.removal.locator("fieldset.slot-group:not([hidden])").first
+        expect(first.locator("legend")).to_have_text("Category pages")
+        expect(editor.remove_box("Recommended for you", "Category pages")).to_be_visible()
+        expect(editor.removal.get_by_role("checkbox", name="Recommended for you")).to_have_count(1)
+        editor.only_slots("Recommended for you")
+        expect(editor.field("Only these slots, slot 1")).to_have_value("for-you")
+        second = editor.field("Only these slots, slot 2")
+        second.focus()  # by keyboard: typing a title's first letters picks it
+        page.keyboard.type("Pro")
+        expect(second).to_have_value("listing")
+        expect(editor.live_check).to_contain_text("No problems.")
+        editor.save()
+        expect(editor.flash).to_contain_text("Saved 'Picks above the listing' in the draft")
+
+        editor.open_new()
+        editor.field("Name").fill("Calm home")
+        editor.check("Page", "home")
+        editor.remove_box("Trending near you", "Home page").check()
+        seasonal = editor.remove_box("In season", "Home page")
+        seasonal.focus()  # by keyboard: space ticks it
+        page.keyboard.press("Space")
+        expect(seasonal).to_be_checked()
+        expect(editor.removal).to_contain_text("trending · on Home page, Product pages")
+        editor.save()
+        expect(editor.flash).to_contain_text("Saved 'Calm home' in the draft")
+
+        editor.reopen("Calm home")
+        expect(editor.remove_box("Trending near you", "Home page")).to_be_checked()
+        expect(editor.remove_box("In season", "Home page")).to_be_checked()
+        expect(editor.remove_box("New arrivals", "Home page")).not_to_be_checked()
+        editor.reopen("Picks above the listing")
+        expect(editor.field("Only these slots, slot 1")).to_have_value("for-you")
+        expect(editor.field("Only these slots, slot 2")).to_have_value("listing")
+        expect(editor.field("Only these slots, slot 3")).to_have_value("")
+
+        preview = PreviewPage(page, shop_server)
+        preview.open(**{"Page": "category", "Category (category page)": "christmas"})
+        assert preview.slots("draft") == ["for-you", "listing"], preview.slots("draft")
+        assert preview.slots("published")[0] == "listing", preview.slots("published")
+        preview.open(**{"Page": "home"})
+        home = preview.slots("draft")
+        assert "trending" not in home and "seasonal" not in home and home, home
+        assert "trending" in preview.slots("published"), preview.slots("published")
+    finally:
+        _empty_draft(studio_home)
+
+
 def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_page):
     phone = new_page(
         viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True, user_agent=IPHONE_UA
@@ -403,6 +463,8 @@ def test_the_rule_form_fits_a_phone(shop_server: str, studio_home: Path, new_pag
         editor.field("Move slot, row 1"),
         editor.field("Change slot, row 1"),
         editor.field("New strategy, row 1"),
+        editor.field("Only these slots, slot 1"),
+        editor.removal.get_by_text("Recommended for you", exact=True),  # a box's label
         editor.field("Pin product, row 1"),
         editor.field("Pin in slot, row 1"),
         editor.field("Category, lift row 1"),

@@ -352,3 +352,122 @@ def test_a_reopened_rule_says_which_codes_left_the_catalog(app, editor):
     assert "GONE-1: not in the catalog any more" in pin
     hide = re.search(r'data-testid="known-hide_products">(.*?)</ul>', page, re.S).group(1)
     assert star.display_title in hide and "GONE-2: not in the catalog any more" in hide
+
+
+def _checks(page: str, field_id: str) -> str:
+    return re.search(
+        rf'<fieldset class="checks slot-checks" id="{field_id}">.*?</ul></fieldset>\s*</fieldset>',
+        page,
+        re.S,
+    ).group(0)
+
+
+def _ticked(checks: str) -> list[tuple[str, str]]:
+    """(value, label) of each ticked box."""
+    return re.findall(r'value="([^"]*)"[^>]* checked><label for="[^"]*">([^<]*)</label>', checks)
+
+
+def test_only_these_slots_and_remove_slots_are_picked_by_title(app, editor):
+    """As a merchandiser: "Only these slots" is one slot picker a row (by title, the rule's
+    pages first, in order) and "Remove slots" ticks slots by their titles grouped by page type,
+    each once, its id and its other pages beside it. The rule stores ids; reopened, the same
+    slots are picked and ticked."""
+    engine = app.extensions["db"]
+    new = text_of(editor.get("/admin/rules/new"))
+    assert 'name="layout" type="text"' not in new  # no longer typed
+    first = _select(new, "layout-0-slot")
+    assert 'aria-label="Only these slots, slot 1" data-slot-picker' in first
+    assert '<option value="" selected>Choose a slot</option>' in first
+    assert '<option value="trending">Trending near you</option>' in first
+    remove = _checks(new, "remove")
+    group = r'<fieldset class="slot-group" data-page="home" data-slots="buy-again for-you [^"]*">'
+    home = re.search(group + ".*?</fieldset>", remove, re.S)
+    assert "<legend>Home page</legend>" in home.group(0)
+    assert '<label for="remove-1-5">Trending near you</label>' in home.group(0)
+    assert "trending · on Home page, Product pages</small>" in home.group(0)
+    assert remove.count('value="for-you"') == 1  # on four pages, ticked once
+    assert "for-you · on Home page, Category pages, Search results, Basket</small>" in remove
+    data = form(
+        name="Listing under the picks",
+        page="category",
+        **{"layout-0-slot": "for-you", "layout-1-slot": "listing"},
+    )
+    saved = editor.post("/admin/rules/new", data=data)
+    assert saved.status_code == 303, text_of(saved)
+    calm = form(name="Calm home", page="home", remove=["trending", "seasonal"])
+    saved = editor.post("/admin/rules/new", data=calm)
+    assert saved.status_code == 303, text_of(saved)
+    by_name = {d.rule.name: d for d in store.draft_rules(engine)}
+    assert by_name["Listing under the picks"].rule.then.layout == ("for-you", "listing")
+    assert by_name["Calm home"].rule.then.remove == ("trending", "seasonal")
+    again = text_of(editor.get(f"/admin/rules/{by_name['Listing under the picks'].id}"))
+    for i, (sid, title) in enumerate((("for-you", "Recommended for you"), ("listing", "Products"))):
+        picker = _select(again, f"layout-{i}-slot")
+        assert picker.count(" selected>") == 1
+        group = re.search(r"<optgroup (.*?)</optgroup>", picker, re.S).group(1)
+        assert group.startswith('label="Category pages"')  # the rule's page first
+        assert f'<option value="{sid}" selected>{title}</option>' in group
+    assert _select(again, "layout-2-slot").count(" selected>") == 1  # a blank row to add one
+    again = text_of(editor.get(f"/admin/rules/{by_name['Calm home'].id}"))
+    remove = _checks(again, "remove")
+    assert _ticked(remove) == [("trending", "Trending near you"), ("seasonal", "In season")]
+    assert remove.index("<legend>Home page</legend>") < remove.index("<legend>Category pages")
+
+
+def test_a_slot_no_page_has_any_more_stays_ticked_and_picked_saying_so(app, editor):
+    """A rule that lays out and removes a slot another rule added: once that rule is deleted,
+    reopening shows the slot by its id, "not on any page any more", still picked and ticked;
+    saving it as it is names the problem instead of dropping it silently."""
+    engine = app.extensions["db"]
+    gifts = {"id": "gifts", "strategy": "category_top", "title": "Gifts for tonight"}
+    adder = store.save_rule(
+        engine,
+        "ed",
+        Rule.model_validate(
+            {"name": "Gifts", "then": {"add": [{**gifts, "params": {"category": "party"}}]}}
+        ),
+    )
+    rule_id = store.save_rule(
+        engine,
+        "ed",
+        Rule.model_validate(
+            {
+                "name": "Quiet",
+                "priority": 20,
+                "then": {"layout": ["gifts", "for-you"], "remove": ["gifts", "trending"]},
+            }
+        ),
+    )
+    before = _checks(text_of(editor.get(f"/admin/rules/{rule_id}")), "remove")
+    other = re.search(r"<legend>Added by other rules</legend>.*?</fieldset>", before, re.S)
+    assert (
+        "Gifts for tonight</label>" in other.group(0) and "gifts · added by another rule" in before
+    )
+    store.delete_rule(engine, "ed", adder)
+    page = text_of(editor.get(f"/admin/rules/{rule_id}"))
+    picker = _select(page, "layout-0-slot")
+    gone = re.search(r'<optgroup label="Not a slot of this shop">(.*?)</optgroup>', picker, re.S)
+    assert '<option value="gifts" selected>gifts (not on any page any more)</option>' in gone.group(
+        1
+    )
+    assert '<option value="for-you" selected>' in _select(page, "layout-1-slot")
+    remove = _checks(page, "remove")
+    assert _ticked(remove) == [("trending", "Trending near you"), ("gifts", "gifts")]
+    assert "<legend>Not a slot of this shop</legend>" in remove
+    assert ">not on any page any more</small>" in remove
+    # sent back as it is: refused, naming the slot, and still there to untick
+    stamp = re.search(r'name="stamp" type="hidden" value="([^"]*)"', page).group(1)
+    data = form(
+        name="Quiet",
+        priority="20",
+        stamp=stamp,
+        remove=["trending", "gifts"],
+        **{"layout-0-slot": "gifts", "layout-1-slot": "for-you"},
+    )
+    refused = editor.post(f"/admin/rules/{rule_id}", data=data)
+    text = text_of(refused)
+    assert refused.status_code == 400 and "then.layout[0]: unknown slot 'gifts'" in text
+    assert "then.remove[1]: unknown slot 'gifts'" in text
+    assert ("gifts", "gifts") in _ticked(_checks(text, "remove"))
+    assert '<option value="gifts" selected>' in _select(text, "layout-0-slot")
+    assert store.get_rule(engine, rule_id).rule.then.remove == ("gifts", "trending")
