@@ -20,8 +20,9 @@ context panel, is written between markers and refreshed on the way out.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import redis
 from flask import Response, current_app, g, make_response, request, session
@@ -31,6 +32,7 @@ from storefront.core.keytags import visitor_tag
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
+log = logging.getLogger(__name__)
 CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
 CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
 SEP = "\x1e"
@@ -146,22 +148,37 @@ def store(
 ) -> None:
     """Keep the page just built, stamped with what it was built from, and beside it its parts
     record: the session version and the fragment keys it was built from, so that after a click
-    the session read brings back the fragments instead of the stale page (session.py). One
-    round trip for both, and for the `fragments` this page computed (the cache's SETs)."""
+    the session read brings back the fragments instead of the stale page (session.py). Written
+    behind the response (behind()), in one round trip with the `fragments` this page computed."""
     value = SEP.join(
         (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
     )
+    writes = [(k, v, fragment_ttl) for k, v in (fragments or {}).items()]
+    writes.append((page_key, value, ttl))
+    parts = parts_record(g.get("context"), fragment_keys())
+    if parts is not None:
+        writes.append((parts_key(page_key), parts, ttl))
+    behind(response, client, writes)
+
+
+def behind(response: Response, client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
+    """Write `writes` (key, value, TTL in seconds) in one pipeline once the response has gone
+    out (the WSGI server closes it after sending the body), so the request itself waits only
+    for its reads. Only cache entries go this way, never an event or a session change: a write
+    lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
+    stamped and fragments keyed by what they depend on."""
+    if writes:
+        response.call_on_close(partial(_write, getattr(client, "raw", client), writes))
+
+
+def _write(client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
     try:
         pipe = client.pipeline(transaction=False)
-        for k, v in (fragments or {}).items():
-            pipe.set(k, v, ex=fragment_ttl)
-        pipe.set(page_key, value, ex=ttl)
-        parts = parts_record(g.get("context"), fragment_keys())
-        if parts is not None:
-            pipe.set(parts_key(page_key), parts, ex=ttl)
+        for k, v, ttl in writes:
+            pipe.set(k, v, ex=ttl)
         pipe.execute()
-    except redis.RedisError:
-        pass  # the next request builds the page again
+    except redis.RedisError as exc:  # the next request builds the page again
+        log.info("page cache write skipped: %s", exc)
 
 
 def parts_record(ctx, keys: list[str]) -> str | None:

@@ -341,6 +341,11 @@ class RequestCache:
     def __init__(self, client: redis.Redis):
         self._client = client
 
+    @property
+    def raw(self) -> redis.Redis:
+        """The cache client itself (for writes made after the request, page_cache.behind)."""
+        return self._client
+
     def mget(self, keys, *args):
         keys = [*keys, *args] if not isinstance(keys, str) else [keys, *args]
         fragment_keys().extend(keys)
