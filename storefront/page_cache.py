@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from functools import lru_cache, partial
 
 import redis
-from flask import Response, current_app, g, make_response, request, session
+from flask import Response, current_app, g, make_response, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
@@ -66,6 +66,11 @@ def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
 
 
+def _cookie(req, name: str) -> str:
+    cookies = req.cookies
+    return cookies[name] if name in cookies else ""  # .get raises and catches when absent
+
+
 def clock_text(ctx) -> str:
     """The context panel's clock; the template and a cache hit both write it with this."""
     return ctx.time.local.strftime("%A %d %B %Y, %H:%M")
@@ -84,7 +89,9 @@ def page_key(visitor_id: str) -> str | None:
         req.full_path,
         req.host,
         req.remote_addr or "",
-        session.get("csrf_token", ""),  # product pages carry a form token of this session
+        # product pages carry a form token of this session: the session cookie as sent (the
+        # same cookie, the same token; it is not even decoded: a warm page never reads it)
+        _cookie(req, current_app.config["SESSION_COOKIE_NAME"]),
         *(env.get(name, "") for name in _shaping(settings.geo_headers)),
     )
     raw = "\0".join(parts).encode("utf-8", "replace")
