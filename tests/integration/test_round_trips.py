@@ -231,3 +231,20 @@ def test_the_ledger_rides_packed_and_reads_as_the_hash(app):
     # no ledger: an empty mapping, not a missing one
     empty = app.extensions["sessions"].read("no-such-visitor", ledger="1")
     assert empty.exposures is not None and dict(empty.exposures) == {}
+
+
+def test_a_restarted_redis_without_the_scripts_still_serves_the_page(app, monkeypatch):
+    """The session script runs by EVALSHA on a pooled connection (redis_client.run_script);
+    a server that lost its scripts (restarted, SCRIPT FLUSH) answers NOSCRIPT, and the script
+    is loaded and run again: the same warm page, then one round trip again."""
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    for _ in range(3):
+        warm = client.get("/", headers=h)
+    assert "page-hit" in warm.headers["Server-Timing"]
+    app.extensions["redis"].script_flush()
+    trips = count_round_trips(app, monkeypatch)
+    again = trips.during(lambda: client.get("/", headers=h))
+    assert [names[0] for _, names in again] == ["EVALSHA", "EVALSHA", "SCRIPT", "EVALSHA"]
+    assert "page-hit" in client.get("/", headers=h).headers["Server-Timing"]
+    assert trips.during(lambda: client.get("/", headers=h)) == [("sessions", ["EVALSHA"])]
