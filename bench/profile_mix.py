@@ -18,11 +18,12 @@ the Redis servers' own CPU is not in it.
 --mode warmprof: the same for warm pages (every page built once first), then for as many
   static renders, so the two profiles can be set side by side.
 --mode callgrind: for a run under `valgrind --tool=callgrind` (instruction counts, which the
-  machine's load does not change): every page built once, then the warm pages run inside
+  machine's load does not change): every page built once inside itertools.filterfalse (most
+  are a visitor's first copy of that page, as in --mode time), then the same pages warm inside
   itertools.starmap and as many static renders inside itertools.accumulate, so that
   `callgrind_annotate --inclusive=yes` gives each loop's instructions as the inclusive cost of
-  `starmap_next` and `accumulate_next` (neither is called by a request; accumulate's first
-  item is the body's first page, not a render: one render fewer than pages).
+  `filterfalse_next`, `starmap_next` and `accumulate_next` (none is called by a request;
+  accumulate's first item is the body's first page, not a render: one render fewer).
 --tree: the source tree to import (A/B of two checkouts with one script); the home must
   have a published model (`storefront demo`).
 """
@@ -170,7 +171,9 @@ def run(args: argparse.Namespace, tree: Path) -> None:
     elif args.mode == "callgrind":
         import itertools
 
-        go(body)  # every page of the body built and kept
+        built = itertools.filterfalse(lambda page: go([page]), body)  # built and kept
+        for _ in built:
+            pass
         hits = sum(itertools.starmap(lambda i, path: go([(i, path)]), body))
         renders = itertools.accumulate(body, lambda _, page: anonymous.get("/__render"))
         for _ in renders:
