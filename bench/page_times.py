@@ -375,7 +375,9 @@ class Bench:
     def get(self, visitor: Visitor, url: str) -> tuple[float, object]:
         self.meter.reset()
         t = time.perf_counter()
-        response = visitor.client.get(url, headers=visitor.headers)
+        # buffered: closed once read, as a server closes a response after sending it (the
+        # page cache's writes run then: page_cache.behind)
+        response = visitor.client.get(url, headers=visitor.headers, buffered=True)
         ms = (time.perf_counter() - t) * 1000
         if response.status_code != 200:
             sys.exit(f"GET {url} as {visitor.profile.name}: HTTP {response.status_code}")

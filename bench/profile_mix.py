@@ -15,6 +15,15 @@ the Redis servers' own CPU is not in it.
   and static renders, one of each in turn.
 --mode prof: cProfile of the built pages (CPU clock), saved to --out and printed by
   cumulative time.
+--mode warmprof: the same for warm pages (every page built once first), then for as many
+  static renders, so the two profiles can be set side by side.
+--mode callgrind: for a run under `valgrind --tool=callgrind` (instruction counts, which the
+  machine's load does not change): every page built once inside itertools.filterfalse (most
+  are a visitor's first copy of that page, as in --mode time), then the same pages warm inside
+  itertools.starmap and as many static renders inside itertools.accumulate, so that
+  `callgrind_annotate --inclusive=yes` gives each loop's instructions as the inclusive cost of
+  `filterfalse_next`, `starmap_next` and `accumulate_next` (none is called by a request;
+  accumulate's first item is the body's first page, not a render: one render fewer).
 --tree: the source tree to import (A/B of two checkouts with one script); the home must
   have a published model (`storefront demo`).
 """
@@ -46,7 +55,9 @@ def main() -> None:
     ap.add_argument("--home", type=Path, required=True)
     ap.add_argument("--pages", type=int, default=600, help="a quarter of them warm up")
     ap.add_argument("--visitors", type=int, default=200)
-    ap.add_argument("--mode", choices=("time", "warm", "prof"), default="time")
+    ap.add_argument(
+        "--mode", choices=("time", "warm", "prof", "warmprof", "callgrind"), default="time"
+    )
     ap.add_argument("--out", type=Path, default=Path("profile_mix.prof"))
     args = ap.parse_args()
     tree = args.tree.resolve()
@@ -113,7 +124,9 @@ def run(args: argparse.Namespace, tree: Path) -> None:
 
     def get(i: int, path: str):
         headers = {"CF-IPCountry": COUNTRIES[i % len(COUNTRIES)], "User-Agent": UAS[i % 2]}
-        response = clients[i].get(path, headers=headers)
+        # buffered: the response is closed once read, as a WSGI server closes it after
+        # sending it, which runs the writes a page puts behind it (page_cache.behind)
+        response = clients[i].get(path, headers=headers, buffered=True)
         assert response.status_code == 200, (path, response.status_code)
         return response
 
@@ -128,9 +141,13 @@ def run(args: argparse.Namespace, tree: Path) -> None:
                     phases[name] = phases.get(name, 0.0) + float(ms)
         return hits
 
+    def static_renders(batch) -> None:
+        for _ in batch:
+            anonymous.get("/__render", buffered=True)
+
     go(requests[: len(requests) // 4])  # warm-up: shared fragments, the worker's memos
     for _ in range(30):
-        anonymous.get("/__render")
+        anonymous.get("/__render", buffered=True)
     body = requests[len(requests) // 4 :]
     phases.clear()
     out: dict = {"tree": str(tree), "pages": len(body)}
@@ -141,13 +158,34 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         profile.disable()
         profile.dump_stats(args.out)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+    elif args.mode == "warmprof":
+        go(body)  # every page of the body built and kept
+        for label, call in (("warm", lambda: go(body)), ("static", lambda: static_renders(body))):
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+            call()
+            profile.disable()
+            profile.dump_stats(f"{args.out}.{label}")
+            print(f"=== {label}")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(70)
+    elif args.mode == "callgrind":
+        import itertools
+
+        built = itertools.filterfalse(lambda page: go([page]), body)  # built and kept
+        for _ in built:
+            pass
+        hits = sum(itertools.starmap(lambda i, path: go([(i, path)]), body))
+        renders = itertools.accumulate(body, lambda _, page: anonymous.get("/__render"))
+        for _ in renders:
+            pass
+        out |= {"warm_page_cache_hits": hits}
     elif args.mode == "time":
         started = time.process_time()
         out["page_cache_hits"] = go(body)
         page_cpu = time.process_time() - started
         started = time.process_time()
         for _ in body:
-            anonymous.get("/__render")
+            anonymous.get("/__render", buffered=True)
         render_cpu = time.process_time() - started
         out |= {
             "page_cpu_ms": round(page_cpu * 1000 / len(body), 3),
@@ -164,7 +202,7 @@ def run(args: argparse.Namespace, tree: Path) -> None:
             hits += "page-hit" in get(i, path).headers.get("Server-Timing", "")
             warm += time.process_time() - started
             started = time.process_time()
-            anonymous.get("/__render")
+            anonymous.get("/__render", buffered=True)
             static += time.process_time() - started
         out |= {
             "warm_cpu_ms": round(warm * 1000 / len(body), 3),

@@ -50,7 +50,7 @@ class RedisFragments:
     """The FragmentCache port on Redis: a failing Redis is a miss, never a broken page.
 
     With `defer`, the fragments to store are kept (`pending`) for the caller to write with the
-    page in one round trip (page_cache.store), or alone with `flush()`."""
+    page in one round trip, after the response (page_cache.store, page_cache.behind)."""
 
     def __init__(self, client: redis.Redis, defer: bool = False):
         self.client = client
@@ -82,12 +82,6 @@ class RedisFragments:
         """Add the SETs of `values` to a pipeline."""
         for k, v in values.items():
             pipe.set(k, v, ex=ttl)
-
-    def flush(self) -> None:
-        """Write what was deferred, alone (a page that is not kept)."""
-        pending, self.pending, self.defer = self.pending, {}, False
-        if pending:
-            self.set_many(pending, self.ttl)
 
 
 _RENDERED: OrderedDict[tuple, str] = OrderedDict()  # fragment HTML by everything it shows

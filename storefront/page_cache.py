@@ -20,17 +20,19 @@ context panel, is written between markers and refreshed on the way out.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import redis
-from flask import Response, current_app, g, make_response, request, session
+from flask import Response, current_app, g, make_response, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
+log = logging.getLogger(__name__)
 CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
 CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
 SEP = "\x1e"
@@ -64,6 +66,11 @@ def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
 
 
+def _cookie(req, name: str) -> str:
+    cookies = req.cookies
+    return cookies[name] if name in cookies else ""  # .get raises and catches when absent
+
+
 def clock_text(ctx) -> str:
     """The context panel's clock; the template and a cache hit both write it with this."""
     return ctx.time.local.strftime("%A %d %B %Y, %H:%M")
@@ -82,7 +89,9 @@ def page_key(visitor_id: str) -> str | None:
         req.full_path,
         req.host,
         req.remote_addr or "",
-        session.get("csrf_token", ""),  # product pages carry a form token of this session
+        # product pages carry a form token of this session: the session cookie as sent (the
+        # same cookie, the same token; it is not even decoded: a warm page never reads it)
+        _cookie(req, current_app.config["SESSION_COOKIE_NAME"]),
         *(env.get(name, "") for name in _shaping(settings.geo_headers)),
     )
     raw = "\0".join(parts).encode("utf-8", "replace")
@@ -146,22 +155,37 @@ def store(
 ) -> None:
     """Keep the page just built, stamped with what it was built from, and beside it its parts
     record: the session version and the fragment keys it was built from, so that after a click
-    the session read brings back the fragments instead of the stale page (session.py). One
-    round trip for both, and for the `fragments` this page computed (the cache's SETs)."""
+    the session read brings back the fragments instead of the stale page (session.py). Written
+    behind the response (behind()), in one round trip with the `fragments` this page computed."""
     value = SEP.join(
         (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
     )
+    writes = [(k, v, fragment_ttl) for k, v in (fragments or {}).items()]
+    writes.append((page_key, value, ttl))
+    parts = parts_record(g.get("context"), fragment_keys())
+    if parts is not None:
+        writes.append((parts_key(page_key), parts, ttl))
+    behind(response, client, writes)
+
+
+def behind(response: Response, client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
+    """Write `writes` (key, value, TTL in seconds) in one pipeline once the response has gone
+    out (the WSGI server closes it after sending the body), so the request itself waits only
+    for its reads. Only cache entries go this way, never an event or a session change: a write
+    lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
+    stamped and fragments keyed by what they depend on."""
+    if writes:
+        response.call_on_close(partial(_write, getattr(client, "raw", client), writes))
+
+
+def _write(client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
     try:
         pipe = client.pipeline(transaction=False)
-        for k, v in (fragments or {}).items():
-            pipe.set(k, v, ex=fragment_ttl)
-        pipe.set(page_key, value, ex=ttl)
-        parts = parts_record(g.get("context"), fragment_keys())
-        if parts is not None:
-            pipe.set(parts_key(page_key), parts, ex=ttl)
+        for k, v, ttl in writes:
+            pipe.set(k, v, ex=ttl)
         pipe.execute()
-    except redis.RedisError:
-        pass  # the next request builds the page again
+    except redis.RedisError as exc:  # the next request builds the page again
+        log.info("page cache write skipped: %s", exc)
 
 
 def parts_record(ctx, keys: list[str]) -> str | None:

@@ -91,7 +91,8 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     ctx = g.context
     p = plan(page, page_args, ctx, timings)
     snap = p.snap
-    # the fragments this page computes are written with the page, in one round trip
+    # the fragments this page computes are written with the page, in one round trip, after
+    # the response has gone out (page_cache.behind)
     fragments = RedisFragments(get_cache(), defer=True)
     slots = composed(p, page_args, ctx, timings, fragments=fragments)
     t = time.perf_counter()
@@ -114,5 +115,6 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
             get_cache(), page_key, page_stamp, response, html, ttl, fragments.pending, fragments.ttl
         )
     else:
-        fragments.flush()
+        pending = [(k, v, fragments.ttl) for k, v in fragments.pending.items()]
+        page_cache.behind(response, get_cache(), pending)
     return response

@@ -93,7 +93,8 @@ def read_pin(request: Request) -> Pin | None:
         except ValueError:
             data = _load_token(settings.secret_key, raw)
         return pin_from(data)
-    token = request.headers.get(HEADER) or request.args.get("snapshot")
+    args = request.args  # .get raises and catches when absent: ask first
+    token = request.headers.get(HEADER) or (args["snapshot"] if "snapshot" in args else None)
     if not token:
         return None
     return pin_from(_load_token(settings.secret_key, token))

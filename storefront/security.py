@@ -9,8 +9,13 @@ that setting those headers are ignored, since anyone can send them.
 
 from __future__ import annotations
 
-from flask import Flask, Response, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+import copy
+import time
+from functools import lru_cache
+
+from flask import Flask, Request, Response, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = (
@@ -35,8 +40,10 @@ def _headers(response: Response) -> Response:
     cached ones too). Each is checked on its own: a response that sets its own CSP still gets
     the others."""
     h = response.headers
-    extra = [(k, v) for k, v in SECURITY_HEADERS if k not in h]
-    if has_request_context() and request.is_secure and HSTS[0] not in h:
+    # the names present, once: `name in h` raises and catches an exception per absent name
+    present = {k.lower() for k, _ in h.items()}
+    extra = [(k, v) for k, v in SECURITY_HEADERS if k.lower() not in present]
+    if has_request_context() and request.is_secure and HSTS[0].lower() not in present:
         extra.append(HSTS)
     h.extend(extra)
     return response
@@ -44,10 +51,59 @@ def _headers(response: Response) -> Response:
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, marked Secure whenever the request came over HTTPS (a
-    fixed SESSION_COOKIE_SECURE would break sign-in on plain-HTTP development servers)."""
+    fixed SESSION_COOKIE_SECURE would break sign-in on plain-HTTP development servers).
+
+    Cheaper than Flask's on the pages that never touch it (most shop pages, warm ones above
+    all): no serializer is built when there is no cookie, a cookie's signature is checked once
+    per worker (the answer for one cookie and secret never changes; its age is still checked
+    every time), and a session nobody read or wrote is not saved."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not app.secret_key:
+            return None
+        cookies, name = request.cookies, self.get_cookie_name(app)
+        raw = cookies[name] if name in cookies else None  # .get raises and catches if absent
+        if not raw:
+            return self.session_class()
+        secrets = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        data, signed = _verified(self, secrets, raw)
+        age = time.time() - signed
+        if data is None or age < 0 or age > app.permanent_session_lifetime.total_seconds():
+            return self.session_class()
+        # a copy: the memo's data must outlive this request's changes (values are mostly
+        # strings: a shallow copy then, far cheaper than a deep one)
+        flat = all(isinstance(v, _ATOMS) for v in data.values())
+        return self.session_class(dict(data) if flat else copy.deepcopy(data))
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        # Flask's own would do nothing for such a session but compute the cookie's settings
+        if session.accessed or session.modified or dict.get(session, "_permanent"):
+            super().save_session(app, session, response)
+
+
+_ATOMS = (str, bytes, int, float, bool, type(None))
+
+
+@lru_cache(maxsize=16_384)
+def _verified(interface: SessionInterface, secrets: tuple, raw: str) -> tuple[dict | None, float]:
+    """A session cookie's data and signing time (None when forged or unreadable), by cookie."""
+    serializer = URLSafeTimedSerializer(
+        list(secrets),  # as Flask orders them: the fallbacks, then the current key
+        salt=interface.salt,
+        serializer=interface.serializer,
+        signer_kwargs={
+            "key_derivation": interface.key_derivation,
+            "digest_method": interface.digest_method,
+        },
+    )
+    try:
+        data, signed = serializer.loads(raw, return_timestamp=True)
+    except BadSignature:
+        return None, 0.0
+    return data, signed.timestamp()
 
 
 def init_app(app: Flask) -> None:

@@ -29,6 +29,7 @@ from storefront.redis_client import (
     is_cluster,
     key,
     parts_key,
+    run_script,
 )
 
 MAX_VIEWS = 30
@@ -200,9 +201,10 @@ class SessionStore:
             if not state.available:
                 return state
             try:
-                page, keys, values = self._read_page(
-                    keys=[page_key, parts_key(page_key)],
-                    args=[str(state.version), self._only(self.cache, visitor_id)],
+                page, keys, values = run_script(
+                    self._read_page,
+                    [page_key, parts_key(page_key)],
+                    [str(state.version), self._only(self.cache, visitor_id)],
                 )
             except redis.RedisError:
                 return state
@@ -223,7 +225,7 @@ class SessionStore:
         args = [MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)]
         try:
             views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = (
-                self._read(keys=keys, args=args)
+                run_script(self._read, keys, args)
             )
         except redis.RedisError:
             return SessionState(visitor_id, available=False)

@@ -16,10 +16,26 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 # The permanent holdout (5% by default) would put a random few test visitors in the
 # non-personalized shop; tests that exercise the holdout set the share themselves.
 os.environ.setdefault("STOREFRONT_HOLDOUT_SHARE", "0")
+
+
+class ServerLikeClient(FlaskClient):
+    """A WSGI server sends a response's body, then closes it, which runs what the shop puts
+    behind the response (page_cache.behind: the page cache's writes). Flask's test client
+    closes a response only when buffered, so every test client here is, unless a test asks
+    for `buffered=False` to look between the response and its close
+    (tests/integration/test_round_trips.py)."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+Flask.test_client_class = ServerLikeClient
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "online_retail_2010-2011.parquet"

@@ -39,9 +39,10 @@ def _clean(value: str | None) -> str | None:
 
 def read_channel(args: Mapping[str, str], referrer: str | None, own_host: str) -> Channel:
     """Classify the visit; UTM tags win because marketers set them on purpose."""
-    source = _clean(args.get("utm_source"))
-    medium = _clean(args.get("utm_medium"))
-    campaign = _clean(args.get("utm_campaign"))
+    # `in` first: a werkzeug MultiDict's .get raises and catches an exception when absent
+    source = _clean(args["utm_source"] if "utm_source" in args else None)
+    medium = _clean(args["utm_medium"] if "utm_medium" in args else None)
+    campaign = _clean(args["utm_campaign"] if "utm_campaign" in args else None)
     if source or campaign:
         kind = "campaign"
         if medium and medium.lower() in ("email", "newsletter"):

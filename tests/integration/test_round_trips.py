@@ -62,18 +62,28 @@ def page_after_click(client, app) -> None:
 
 
 def measure(app, monkeypatch) -> dict[str, list[tuple[str, list[str]]]]:
-    """The three kinds of page, each counted once (the visitor's first page is a cold one)."""
+    """The three kinds of page, each counted once (the visitor's first page is a cold one):
+    the round trips made before the response went out, and (under "<kind> behind") those made
+    once it was closed, as a WSGI server closes it after sending the body (page_cache.behind)."""
     client = app.test_client()
     h = {"User-Agent": DESKTOP}
     for _ in range(3):
         client.get("/", headers=h)
     trips = count_round_trips(app, monkeypatch)
-    out = {"warm": trips.during(lambda: client.get("/", headers=h))}
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+
+    def page(kind: str) -> None:
+        held = []
+        out[kind] = trips.during(lambda: held.append(client.get("/", headers=h, buffered=False)))
+        out[f"{kind} behind"] = trips.during(lambda: held[0].close())
+        assert held[0].status_code == 200
+
+    page("warm")
     page_after_click(client, app)
-    out["after click"] = trips.during(lambda: client.get("/", headers=h))
+    page("after click")
     for k in app.extensions["cache"].scan_iter("sf:page:*"):  # the page copy expired
         app.extensions["cache"].delete(k)
-    out["from fragments"] = trips.during(lambda: client.get("/", headers=h))
+    page("from fragments")
     return out
 
 
@@ -102,20 +112,22 @@ def test_on_one_redis_a_page_reads_redis_once_warm_after_a_click_and_from_fragme
     app, monkeypatch
 ):
     got = measure(app, monkeypatch)
-    # warm: the session script reads the session and the page; nothing else
+    # warm: the session script reads the session and the page; nothing else, nothing behind
     assert got["warm"] == [("sessions", ["EVALSHA"])]
+    assert got["warm behind"] == []
     # the page copy gone, its fragments cached: the same script brought them (no MGET, was 3
-    # round trips: script, MGET, SET); the page is then written back in one more
-    assert got["from fragments"] == [("sessions", ["EVALSHA"]), ("sessions", ["SET", "SET"])]
-    # after a click: the page is stale, the script brings its fragments under the new session
-    # version and the visitor's exposure ledger (the strategies' back-off reads it: no HMGET);
-    # what the click made miss is computed and written with the page in ONE pipeline (was:
-    # script, the ledger's HMGETs, the fragments' SETs, then the page's SETs)
-    after = got["after click"]
-    assert len(after) == 2, after
-    assert after[0] == ("sessions", ["EVALSHA"])
-    assert after[1][0] == "sessions" and one_write(after)
-    assert len(after[1][1]) > 2  # the missed fragments ride with the page and its parts
+    # round trips: script, MGET, SET); the page is written back once the response has gone out
+    assert got["from fragments"] == [("sessions", ["EVALSHA"])]
+    assert got["from fragments behind"] == [("sessions", ["SET", "SET"])]
+    # after a click: ONE round trip. The page is stale, the script brings its fragments under
+    # the new session version and the visitor's exposure ledger (the strategies' back-off reads
+    # it: no HMGET); what the click made miss is computed, and written with the page in one
+    # pipeline after the response (was: script, the ledger's HMGETs, the fragments' SETs, the
+    # page's SETs; then script + one pipeline, both before the response)
+    assert got["after click"] == [("sessions", ["EVALSHA"])]
+    behind = got["after click behind"]
+    assert len(behind) == 1 and behind[0][0] == "sessions" and one_write(behind), behind
+    assert len(behind[0][1]) > 2  # the missed fragments ride with the page and its parts
 
 
 def test_on_two_servers_the_page_or_its_fragments_follow_in_one_more_round_trip(
@@ -124,11 +136,30 @@ def test_on_two_servers_the_page_or_its_fragments_follow_in_one_more_round_trip(
     got = measure(two_servers, monkeypatch)
     session_then_cache = [("sessions", ["EVALSHA"]), ("cache", ["EVALSHA"])]
     assert got["warm"] == session_then_cache
-    assert got["from fragments"] == [*session_then_cache, ("cache", ["SET", "SET"])]
-    # after a click: the ledger came with the session script; one write of everything
-    after = got["after click"]
-    assert after[:2] == session_then_cache
-    assert len(after) == 3 and after[2][0] == "cache" and one_write(after), after
+    assert got["warm behind"] == []
+    assert got["from fragments"] == session_then_cache
+    assert got["from fragments behind"] == [("cache", ["SET", "SET"])]
+    # after a click: the ledger came with the session script; one write of everything, behind
+    assert got["after click"] == session_then_cache
+    behind = got["after click behind"]
+    assert len(behind) == 1 and behind[0][0] == "cache" and one_write(behind), behind
+
+
+def test_a_lost_write_behind_costs_only_a_rebuild(app):
+    """A response never closed (a worker killed after sending it) leaves no page behind: the
+    next page is built again, the same page."""
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    for _ in range(3):
+        built = client.get("/", headers=h)
+    page_after_click(client, app)
+    lost = client.get("/", headers=h, buffered=False)  # never closed: its writes never run
+    assert "page-hit" not in lost.headers["Server-Timing"]
+    again = client.get("/", headers=h)
+    assert "page-hit" not in again.headers["Server-Timing"]  # rebuilt, nothing stale served
+    assert without_clock(again.get_data(True)) == without_clock(lost.get_data(True))
+    assert without_clock(again.get_data(True)) != without_clock(built.get_data(True))
+    assert "page-hit" in client.get("/", headers=h).headers["Server-Timing"]
 
 
 def test_a_heavy_shoppers_ledger_is_read_by_hmget(app, monkeypatch):
@@ -200,3 +231,20 @@ def test_the_ledger_rides_packed_and_reads_as_the_hash(app):
     # no ledger: an empty mapping, not a missing one
     empty = app.extensions["sessions"].read("no-such-visitor", ledger="1")
     assert empty.exposures is not None and dict(empty.exposures) == {}
+
+
+def test_a_restarted_redis_without_the_scripts_still_serves_the_page(app, monkeypatch):
+    """The session script runs by EVALSHA on a pooled connection (redis_client.run_script);
+    a server that lost its scripts (restarted, SCRIPT FLUSH) answers NOSCRIPT, and the script
+    is loaded and run again: the same warm page, then one round trip again."""
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    for _ in range(3):
+        warm = client.get("/", headers=h)
+    assert "page-hit" in warm.headers["Server-Timing"]
+    app.extensions["redis"].script_flush()
+    trips = count_round_trips(app, monkeypatch)
+    again = trips.during(lambda: client.get("/", headers=h))
+    assert [names[0] for _, names in again] == ["EVALSHA", "EVALSHA", "SCRIPT", "EVALSHA"]
+    assert "page-hit" in client.get("/", headers=h).headers["Server-Timing"]
+    assert trips.during(lambda: client.get("/", headers=h)) == [("sessions", ["EVALSHA"])]
