@@ -13,7 +13,7 @@ import yaml
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from pydantic import ValidationError
 
-from storefront.admin import auth, bp, charts, summary
+from storefront.admin import auth, bp, charts, pickers, summary
 from storefront.admin.forms import METRIC_LABELS, ActionForm, ExperimentForm
 from storefront.admin.rule_form import split
 from storefront.admin.views import actor, engine
@@ -156,6 +156,7 @@ def experiment_new():
             problems=problems,
             choices=choices,
             metrics=METRIC_LABELS,
+            slots=pickers.slot_groups(form.slot.data, [form.page.data]),
         ),
         400 if problems else 200,
     )

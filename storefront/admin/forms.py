@@ -360,7 +360,8 @@ class ExperimentForm(FlaskForm):
         default="strategy",
     )
     page = Choice("On the page", choices=_pairs(PAGE_TYPES), default="home")
-    slot = Choice("Slot (strategy experiments)", choices=[NONE, *_pairs(SLOT_IDS)])
+    # the page's slot, picked by its title (pickers.slot_groups); the experiment stores its id
+    slot = StringField("Slot (strategy experiments)", validators=[Optional(), Length(max=40)])
     metric = Choice("Primary metric", choices=_labelled(*METRIC_LABELS), default="ctr")
     arms = FieldList(FormField(ArmRow), min_entries=5, max_entries=5)
     device = MultiCheckboxField("Only on", choices=_pairs(DEVICES[:3]))

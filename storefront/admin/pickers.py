@@ -3,7 +3,8 @@ name (or the start of their code), from the catalog the shop serves. Categories 
 endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › Dairy"). The slot of
 a pin, a move, a change and of each row of "only these slots" is a select of the store's slots by
 their titles, grouped by page type, the pages the rule is for first (admin.js hides the other
-pages' groups as the page boxes are ticked); "remove slots" ticks the same slots, each once. A
+pages' groups as the page boxes are ticked); "remove slots" ticks the same slots, each once; an
+experiment's slot is the same select, and the rules list names slots by the same titles. A
 slot id no page has any more stays, saying so; a reopened rule shows each product code with its
 title (or says it is no longer in the catalog)."""
 
@@ -86,23 +87,30 @@ class SlotGroup:
 def slot_groups(
     value: str | None,
     pages: list[str] | None,
-    this_rule: list[tuple[str, str]],
-    other_rules: list[tuple[str, str]],
+    this_rule: list[tuple[str, str]] | None = None,
+    other_rules: list[tuple[str, str]] | None = None,
 ) -> list[SlotGroup]:
     """The slots a pin, a move or a change may name, by page type (the default layouts; the
     pages the rule is for first), then those this rule and the other draft rules add ((id,
-    title) pairs). `value`, the row's slot, is selected once: in the first group of a page the
-    rule is for, else in its first group; a value that is no slot of the shop stays an option
-    (saying so), so that reopening never drops it and saving names it."""
+    title) pairs; no "this rule" group when this_rule is None: an experiment's slot). `value`,
+    the row's slot, is selected once: in the first group of a page the rule is for, else in
+    its first group; a value that is no slot of the shop stays an option (saying so), so that
+    reopening never drops it and saving names it."""
     value = (value or "").strip()
     groups: list[tuple[str, list[tuple[str, str]], bool, str | None]] = [
         (PAGE_LABELS[p], [(s.id, s.title) for s in DEFAULTS[p].slots], False, p)
         for p in _rule_pages_first(pages)
     ]
-    groups.append(("Added by this rule", _unique(this_rule), True, None))
-    mine = {sid for sid, _ in this_rule}
+    if this_rule is not None:
+        groups.append(("Added by this rule", _unique(this_rule), True, None))
+    mine = {sid for sid, _ in this_rule or ()}
     groups.append(
-        ("Added by other rules", [s for s in _unique(other_rules) if s[0] not in mine], False, None)
+        (
+            "Added by other rules",
+            [s for s in _unique(other_rules or []) if s[0] not in mine],
+            False,
+            None,
+        )
     )
     found = [i for i, (_, slots, _, _) in enumerate(groups) if value in {sid for sid, _ in slots}]
     wanted = [i for i in found if groups[i][3] is None or groups[i][3] in (pages or ())]
@@ -126,6 +134,18 @@ def slot_groups(
 
 GONE_GROUP = "Not a slot of this shop"
 GONE = "not on any page any more"
+
+
+def slot_named(sid: str, pages: list[str] | None, added: list[tuple[str, str]]) -> str:
+    """A slot as a rule's summary names it: “its title” on the first of the rule's pages that
+    has it (the other pages after: "for-you" is titled per page), else as a draft rule adds it
+    ((id, title) pairs); a slot no page has any more is its id, saying so."""
+    for p in _rule_pages_first(pages):
+        for s in DEFAULTS[p].slots:
+            if s.id == sid:
+                return f"“{s.title or sid}”"
+    title = dict(_unique(added)).get(sid)
+    return f"“{title or sid}”" if title is not None else f"{sid} ({GONE})"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from storefront.rules.schema import Condition, Effects, Rule, to_data
@@ -34,15 +35,19 @@ def _describe(data: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def effects(e: Effects) -> str:
+def effects(e: Effects, slot: Callable[[str], str]) -> str:
+    """The effects in a line; `slot` names a slot id for the merchandiser (its title)."""
     parts = []
     if e.layout:
-        parts.append("slots " + ", ".join(e.layout))
-    parts += [f"add {a.id}" + (f" at #{a.position}" if a.position else "") for a in e.add]
-    parts += [f"remove {s}" for s in e.remove]
-    parts += [f"move {m.slot} to #{m.position}" for m in e.move]
-    parts += [f"set {s.slot} {', '.join(s.changes())}" for s in e.set]
-    parts += [f"pin {p.product} at {p.slot or 'first slot'} #{p.position}" for p in e.pin]
+        parts.append("slots " + ", ".join(map(slot, e.layout)))
+    parts += [f"add “{a.title}”" + (f" at #{a.position}" if a.position else "") for a in e.add]
+    parts += [f"remove {slot(s)}" for s in e.remove]
+    parts += [f"move {slot(m.slot)} to #{m.position}" for m in e.move]
+    parts += [f"set {slot(s.slot)} {', '.join(s.changes())}" for s in e.set]
+    parts += [
+        f"pin {p.product} at {slot(p.slot) if p.slot else 'first slot'} #{p.position}"
+        for p in e.pin
+    ]
     parts += [f"boost {b.attribute[0]} {b.attribute[1]}" for b in e.boost]
     parts += [f"bury {b.attribute[0]} {b.attribute[1]}" for b in e.bury]
     if e.hide is not None:

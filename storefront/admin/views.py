@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 
-from storefront.admin import auth, bp, rule_check, summary, users
+from storefront.admin import auth, bp, pickers, rule_check, summary, users
 from storefront.admin.forms import ActionForm, LoginForm, YamlForm
 from storefront.admin.rule_form import form_shows, make_form, picker_data, rule_from_form
 from storefront.model_holder import snapshot
@@ -101,11 +101,17 @@ def rules():
     for c in found:
         for name in c.rules:
             per_rule[name] = per_rule.get(name, 0) + 1
+    added = [(spec.id, spec.title) for d in drafts for spec in d.rule.then.add]
+
+    def slot_of(rule: Rule):
+        pages = list(rule.when.page or ())
+        return lambda sid: pickers.slot_named(sid, pages, added)
+
     rows = [
         {
             "d": d,
             "when": summary.conditions(d.rule.when),
-            "then": summary.effects(d.rule.then),
+            "then": summary.effects(d.rule.then, slot_of(d.rule)),
             "schedule": summary.schedule(d.rule),
             "status": _status(d.rule, live),
             "conflicts": per_rule.get(d.rule.name, 0),

@@ -129,6 +129,42 @@ def test_a_publisher_creates_starts_reads_and_stops_an_experiment(clean):
         assert action in audit
 
 
+def _slot_select(page: str) -> str:
+    return re.search(r'<select id="slot" name="slot".*?</select>', page, re.S).group(0)
+
+
+def test_the_slot_is_picked_by_its_title_grouped_by_page(clean):
+    """As a publisher: the experiment's slot is chosen by its title, grouped by page type, the
+    experiment's page first (none of the rules' "added" groups: an experiment tests a page's
+    own slot); the experiment stores the slot's id; the form comes back with it still picked."""
+    pia = signed_in(clean, "pia")
+    slot = _slot_select(pia.get("/admin/experiments/new").get_data(True))
+    assert 'aria-label="Slot (strategy experiments)"' in slot
+    groups = re.findall(r'<optgroup label="([^"]*)"', slot)
+    assert groups == [
+        "Home page",
+        "Category pages",
+        "Product pages",
+        "Search results",
+        "Basket",
+    ]
+    assert '<option value="for-you">Recommended for you</option>' in slot
+    assert '<option value="similar">You may also like</option>' in slot
+    assert ">for-you<" not in slot and ">trending<" not in slot  # no bare ids
+    # a problem elsewhere: the form comes back, the search page's group first, its slot picked
+    again = {**FORM, "page": "search", "arms-1-share": "40"}
+    r = pia.post("/admin/experiments/new", data=again)
+    assert r.status_code == 400
+    slot = _slot_select(r.get_data(True))
+    first = re.search(r"<optgroup (.*?)</optgroup>", slot, re.S).group(1)
+    assert first.startswith('label="Search results" data-page="search"')
+    assert '<option value="for-you" selected>You may also like</option>' in first
+    assert slot.count(" selected>") == 1
+    r = pia.post("/admin/experiments/new", data={**FORM, "page": "search"})
+    assert r.status_code == 303, r.get_data(True)
+    assert store.get(clean.extensions["db"], "trending-for-phones").slot == "for-you"
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [

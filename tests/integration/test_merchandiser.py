@@ -414,19 +414,21 @@ def test_only_these_slots_and_remove_slots_are_picked_by_title(app, editor):
     assert remove.index("<legend>Home page</legend>") < remove.index("<legend>Category pages")
 
 
+def _save_gifts_rule(engine) -> int:
+    """A draft rule "Gifts" that adds the slot "gifts", titled "Gifts for tonight"."""
+    gifts = {"id": "gifts", "strategy": "category_top", "title": "Gifts for tonight"}
+    add = {**gifts, "params": {"category": "party"}}
+    return store.save_rule(
+        engine, "ed", Rule.model_validate({"name": "Gifts", "then": {"add": [add]}})
+    )
+
+
 def test_a_slot_no_page_has_any_more_stays_ticked_and_picked_saying_so(app, editor):
     """A rule that lays out and removes a slot another rule added: once that rule is deleted,
     reopening shows the slot by its id, "not on any page any more", still picked and ticked;
     saving it as it is names the problem instead of dropping it silently."""
     engine = app.extensions["db"]
-    gifts = {"id": "gifts", "strategy": "category_top", "title": "Gifts for tonight"}
-    adder = store.save_rule(
-        engine,
-        "ed",
-        Rule.model_validate(
-            {"name": "Gifts", "then": {"add": [{**gifts, "params": {"category": "party"}}]}}
-        ),
-    )
+    adder = _save_gifts_rule(engine)
     rule_id = store.save_rule(
         engine,
         "ed",
@@ -471,3 +473,48 @@ def test_a_slot_no_page_has_any_more_stays_ticked_and_picked_saying_so(app, edit
     assert ("gifts", "gifts") in _ticked(_checks(text, "remove"))
     assert '<option value="gifts" selected>' in _select(text, "layout-0-slot")
     assert store.get_rule(engine, rule_id).rule.then.remove == ("gifts", "trending")
+
+
+def _then(listing: str, rule: str) -> str:
+    """The rules list's "Then" cell of a rule."""
+    row = re.search(rf'<tr data-rule="{rule}".*?</tr>', listing, re.S).group(0)
+    return re.findall(r"<td>(.*?)</td>", row, re.S)[3]
+
+
+def test_the_rules_list_names_slots_by_their_titles(app, editor):
+    """As a merchandiser reading the rules list: each rule's effects name slots by their titles
+    (as titled on the rule's pages: "for-you" is "You may also like" on search results), a slot
+    a rule adds by the title it adds it with; a slot no page has any more (the rule that added
+    it was deleted) by its id, saying so. The rules still store ids."""
+    engine = app.extensions["db"]
+    adder = _save_gifts_rule(engine)
+    pid = next(iter(catalog_of(app).products))
+    rules = {
+        "Search picks": {
+            "when": {"page": ["search"]},
+            "then": {
+                "layout": ["for-you", "results"],
+                "move": [{"slot": "for-you", "position": 2}],
+                "set": [{"slot": "results", "size": 30}],
+                "pin": [{"product": pid, "slot": "for-you"}],
+            },
+        },
+        "Quiet": {"priority": 20, "then": {"remove": ["gifts", "trending"]}},
+    }
+    for name, rule in rules.items():
+        store.save_rule(engine, "ed", Rule.model_validate({"name": name, **rule}))
+    listing = text_of(editor.get("/admin/rules"))
+    assert _then(listing, "Gifts") == "add “Gifts for tonight”"
+    assert _then(listing, "Search picks") == (
+        "slots “You may also like”, “Results” · move “You may also like” to #2 · "
+        f"set “Results” size · pin {pid} at “You may also like” #1"
+    )
+    assert _then(listing, "Quiet") == "remove “Gifts for tonight” · remove “Trending near you”"
+    store.delete_rule(engine, "ed", adder)
+    listing = text_of(editor.get("/admin/rules"))
+    assert _then(listing, "Quiet") == (
+        "remove gifts (not on any page any more) · remove “Trending near you”"
+    )
+    by_name = {d.rule.name: d.rule for d in store.draft_rules(engine)}
+    assert by_name["Quiet"].then.remove == ("gifts", "trending")
+    assert by_name["Search picks"].then.layout == ("for-you", "results")
