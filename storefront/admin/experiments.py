@@ -109,8 +109,22 @@ def experiments():
         "admin/experiments.html",
         experiments=store.list_all(engine()),
         summarize=_summary,
+        slot_label=_slot_labels(),
         action=ActionForm(),
     )
+
+
+def _slot_labels():
+    """slot_label(sid, page) -> (“its title” as on that page, its id) for the templates; the
+    event log's "-" (no slot) and "direct" (no click led to the purchase) stay as they are."""
+    added = pickers.added_slots([d.rule for d in rules_store.draft_rules(engine())])
+
+    def slot_label(sid: str, page: str) -> tuple[str, str]:
+        if sid in ("-", "direct"):
+            return sid, ""
+        return pickers.slot_label(sid, [page], added)
+
+    return slot_label
 
 
 def _summary(exp: store.Experiment) -> str:
@@ -186,6 +200,7 @@ def experiment(experiment_id: str):
         exp=exp,
         data=data,
         targeting=_summary(exp),
+        slot_label=_slot_labels(),
         chart_ctr=chart_ctr,
         chart_volume=chart_volume,
         window_hours=int(metrics.ATTRIBUTION_WINDOW.total_seconds() // 3600),

@@ -4,9 +4,9 @@ endpoint: the form's selects list the store's taxonomy by path ("Fresh Food › 
 a pin, a move, a change and of each row of "only these slots" is a select of the store's slots by
 their titles, grouped by page type, the pages the rule is for first (admin.js hides the other
 pages' groups as the page boxes are ticked); "remove slots" ticks the same slots, each once; an
-experiment's slot is the same select, and the rules list names slots by the same titles. A
-slot id no page has any more stays, saying so; a reopened rule shows each product code with its
-title (or says it is no longer in the catalog)."""
+experiment's slot is the same select, and the rules list, the experiments pages and impact name
+slots by the same titles. A slot id no page has any more stays, saying so; a reopened rule and
+the rules list show each product code with its title (or say it is no longer in the catalog)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from flask import abort, jsonify, request
 from storefront.admin import auth, bp
 from storefront.layouts import DEFAULTS, PAGE_TYPES
 from storefront.model_holder import snapshot
+from storefront.rules.schema import Rule
 
 MAX_QUERY = 100
 MAX_RESULTS = 20
@@ -140,12 +141,25 @@ def slot_named(sid: str, pages: list[str] | None, added: list[tuple[str, str]]) 
     """A slot as a rule's summary names it: “its title” on the first of the rule's pages that
     has it (the other pages after: "for-you" is titled per page), else as a draft rule adds it
     ((id, title) pairs); a slot no page has any more is its id, saying so."""
+    name, note = slot_label(sid, pages, added)
+    return name if note == sid else f"{name} ({note})"
+
+
+def slot_label(sid: str, pages: list[str] | None, added: list[tuple[str, str]]) -> tuple[str, str]:
+    """A slot for the merchandiser, with secondary text: (“its title”, its id) as titled on the
+    first of `pages` that has it, else as a draft rule adds it; (its id, "not on any page any
+    more") when neither has it (the experiments list and an experiment's tables)."""
     for p in _rule_pages_first(pages):
         for s in DEFAULTS[p].slots:
             if s.id == sid:
-                return f"“{s.title or sid}”"
+                return f"“{s.title or sid}”", sid
     title = dict(_unique(added)).get(sid)
-    return f"“{title or sid}”" if title is not None else f"{sid} ({GONE})"
+    return (f"“{title or sid}”", sid) if title is not None else (sid, GONE)
+
+
+def added_slots(rules: list[Rule]) -> list[tuple[str, str]]:
+    """The (id, title) of every slot these rules add, for naming slots no page has by default."""
+    return [(spec.id, spec.title) for r in rules for spec in r.then.add]
 
 
 @dataclass(frozen=True)
@@ -241,3 +255,14 @@ def known_products(codes: list[str]) -> dict[str, Known]:
             label = catalog.category_label(p.category) or p.category
             out[code] = Known(code, p.display_title, label)
     return out
+
+
+NOT_IN_CATALOG = "not in the catalog any more"
+
+
+def product_named(known: Known) -> str:
+    """A product as the rules list names it: “its title” (its code), or its code, saying it is
+    not in the catalog any more."""
+    if known.title is None:
+        return f"{known.code} ({NOT_IN_CATALOG})"
+    return f"“{known.title}” ({known.code})"

@@ -10,7 +10,7 @@ from flask import abort, current_app, render_template, request
 from sqlalchemy import select
 
 from storefront import db
-from storefront.admin import auth, bp, forms
+from storefront.admin import auth, bp, forms, pickers
 from storefront.admin.forms import PreviewForm, category_choices
 from storefront.admin.rule_form import split
 from storefront.admin.views import catalog, engine
@@ -171,8 +171,10 @@ def impact():
     result = impact_report.measure(sample, catalog(), live, draft, settings)
     took = (time.perf_counter() - started) * 1000
     names = sorted({r.name for r in (*live.rules, *draft.rules)}, key=str.casefold)
+    added = pickers.added_slots([*draft.rules, *live.rules])
     return render_template(
         "admin/impact.html",
+        slot_label=lambda sid: pickers.slot_label(sid, None, added),
         result=result,
         live=live,
         draft=draft,

@@ -35,8 +35,9 @@ def _describe(data: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def effects(e: Effects, slot: Callable[[str], str]) -> str:
-    """The effects in a line; `slot` names a slot id for the merchandiser (its title)."""
+def effects(e: Effects, slot: Callable[[str], str], product: Callable[[str], str]) -> str:
+    """The effects in a line; `slot` names a slot id for the merchandiser (its title), `product`
+    a product code (its title from the catalog)."""
     parts = []
     if e.layout:
         parts.append("slots " + ", ".join(map(slot, e.layout)))
@@ -45,13 +46,13 @@ def effects(e: Effects, slot: Callable[[str], str]) -> str:
     parts += [f"move {slot(m.slot)} to #{m.position}" for m in e.move]
     parts += [f"set {slot(s.slot)} {', '.join(s.changes())}" for s in e.set]
     parts += [
-        f"pin {p.product} at {slot(p.slot) if p.slot else 'first slot'} #{p.position}"
+        f"pin {product(p.product)} at {slot(p.slot) if p.slot else 'first slot'} #{p.position}"
         for p in e.pin
     ]
     parts += [f"boost {b.attribute[0]} {b.attribute[1]}" for b in e.boost]
     parts += [f"bury {b.attribute[0]} {b.attribute[1]}" for b in e.bury]
     if e.hide is not None:
-        hidden = [*e.hide.products, *e.hide.categories]
+        hidden = [*map(product, e.hide.products), *e.hide.categories]
         if hidden:
             parts.append("hide " + ", ".join(hidden))
     return " · ".join(parts)

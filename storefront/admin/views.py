@@ -90,6 +90,12 @@ def _status(rule: Rule, live: dict[str, Rule]) -> str:
     return "published" if to_data(old) == to_data(rule) else "changed"
 
 
+def _product_codes(rule: Rule) -> list[str]:
+    """The product codes a rule's summary names: its pins' and its hide's."""
+    hidden = rule.then.hide.products if rule.then.hide is not None else []
+    return [*(p.product for p in rule.then.pin), *hidden]
+
+
 @bp.get("/rules")
 @auth.requires("viewer")
 def rules():
@@ -101,17 +107,23 @@ def rules():
     for c in found:
         for name in c.rules:
             per_rule[name] = per_rule.get(name, 0) + 1
-    added = [(spec.id, spec.title) for d in drafts for spec in d.rule.then.add]
+    added = pickers.added_slots([d.rule for d in drafts])
 
     def slot_of(rule: Rule):
         pages = list(rule.when.page or ())
         return lambda sid: pickers.slot_named(sid, pages, added)
 
+    codes = [c for d in drafts for c in _product_codes(d.rule)]
+    known = pickers.known_products(codes)
+
+    def product(code: str) -> str:
+        return pickers.product_named(known[code])
+
     rows = [
         {
             "d": d,
             "when": summary.conditions(d.rule.when),
-            "then": summary.effects(d.rule.then, slot_of(d.rule)),
+            "then": summary.effects(d.rule.then, slot_of(d.rule), product),
             "schedule": summary.schedule(d.rule),
             "status": _status(d.rule, live),
             "conflicts": per_rule.get(d.rule.name, 0),

@@ -65,6 +65,11 @@ def test_a_publisher_creates_starts_reads_and_stops_an_experiment(clean):
     ]
     page = pia.get("/admin/experiments/trending-for-phones").get_data(True)
     assert "device mobile" in page and "A draft" in page
+    # the slot by its title on the experiment's page, its id as secondary text
+    named = '“Recommended for you” <small class="meta">for-you</small>'
+    assert f"strategy on the home page, slot {named}</dd>" in page
+    listing = pia.get("/admin/experiments").get_data(True)
+    assert f"<td>strategy · home / {named}</td>" in listing
     assert pia.post("/admin/experiments/trending-for-phones/start").status_code == 303
     exp = store.get(engine, exp.id)
     assert exp.status == "running"
@@ -116,6 +121,9 @@ def test_a_publisher_creates_starts_reads_and_stops_an_experiment(clean):
         page,
     )
     assert "keep running" in page  # 1 visitor per arm is far from the horizon
+    # the per-slot tables name the slot by its title too ("direct" stays as it is)
+    assert f"<tr><td>trending</td><td>{named}</td><td>4</td><td>1</td>" in page
+    assert "<td>for-you</td>" not in page
     assert "<polyline" in page and "Click-through so far" in page
     assert "Stop</button>" not in page  # viewers read, they do not stop
     got = vera.get("/admin/experiments/trending-for-phones/results.csv")

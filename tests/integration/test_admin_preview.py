@@ -139,6 +139,6 @@ def test_impact_counts_changed_pages(app, viewer):
     changed = int(re.search(r'data-testid="changed">(\d+)</strong> of', page).group(1))
     assert 30 <= changed < sampled, changed  # the 30 phone visits on home (and any others)
     assert '<tr data-kind="slots removed"><th scope="row">slots removed</th><td>' in page
-    assert "trending (" in page
+    assert '“Trending near you” <small class="meta">trending</small> (' in page  # by title
     assert re.search(r'data-rule="Phones: no trending"><th scope="row">[^<]+</th><td>0</td>', page)
     assert "/admin/preview?go=1" in page  # every example links to its preview

@@ -205,6 +205,11 @@ def test_the_impact_page_explains_its_sample_of_real_visits(app, editor):
     page = text_of(editor.get("/admin/impact?n=1000"))  # every visitor of the period
     matched = re.search(r"Matched (\d+) of (\d+) visits sampled from the last 14 days", page)
     assert matched and int(matched.group(1)) >= 35
+    # the slots the draft adds, by their titles, the id beside
+    _save_gifts_rule(app.extensions["db"])
+    page = text_of(editor.get("/admin/impact?n=1000"))
+    added = r'Slots added: “Gifts for tonight” <small class="meta">gifts</small> \(\d+\)'
+    assert re.search(added, page), page[page.find("impact-summary") :][:1500]
     assert editor.get("/admin/impact?days=0").status_code == 400
     assert "days: a whole number from 1 to 90" in editor.get("/admin/impact?days=x").get_data(True)
 
@@ -485,10 +490,14 @@ def test_the_rules_list_names_slots_by_their_titles(app, editor):
     """As a merchandiser reading the rules list: each rule's effects name slots by their titles
     (as titled on the rule's pages: "for-you" is "You may also like" on search results), a slot
     a rule adds by the title it adds it with; a slot no page has any more (the rule that added
-    it was deleted) by its id, saying so. The rules still store ids."""
+    it was deleted) by its id, saying so. Pinned and hidden products are named by their titles
+    in the catalog, the code beside; a code no longer in the catalog says so. The rules still
+    store ids and codes."""
     engine = app.extensions["db"]
     adder = _save_gifts_rule(engine)
-    pid = next(iter(catalog_of(app).products))
+    catalog = catalog_of(app)
+    pid = next(iter(catalog.products))
+    title = catalog.get(pid).display_title
     rules = {
         "Search picks": {
             "when": {"page": ["search"]},
@@ -500,6 +509,10 @@ def test_the_rules_list_names_slots_by_their_titles(app, editor):
             },
         },
         "Quiet": {"priority": 20, "then": {"remove": ["gifts", "trending"]}},
+        "Old picks": {  # saved without the catalog check, as an old rule would be
+            "priority": 30,
+            "then": {"pin": [{"product": "GONE-1"}], "hide": {"products": [pid, "GONE-2"]}},
+        },
     }
     for name, rule in rules.items():
         store.save_rule(engine, "ed", Rule.model_validate({"name": name, **rule}))
@@ -507,7 +520,11 @@ def test_the_rules_list_names_slots_by_their_titles(app, editor):
     assert _then(listing, "Gifts") == "add “Gifts for tonight”"
     assert _then(listing, "Search picks") == (
         "slots “You may also like”, “Results” · move “You may also like” to #2 · "
-        f"set “Results” size · pin {pid} at “You may also like” #1"
+        f"set “Results” size · pin “{title}” ({pid}) at “You may also like” #1"
+    )
+    assert _then(listing, "Old picks") == (
+        "pin GONE-1 (not in the catalog any more) at first slot #1 · "
+        f"hide “{title}” ({pid}), GONE-2 (not in the catalog any more)"
     )
     assert _then(listing, "Quiet") == "remove “Gifts for tonight” · remove “Trending near you”"
     store.delete_rule(engine, "ed", adder)
@@ -518,3 +535,4 @@ def test_the_rules_list_names_slots_by_their_titles(app, editor):
     by_name = {d.rule.name: d.rule for d in store.draft_rules(engine)}
     assert by_name["Quiet"].then.remove == ("gifts", "trending")
     assert by_name["Search picks"].then.layout == ("for-you", "results")
+    assert by_name["Search picks"].then.pin[0].product == pid
