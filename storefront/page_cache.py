@@ -29,6 +29,7 @@ from flask import Response, current_app, g, make_response, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
+from storefront.core.lookup import lookup
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
@@ -66,11 +67,6 @@ def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
 
 
-def _cookie(req, name: str) -> str:
-    cookies = req.cookies
-    return cookies[name] if name in cookies else ""  # .get raises and catches when absent
-
-
 def clock_text(ctx) -> str:
     """The context panel's clock; the template and a cache hit both write it with this."""
     return ctx.time.local.strftime("%A %d %B %Y, %H:%M")
@@ -91,7 +87,7 @@ def page_key(visitor_id: str) -> str | None:
         req.remote_addr or "",
         # product pages carry a form token of this session: the session cookie as sent (the
         # same cookie, the same token; it is not even decoded: a warm page never reads it)
-        _cookie(req, current_app.config["SESSION_COOKIE_NAME"]),
+        lookup(req.cookies, current_app.config["SESSION_COOKIE_NAME"], ""),
         *(env.get(name, "") for name in _shaping(settings.geo_headers)),
     )
     raw = "\0".join(parts).encode("utf-8", "replace")

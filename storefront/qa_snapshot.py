@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from flask import Flask, Request, current_app, g
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from storefront.core.lookup import lookup
+
 HEADER = "X-Storefront-Snapshot"
 
 
@@ -93,8 +95,7 @@ def read_pin(request: Request) -> Pin | None:
         except ValueError:
             data = _load_token(settings.secret_key, raw)
         return pin_from(data)
-    args = request.args  # .get raises and catches when absent: ask first
-    token = request.headers.get(HEADER) or (args["snapshot"] if "snapshot" in args else None)
+    token = request.headers.get(HEADER) or lookup(request.args, "snapshot")
     if not token:
         return None
     return pin_from(_load_token(settings.secret_key, token))

@@ -18,6 +18,8 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from storefront.core.lookup import lookup
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
@@ -64,8 +66,7 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if not app.secret_key:
             return None
-        cookies, name = request.cookies, self.get_cookie_name(app)
-        raw = cookies[name] if name in cookies else None  # .get raises and catches if absent
+        raw = lookup(request.cookies, self.get_cookie_name(app))
         if not raw:
             return self.session_class()
         secrets = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)

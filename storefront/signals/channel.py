@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from storefront.core.lookup import lookup
+
 SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.")
 SOCIAL = (
     "facebook.",
@@ -39,10 +41,9 @@ def _clean(value: str | None) -> str | None:
 
 def read_channel(args: Mapping[str, str], referrer: str | None, own_host: str) -> Channel:
     """Classify the visit; UTM tags win because marketers set them on purpose."""
-    # `in` first: a werkzeug MultiDict's .get raises and catches an exception when absent
-    source = _clean(args["utm_source"] if "utm_source" in args else None)
-    medium = _clean(args["utm_medium"] if "utm_medium" in args else None)
-    campaign = _clean(args["utm_campaign"] if "utm_campaign" in args else None)
+    source = _clean(lookup(args, "utm_source"))
+    medium = _clean(lookup(args, "utm_medium"))
+    campaign = _clean(lookup(args, "utm_campaign"))
     if source or campaign:
         kind = "campaign"
         if medium and medium.lower() in ("email", "newsletter"):
