@@ -367,7 +367,8 @@ def run_page(
     for w in works:
         w = dedupe(w, seen, pinned - {p.product_id for p, _ in w.pins})
         w = cap(w, catalog, share)
-        w = discover(w, catalog, rng_for(w.slot_id), usual, avoid, seen | pinned)
+        if w.explore is not None:  # a seeded rng costs a Mersenne Twister seeding: only here
+            w = discover(w, catalog, rng_for(w.slot_id), usual, avoid, seen | pinned)
         picks = reasons(cut(w), "recommended")
         seen.update(p.product_id for p in picks)
         out.append((w, picks))
