@@ -218,8 +218,16 @@ def category_nav(catalog, category_slug: str | None) -> Markup:
     return html
 
 
+def shows_template(slots: Sequence[Rendered], template: str) -> bool:
+    """Whether a slot of the page uses this fragment template (base.html: the hero's styles);
+    a filter chain (selectattr | list) cost several times more on every page."""
+    return any(r.slot.template == template for r in slots)
+
+
 def init_app(app) -> None:
-    app.jinja_env.globals.update(tile=tile, category_nav=category_nav)
+    app.jinja_env.globals.update(
+        tile=tile, category_nav=category_nav, shows_template=shows_template
+    )
 
 
 def render_html(composed: Sequence[Composed], page: str, catalog, compact: bool) -> list[Rendered]:
