@@ -23,7 +23,6 @@ from storefront.core import strategies
 from storefront.core.compose import Composed, Timings
 from storefront.core.dependencies import params_digest, slot_key
 from storefront.layouts import Slot
-from storefront.links import product_links
 from storefront.rules.apply import SlotPolicy
 
 log = logging.getLogger(__name__)
@@ -128,7 +127,7 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     return html
 
 
-_TILES: OrderedDict[tuple, tuple] = OrderedDict()  # a product's tile pieces (tile())
+_TILES: OrderedDict[tuple, tuple] = OrderedDict()  # (product, its tile pieces): tile()
 _TILES_MAX = 8192
 # what a tile shows of its pick, as placeholders: _tile.html is rendered once per product with
 # these, and each tile is its pieces with the pick's own (escaped) words put back
@@ -164,21 +163,26 @@ def _pieces(template, p, rule: bool) -> tuple[str, ...] | None:
 
 def tile(p, pick) -> Markup:
     """One product tile (fragments/_tile.html). The template is rendered once per product
-    (memoised in the worker by the product with all its fields, the app and the links' form)
-    with placeholders for what it shows of the pick (kind, rule, reason; the template may
-    test only whether there is a rule); each tile then fills them in, escaped as the template
-    would. A personal rail's fragment, new as a whole, is mostly products other pages showed."""
+    (memoised in the worker by the app, the script root its links are under and the product
+    with all its fields) with placeholders for what it shows of the pick (kind, rule, reason;
+    the template may test only whether there is a rule); each tile then fills them in, escaped
+    as the template would. A personal rail's fragment, new as a whole, is mostly products
+    other pages showed."""
     app = current_app._get_current_object()
     rule = bool(pick.rule)
-    memo = (app.name, product_links(p.id), p, rule)
-    pieces = _TILES.get(memo)
-    if pieces is None:
+    memo = (app.name, request._get_current_object().script_root, p.id, rule)
+    kept = _TILES.get(memo)
+    # the product itself checked: the catalog hands out the same object while it keeps it,
+    # and an equal one (every field) after; another catalog's product of this id is not equal
+    if kept is not None and (kept[0] is p or kept[0] == p):
+        pieces = kept[1]
+    else:
         template = app.jinja_env.get_template("fragments/_tile.html")
         pieces = _pieces(template, p, rule)
         if pieces is None:
             return Markup(template.render(p=p, pick=pick))
         with _lock:
-            _TILES[memo] = pieces
+            _TILES[memo] = (p, pieces)
             while len(_TILES) > _TILES_MAX:
                 _TILES.popitem(last=False)
     return Markup(

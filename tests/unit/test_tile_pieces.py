@@ -66,3 +66,13 @@ def test_the_rail_template_shows_each_tile(app):
         )
         for p, pick in items:
             assert str(fragments.tile(p, pick)) in html
+
+
+def test_a_product_changed_under_the_same_id_gets_its_own_tile(app):
+    template = app.jinja_env.get_template("fragments/_tile.html")
+    pick = PICKS[0]
+    before = Product("same", "OLD TITLE", "mugs", 1.0, None, 1)
+    after = Product("same", "New title", "mugs", 2.5, None, 1)  # a new catalog's product
+    with app.test_request_context("/"):
+        for p in (before, after, before):
+            assert fragments.tile(p, pick) == template.render(p=p, pick=pick)
