@@ -104,7 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["clock_text"] = clock_text  # the one format a cached page refreshes
     links.init_app(app)  # link(), product_links(): url_for's strings, cheaper
-    fragments.init_app(app)  # tile(): a product tile's HTML, memoised
+    fragments.init_app(app)  # category_nav(), shows_template(): the page template's helpers
     app.register_blueprint(shop_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(health_bp)

@@ -8,7 +8,6 @@ rendered from the pipeline's picks on every page (the page cache keeps warm page
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 
 import redis
 from flask import current_app, render_template, request
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from storefront.core import strategies
 from storefront.core.compose import Composed, Timings
@@ -127,74 +126,6 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     return html
 
 
-_TILES: OrderedDict[tuple, tuple] = OrderedDict()  # (product, its tile pieces): tile()
-_TILES_MAX = 8192
-# what a tile shows of its pick, as placeholders: _tile.html is rendered once per product with
-# these, and each tile is its pieces with the pick's own (escaped) words put back
-_FIELDS = ("kind", "rule", "reason")
-
-
-@dataclass(frozen=True)
-class _Holes:
-    """A pick whose words are placeholders (`mark` around each field's name)."""
-
-    mark: str
-    has_rule: bool
-
-    def __getattr__(self, name: str) -> str:
-        if name not in _FIELDS:
-            raise AttributeError(name)
-        return f"{self.mark}{name}{self.mark}" if name != "rule" or self.has_rule else ""
-
-    def split(self, html: str) -> tuple[str, ...]:
-        holes = "|".join(re.escape(f"{self.mark}{name}{self.mark}") for name in _FIELDS)
-        parts = re.split(f"({holes})", html)
-        return tuple(part if i % 2 == 0 else part[1:-1] for i, part in enumerate(parts))
-
-
-def _pieces(template, p, rule: bool) -> tuple[str, ...] | None:
-    """_tile.html for product p, split at the pick's words: text, then a field's name, in
-    turn. Rendered with two sets of placeholders, which must split alike: otherwise the
-    product's own text holds one (None: the tile is rendered whole)."""
-    one, two = (_Holes(mark, rule) for mark in ("\x00", "\x01"))
-    pieces = one.split(template.render(p=p, pick=one))
-    return pieces if pieces == two.split(template.render(p=p, pick=two)) else None
-
-
-def tile(p, pick) -> Markup:
-    """One product tile (fragments/_tile.html). The template is rendered once per product
-    (memoised in the worker by the app, the script root its links are under and the product
-    with all its fields) with placeholders for what it shows of the pick (kind, rule, reason;
-    the template may test only whether there is a rule); each tile then fills them in, escaped
-    as the template would. A personal rail's fragment, new as a whole, is mostly products
-    other pages showed."""
-    app = current_app._get_current_object()
-    rule = bool(pick.rule)
-    memo = (app.name, request._get_current_object().script_root, p.id, rule)
-    kept = _TILES.get(memo)
-    # the product itself checked: the catalog hands out the same object while it keeps it,
-    # and an equal one (every field) after; another catalog's product of this id is not equal
-    if kept is not None and (kept[0] is p or kept[0] == p):
-        pieces = kept[1]
-    else:
-        template = app.jinja_env.get_template("fragments/_tile.html")
-        pieces = _pieces(template, p, rule)
-        if pieces is None:
-            return Markup(template.render(p=p, pick=pick))
-        with _lock:
-            _TILES[memo] = (p, pieces)
-            while len(_TILES) > _TILES_MAX:
-                _TILES.popitem(last=False)
-    return Markup(
-        "".join(
-            [
-                piece if i % 2 == 0 else escape(getattr(pick, piece))
-                for i, piece in enumerate(pieces)
-            ]
-        )
-    )
-
-
 # the category menu (shop/_categories.html) per catalog: a catalog's entry goes with it
 _MENUS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _MENUS_MAX = 1024  # per catalog: the shop's categories (the current one marked) by script root
@@ -229,9 +160,7 @@ def shows_template(slots: Sequence[Rendered], template: str) -> bool:
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(
-        tile=tile, category_nav=category_nav, shows_template=shows_template
-    )
+    app.jinja_env.globals.update(category_nav=category_nav, shows_template=shows_template)
 
 
 def render_html(composed: Sequence[Composed], page: str, catalog, compact: bool) -> list[Rendered]:
