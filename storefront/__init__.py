@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The app factory: settings, resources (db, redis, models, geo), then blueprints."""
     from storefront import (
         db,
+        fragments,
         holders,
         links,
         metrics,
@@ -103,6 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["clock_text"] = clock_text  # the one format a cached page refreshes
     links.init_app(app)  # link(), product_links(): url_for's strings, cheaper
+    fragments.init_app(app)  # category_nav(), shows_template(): the page template's helpers
     app.register_blueprint(shop_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(health_bp)

@@ -378,6 +378,12 @@ class Catalog:
         """The n products with the most units sold (ties by id)."""
         return [self._product(int(r)) for r in self._best_sellers[:n]]
 
+    def best_seller_units(self, n: int) -> list[tuple[str, float]]:
+        """(id, units sold) of the n best sellers, read from the columns (no Product made)."""
+        rows = self._best_sellers[:n]
+        ids, units = self._ids[rows].tolist(), self._units[rows].astype(float).tolist()
+        return list(zip(ids, units, strict=True))
+
     def category_name(self, slug: str) -> str | None:
         return self._category_names.get(slug)
 

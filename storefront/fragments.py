@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
 from flask import current_app, render_template, request
+from markupsafe import Markup
 
 from storefront.core import strategies
 from storefront.core.compose import Composed, Timings
@@ -122,6 +124,43 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
         while len(_RENDERED) > _RENDERED_MAX:
             _RENDERED.popitem(last=False)
     return html
+
+
+# the category menu (shop/_categories.html) per catalog: a catalog's entry goes with it
+_MENUS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MENUS_MAX = 1024  # per catalog: the shop's categories (the current one marked) by script root
+
+
+def category_nav(catalog, category_slug: str | None) -> Markup:
+    """The category menu of every shop page, rendered once per catalog, app, script root and
+    current category (the links are link()'s, which depend on nothing else)."""
+    app = current_app._get_current_object()
+    memo = (app.name, request.script_root, category_slug)
+    menus = _MENUS.get(catalog)
+    html = menus.get(memo) if menus is not None else None
+    if html is not None:
+        return html
+    html = Markup(
+        app.jinja_env.get_template("shop/_categories.html").render(
+            catalog=catalog, category_slug=category_slug
+        )
+    )
+    with _lock:
+        menus = _MENUS.setdefault(catalog, {})
+        if len(menus) >= _MENUS_MAX:
+            menus.clear()
+        menus[memo] = html
+    return html
+
+
+def shows_template(slots: Sequence[Rendered], template: str) -> bool:
+    """Whether a slot of the page uses this fragment template (base.html: the hero's styles);
+    a filter chain (selectattr | list) cost several times more on every page."""
+    return any(r.slot.template == template for r in slots)
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(category_nav=category_nav, shows_template=shows_template)
 
 
 def render_html(composed: Sequence[Composed], page: str, catalog, compact: bool) -> list[Rendered]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 PAGE_TYPES = ("home", "category", "product", "search", "cart")
@@ -111,8 +111,11 @@ DEFAULTS: dict[str, Layout] = {
 }
 
 
+@lru_cache(maxsize=128)
 def layout_for(page: str, compact: bool, rail_size: int, compact_size: int) -> Layout:
-    """The default layout of a page type, shrunk for phones (fewer slots, shorter rails)."""
+    """The default layout of a page type, shrunk for phones (fewer slots, shorter rails).
+    Memoised (all of it is frozen): the same Slot objects on every page keep their cached
+    params_digest, which keys the slot's fragment and its rendered HTML."""
     base = DEFAULTS[page]
     slots = []
     for slot in base.slots:

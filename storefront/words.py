@@ -39,6 +39,7 @@ def plural(word: str, n: float) -> str:
     return _IRREGULAR.get(word, word + "s")
 
 
+@lru_cache(maxsize=2048, typed=True)  # listings ask for the same few counts on every page
 def count(n: float, word: str, plural_word: str | None = None) -> str:
     """`n` and the word in the right form: "1 item", "2 items", "1,204 results"."""
     one = _locale(SHOP_LANGUAGE).plural_form(abs(n)) == "one"

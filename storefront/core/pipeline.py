@@ -53,6 +53,19 @@ class SlotWork:
     explore: Exploration | None = None  # discovery, where the slot has it
     title: str = ""
 
+    def with_picks(self, picks: tuple[Pick, ...], pins=None) -> SlotWork:
+        """dataclasses.replace(self, picks=..., pins=...), without its per-call field walk
+        (the page stages run it for every slot of every page)."""
+        return SlotWork(
+            self.slot_id,
+            self.size,
+            picks,
+            self.pins if pins is None else pins,
+            self.diverse,
+            self.explore,
+            self.title,
+        )
+
     def to_json(self) -> str:
         """The cached form of a slot's candidates after its rule effects (core/compose.py)."""
         return json.dumps(
@@ -183,7 +196,7 @@ def dedupe(work: SlotWork, shown: set[str], pinned_on_page: set[str]) -> SlotWor
             continue
         seen.add(p.product_id)
         picks.append(p)
-    return replace(work, picks=tuple(picks), pins=pins)
+    return work.with_picks(tuple(picks), pins)
 
 
 # ---- stage 4: caps and diversity -------------------------------------------------------------
@@ -219,7 +232,7 @@ def cap(work: SlotWork, catalog: Catalog, share: float) -> SlotWork:
             held.append(p)
         if len(chosen) >= room:
             break
-    return replace(work, picks=(*chosen, *held, *rest))
+    return work.with_picks((*chosen, *held, *rest))
 
 
 # ---- stage 5: discovery ----------------------------------------------------------------------
@@ -306,7 +319,7 @@ def discover(
         for item in extra:
             lo = max(1, len(merged) // 2)
             merged.insert(rng.randint(lo, max(lo, len(merged))), item)
-    return replace(work, picks=(*merged, *ranked[len(kept) :]))
+    return work.with_picks((*merged, *ranked[len(kept) :]))
 
 
 # ---- stage 6: cut ----------------------------------------------------------------------------
@@ -367,7 +380,8 @@ def run_page(
     for w in works:
         w = dedupe(w, seen, pinned - {p.product_id for p, _ in w.pins})
         w = cap(w, catalog, share)
-        w = discover(w, catalog, rng_for(w.slot_id), usual, avoid, seen | pinned)
+        if w.explore is not None:  # a seeded rng costs a Mersenne Twister seeding: only here
+            w = discover(w, catalog, rng_for(w.slot_id), usual, avoid, seen | pinned)
         picks = reasons(cut(w), "recommended")
         seen.update(p.product_id for p in picks)
         out.append((w, picks))

@@ -67,7 +67,7 @@ def template_vars(page: str, page_args: dict[str, Any], ctx: Context, snap: Snap
         }
     if page == "product":
         pid = page_args["product_id"]
-        return {"product": catalog.get(pid), "form": CartForm(product_id=pid)}
+        return {"product": catalog.get(pid)}
     if page == "search":
         q = page_args["query"]
         return {"query": q, "page_no": 1, "total": len(catalog.search(q))}

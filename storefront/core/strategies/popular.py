@@ -36,8 +36,7 @@ def popular_near(req: Request, exclude: set[str]) -> list[Pick]:
             picks += rest[: req.n - len(picks)]
     if len(picks) < req.n:  # no model at all: best sellers from the catalog itself
         seen = exclude | {p.product_id for p in picks}
-        best = req.snap.catalog.best_sellers(req.n + len(seen))
-        scored = [(p.id, float(p.units_sold)) for p in best]
+        scored = req.snap.catalog.best_seller_units(req.n + len(seen))
         picks += known(req, scored, "One of our best sellers", "popular", seen)[
             : req.n - len(picks)
         ]
