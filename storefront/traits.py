@@ -74,6 +74,8 @@ class TraitSignal:
 
 def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) -> Traits:
     """Read the traits hash (see events) into Traits, honouring the shopper's corrections."""
+    if not raw and not prefs:  # no history, no corrections: most visitors, on every page
+        return NO_TRAITS
     now = time.time() if now is None else now
     scale = 1.0 / growth(now)
     parsed = _parsed(tuple(raw.items()), tuple(prefs))
@@ -95,6 +97,10 @@ def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) 
         if w / band_total >= BAND_MIN_SHARE:
             band = best
     return Traits(tuple(affinities[:3]), band, parsed.exclusions, muted, round(total, 3))
+
+
+# what infer gives for an empty hash and no corrections (an evidence of 0 as sum() of none)
+NO_TRAITS = Traits((), None, (), (), 0)
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,22 @@ def test_page_metrics_bind_each_series_on_first_use() -> None:
     assert children.status(200) is m.child("page_responses", "home", "html", "2xx")
     metrics.page_cache("home", True)
     assert children.cache_result(True) is m.child("page_cache", "home", "hit")
+
+
+def test_constant_answers_equal_what_they_short_cut() -> None:
+    from storefront.core.context import Assignment, _consent
+    from storefront.experiments.assign import NO_ARMS, assign
+    from storefront.signals.channel import DIRECT, Channel, read_channel
+    from storefront.traits import NO_TRAITS
+
+    assert read_channel({}, None, "shop.test") == DIRECT == Channel("direct")
+    assert read_channel({"utm_source": "news"}, None, "shop.test").kind == "campaign"
+    assert read_channel({}, "https://www.google.com/", "shop.test").kind == "search"
+    assert assign("v1", (), 0.0) is NO_ARMS and NO_ARMS == Assignment(False, ())
+    assert assign("v1", (), 1.0).holdout
+    assert infer({}, {}) is NO_TRAITS
+    assert repr(infer({"zz": "1"}, {}, now=1.7e9)) == repr(NO_TRAITS)  # the computed way
+    assert consent(prefs={"off:history": "1"}).history is False
+    assert consent(prefs={"off:history": "0"}).history is True
+    assert consent(dnt=True).reason == "Do Not Track"
+    assert _consent.cache_info().maxsize == 1024
