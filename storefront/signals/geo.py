@@ -36,6 +36,7 @@ _MAX_TEXT = 100  # longest region/city value we keep from a header
 # locations remembered per worker, by the header values and address they were read from: real
 # traffic repeats a few CDN header sets per address (bounded; LRU)
 LOCATED_MAX = 4096
+MEMO_TEXT_MAX = 1024  # header text beyond this is not kept (bounds the memo's memory too)
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,8 @@ class GeoLocator:
         else:
             lowered = {str(k).lower(): str(v) for k, v in headers.items()}
             values = tuple(lowered.get(name) for name in self._names)
+        if sum(map(len, filter(None, values))) > MEMO_TEXT_MAX:  # a client's long headers:
+            return self._locate(values, remote_addr)  # answered, never kept
         return self._located(values, remote_addr)
 
     def _locate(self, values: tuple[str | None, ...], remote_addr: str | None) -> Location:

@@ -141,3 +141,11 @@ def test_constant_answers_equal_what_they_short_cut() -> None:
     assert consent(prefs={"off:history": "0"}).history is True
     assert consent(dnt=True).reason == "Do Not Track"
     assert _consent.cache_info().maxsize == 1024
+
+
+def test_geo_memo_keeps_no_long_header_text() -> None:
+    locator = GeoLocator(CDN)
+    long_city = "x" * 2000
+    found = locator.locate(environ_headers(CF_IPCountry="GB", CF_IPCity=long_city), None)
+    assert found.country == "GB" and found.city is None  # answered as before (too long a city)
+    assert locator._located.cache_info().currsize == 0
