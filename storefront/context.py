@@ -15,6 +15,7 @@ from flask import Request, current_app, g
 from storefront.core.context import Assignment, Consent, consent
 from storefront.core.context import Context as Context  # re-exported
 from storefront.core.context import SessionState as SessionState  # re-exported
+from storefront.core.lookup import header, lookup
 from storefront.core.visit import resolve, stored
 from storefront.experiments.assign import assign
 from storefront.session import SessionStore
@@ -44,15 +45,15 @@ def read_consent(
     holdout, put together by the one consent function (core/context.py)."""
     headers = request.headers
     return consent(
-        gpc=headers.get("Sec-GPC", "").strip() == "1",
-        dnt=headers.get("DNT", "").strip() == "1",
+        gpc=header(headers, "Sec-GPC", "").strip() == "1",
+        dnt=header(headers, "DNT", "").strip() == "1",
         prefs=prefs,
         holdout=holdout,
     )
 
 
 def _override(request: Request, name: str) -> str | None:
-    return request.args.get(f"qa_{name}") or request.headers.get(f"X-QA-{name.title()}")
+    return lookup(request.args, f"qa_{name}") or header(request.headers, f"X-QA-{name.title()}")
 
 
 def build_context(
@@ -133,7 +134,7 @@ def build_context(
     # the visit's arrival and recency hold for every page of it (core/visit.py)
     visit = resolve(
         stored(session.visit_fields),
-        read_channel(request.args, request.referrer, request.host),
+        read_channel(request.args, header(request.headers, "Referer"), request.host),
         sessions.clock.now(),
         session.first_seen,
         session.last_seen,

@@ -35,15 +35,18 @@ def request_versions() -> RequestVersions:
 
     Keyed by the request object: a test that holds one app context around several requests
     shares one `g` between them, and each request must still read its own versions."""
+    # asked several times a page (the stamp, the hooks, the experiments): `g` is looked up
+    # once and read from its dict
+    store = g._get_current_object()
     owner = request._get_current_object() if has_request_context() else None
-    held = g.get("_versions")
+    held = store.__dict__.get("_versions")
     if held is not None and held[0] is owner:
         return held[1]
     ext = current_app.extensions
     versions = RequestVersions(
         ext["models"].get(), ext["rules"].get(), ext["experiments"].holder.get()
     )
-    g._versions = (owner, versions)
+    store._versions = (owner, versions)
     return versions
 
 

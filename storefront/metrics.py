@@ -137,6 +137,7 @@ class _Metrics:
         # each metric's child per label values, looked up once: labels() costs some 10 µs and
         # a page observes eight or so; the label values come from fixed lists (bounded)
         self._children: dict[tuple, Any] = {}
+        self._pages: dict[tuple[str, str], _PageChildren] = {}
 
     def child(self, attr: str, *labels: str) -> Any:
         """getattr(self, attr).labels(*labels), kept after the first call."""
@@ -146,8 +147,48 @@ class _Metrics:
             found = self._children[k] = getattr(self, attr).labels(*labels)
         return found
 
+    def page(self, page: str, channel: str) -> _PageChildren:
+        """The children a page of this type and channel observes, bound once (bounded: page
+        types and channels come from fixed lists)."""
+        found = self._pages.get((page, channel))
+        if found is None:
+            found = self._pages[(page, channel)] = _PageChildren(self, page, channel)
+        return found
+
     def collectors(self) -> list:
         return [getattr(self, attr) for attr, *_ in (*HISTOGRAMS, *COUNTERS)] + [self.model_info]
+
+
+class _PageChildren:
+    """One page type and channel's children, each looked up on its first use only (a series
+    appears in the scrape once observed, as with labels() on each page)."""
+
+    def __init__(self, m: _Metrics, page: str, channel: str) -> None:
+        self.m, self.page, self.channel = m, page, channel
+        self.seconds = m.child("page_seconds", page, channel)
+        self.phases: dict[str, Any] = {}  # phase name as timed -> its child
+        self.responses: dict[int, Any] = {}  # status -> its status class's child
+        self.cache: dict[bool, Any] = {}  # page-cache hit -> its child
+
+    def phase(self, name: str) -> Any:
+        found = self.phases.get(name)
+        if found is None:
+            found = self.phases[name] = self.m.child("phase_seconds", self.page, _phase(name))
+        return found
+
+    def status(self, status: int) -> Any:
+        found = self.responses.get(status)
+        if found is None:
+            labels = (self.page, self.channel, f"{status // 100}xx")
+            found = self.responses[status] = self.m.child("page_responses", *labels)
+        return found
+
+    def cache_result(self, hit: bool) -> Any:
+        found = self.cache.get(hit)
+        if found is None:
+            result = "hit" if hit else "miss"
+            found = self.cache[hit] = self.m.child("page_cache", self.page, result)
+        return found
 
 
 _metrics: _Metrics | None = None
@@ -182,15 +223,20 @@ def observe_page(
 ) -> None:
     """One shopper page: its total time, each phase's time (milliseconds, as Server-Timing
     has them), and its status class."""
-    m = metrics()
-    m.child("page_seconds", page, channel).observe(seconds)
+    _observe_page(metrics().page(page, channel), status, seconds, phases)
+
+
+def _observe_page(
+    children: _PageChildren, status: int, seconds: float, phases: dict[str, float]
+) -> None:
+    children.seconds.observe(seconds)
     for name, ms in phases.items():
-        m.child("phase_seconds", page, _phase(name)).observe(ms / 1000)
-    m.child("page_responses", page, channel, f"{status // 100}xx").inc()
+        children.phase(name).observe(ms / 1000)
+    children.status(status).inc()
 
 
 def page_cache(page: str, hit: bool) -> None:
-    metrics().child("page_cache", page, "hit" if hit else "miss").inc()
+    metrics().page(page, "html").cache_result(hit).inc()
 
 
 def fragments(page: str, hits: Iterable[bool]) -> None:
@@ -363,22 +409,28 @@ def _observe(response: Response) -> Response:
 
 
 def _record(response: Response) -> None:
-    endpoint = request.endpoint
+    # every request passes here: the request and `g` are bound once (each access through
+    # Flask's proxies is a lookup), `g`'s attributes read from its dict
+    req = request._get_current_object()
+    held = g._get_current_object().__dict__
+    endpoint = req.endpoint
     if endpoint == "events.ingest":
         counts = response.get_json(silent=True) if response.status_code == 202 else None
         counts = counts if isinstance(counts, dict) else {}
         event_batch(response.status_code, counts.get("recorded", 0), counts.get("duplicates", 0))
-    timings = g.get("timings")
-    started = g.get("_metrics_start")
+    timings = held.get("timings")
+    started = held.get("_metrics_start")
     if timings is not None and started is not None:
-        page, channel = page_type(endpoint, request.view_args, request.args)
+        api = endpoint is not None and endpoint.startswith("api.")  # only the API reads args
+        page, channel = page_type(endpoint, req.view_args, req.args if api else None)
         phases = timings.phases
-        observe_page(page, channel, response.status_code, time.perf_counter() - started, phases)
-        if g.get("page_key"):  # a cacheable page of a known visitor: the cache was asked
-            page_cache(page, "page-hit" in phases)
-    held = g.get("_versions")  # the request's versions, if it read them (holders.py)
-    if held is not None:
-        model_served(held[1].snapshot.model_version)
+        children = metrics().page(page, channel)
+        _observe_page(children, response.status_code, time.perf_counter() - started, phases)
+        if held.get("page_key"):  # a cacheable page of a known visitor: the cache was asked
+            children.cache_result("page-hit" in phases).inc()
+    versions = held.get("_versions")  # the request's versions, if it read them (holders.py)
+    if versions is not None:
+        model_served(versions[1].snapshot.model_version)
 
 
 def _count_db_errors(engine: Any) -> None:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from flask import Flask, Request, current_app, g
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from storefront.core.lookup import lookup
+from storefront.core.lookup import header, lookup
 
 HEADER = "X-Storefront-Snapshot"
 
@@ -95,7 +95,7 @@ def read_pin(request: Request) -> Pin | None:
         except ValueError:
             data = _load_token(settings.secret_key, raw)
         return pin_from(data)
-    token = request.headers.get(HEADER) or lookup(request.args, "snapshot")
+    token = header(request.headers, HEADER) or lookup(request.args, "snapshot")
     if not token:
         return None
     return pin_from(_load_token(settings.secret_key, token))

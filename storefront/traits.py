@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from recommender.signals import trait_points
 from storefront.exposure import engagement_rate
@@ -59,6 +60,8 @@ class Traits:
 
     def digest(self) -> str:
         """What changes the shared rails for this shopper; empty for most shoppers."""
+        if not self.muted and not self.exclusions:  # most shoppers, on every page's stamp
+            return ""
         return ".".join(sorted(self.avoid))
 
 
@@ -71,12 +74,14 @@ class TraitSignal:
 
 def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) -> Traits:
     """Read the traits hash (see events) into Traits, honouring the shopper's corrections."""
+    if not raw and not prefs:  # no history, no corrections: most visitors, on every page
+        return NO_TRAITS
     now = time.time() if now is None else now
     scale = 1.0 / growth(now)
-    aff = {k[2:]: float(v) * scale for k, v in raw.items() if k.startswith("a:")}
-    bands = {k[2:]: float(v) * scale for k, v in raw.items() if k.startswith("b:")}
-    dropped = {k[5:] for k in prefs if k.startswith("drop:")}
-    muted = tuple(sorted(k[5:] for k in prefs if k.startswith("mute:")))
+    parsed = _parsed(tuple(raw.items()), tuple(prefs))
+    aff = {cat: v * scale for cat, v in parsed.affinities}
+    bands = {band: v * scale for band, v in parsed.bands}
+    dropped, muted = parsed.dropped, parsed.muted
     total = sum(aff.values())
     affinities: list[tuple[str, float]] = []
     if total >= AFFINITY_MIN_WEIGHT:
@@ -91,7 +96,40 @@ def infer(raw: dict[str, str], prefs: dict[str, str], now: float | None = None) 
         best, w = max(bands.items(), key=lambda kv: kv[1])
         if w / band_total >= BAND_MIN_SHARE:
             band = best
-    return Traits(tuple(affinities[:3]), band, _exclusions(raw, dropped), muted, round(total, 3))
+    return Traits(tuple(affinities[:3]), band, parsed.exclusions, muted, round(total, 3))
+
+
+# what infer gives for an empty hash and no corrections (an evidence of 0 as sum() of none)
+NO_TRAITS = Traits((), None, (), (), 0)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """What a traits hash and the shopper's corrections say before the clock is applied."""
+
+    affinities: tuple[tuple[str, float], ...]  # (category, stored weight), as stored
+    bands: tuple[tuple[str, float], ...]
+    dropped: frozenset[str]
+    muted: tuple[str, ...]
+    exclusions: tuple[str, ...]
+
+
+PARSED_MAX = 4096  # traits hashes remembered per worker (LRU): a visitor's changes on a click
+
+
+@lru_cache(maxsize=PARSED_MAX)
+def _parsed(raw: tuple[tuple[str, str], ...], prefs: tuple[str, ...]) -> _Parsed:
+    """The clock-free part of infer, by the exact hash fields (in their order) and the names
+    of the shopper's corrections (infer reads no value of theirs): every page reads the same
+    hash until a click changes it, and only the decay depends on the time."""
+    dropped = {k[5:] for k in prefs if k.startswith("drop:")}
+    return _Parsed(
+        affinities=tuple((k[2:], float(v)) for k, v in raw if k.startswith("a:")),
+        bands=tuple((k[2:], float(v)) for k, v in raw if k.startswith("b:")),
+        dropped=frozenset(dropped),
+        muted=tuple(sorted(k[5:] for k in prefs if k.startswith("mute:"))),
+        exclusions=_exclusions(dict(raw), dropped),
+    )
 
 
 def _exclusions(raw: dict[str, str], dropped: set[str]) -> tuple[str, ...]:

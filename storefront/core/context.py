@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from storefront.core.visit import LAPSED_AFTER as LAPSED_AFTER  # re-exported
@@ -118,7 +119,14 @@ def consent(
     """THE consent rule: the browser's privacy signals (Global Privacy Control, Do Not Track),
     the shopper's own switches, and the experiments' permanent holdout, in that order of
     reading; the strictest wins. Pages, events and previews all ask this function."""
-    prefs = prefs or {}
+    return _consent(gpc, dnt, tuple(prefs.items()) if prefs else (), holdout)
+
+
+@lru_cache(maxsize=1024)
+def _consent(gpc: bool, dnt: bool, items: tuple[tuple[str, str], ...], holdout: bool) -> Consent:
+    """consent() by its exact inputs (the shopper's switches as their items, in order): a
+    frozen Consent, remembered per worker; most pages ask with no switches at all."""
+    prefs = dict(items)
     track, history, reason = True, True, None
     if gpc:
         track, history, reason = False, False, "Global Privacy Control"

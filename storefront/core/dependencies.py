@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from storefront.core import strategies
 
 if TYPE_CHECKING:
-    from storefront.context import Context
+    from storefront.context import Consent, Context
     from storefront.layouts import Slot
     from storefront.rules.apply import SlotPolicy
 
@@ -35,11 +37,24 @@ def _arms(ctx: Context) -> str:
     return ctx.experiments.digest()  # two arms of an experiment never share anything
 
 
+@lru_cache(maxsize=256)
+def _consent_text(consent: Consent) -> str:
+    """repr(consent), by value: a frozen Consent takes few values (every page stamps one)."""
+    return repr(consent)
+
+
+def _hour(local: datetime) -> str:
+    """local.strftime("%Y%m%d%H"), without strftime for the four-digit years (every page)."""
+    if local.year < 1000:  # strftime's own padding there (QA pins reach back to year 2)
+        return local.strftime("%Y%m%d%H")
+    return f"{local.year}{local.month:02d}{local.day:02d}{local.hour:02d}"
+
+
 # Everything in the context that may shape a page, by name. Slots take the parts their
 # strategy's scope does not already cover from SHARED; a page stamp takes every part.
 PAGE: dict[str, Callable[[Any], str]] = {
     "session": lambda c: str(c.session.version),
-    "consent": lambda c: repr(c.consent),
+    "consent": lambda c: _consent_text(c.consent),
     "location": lambda c: (
         f"{c.location.country}/{c.location.region}/{c.location.city}/{c.location.source}"
     ),
@@ -53,7 +68,7 @@ PAGE: dict[str, Callable[[Any], str]] = {
     "device": lambda c: c.device,
     "os": lambda c: c.os,
     "live": lambda c: str(c.live_epoch),
-    "hour": lambda c: c.time.local.strftime("%Y%m%d%H"),
+    "hour": lambda c: _hour(c.time.local),
     "timezone": lambda c: c.time.timezone or "",
 }
 SHARED = ("traits", "arms")  # what every slot depends on beyond its strategy's scope

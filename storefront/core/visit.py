@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from storefront.signals.channel import Channel
 
@@ -58,8 +59,19 @@ def _same(a: Channel, b: Channel) -> bool:
     return (a.kind, a.source, a.medium, a.campaign) == (b.kind, b.source, b.medium, b.campaign)
 
 
+STORED_MAX = 4096  # visits remembered per worker (LRU), by their exact fields
+
+
 def stored(fields: Mapping[str, str]) -> Visit | None:
-    """The visit kept in the visitor's record (its `v:` fields), or None (none, or unreadable)."""
+    """The visit kept in the visitor's record (its `v:` fields), or None (none, or unreadable).
+    A pure function of the fields, remembered by them: every page of a visit reads the same
+    fields, which change on its first page and on each last-seen write (at most once a minute)."""
+    return _stored(tuple(fields.items()))
+
+
+@lru_cache(maxsize=STORED_MAX)
+def _stored(items: tuple[tuple[str, str], ...]) -> Visit | None:
+    fields = dict(items)
     try:
         started, seen = float(fields[PREFIX + "start"]), float(fields[PREFIX + "seen"])
         kind, recency = fields[PREFIX + "kind"], fields[PREFIX + "recency"]

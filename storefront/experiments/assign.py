@@ -17,9 +17,14 @@ if TYPE_CHECKING:  # the experiments' SQL store stays out of the core's imports
     from storefront.experiments.store import Experiment
 
 
+NO_ARMS = Assignment(False, ())
+
+
 def assign(visitor_id: str, running: tuple[Experiment, ...], holdout_share: float) -> Assignment:
     if in_holdout(visitor_id, holdout_share):
         return Assignment(holdout=True)
+    if not running:  # no experiment running: no arm (Assignment is frozen: one value for all)
+        return NO_ARMS
     arms = tuple(
         sorted((e.id, choose(e.salt, visitor_id, [(n, s) for n, s, _ in e.arms])) for e in running)
     )

@@ -16,6 +16,7 @@ from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
 from storefront.events import Event, record
 from storefront.fragments import Timings
+from storefront.image_hosts import csp_with_images
 from storefront.model_holder import snapshot
 from storefront.pages import compose
 from storefront.product_images import svg_tile
@@ -94,8 +95,6 @@ def _context() -> None:
 @bp.after_request
 def _catalog_images(response):
     """Shop pages may show an imported catalog's own pictures: allow their hosts for images."""
-    from storefront.image_hosts import csp_with_images
-
     try:
         origins = snapshot().catalog.image_origins
     except LookupError:  # a QA pin naming a missing model: its 400 needs no pictures
@@ -107,13 +106,14 @@ def _catalog_images(response):
 
 @bp.after_app_request
 def _server_timing(response):
-    timings = g.get("timings")
+    held = g._get_current_object().__dict__  # every request passes here: g's dict, bound once
+    timings = held.get("timings")
     if timings is not None:
         response.headers["Server-Timing"] = timings.header()
-        ctx = g.get("context")
+        ctx = held.get("context")
         # a request that moved the browser to another visitor (a sign-in or sign-out retired
         # the id it came with) must not touch that id: its record is the retirement mark
-        if ctx is not None and g.get("visitor_id", ctx.visitor_id) == ctx.visitor_id:
+        if ctx is not None and held.get("visitor_id", ctx.visitor_id) == ctx.visitor_id:
             current_app.extensions["sessions"].touch(
                 ctx.session, new=ctx.new_visitor, visit=ctx.visit
             )

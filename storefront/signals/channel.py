@@ -39,8 +39,13 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+DIRECT = Channel("direct")
+
+
 def read_channel(args: Mapping[str, str], referrer: str | None, own_host: str) -> Channel:
     """Classify the visit; UTM tags win because marketers set them on purpose."""
+    if not args and not referrer:  # most pages (Channel is frozen: one value serves them all)
+        return DIRECT
     source = _clean(lookup(args, "utm_source"))
     medium = _clean(lookup(args, "utm_medium"))
     campaign = _clean(lookup(args, "utm_campaign"))

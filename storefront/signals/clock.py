@@ -210,19 +210,44 @@ def local_time(
     """
     if now_utc.tzinfo is None:
         now_utc = now_utc.replace(tzinfo=UTC)
-    tz_name, zone = _pick_zone(timezone, country_timezone(country, ""), fallback_timezone)
-    local = now_utc.astimezone(zone)
-    today = local.date()
+    tz_name, zone = _zone_for(timezone, country, fallback_timezone)
+    local = now_utc.astimezone(zone)  # the clock itself: per request, never remembered
+    weekday, is_weekend, season_name, holiday, upcoming = _calendar(
+        country, local.date(), is_southern(country, latitude)
+    )
     return LocalTime(
         local=local,
         timezone=tz_name,
         daypart=daypart(local.hour),
-        weekday=_WEEKDAYS[local.weekday()],
-        is_weekend=local.weekday() in _weekend_days(country, today.year),
-        season=season(local.month, is_southern(country, latitude)),
-        holiday=holiday_on(country, today),
-        upcoming_holiday=next_holiday(country, today),
+        weekday=weekday,
+        is_weekend=is_weekend,
+        season=season_name,
+        holiday=holiday,
+        upcoming_holiday=upcoming,
         month=local.month,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _zone_for(timezone: str | None, country: str | None, fallback: str) -> tuple[str, ZoneInfo]:
+    """local_time's zone: a pure function of its three names, remembered per worker."""
+    return _pick_zone(timezone, country_timezone(country, ""), fallback)
+
+
+@lru_cache(maxsize=4096)
+def _calendar(
+    country: str | None, today: date, southern: bool
+) -> tuple[str, bool, str, str | None, str | None]:
+    """What the local date means in a country: weekday, weekend, season, today's holiday and
+    the next one. A pure function of its arguments (holiday tables are per year and fixed),
+    remembered per worker: every page of a day in a country asks the same."""
+    weekday = today.weekday()
+    return (
+        _WEEKDAYS[weekday],
+        weekday in _weekend_days(country, today.year),
+        season(today.month, southern),
+        holiday_on(country, today),
+        next_holiday(country, today),
     )
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from ua_parser import parse
 
+from storefront.core.lookup import header
+
 MOBILE = "mobile"
 TABLET = "tablet"
 DESKTOP = "desktop"
@@ -298,8 +300,8 @@ def read_device(headers: Mapping[str, str]) -> Device:
     -Model) where the browser sent them, which win over the User-Agent's parse; the
     User-Agent for the rest (and for crawlers, which hints never unmake)."""
     return _read(
-        (headers.get("User-Agent") or "").strip(),
-        _sf_boolean(headers.get("Sec-CH-UA-Mobile")),
-        _sf_string(headers.get("Sec-CH-UA-Platform")),
-        _sf_string(headers.get("Sec-CH-UA-Model")),
+        (header(headers, "User-Agent") or "").strip(),
+        _sf_boolean(header(headers, "Sec-CH-UA-Mobile")),
+        _sf_string(header(headers, "Sec-CH-UA-Platform")),
+        _sf_string(header(headers, "Sec-CH-UA-Model")),
     )

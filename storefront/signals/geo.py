@@ -12,10 +12,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import maxminddb
+
+from storefront.core.lookup import environ_name
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,10 @@ LATITUDE_HEADERS = ("CF-IPLatitude", "CloudFront-Viewer-Latitude")
 
 _COUNTRY_RE = re.compile(r"[A-Za-z]{2}")
 _MAX_TEXT = 100  # longest region/city value we keep from a header
+# locations remembered per worker, by the header values and address they were read from: real
+# traffic repeats a few CDN header sets per address (bounded; LRU)
+LOCATED_MAX = 4096
+MEMO_TEXT_MAX = 1024  # header text beyond this is not kept (bounds the memo's memory too)
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,23 @@ class GeoLocator:
         self.headers: tuple[str, ...] = tuple(headers)
         self.geoip_path = geoip_path
         self._reader: Any = None
+        # every header the answer is read from, lower-cased (order kept, repeats dropped), and
+        # their WSGI environ keys; the answer is a pure function of their values, the address
+        # and the database, so it is remembered by them (the memo is emptied on close())
+        self._names = tuple(
+            dict.fromkeys(
+                n.lower()
+                for n in (
+                    *self.headers,
+                    *REGION_HEADERS,
+                    *CITY_HEADERS,
+                    *TIMEZONE_HEADERS,
+                    *LATITUDE_HEADERS,
+                )
+            )
+        )
+        self._environ = tuple(environ_name(n) for n in self._names)
+        self._located = lru_cache(maxsize=LOCATED_MAX)(self._locate)
         if geoip_path:
             try:
                 self._reader = maxminddb.open_database(geoip_path)
@@ -146,15 +170,28 @@ class GeoLocator:
     def close(self) -> None:
         """Close the MaxMind database (lookups then fall back to headers only)."""
         reader, self._reader = self._reader, None
+        self._located.cache_clear()
         if reader is not None:
             reader.close()
 
     def locate(self, headers: Mapping[str, str], remote_addr: str | None) -> Location:
         """Return the visitor's Location: CDN headers win, then GeoIP, else an empty one.
 
-        Header names are matched case-insensitively; never raises on bad input.
+        Header names are matched case-insensitively; never raises on bad input. Remembered
+        per worker by the values of the headers it reads and the address (LOCATED_MAX).
         """
-        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        environ = getattr(headers, "environ", None)  # a request's headers: read the environ
+        if environ is not None:
+            values = tuple(environ.get(name) for name in self._environ)
+        else:
+            lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+            values = tuple(lowered.get(name) for name in self._names)
+        if sum(map(len, filter(None, values))) > MEMO_TEXT_MAX:  # a client's long headers:
+            return self._locate(values, remote_addr)  # answered, never kept
+        return self._located(values, remote_addr)
+
+    def _locate(self, values: tuple[str | None, ...], remote_addr: str | None) -> Location:
+        lowered = {n: str(v) for n, v in zip(self._names, values, strict=True) if v is not None}
         geo: Location | None = None
         for name in self.headers:
             country = normalize_country(lowered.get(name.lower()))
