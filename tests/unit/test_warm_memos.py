@@ -117,7 +117,8 @@ def test_page_metrics_bind_each_series_on_first_use() -> None:
     assert m.page("home", "html") is children
     metrics.observe_page("home", "html", 200, 0.001, {"context": 0.5, "page-hit": 0.2})
     metrics.observe_page("home", "html", 200, 0.001, {"context": 0.5, "odd": 0.1})
-    assert set(children.phases) == {"context", "page-hit", "odd"}
+    # the registry lives as long as the process: earlier tests may have bound other phases
+    assert {"context", "page-hit", "odd"} <= set(children.phases)
     assert children.phase("odd") is m.child("phase_seconds", "home", "other")
     assert children.status(200) is m.child("page_responses", "home", "html", "2xx")
     metrics.page_cache("home", True)
