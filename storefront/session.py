@@ -231,6 +231,9 @@ class SessionStore:
         self.provisional_ttl = max(PROVISIONAL_TTL, visit_idle)
         self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
+        # the session version mirrored on the cache server (commit, _read_both): two servers,
+        # neither a Redis Cluster (whose client picks a node per key: its reads stay in turn)
+        self.mirrored = self.cache is not client and not (is_cluster(client) or is_cluster(cache))
         self._read = client.register_script(_READ)
         self._read_page = self.cache.register_script(_READ_PAGE)
 
@@ -301,13 +304,6 @@ class SessionStore:
             return state
         page, f_keys, f_values, _ = page_reply
         return replace(state, cached_page=page, cached_fragments=_fragments(f_keys, f_values))
-
-    @property
-    def mirrored(self) -> bool:
-        """Whether the session version is mirrored on the cache server: two servers, neither a
-        Redis Cluster (whose client picks a node per key, so its reads stay one after the
-        other)."""
-        return self.cache is not self.r and not (is_cluster(self.r) or is_cluster(self.cache))
 
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:

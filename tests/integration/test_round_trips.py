@@ -171,11 +171,13 @@ def test_on_two_servers_a_missing_or_stale_mirror_costs_a_round_trip_not_a_wrong
     two_servers, monkeypatch, mirror
 ):
     """The mirror is only a hint. Gone (evicted, a cache server restarted) or behind the
-    session (a write lost), with the page copy gone too so that only the parts record is left:
-    trusted, it would bring the fragments of the version before the click and build the page
-    from before the click. The page script says which version it used; it is not the
-    session's, so the page script runs again with the session's (one more round trip), writes
-    it into the mirror, and the page is the page a build from nothing gives."""
+    session (a write lost), with the page copy gone too so that only the parts record is left,
+    the page script brings the fragments of the version before the click. It says which
+    version it used; that is not the session's, so the page script runs again with the
+    session's (one more round trip) and writes it into the mirror, and the page is the page a
+    build from nothing gives. (Correctness never rests on the mirror: the page's
+    stamp and its fragments' keys come from the session's version, so fragments brought under
+    another version would only go unused, the page reading its own by MGET.)"""
     from storefront.redis_client import SESSION_MIRROR, SESSION_VERSION, key
 
     app = two_servers
