@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 
 import redis
 
@@ -191,9 +190,12 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def _state(visitor_id: str, reply: list) -> SessionState:
-    """The session script's reply (_READ) as the session's state."""
+def _state(visitor_id: str, reply: list, cached: list | None = None) -> SessionState:
+    """The session script's reply (_READ) as the session's state; `cached`: the page script's
+    reply (_READ_PAGE), when the page came from a cache server of its own."""
     views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = reply
+    if cached is not None:
+        page, f_keys, f_values = cached[0], cached[1], cached[2]
     facts, cart = _pairs(facts), _pairs(cart)
     return SessionState(
         visitor_id=visitor_id,
@@ -290,8 +292,7 @@ class SessionStore:
             page_reply = None
         if isinstance(session_reply, redis.RedisError):
             return SessionState(visitor_id, available=False)
-        state = _state(visitor_id, session_reply)
-        version = str(state.version)
+        version = str(int(session_reply[2] or 0))  # as _state reads it
         if page_reply is None or (
             not isinstance(page_reply, redis.RedisError) and page_reply[3] != version
         ):
@@ -301,9 +302,8 @@ class SessionStore:
             except redis.RedisError as exc:
                 page_reply = exc
         if isinstance(page_reply, redis.RedisError):
-            return state
-        page, f_keys, f_values, _ = page_reply
-        return replace(state, cached_page=page, cached_fragments=_fragments(f_keys, f_values))
+            page_reply = None  # the session without a page
+        return _state(visitor_id, session_reply, page_reply)
 
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:
