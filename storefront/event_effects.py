@@ -95,7 +95,7 @@ def apply(
         trending.bound(stream, live, live_days)
     if session_changed and learn:
         sessions.bump(pipe, visitor)
-    pipe.execute()
+    sessions.commit(pipe)  # executes it; mirrors the version on a cache server of its own
     if stream is not pipe:
         stream.execute()
     if impressions:
@@ -118,7 +118,7 @@ def _check_pressure(sessions: SessionStore, visitor: str, product_ids: list[str]
     if crossed:
         pipe = r.pipeline(transaction=True)
         sessions.bump(pipe, visitor)
-        pipe.execute()
+        sessions.commit(pipe)
     if r.hlen(ek) > exposure.MAX_FIELDS:  # keep the ledger bounded: keep totals, drop the rest
         totals = r.hmget(ek, ["_s", "_e"])
         pipe = r.pipeline(transaction=True)

@@ -142,7 +142,7 @@ def _settle(
     pipe.hset(key(VISITOR, canonical), mapping={"customer": customer_id, MINTED: "1"})
     pipe.expire(key(VISITOR, canonical), sessions.ttl)
     sessions.bump(pipe, canonical)
-    pipe.execute()
+    sessions.commit(pipe)
     return canonical
 
 

@@ -12,9 +12,11 @@ a publish, a new model or the next hour all rebuild it, exactly as they re-key f
 The read rides on the session read (session.py): the same script, so a warm page is one
 round trip. After a click the page is stale, and the same script brings back instead the
 fragments it was built from (its parts record, under the new session version), so a page
-rebuilt from cached fragments also reads Redis once; with the cache on a server of its own,
-each of these is one more round trip. The one thing finer than an hour, the clock in the
-context panel, is written between markers and refreshed on the way out.
+rebuilt from cached fragments also reads Redis once. With the cache on a server of its own,
+the page script is sent with the session script, keyed by the session version mirrored on the
+cache server: still one round trip of latency, one more only when the mirror is missing or
+behind. The one thing finer than an hour, the clock in the context panel, is written between
+markers and refreshed on the way out.
 """
 
 from __future__ import annotations

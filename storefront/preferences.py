@@ -30,7 +30,7 @@ class Preferences:
             pipe.hdel(k, *del_fields)
         pipe.expire(k, PREFS_TTL)
         self.sessions.bump(pipe, visitor_id)  # personal fragments recompute on the next page
-        pipe.execute()
+        self.sessions.commit(pipe)
 
     def set_signal(self, visitor_id: str, signal: str, enabled: bool) -> None:
         if signal not in (*SIGNALS, "personalization"):

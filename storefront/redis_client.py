@@ -60,6 +60,8 @@ ORDER = "order"  # one placed order's recap, for its confirmation and email (str
 ORDERS = "orders"  # a visitor's placed order ids, newest first, so a deletion finds them
 # (bounded list, TTL the session's, renewed at each order)
 SESSION_VERSION = "sver"  # bumped on every session change; part of personal cache keys (TTL)
+SESSION_MIRROR = "svm"  # on the cache server: the session version as last written there, a
+# hint that lets the page script go out with the session script (session.py) (string, TTL)
 VISITOR = "visitor"  # facts about a visitor: first/last seen, signed-in customer (hash, TTL)
 TRAITS = "traits"  # decayed category / price-band affinities, category exposure (hash, TTL)
 EXPOSURE = "expo"  # per product: times shown and engaged, with totals (hash, TTL, trimmed)
@@ -75,7 +77,7 @@ TRENDING = "trend"  # live event weights per country, part of day, date (zset, c
 # a Redis Cluster keeps everything of one visitor in one slot
 PER_VISITOR = frozenset(
     {FRAGMENT, PAGE, PAGE_PARTS, VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, EXPOSURE}
-    | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT, ORDERS}
+    | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT, ORDERS, SESSION_MIRROR}
 )
 
 # The shipped server settings per kind of data (the embedded servers use them; README and
@@ -214,8 +216,8 @@ def run_script(script, keys: list, args: list):
     redis-py's generic command path (its retry wrapper, observability hooks and reply
     callbacks, none of which a script's reply needs here: retries are off, the breaker sees
     every send and read through _Guarded): about 20 µs less client CPU per call, and every
-    page makes one or two (docs/benchmarks.md). NOSCRIPT (a restarted server) and a Redis
-    Cluster go through the script object, as before."""
+    page makes one (docs/benchmarks.md; on two servers run_scripts sends two at once). NOSCRIPT
+    (a restarted server) and a Redis Cluster go through the script object, as before."""
     client = script.registered_client
     if is_cluster(client):
         return script(keys=keys, args=args)
@@ -234,6 +236,56 @@ def run_script(script, keys: list, args: list):
     finally:
         pool.release(conn)
     return script(keys=keys, args=args)
+
+
+def run_scripts(*calls: tuple) -> list:
+    """Registered scripts (script, keys, args), each on its own server, in ONE round trip of
+    latency: a pooled connection is taken for each (connecting if need be), then every EVALSHA
+    is sent (as run_script sends one) before any reply is read, so the servers work at the
+    same time and the caller waits for the slower one, not for the sum. Returns each call's
+    reply, or the redis.RedisError it met instead: one server failing (a cache server down,
+    its breaker open) leaves the others' replies whole. A NOSCRIPT runs that script again
+    through the script object (which loads it), one more round trip for it alone. Not for a
+    Redis Cluster's client (use run_script)."""
+    results: list = [None] * len(calls)
+    held: dict[int, tuple[redis.ConnectionPool, redis.Connection]] = {}
+    try:
+        for i, (script, _, _) in enumerate(calls):
+            pool = script.registered_client.connection_pool
+            try:
+                held[i] = pool, pool.get_connection()  # a failed one is released by the pool
+            except redis.RedisError as exc:
+                results[i] = exc
+        for i, (pool, conn) in list(held.items()):
+            script, keys, args = calls[i]
+            try:
+                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            except redis.RedisError as exc:
+                del held[i]
+                conn.disconnect()  # a command half sent must not reach the next caller
+                pool.release(conn)
+                results[i] = exc
+        for i, (pool, conn) in list(held.items()):
+            try:
+                results[i] = conn.read_response()
+            except redis.ResponseError as exc:  # the server answered: the connection is fine
+                results[i] = exc
+            except redis.RedisError as exc:
+                conn.disconnect()  # a reply half read must not reach the next command
+                results[i] = exc
+            del held[i]
+            pool.release(conn)
+    finally:
+        for pool, conn in held.values():  # after any other exception: replies left unread
+            conn.disconnect()
+            pool.release(conn)
+    for i, (script, keys, args) in enumerate(calls):
+        if isinstance(results[i], redis.exceptions.NoScriptError):
+            try:
+                results[i] = script(keys=keys, args=args)
+            except redis.RedisError as exc:
+                results[i] = exc
+    return results
 
 
 def seed_nodes(url: str) -> list[ClusterNode]:

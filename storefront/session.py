@@ -2,12 +2,19 @@
 
 The version is bumped on every change and is part of every personal fragment's cache key, so a
 click invalidates exactly that visitor's personal slots and nothing else.
+
+With the cache on a server of its own, every change that bumps the version (SessionStore.commit)
+also writes it to the cache server (SESSION_MIRROR), so that a page's read sends the session
+script and the page script at once (one round trip of latency) instead of one after the other.
+The copy is only a hint: the page script says which version it keyed the page's fragments by,
+and when that is not the session's (a copy missing, evicted or behind), the page script runs
+again with the session's version, one more round trip, never a wrong page.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import replace
 
 import redis
 
@@ -22,6 +29,7 @@ from storefront.redis_client import (
     CART,
     EXPOSURE,
     PREFS,
+    SESSION_MIRROR,
     SESSION_VERSION,
     TRAITS,
     VIEWS,
@@ -30,7 +38,10 @@ from storefront.redis_client import (
     key,
     parts_key,
     run_script,
+    run_scripts,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_VIEWS = 30
 MAX_BOUGHT = 50  # products bought this session that are kept (newest first)
@@ -43,9 +54,11 @@ PROVISIONAL_TTL = VISIT_IDLE
 # bigger one (a heavy shopper's, up to exposure.MAX_FIELDS) is read per strategy, by HMGET
 LEDGER_ALONG = 512
 LEDGER_SEP = "\x1f"  # between the ledger's fields and values as the session script packs them
+_VERSION_KEYS = key(SESSION_VERSION) + ":"  # a visitor's version, and its mirror's key
+_MIRROR_KEYS = key(SESSION_MIRROR) + ":"
 
 
-# The page and its fragments, read after the session on whichever server holds the cache.
+# The page and its fragments, read with the session on whichever server holds the cache.
 # KEYS[p]: the page (page_cache.py); KEYS[p + 1]: its parts record (page_cache.store): the
 # session version it was built at, then the keys of its fragments, one a line, with {sv} where
 # the session version goes. A page built at another session version is stale (a click since):
@@ -112,12 +125,23 @@ return {
 """
 )
 
-# The same on a cache server of its own, once the session's version is known (ARGV[1]).
+# The same on a cache server of its own. KEYS: the page, its parts record, the session
+# version's mirror (SESSION_MIRROR). ARGV[1]: the session's version, or "" to take the mirror's
+# ("0" when there is none, as the session script reads a missing version), sent at the same
+# time as the session script; ARGV[2]: the `only` of _PAGE; ARGV[3]: with a version given, the
+# TTL to write it into the mirror with ("": no write), so a missing or stale mirror heals on the
+# page that found it out. Returns page, fragment keys, fragment values, the version used.
 _READ_PAGE = (
     _PAGE
     + """
-local page, keys, values = page_and_fragments(1, ARGV[1], ARGV[2])
-return {page, keys, values}
+local version = ARGV[1]
+if version == '' then
+  version = redis.call('GET', KEYS[3]) or '0'
+elseif ARGV[3] ~= '' then
+  redis.call('SET', KEYS[3], version, 'EX', ARGV[3])
+end
+local page, keys, values = page_and_fragments(1, version, ARGV[2])
+return {page, keys, values, version}
 """
 )
 
@@ -166,6 +190,33 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _state(visitor_id: str, reply: list, cached: list | None = None) -> SessionState:
+    """The session script's reply (_READ) as the session's state; `cached`: the page script's
+    reply (_READ_PAGE), when the page came from a cache server of its own."""
+    views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = reply
+    if cached is not None:
+        page, f_keys, f_values = cached[0], cached[1], cached[2]
+    facts, cart = _pairs(facts), _pairs(cart)
+    return SessionState(
+        visitor_id=visitor_id,
+        views=tuple(views),
+        cart={pid: int(q) for pid, q in cart.items() if int(q) > 0},
+        bought=tuple(bought),
+        version=int(version or 0),
+        customer_id=facts.get("customer") or None,
+        first_seen=float(facts["first_seen"]) if "first_seen" in facts else None,
+        last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
+        traits_raw=_pairs(traits_raw),
+        prefs=_pairs(prefs),
+        cached_page=page,
+        cached_fragments=_fragments(f_keys, f_values),
+        exposures=None if expo is None else PackedLedger(expo),
+        provisional="provisional" in facts,
+        retired="retired" in facts,
+        visit_fields={k: v for k, v in facts.items() if k.startswith(VISIT_PREFIX)},
+    )
+
+
 class SessionStore:
     """The SessionReader port's Redis adapter (core/ports.py), and the session's writes."""
 
@@ -182,6 +233,9 @@ class SessionStore:
         self.provisional_ttl = max(PROVISIONAL_TTL, visit_idle)
         self.clock = clock or SystemClock()
         self.cache = client if cache is None else cache  # where whole pages live
+        # the session version mirrored on the cache server (commit, _read_both): two servers,
+        # neither a Redis Cluster (whose client picks a node per key: its reads stay in turn)
+        self.mirrored = self.cache is not client and not (is_cluster(client) or is_cluster(cache))
         self._read = client.register_script(_READ)
         self._read_page = self.cache.register_script(_READ_PAGE)
 
@@ -189,27 +243,71 @@ class SessionStore:
         """The session in one round trip; with `page_key`, the cached page rides along, or,
         when a click has made it stale, the fragments it was built from, under the keys the
         session's version gives them now (page_cache.store records them). When pages live in
-        a cache server of their own, the page or its fragments follow in a second round trip.
-        With `page_key`, the visitor's exposure ledger comes along too when it is small: on one
-        server when no page came back (the page will be built), on two always (the session
-        server cannot know); `ledger` ("0", "1", "p") asks for it explicitly.
+        a cache server of their own, the page script goes out with the session script, keyed
+        by the version mirrored there (_read_both): still one round trip of latency, and one
+        more when the mirror is missing or behind. With `page_key`, the visitor's exposure
+        ledger comes along too when it is small: on one server when no page came back (the page
+        will be built), on two always (the session server cannot know); `ledger` ("0", "1",
+        "p") asks for it explicitly.
 
         One server-side script rather than a pipeline of seven reads: the reply comes back as
         one command, which halves the client's cost of packing and parsing on every page."""
         if page_key is not None and self.cache is not self.r:
-            state = self.read(visitor_id, ledger="1")
-            if not state.available:
-                return state
+            return self._read_both(visitor_id, page_key)
+        keys = self._session_keys(visitor_id)
+        if page_key is not None:
+            keys += [page_key, parts_key(page_key)]
+            ledger = "p"
+        args = [MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)]
+        try:
+            reply = run_script(self._read, keys, args)
+        except redis.RedisError:
+            return SessionState(visitor_id, available=False)
+        return _state(visitor_id, reply)
+
+    def _read_both(self, visitor_id: str, page_key: str) -> SessionState:
+        """The session from its server and the page (or its fragments) from the cache server,
+        both scripts sent before either reply is read; the page script keys the fragments by
+        the mirrored version and says which it used. Used only when it is the session's: else
+        (a mirror missing or behind) the page script runs again with the session's version,
+        as before the mirror, and writes it into the mirror. A Redis Cluster on either side
+        reads one after the other. A cache server that fails leaves the session (no page); a
+        session server that fails reads as unavailable, as on one server."""
+        session_call = (
+            self._read,
+            self._session_keys(visitor_id),
+            [MAX_VIEWS, "1", LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)],
+        )
+        page_keys = [page_key, parts_key(page_key), key(SESSION_MIRROR, visitor_id)]
+        only = self._only(self.cache, visitor_id)
+        if self.mirrored:
+            session_reply, page_reply = run_scripts(
+                session_call, (self._read_page, page_keys, ["", only, ""])
+            )
+        else:
             try:
-                page, keys, values = run_script(
-                    self._read_page,
-                    [page_key, parts_key(page_key)],
-                    [str(state.version), self._only(self.cache, visitor_id)],
-                )
-            except redis.RedisError:
-                return state
-            return replace(state, cached_page=page, cached_fragments=_fragments(keys, values))
-        keys = [
+                session_reply = run_script(*session_call)
+            except redis.RedisError as exc:
+                session_reply = exc
+            page_reply = None
+        if isinstance(session_reply, redis.RedisError):
+            return SessionState(visitor_id, available=False)
+        version = str(int(session_reply[2] or 0))  # as _state reads it
+        if page_reply is None or (
+            not isinstance(page_reply, redis.RedisError) and page_reply[3] != version
+        ):
+            heal = str(self.ttl) if self.mirrored else ""
+            try:
+                page_reply = run_script(self._read_page, page_keys, [version, only, heal])
+            except redis.RedisError as exc:
+                page_reply = exc
+        if isinstance(page_reply, redis.RedisError):
+            page_reply = None  # the session without a page
+        return _state(visitor_id, session_reply, page_reply)
+
+    @staticmethod
+    def _session_keys(visitor_id: str) -> list[str]:
+        return [
             key(VIEWS, visitor_id),
             key(CART, visitor_id),
             key(SESSION_VERSION, visitor_id),
@@ -219,35 +317,6 @@ class SessionStore:
             key(EXPOSURE, visitor_id),
             key(BOUGHT, visitor_id),
         ]
-        if page_key is not None:
-            keys += [page_key, parts_key(page_key)]
-            ledger = "p"
-        args = [MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)]
-        try:
-            views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = (
-                run_script(self._read, keys, args)
-            )
-        except redis.RedisError:
-            return SessionState(visitor_id, available=False)
-        facts, cart = _pairs(facts), _pairs(cart)
-        return SessionState(
-            visitor_id=visitor_id,
-            views=tuple(views),
-            cart={pid: int(q) for pid, q in cart.items() if int(q) > 0},
-            bought=tuple(bought),
-            version=int(version or 0),
-            customer_id=facts.get("customer") or None,
-            first_seen=float(facts["first_seen"]) if "first_seen" in facts else None,
-            last_seen=float(facts["last_seen"]) if "last_seen" in facts else None,
-            traits_raw=_pairs(traits_raw),
-            prefs=_pairs(prefs),
-            cached_page=page,
-            cached_fragments=_fragments(f_keys, f_values),
-            exposures=None if expo is None else PackedLedger(expo),
-            provisional="provisional" in facts,
-            retired="retired" in facts,
-            visit_fields={k: v for k, v in facts.items() if k.startswith(VISIT_PREFIX)},
-        )
 
     @staticmethod
     def _only(client: redis.Redis, visitor_id: str) -> str:
@@ -328,12 +397,41 @@ class SessionStore:
         pipe = self.r.pipeline(transaction=True)
         pipe.delete(key(CART, visitor_id))
         self.bump(pipe, visitor_id)
-        pipe.execute()
+        self.commit(pipe)
 
     def bump(self, pipe: redis.client.Pipeline, visitor_id: str) -> None:
+        """Queue the version's bump onto `pipe`; run it with commit(), which mirrors it."""
         vk = key(SESSION_VERSION, visitor_id)
         pipe.incr(vk)
         pipe.expire(vk, self.ttl)
+
+    def commit(self, pipe: redis.client.Pipeline) -> list:
+        """Execute `pipe` (the session store's) and, with the cache on a server of its own,
+        write each session version it bumped to the cache server (SESSION_MIRROR, TTL the
+        session's), before the caller answers: the visitor's next page then reads its page
+        and fragments in the same round trip as its session (read). Every write path that
+        bumps the version runs its pipeline through here. A mirror write that fails is only
+        logged: the next page finds the mirror behind and reads again (one round trip more)."""
+        bumped = (
+            [
+                (i, args[1])
+                for i, (args, _) in enumerate(pipe.command_stack)
+                if args[0] in ("INCR", "INCRBY") and str(args[1]).startswith(_VERSION_KEYS)
+            ]
+            if self.mirrored
+            else []
+        )
+        results = pipe.execute()
+        if bumped:
+            versions = {k: results[i] for i, k in bumped}  # the last bump of each visitor
+            try:
+                mirror = self.cache.pipeline(transaction=False)
+                for k, version in versions.items():
+                    mirror.set(_MIRROR_KEYS + k[len(_VERSION_KEYS) :], version, ex=self.ttl)
+                mirror.execute()
+            except redis.RedisError as exc:
+                log.info("session version mirror not written: %s", exc)
+        return results
 
     def set_cart(self, visitor_id: str, product_id: str, quantity: int) -> None:
         ck = key(CART, visitor_id)
@@ -344,4 +442,4 @@ class SessionStore:
             pipe.hdel(ck, product_id)
         pipe.expire(ck, self.ttl)
         self.bump(pipe, visitor_id)
-        pipe.execute()
+        self.commit(pipe)

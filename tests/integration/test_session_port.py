@@ -38,3 +38,23 @@ def test_a_store_that_is_down_reads_as_unavailable():
 def test_clocks_are_clocks():
     assert isinstance(SystemClock(), Clock) and isinstance(FixedClock(1.0), Clock)
     assert FixedClock(5.0).now() == 5.0
+
+
+def test_two_servers_one_down_read_as_one_server_down(embedded_redis_url):
+    """The session script and the page script go out together (two servers): a session store
+    that is down reads as unavailable, as on one server; a cache server that is down leaves
+    the session whole, without a page."""
+    up = connect(embedded_redis_url)
+    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    visitor, page = "port-contract-two", "sf:page:{v:port-contract-two}:y"
+    assert SessionStore(down, 3600, cache=up).read(visitor, page) == SessionState(
+        visitor, available=False
+    )
+    pipe = up.pipeline(transaction=True)
+    store = SessionStore(up, 3600, cache=down)
+    store.record(pipe, visitor, "view", "P1")
+    store.commit(pipe)  # the version's mirror cannot be written: only logged
+    state = store.read(visitor, page)
+    assert state.available and state.views == ("P1",) and state.version == 1
+    assert state.cached_page is None and state.cached_fragments is None
+    up.delete(*up.keys(f"sf:*:{{v:{visitor}}}"))
