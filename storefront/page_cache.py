@@ -124,7 +124,9 @@ def serve(ctx, cached: str, this_stamp: str) -> Response | None:
     head, x_model, x_rules, html = parts
     if head != this_stamp:
         return None
-    start = html.find(CLOCK_OPEN)
+    # the context panel, and so its clock, closes the page: search from the end (markup in
+    # text is escaped, so the markers occur once)
+    start = html.rfind(CLOCK_OPEN)
     end = html.find(CLOCK_CLOSE, start)
     if start >= 0 and end > start:
         html = html[: start + len(CLOCK_OPEN)] + clock_text(ctx) + html[end:]
