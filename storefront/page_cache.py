@@ -31,7 +31,7 @@ from flask import Response, current_app, g, make_response, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
-from storefront.core.lookup import lookup
+from storefront.core.lookup import environ_name, lookup
 from storefront.redis_client import PAGE, fragment_keys, key, parts_key
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
@@ -58,15 +58,11 @@ SHAPING_HEADERS = (
 )
 
 
-def _environ_name(header: str) -> str:
-    return "HTTP_" + header.upper().replace("-", "_")
-
-
 @lru_cache(maxsize=8)
 def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
     """WSGI environ names of every shaping header (read from the environ, a plain dict: an
     absent header costs no KeyError inside werkzeug)."""
-    return tuple(dict.fromkeys(_environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
+    return tuple(dict.fromkeys(environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
 
 
 def clock_text(ctx) -> str:
