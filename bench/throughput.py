@@ -6,7 +6,8 @@ personalization does per request), one returns a fixed home page's HTML as a rea
 wrk drives it on loopback with personalized requests (many distinct visitors with signed
 cookies, some with a history; mixed countries, devices and page types) and with each static
 route, alternating, in the same run, for each worker configuration asked for. It prints
-requests/s, latency p50/p99 and errors, and the ratio of personalized to each static load.
+requests/s, latency p50/p99 and errors, and the ratio of personalized to each static load:
+stdout is one JSON document; each config's result also goes to stderr as it is measured.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
 
@@ -272,7 +273,7 @@ def main() -> None:
                     ],  # personalized, static render, ready string
                 }
             )
-            print(json.dumps(results[-1]), flush=True)
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # progress; stdout: one doc
     finally:
         for server in (redis_proc, cache_proc):
             server.terminate()
