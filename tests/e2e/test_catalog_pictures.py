@@ -92,7 +92,8 @@ def test_catalog_pictures_load_lazily_without_layout_shift(
         assert page.evaluate("window.__csp") == []
         assert page.evaluate("window.__shift") == 0
     first = page.locator("li.tile a.tile-link").first
-    first.click()
+    with page.expect_navigation():  # wait for the product page itself, not the old page's idle
+        first.click()
     page.wait_for_load_state("networkidle")
     picture = page.locator("article.product img")
     assert picture.get_attribute("src").startswith("https://images.example.test/")
