@@ -7,6 +7,7 @@ rendered from the pipeline's picks on every page (the page cache keeps warm page
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -176,10 +177,18 @@ def _tile_pieces(p) -> tuple[str, str]:
     return head, mid
 
 
-def tiles(items: Sequence[tuple], catalog) -> list[Markup]:
-    """Each (product, pick) as its tile's HTML (`<li class="tile">`): the product's pieces are
-    built on a worker's first sight of the product and kept per app and catalog (bounded);
-    only the pick's kind, rule and reason are escaped per tile."""
+@functools.lru_cache(maxsize=4096, typed=True)
+def _pick_parts(kind: str, rule: str, reason: str) -> tuple[str, str]:
+    """A pick's kind (with its rule's attribute) and reason, escaped: a handful of reasons
+    ("Trending near you", "Because you viewed ...") recur on every page."""
+    attr = f' data-rule="{escape(rule)}"' if rule else ""
+    return f'{escape(kind)}"{attr}', str(escape(reason))
+
+
+def tiles(items: Sequence[tuple], catalog) -> Markup:
+    """Each (product, pick) as its tile's HTML (`<li class="tile">`), one after the other: the
+    product's pieces are built on a worker's first sight of the product and kept per app and
+    catalog (bounded); a pick's kind, rule and reason are escaped once per worker (bounded)."""
     memo = _per_catalog(current_app._get_current_object(), "sf.tiles", catalog)
     root, version = request.script_root, catalog.version
     out = []
@@ -189,14 +198,9 @@ def tiles(items: Sequence[tuple], catalog) -> list[Markup]:
         if pieces is None:
             pieces = _tile_pieces(p)
             _keep(memo, key, pieces, _TILES_MAX)
-        head, mid = pieces
-        rule = f' data-rule="{escape(pick.rule)}"' if pick.rule else ""
-        out.append(
-            Markup(
-                f'{head}{escape(pick.kind)}"{rule}{mid}{escape(pick.reason)}</p></details>\n</li>'
-            )
-        )
-    return out
+        kind, reason = _pick_parts(pick.kind, pick.rule, pick.reason)
+        out.append(f"{pieces[0]}{kind}{pieces[1]}{reason}</p></details>\n</li>")
+    return Markup("".join(out))
 
 
 # the category menu (shop/_categories.html) per catalog: a catalog's entry goes with it

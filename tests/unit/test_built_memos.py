@@ -122,7 +122,7 @@ def old_tiles(app, cat, picks) -> str:
 
 
 def new_tiles(cat, picks) -> str:
-    return "".join(fragments.tiles([(cat.products[p.product_id], p) for p in picks], cat))
+    return str(fragments.tiles([(cat.products[p.product_id], p) for p in picks], cat))
 
 
 @pytest.mark.parametrize("root", ["", "/shop"])
@@ -144,7 +144,7 @@ def test_slot_fragments_are_the_old_templates_byte_for_byte(template):
     params = {"copy": {"headline": "Hi & welcome", "text": "<b>", "link": "/c/toys"}}
     slot = Slot("s1", "trending", "Trending <now>", size=3, template=template, params=params)
     old = (ROOT / "templates" / "fragments" / f"{template}.html").read_text()
-    old = old.replace("{% for tile in tiles %}{{ tile }}{% endfor %}", OLD_LOOP)
+    old = old.replace("{{ tiles }}", OLD_LOOP)
     with app.test_request_context("/"):
         items = [(cat.products[p.product_id], p) for p in PICKS]
         expected = app.jinja_env.from_string(old).render(
