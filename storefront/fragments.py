@@ -134,8 +134,8 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
 # a product's tile pieces and a product page's <article> are kept per app (its URL map and
 # templates) and catalog (the entry goes with the catalog), by script root and product: the
 # links of a page are the app's URL map's under the request's script root
-_TILES_MAX = 8192  # tiles per catalog; the oldest goes first (~1 KB each)
-_ARTICLES_MAX = 2048  # articles per catalog; the oldest goes first (~2-4 KB each)
+_TILES_MAX = 4096  # tiles per catalog; the oldest goes first (~0.6 KB each: ~2.5 MB at most)
+_ARTICLES_MAX = 1024  # articles per catalog; oldest first out (~1 KB each, more with descriptions)
 
 
 def _per_catalog(app, name: str, catalog) -> dict:
