@@ -7,6 +7,7 @@ rendered from the pipeline's picks on every page (the page cache keeps warm page
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -15,13 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
-from flask import current_app, render_template, request
-from markupsafe import Markup
+from flask import current_app, request
+from markupsafe import Markup, escape
 
 from storefront.core import strategies
 from storefront.core.compose import Composed, Timings
 from storefront.core.dependencies import params_digest, slot_key
 from storefront.layouts import Slot
+from storefront.links import product_links
 from storefront.rules.apply import SlotPolicy
 
 log = logging.getLogger(__name__)
@@ -94,8 +96,9 @@ _lock = threading.Lock()
 def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     """One slot's HTML, memoised in the worker: the same picks, title and slot render the same
     bytes, so a shared rail (or an unchanged personal one) is rendered once, not per page."""
+    app = current_app._get_current_object()
     memo = (
-        current_app.name,
+        app.name,
         request.script_root,
         catalog.version,
         c.slot.id,
@@ -111,11 +114,13 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     if html is not None:
         return html
     items = [(catalog.products[p.product_id], p) for p in c.picks]
-    html = render_template(
-        f"fragments/{c.slot.template}.html",
+    # the environment's own render: a fragment reads none of the request globals that Flask's
+    # render_template adds (its context processors cost more than the slot's few lines)
+    html = app.jinja_env.get_template(f"fragments/{c.slot.template}.html").render(
         slot=c.slot,
         title=c.title,
         items=items,
+        tiles=tiles(items, catalog),
         page=page,
         compact=compact,
     )
@@ -124,6 +129,78 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
         while len(_RENDERED) > _RENDERED_MAX:
             _RENDERED.popitem(last=False)
     return html
+
+
+# a product's tile pieces and a product page's <article> are kept per app (its URL map and
+# templates) and catalog (the entry goes with the catalog), by script root and product: the
+# links of a page are the app's URL map's under the request's script root
+_TILES_MAX = 4096  # tiles per catalog; the oldest goes first (~0.6 KB each: ~2.5 MB at most)
+_ARTICLES_MAX = 1024  # articles per catalog; oldest first out (~1 KB each, more with descriptions)
+
+
+def _per_catalog(app, name: str, catalog) -> dict:
+    tables = app.extensions.get(name)
+    if tables is None:
+        with _lock:
+            tables = app.extensions.setdefault(name, weakref.WeakKeyDictionary())
+    memo = tables.get(catalog)
+    if memo is None:
+        with _lock:
+            memo = tables.setdefault(catalog, {})
+    return memo
+
+
+def _keep(memo: dict, key, value, limit: int) -> None:
+    with _lock:
+        memo[key] = value
+        while len(memo) > limit:
+            del memo[next(iter(memo))]
+
+
+def _tile_pieces(p) -> tuple[str, str]:
+    """The product's part of a tile, escaped, before and after the pick's kind and rule (the
+    template include it replaces is kept in tests/unit/test_built_memos.py, which holds the
+    two byte for byte equal)."""
+    href, img = product_links(p.id)
+    title = escape(p.display_title)
+    head = f'<li class="tile" data-category="{escape(p.category_path[0])}" data-reason="'
+    mid = (
+        f' data-product-id="{escape(p.id)}">\n'
+        f'  <a class="tile-link" href="{escape(href)}">\n'
+        f'    <img src="{escape(p.details.image_url or img)}" alt="{title}" width="160"'
+        ' height="160" loading="lazy" decoding="async">\n'
+        f'    <span class="tile-title">{title}</span>\n'
+        "  </a>\n"
+        f'  <span class="price">{escape(p.price_text)}</span>\n'
+        '  <details class="why"><summary>Why this?</summary><p>'
+    )
+    return head, mid
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _pick_parts(kind: str, rule: str, reason: str) -> tuple[str, str]:
+    """A pick's kind (with its rule's attribute) and reason, escaped: a handful of reasons
+    ("Trending near you", "Because you viewed ...") recur on every page."""
+    attr = f' data-rule="{escape(rule)}"' if rule else ""
+    return f'{escape(kind)}"{attr}', str(escape(reason))
+
+
+def tiles(items: Sequence[tuple], catalog) -> Markup:
+    """Each (product, pick) as its tile's HTML (`<li class="tile">`), one after the other: the
+    product's pieces are built on a worker's first sight of the product and kept per app and
+    catalog (bounded); a pick's kind, rule and reason are escaped once per worker (bounded)."""
+    memo = _per_catalog(current_app._get_current_object(), "sf.tiles", catalog)
+    root, version = request.script_root, catalog.version
+    out = []
+    for p, pick in items:
+        key = (root, version, p.id)
+        pieces = memo.get(key)
+        if pieces is None:
+            pieces = _tile_pieces(p)
+            _keep(memo, key, pieces, _TILES_MAX)
+        kind, reason = _pick_parts(pick.kind, pick.rule, pick.reason)
+        out.append(f"{pieces[0]}{kind}{pieces[1]}{reason}</p></details>\n</li>")
+    return Markup("".join(out))
 
 
 # the category menu (shop/_categories.html) per catalog: a catalog's entry goes with it
@@ -153,6 +230,33 @@ def category_nav(catalog, category_slug: str | None) -> Markup:
     return html
 
 
+_CSRF_MARK = "\x00csrf\x00"  # stands in for the token; escaping leaves it as it is
+
+
+def _csrf_mark() -> str:
+    return _CSRF_MARK
+
+
+def product_article(product, catalog, approx: str | None) -> Markup:
+    """A product page's `<article>` (shop/_article.html): rendered once per product, the
+    approximate price in the visitor's currency (`approx_price`, the one thing the visitor's
+    country changes) and script root, and kept per app and catalog (bounded); only the basket
+    form's CSRF token is the visitor's, put in on every page."""
+    app = current_app._get_current_object()
+    env = app.jinja_env
+    key = (request.script_root, catalog.version, product.id, approx)
+    memo = _per_catalog(app, "sf.articles", catalog)
+    pieces = memo.get(key)
+    if pieces is None:
+        template = env.get_template("shop/_article.html")
+        values = {"product": product, "catalog": catalog, "approx": approx}
+        pieces = tuple(template.render(values, csrf_token=_csrf_mark).split(_CSRF_MARK))
+        if len(pieces) != 2:  # the product's own text holds the mark: rendered on every page
+            return Markup(template.render(values))
+        _keep(memo, key, pieces, _ARTICLES_MAX)
+    return Markup(f"{pieces[0]}{escape(env.globals['csrf_token']())}{pieces[1]}")
+
+
 def shows_template(slots: Sequence[Rendered], template: str) -> bool:
     """Whether a slot of the page uses this fragment template (base.html: the hero's styles);
     a filter chain (selectattr | list) cost several times more on every page."""
@@ -160,7 +264,9 @@ def shows_template(slots: Sequence[Rendered], template: str) -> bool:
 
 
 def init_app(app) -> None:
-    app.jinja_env.globals.update(category_nav=category_nav, shows_template=shows_template)
+    app.jinja_env.globals.update(
+        category_nav=category_nav, shows_template=shows_template, product_article=product_article
+    )
 
 
 def render_html(composed: Sequence[Composed], page: str, catalog, compact: bool) -> list[Rendered]:
