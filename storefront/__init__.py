@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,30 @@ from storefront.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
+
+
+class StorefrontFlask(Flask):
+    """Flask, remembering which functions are plain (not `async def`): Flask asks
+    ensure_sync of every hook, view and template context processor on every request, and
+    each asking inspects the function (inspect.iscoroutinefunction); the answer for one
+    function never changes. Bounded; an async function is wrapped by Flask each time."""
+
+    _PLAIN_MAX = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain: set[Any] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._plain:
+                return func
+        except TypeError:  # an unhashable callable: asked every time
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if found is func and len(self._plain) < self._PLAIN_MAX:
+            self._plain.add(func)
+        return found
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -47,7 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = Flask(
+    app = StorefrontFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "assets"),
