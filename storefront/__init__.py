@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -41,6 +41,15 @@ class StorefrontFlask(Flask):
         if found is func and len(self._plain) < self._PLAIN_MAX:
             self._plain.add(func)
         return found
+
+
+def _csrf_protect() -> None:
+    """flask_wtf's before-request check (CSRFProtect.protect with the exemptions applied), for
+    a request whose method it protects (POST, PUT, PATCH, DELETE): for any other it returns
+    without a check, after looking up the exemptions for nothing."""
+    config = current_app.config
+    if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
+        csrf.protect(apply_exemptions=True)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -116,7 +125,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from storefront.experiments.exposures import Exposures
 
     app.extensions["exposures"] = Exposures(engine, app.extensions["redis"])
+    # flask_wtf's own check runs its exemption look-ups (blueprint, view name) before it looks
+    # at the method, on every request; _csrf_protect asks it only for the methods it protects
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.before_request(_csrf_protect)
     visitor.init_app(app)
     security.init_app(app)
     qa_snapshot.init_app(app)
