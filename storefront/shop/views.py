@@ -16,6 +16,7 @@ from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
 from storefront.events import Event, record
 from storefront.fragments import Timings
+from storefront.holders import request_versions
 from storefront.image_hosts import csp_with_images
 from storefront.model_holder import snapshot
 from storefront.pages import compose
@@ -97,14 +98,17 @@ def _stamp(store, req, context) -> str | None:
     """page_cache.current_stamp, with the snapshot read once: kept on `g` with its request
     (a test may hold one app context, so one `g`, around several requests) for the
     catalog-images hook. None when a QA pin names a missing version (such a page is not kept)."""
+    pin = store.pin
     try:
-        snap = snapshot()
-        store._snap = (req, snap)
-        return page_cache.stamp(
-            context, snap.model_version + snap.catalog.version, published().label
-        )
+        if pin is None or not (pin.model or pin.rules):  # what snapshot() and published() say
+            versions = request_versions()
+            snap, rules = versions.snapshot, versions.rules
+        else:
+            snap, rules = snapshot(), published()
     except LookupError:
         return None
+    store._snap = (req, snap)
+    return page_cache.stamp(context, snap.model_version + snap.catalog.version, rules.label)
 
 
 @bp.after_request
