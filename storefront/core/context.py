@@ -151,11 +151,7 @@ def _consent(gpc: bool, dnt: bool, items: tuple[tuple[str, str], ...], holdout: 
     return given
 
 
-_NO_TRAITS = Traits()
-_NO_ARMS = Assignment()
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Context:
     visitor_id: str
     new_visitor: bool
@@ -167,50 +163,15 @@ class Context:
     consent: Consent
     recency: str
     overridden: tuple[str, ...] = ()
-    traits: Traits = _NO_TRAITS
+    traits: Traits = Traits()
     seed: str | None = None  # pinned exploration seed (QA snapshot); None: per visit and day
-    experiments: Assignment = _NO_ARMS  # arms of running experiments, or the holdout
+    experiments: Assignment = Assignment()  # arms of running experiments, or the holdout
     segment: Segment | None = None  # the micro-segment a signed-in customer's buying put them in
     os: str = "unknown"  # operating system (signals/device.py), "unknown" when device is off
     visit: Visit | None = None  # the visit (core/visit.py); None where no request made one
     # the refresh epoch of live trending (STOREFRONT_TRENDING_REFRESH periods of this context's
     # clock): in trending's fragment key and the page stamp, so both follow the live window
     live_epoch: int = 0
-
-    def __init__(
-        self,
-        visitor_id: str,
-        new_visitor: bool,
-        session: SessionState,
-        location: Location,
-        time: LocalTime,
-        device: str,
-        channel: Channel,
-        consent: Consent,
-        recency: str,
-        overridden: tuple[str, ...] = (),
-        traits: Traits = _NO_TRAITS,
-        seed: str | None = None,
-        experiments: Assignment = _NO_ARMS,
-        segment: Segment | None = None,
-        os: str = "unknown",
-        visit: Visit | None = None,
-        live_epoch: int = 0,
-    ) -> None:
-        # the generated frozen __init__'s fields and defaults (tests/unit/test_hooks_frozen.py
-        # holds the two together), written into the instance's dict at once: it calls
-        # object.__setattr__ once per field, and every page builds a Context
-        d = self.__dict__
-        d["visitor_id"], d["new_visitor"], d["session"] = visitor_id, new_visitor, session
-        d["location"], d["time"], d["device"], d["channel"] = location, time, device, channel
-        d["consent"], d["recency"], d["overridden"], d["traits"] = (
-            consent,
-            recency,
-            overridden,
-            traits,
-        )
-        d["seed"], d["experiments"], d["segment"], d["os"] = seed, experiments, segment, os
-        d["visit"], d["live_epoch"] = visit, live_epoch
 
     @property
     def country(self) -> str | None:

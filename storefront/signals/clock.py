@@ -80,7 +80,7 @@ PREFERRED_ZONES = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class LocalTime:
     """Calendar context of one request in the visitor's time zone."""
 
@@ -93,26 +93,6 @@ class LocalTime:
     holiday: str | None
     upcoming_holiday: str | None
     month: int
-
-    def __init__(
-        self,
-        local: datetime,
-        timezone: str,
-        daypart: str,
-        weekday: str,
-        is_weekend: bool,
-        season: str,
-        holiday: str | None,
-        upcoming_holiday: str | None,
-        month: int,
-    ) -> None:
-        # the generated frozen __init__'s fields, written into the instance's dict at once
-        # (it calls object.__setattr__ once per field; every page builds one of these);
-        # tests/unit/test_hooks_frozen.py holds the two together
-        d = self.__dict__
-        d["local"], d["timezone"], d["daypart"], d["weekday"] = local, timezone, daypart, weekday
-        d["is_weekend"], d["season"], d["holiday"] = is_weekend, season, holiday
-        d["upcoming_holiday"], d["month"] = upcoming_holiday, month
 
 
 @dataclass(frozen=True)
