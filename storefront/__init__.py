@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -16,6 +17,39 @@ from storefront.config import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
+
+
+class StorefrontFlask(Flask):
+    """Flask, remembering which functions are plain (not `async def`): Flask asks
+    ensure_sync of every hook, view and template context processor on every request, and
+    each asking inspects the function (inspect.iscoroutinefunction); the answer for one
+    function never changes. Bounded; an async function is wrapped by Flask each time."""
+
+    _PLAIN_MAX = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain: set[Any] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            if func in self._plain:
+                return func
+        except TypeError:  # an unhashable callable: asked every time
+            return super().ensure_sync(func)
+        found = super().ensure_sync(func)
+        if found is func and len(self._plain) < self._PLAIN_MAX:
+            self._plain.add(func)
+        return found
+
+
+def _csrf_protect() -> None:
+    """flask_wtf's before-request check (CSRFProtect.protect with the exemptions applied), for
+    a request whose method it protects (POST, PUT, PATCH, DELETE): for any other it returns
+    without a check, after looking up the exemptions for nothing."""
+    config = current_app.config
+    if config["WTF_CSRF_ENABLED"] and request.method in config["WTF_CSRF_METHODS"]:
+        csrf.protect(apply_exemptions=True)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -47,7 +81,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = Flask(
+    app = StorefrontFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "assets"),
@@ -91,7 +125,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from storefront.experiments.exposures import Exposures
 
     app.extensions["exposures"] = Exposures(engine, app.extensions["redis"])
+    # flask_wtf's own check runs its exemption look-ups (blueprint, view name) before it looks
+    # at the method, on every request; _csrf_protect asks it only for the methods it protects
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.before_request(_csrf_protect)
     visitor.init_app(app)
     security.init_app(app)
     qa_snapshot.init_app(app)

@@ -82,7 +82,8 @@ def build_context(
                 explicit[name] = value
     # behind a trusted proxy, ProxyFix (security.py) has already put the address the proxy saw
     # here; the leftmost X-Forwarded-For entry is whatever the client wrote
-    location = locator.locate(request.headers, request.remote_addr)
+    headers = request.headers  # werkzeug's cached property: read once here
+    location = locator.locate(headers, request.remote_addr)
     now = now or datetime.now(UTC)
     if explicit.get("country"):
         try:
@@ -112,7 +113,7 @@ def build_context(
         except ValueError as exc:
             raise OverrideError(f"time: {exc}") from None
         overridden.append("time")
-    seen = read_device(request.headers)  # client hints win over the User-Agent
+    seen = read_device(headers)  # client hints win over the User-Agent
     device = seen.kind
     if explicit.get("device"):
         if explicit["device"] not in ("mobile", "tablet", "desktop", "bot"):
@@ -131,10 +132,12 @@ def build_context(
     segment = segment_of(session.customer_id if allowed.history else None, session.prefs)
     if traits.exclusions and session.customer_id and allowed.history:
         traits = traits.sparing(bought_categories(session.customer_id))
-    # the visit's arrival and recency hold for every page of it (core/visit.py)
+    # the visit's arrival and recency hold for every page of it (core/visit.py); the host
+    # (werkzeug works it out from the environ on each ask) matters only beside a referrer
+    referrer = header(headers, "Referer")
     visit = resolve(
         stored(session.visit_fields),
-        read_channel(request.args, header(request.headers, "Referer"), request.host),
+        read_channel(request.args, referrer, request.host if referrer else ""),
         sessions.clock.now(),
         session.first_seen,
         session.last_seen,

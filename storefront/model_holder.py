@@ -175,8 +175,8 @@ def snapshot() -> Snapshot:
     snapshot may pin an older model."""
     from storefront.holders import request_versions
 
-    holder: ModelHolder = current_app.extensions["models"]
-    pin = g.get("pin")
+    pin = g._get_current_object().__dict__.get("pin")  # g's dict: one proxy lookup
     if pin is not None and pin.model:
+        holder: ModelHolder = current_app.extensions["models"]
         return holder.pinned(pin.model)
     return request_versions().snapshot

@@ -13,6 +13,8 @@ from functools import lru_cache
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadSignature, Signer
 
+from storefront.core.lookup import lookup
+
 COOKIE = "sid"
 MAX_AGE = 60 * 60 * 24 * 365
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,43}$")
@@ -51,7 +53,7 @@ def current_visitor() -> tuple[str, bool]:
     """(visitor id, is it new on this request); memoised on flask.g."""
     store = g._get_current_object()  # every page asks: one proxy lookup, not five
     if "visitor_id" not in store:
-        vid = read_visitor_id(request.cookies.get(COOKIE))
+        vid = read_visitor_id(lookup(request.cookies, COOKIE))  # absent: no KeyError inside
         store.visitor_new = vid is None
         store.visitor_id = vid or new_visitor_id()
     return store.visitor_id, store.visitor_new
@@ -66,7 +68,8 @@ def switch_visitor(visitor_id: str | None = None) -> str:
 
 
 def _issue_cookie(response: Response) -> Response:
-    if g.get("visitor_new") and "visitor_id" in g:
+    held = g._get_current_object().__dict__  # every response passes here: g's dict, once
+    if held.get("visitor_new") and "visitor_id" in held:
         response.set_cookie(
             COOKIE,
             _signer().sign(g.visitor_id).decode(),

@@ -83,13 +83,17 @@ class Assignment:
     arms: tuple[tuple[str, str], ...] = ()  # (experiment id, arm name), sorted
 
     def digest(self) -> str:
-        if not self.arms:
-            return ""
-        raw = ";".join(f"{e}={a}" for e, a in self.arms)
-        return hashlib.blake2b(raw.encode(), digest_size=5).hexdigest()
+        return _arms_digest(self.arms) if self.arms else ""
 
     def arm(self, experiment_id: str) -> str | None:
         return dict(self.arms).get(experiment_id)
+
+
+@lru_cache(maxsize=1024)
+def _arms_digest(arms: tuple[tuple[str, str], ...]) -> str:
+    """Assignment.digest by its arms (every page's stamp and keys ask; few distinct arms)."""
+    raw = ";".join(f"{e}={a}" for e, a in arms)
+    return hashlib.blake2b(raw.encode(), digest_size=5).hexdigest()
 
 
 @dataclass(frozen=True)

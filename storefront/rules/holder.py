@@ -106,8 +106,8 @@ def published() -> Published:
     version, else the newest."""
     from storefront.holders import request_versions
 
-    holder: RulesHolder = current_app.extensions["rules"]
-    pin = g.get("pin")
+    pin = g._get_current_object().__dict__.get("pin")  # g's dict: one proxy lookup
     if pin is not None and pin.rules:
+        holder: RulesHolder = current_app.extensions["rules"]
         return holder.pinned(pin.rules)
     return request_versions().rules

@@ -16,11 +16,13 @@ from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
 from storefront.events import Event, record
 from storefront.fragments import Timings
+from storefront.holders import request_versions
 from storefront.image_hosts import csp_with_images
 from storefront.model_holder import snapshot
 from storefront.pages import compose
 from storefront.product_images import svg_tile
 from storefront.qa_snapshot import SnapshotError, read_pin
+from storefront.rules.holder import published
 from storefront.visitor import current_visitor, switch_visitor
 
 bp = Blueprint("shop", __name__)
@@ -82,7 +84,7 @@ def _context() -> None:
     if page_key is None:
         return None
     t = time.perf_counter()
-    page_stamp = store.page_stamp = page_cache.current_stamp(context)  # compose keeps it
+    page_stamp = store.page_stamp = _stamp(store, req, context)  # compose keeps it
     cached = context.session.cached_page
     if cached is not None and page_stamp is not None:
         hit = page_cache.serve(context, cached, page_stamp)
@@ -92,11 +94,32 @@ def _context() -> None:
     return None
 
 
+def _stamp(store, req, context) -> str | None:
+    """page_cache.current_stamp, with the snapshot read once: kept on `g` with its request
+    (a test may hold one app context, so one `g`, around several requests) for the
+    catalog-images hook. None when a QA pin names a missing version (such a page is not kept)."""
+    pin = store.pin
+    try:
+        if pin is None or not (pin.model or pin.rules):  # what snapshot() and published() say
+            versions = request_versions()
+            snap, rules = versions.snapshot, versions.rules
+        else:
+            snap, rules = snapshot(), published()
+    except LookupError:
+        return None
+    store._snap = (req, snap)
+    return page_cache.stamp(context, snap.model_version + snap.catalog.version, rules.label)
+
+
 @bp.after_request
 def _catalog_images(response):
     """Shop pages may show an imported catalog's own pictures: allow their hosts for images."""
+    held = g._get_current_object().__dict__.get("_snap")  # _stamp's, on most pages
     try:
-        origins = snapshot().catalog.image_origins
+        if held is not None and held[0] is request._get_current_object():
+            origins = held[1].catalog.image_origins
+        else:
+            origins = snapshot().catalog.image_origins
     except LookupError:  # a QA pin naming a missing model: its 400 needs no pictures
         return response
     if origins:

@@ -43,7 +43,8 @@ DIRECT = Channel("direct")
 
 
 def read_channel(args: Mapping[str, str], referrer: str | None, own_host: str) -> Channel:
-    """Classify the visit; UTM tags win because marketers set them on purpose."""
+    """Classify the visit; UTM tags win because marketers set them on purpose. `own_host` is
+    read only beside a referrer (an internal link), so a caller may leave it out otherwise."""
     if not args and not referrer:  # most pages (Channel is frozen: one value serves them all)
         return DIRECT
     source = _clean(lookup(args, "utm_source"))

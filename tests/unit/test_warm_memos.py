@@ -119,10 +119,24 @@ def test_page_metrics_bind_each_series_on_first_use() -> None:
     metrics.observe_page("home", "html", 200, 0.001, {"context": 0.5, "odd": 0.1})
     # the registry lives as long as the process: earlier tests may have bound other phases
     assert {"context", "page-hit", "odd"} <= set(children.phases)
-    assert children.phase("odd") is m.child("phase_seconds", "home", "other")
-    assert children.status(200) is m.child("page_responses", "home", "html", "2xx")
+    assert children.phase("odd") is children.phase("odd")  # bound once
+    # each bound call counts in its own series (an unknown phase under "other")
+    other = m.child("phase_seconds", "home", "other")
+    before = _sample(other, "_count")
+    children.phase("odd")(0.003)
+    assert _sample(other, "_count") == before + 1
+    ok = m.child("page_responses", "home", "html", "2xx")
+    before = _sample(ok, "_total")
+    children.status(200)()
+    assert _sample(ok, "_total") == before + 1
+    hit = m.child("page_cache", "home", "hit")
+    before = _sample(hit, "_total")
     metrics.page_cache("home", True)
-    assert children.cache_result(True) is m.child("page_cache", "home", "hit")
+    assert _sample(hit, "_total") == before + 1
+
+
+def _sample(child, suffix: str) -> float:
+    return next(s.value for s in child._samples() if s.name == suffix)
 
 
 def test_constant_answers_equal_what_they_short_cut() -> None:
