@@ -38,6 +38,7 @@ from pathlib import Path
 import redis
 from flask import Flask, current_app, g, has_request_context, request
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.client import NEVER_DECODE
 from redis.cluster import ClusterNode
 from redis.retry import Retry
 
@@ -211,53 +212,77 @@ def across_slots(client: redis.Redis) -> redis.client.Pipeline:
     return client.pipeline(transaction=not is_cluster(client))
 
 
-def run_script(script, keys: list, args: list):
+def run_script(script, keys: list, args: list, raw: bool = False):
     """A registered script's EVALSHA (redis-py's `Script`) on one pooled connection, past
     redis-py's generic command path (its retry wrapper, observability hooks and reply
     callbacks, none of which a script's reply needs here: retries are off, the breaker sees
     every send and read through _Guarded): about 20 µs less client CPU per call, and every
-    page makes one (docs/benchmarks.md; on two servers run_scripts sends two at once). NOSCRIPT
-    (a restarted server) and a Redis Cluster go through the script object, as before."""
+    page makes one (docs/benchmarks.md; on two servers run_scripts sends two at once). With
+    `raw`, the reply comes back undecoded (bytes), as hiredis read it: a cached page goes to
+    the response without a UTF-8 decode and encode. NOSCRIPT (a restarted server) loads the
+    script and runs it again; a Redis Cluster goes through its client (_cluster_script)."""
     client = script.registered_client
     if is_cluster(client):
-        return script(keys=keys, args=args)
-    pool = client.connection_pool
+        return _cluster_script(client, script, keys, args, raw)
+    try:
+        return _evalsha(client.connection_pool, script, keys, args, raw)
+    except redis.exceptions.NoScriptError:
+        return _loaded(script, keys, args, raw)
+
+
+def _loaded(script, keys: list, args: list, raw: bool = False):
+    """After a NOSCRIPT (a restarted server, SCRIPT FLUSH): load the script (as redis-py's
+    Script does) and run it again, one more round trip."""
+    client = script.registered_client
+    script.sha = client.script_load(script.script)
+    return _evalsha(client.connection_pool, script, keys, args, raw)
+
+
+def _evalsha(pool: redis.ConnectionPool, script, keys: list, args: list, raw: bool):
     conn = pool.get_connection()
     try:
         conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return conn.read_response()
-    except redis.exceptions.NoScriptError:
-        pass  # loaded by the script object below
+        return conn.read_response(disable_decoding=raw)
     except redis.ResponseError:
-        raise  # the server answered: the connection is fine
+        raise  # the server answered (NOSCRIPT among others): the connection is fine
     except BaseException:
         conn.disconnect()  # a reply half read must not reach the next command
         raise
     finally:
         pool.release(conn)
-    return script(keys=keys, args=args)
+
+
+def _cluster_script(client: redis.RedisCluster, script, keys: list, args: list, raw: bool):
+    """EVALSHA through a Redis Cluster's client (it finds the keys' node, follows MOVED/ASK,
+    rides out a failover); `raw` reads the reply undecoded (redis-py's NEVER_DECODE)."""
+    options = {NEVER_DECODE: True} if raw else {}
+    try:
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
+    except redis.exceptions.NoScriptError:
+        script.sha = client.script_load(script.script)
+    return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
 
 
 def run_scripts(*calls: tuple) -> list:
-    """Registered scripts (script, keys, args), each on its own server, in ONE round trip of
-    latency: a pooled connection is taken for each (connecting if need be), then every EVALSHA
-    is sent (as run_script sends one) before any reply is read, so the servers work at the
-    same time and the caller waits for the slower one, not for the sum. Returns each call's
-    reply, or the redis.RedisError it met instead: one server failing (a cache server down,
-    its breaker open) leaves the others' replies whole. A NOSCRIPT runs that script again
-    through the script object (which loads it), one more round trip for it alone. Not for a
-    Redis Cluster's client (use run_script)."""
+    """Registered scripts (script, keys, args[, raw]), each on its own server, in ONE round
+    trip of latency: a pooled connection is taken for each (connecting if need be), then every
+    EVALSHA is sent (as run_script sends one) before any reply is read, so the servers work at
+    the same time and the caller waits for the slower one, not for the sum. Returns each call's
+    reply (undecoded where its `raw` is true, as run_script's), or the redis.RedisError it met
+    instead: one server failing (a cache server down, its breaker open) leaves the others'
+    replies whole. A NOSCRIPT loads that script and runs it again (_loaded), one more round
+    trip for it alone. Not for a Redis Cluster's client (use run_script)."""
     results: list = [None] * len(calls)
     held: dict[int, tuple[redis.ConnectionPool, redis.Connection]] = {}
     try:
-        for i, (script, _, _) in enumerate(calls):
-            pool = script.registered_client.connection_pool
+        for i, call in enumerate(calls):
+            pool = call[0].registered_client.connection_pool
             try:
                 held[i] = pool, pool.get_connection()  # a failed one is released by the pool
             except redis.RedisError as exc:
                 results[i] = exc
         for i, (pool, conn) in list(held.items()):
-            script, keys, args = calls[i]
+            script, keys, args = calls[i][:3]
             try:
                 conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             except redis.RedisError as exc:
@@ -267,7 +292,7 @@ def run_scripts(*calls: tuple) -> list:
                 results[i] = exc
         for i, (pool, conn) in list(held.items()):
             try:
-                results[i] = conn.read_response()
+                results[i] = conn.read_response(disable_decoding=calls[i][3:] == (True,))
             except redis.ResponseError as exc:  # the server answered: the connection is fine
                 results[i] = exc
             except redis.RedisError as exc:
@@ -279,10 +304,10 @@ def run_scripts(*calls: tuple) -> list:
         for pool, conn in held.values():  # after any other exception: replies left unread
             conn.disconnect()
             pool.release(conn)
-    for i, (script, keys, args) in enumerate(calls):
+    for i, call in enumerate(calls):
         if isinstance(results[i], redis.exceptions.NoScriptError):
             try:
-                results[i] = script(keys=keys, args=args)
+                results[i] = _loaded(*call)
             except redis.RedisError as exc:
                 results[i] = exc
     return results
