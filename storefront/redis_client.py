@@ -41,11 +41,17 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.client import NEVER_DECODE
 from redis.cluster import ClusterNode
 from redis.retry import Retry
+from redis.utils import HIREDIS_AVAILABLE
 
 from storefront import metrics
 from storefront.breaker import Breaker
 from storefront.config import CLUSTER
 from storefront.core.keytags import visitor_tag
+
+if HIREDIS_AVAILABLE:  # what redis-py itself packs and parses with when it is installed
+    from hiredis import pack_command as _pack
+else:  # pragma: no cover - hiredis is a dependency
+    _pack = None
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,8 @@ PER_VISITOR = frozenset(
     | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT, ORDERS, SESSION_MIRROR}
 )
 
+_ROOTED = {p: f"{ROOT}:{p}:" for p in PER_VISITOR - {FRAGMENT}}  # key(p, visitor): this + tag
+
 # The shipped server settings per kind of data (the embedded servers use them; README and
 # docs/reliability.md recommend the same for servers of your own).
 SESSION_SERVER = {"maxmemory": "512mb", "maxmemory-policy": "noeviction"}
@@ -101,10 +109,17 @@ def key(*parts: object) -> str:
     return ":".join([ROOT, *(str(p) for p in parts)])
 
 
+def visitor_keys(visitor_id: str, prefixes: tuple[str, ...]) -> list[str]:
+    """key(prefix, visitor_id) for each of the per-visitor `prefixes`, the hash tag made once
+    (a warm page's session read names ten keys)."""
+    tagged = visitor_id if visitor_id.startswith("{") else visitor_tag(visitor_id)
+    return [_ROOTED[p] + tagged for p in prefixes]
+
+
 def parts_key(page_key: str) -> str:
     """The key of a cached page's parts record (page_cache.store): beside the page, under a
     prefix of its own (dropping every page copy leaves what they were built from)."""
-    return key(PAGE_PARTS, page_key.removeprefix(key(PAGE) + ":"))
+    return _ROOTED[PAGE_PARTS] + page_key.removeprefix(_ROOTED[PAGE])
 
 
 def start_embedded(home: Path, kind: str = "sessions") -> str:
@@ -241,7 +256,7 @@ def _loaded(script, keys: list, args: list, raw: bool = False):
 def _evalsha(pool: redis.ConnectionPool, script, keys: list, args: list, raw: bool):
     conn = pool.get_connection()
     try:
-        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        _send_evalsha(conn, script, keys, args)
         return conn.read_response(disable_decoding=raw)
     except redis.ResponseError:
         raise  # the server answered (NOSCRIPT among others): the connection is fine
@@ -250,6 +265,17 @@ def _evalsha(pool: redis.ConnectionPool, script, keys: list, args: list, raw: bo
         raise
     finally:
         pool.release(conn)
+
+
+def _send_evalsha(conn: redis.Connection, script, keys: list, args: list) -> None:
+    """EVALSHA packed by hiredis in one call, past redis-py's encoder, which runs a Python call
+    per argument (a session read's two scripts carry 26): the same bytes for the str and int
+    arguments a script is given here (a test checks it)."""
+    command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+    if _pack is None:  # pragma: no cover
+        conn.send_command(*command)
+    else:
+        conn.send_packed_command([_pack(command)])
 
 
 def _cluster_script(client: redis.RedisCluster, script, keys: list, args: list, raw: bool):
@@ -284,7 +310,7 @@ def run_scripts(*calls: tuple) -> list:
         for i, (pool, conn) in list(held.items()):
             script, keys, args = calls[i][:3]
             try:
-                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                _send_evalsha(conn, script, keys, args)
             except redis.RedisError as exc:
                 del held[i]
                 conn.disconnect()  # a command half sent must not reach the next caller

@@ -39,6 +39,7 @@ from storefront.redis_client import (
     parts_key,
     run_script,
     run_scripts,
+    visitor_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ LEDGER_ALONG = 512
 LEDGER_SEP = "\x1f"  # between the ledger's fields and values as the session script packs them
 _VERSION_KEYS = key(SESSION_VERSION) + ":"  # a visitor's version, and its mirror's key
 _MIRROR_KEYS = key(SESSION_MIRROR) + ":"
+# the session script's KEYS[1..8] (_READ), in order
+_SESSION_KEYS = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, PREFS, EXPOSURE, BOUGHT)
+_MIRROR = (SESSION_MIRROR,)
 
 
 # The page and its fragments, read with the session on whichever server holds the cache.
@@ -303,7 +307,7 @@ class SessionStore:
             self._session_keys(visitor_id),
             [MAX_VIEWS, "1", LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)],
         )
-        page_keys = [page_key, parts_key(page_key), key(SESSION_MIRROR, visitor_id)]
+        page_keys = [page_key, parts_key(page_key), *visitor_keys(visitor_id, _MIRROR)]
         only = self._only(self.cache, visitor_id)
         if self.mirrored:
             session_reply, page_reply = run_scripts(
@@ -332,16 +336,7 @@ class SessionStore:
 
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:
-        return [
-            key(VIEWS, visitor_id),
-            key(CART, visitor_id),
-            key(SESSION_VERSION, visitor_id),
-            key(VISITOR, visitor_id),
-            key(TRAITS, visitor_id),
-            key(PREFS, visitor_id),
-            key(EXPOSURE, visitor_id),
-            key(BOUGHT, visitor_id),
-        ]
+        return visitor_keys(visitor_id, _SESSION_KEYS)
 
     @staticmethod
     def _only(client: redis.Redis, visitor_id: str) -> str:
