@@ -32,7 +32,7 @@ from flask import Response, current_app, g, make_response, request
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
 from storefront.core.lookup import environ_name, lookup
-from storefront.redis_client import PAGE, fragment_keys, key, parts_key
+from storefront.redis_client import PAGE, fragment_keys, key, parts_key, set_many
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def store(
 def behind(
     response: Response, client: redis.Redis, writes: list[tuple[str, str | bytes, int]]
 ) -> None:
-    """Write `writes` (key, value, TTL in seconds) in one pipeline once the response has gone
+    """Write `writes` (key, value, TTL in seconds) in one round trip (set_many) once the response has gone
     out (the WSGI server closes it after sending the body), so the request itself waits only
     for its reads. Only cache entries go this way, never an event or a session change: a write
     lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
@@ -182,10 +182,7 @@ def behind(
 
 def _write(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
     try:
-        pipe = client.pipeline(transaction=False)
-        for k, v, ttl in writes:
-            pipe.set(k, v, ex=ttl)
-        pipe.execute()
+        set_many(client, writes)
     except redis.RedisError as exc:  # the next request builds the page again
         log.info("page cache write skipped: %s", exc)
 

@@ -339,6 +339,32 @@ def run_scripts(*calls: tuple) -> list:
     return results
 
 
+def set_many(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
+    """SET key value EX ttl for each of `writes`, in one round trip: a pipeline's commands
+    without its machinery (per-command stack, per-argument encoding, reply callbacks), each SET
+    packed by hiredis (_send_evalsha's packing) and sent at once, then every reply read. Raises
+    the first error after a failure, as a pipeline does (the connection is then dropped: replies
+    left unread must not reach the next command). A Redis Cluster's client uses its pipeline,
+    which splits the writes by node."""
+    if is_cluster(client) or _pack is None:
+        pipe = client.pipeline(transaction=False)
+        for k, v, ttl in writes:
+            pipe.set(k, v, ex=ttl)
+        pipe.execute()
+        return
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([b"".join([_pack(("SET", k, v, "EX", t)) for k, v, t in writes])])
+        for _ in writes:
+            conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+
+
 def seed_nodes(url: str) -> list[ClusterNode]:
     """The seed nodes of a redis+cluster://host:port[,host:port...] URL."""
     seeds = url.removeprefix(CLUSTER).split("/", 1)[0]

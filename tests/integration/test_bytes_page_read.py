@@ -6,6 +6,7 @@ directly: the same bytes as redis-py's own packing."""
 from __future__ import annotations
 
 import pytest
+import redis
 
 from storefront.redis_client import (
     CART,
@@ -19,6 +20,7 @@ from storefront.redis_client import (
     connect,
     key,
     parts_key,
+    set_many,
     start_embedded,
     visitor_keys,
 )
@@ -81,3 +83,19 @@ def test_the_page_comes_back_as_bytes_and_the_session_as_text(
     finally:
         sessions.delete(*sessions.keys(f"sf:*:{{v:{visitor}}}"))
         cache.delete(page_key)
+
+
+def test_set_many_writes_each_with_its_ttl_and_survives_an_error(embedded_redis_url):
+    """page_cache's write behind the response: every SET in one round trip, each with its TTL;
+    an error reply (here an invalid TTL) is raised after the others were written, and the
+    pooled connection is fit for the next command."""
+    client = connect(embedded_redis_url)
+    keys = [f"sf:frag:bytes-set-many-{i}" for i in range(3)]
+    set_many(client, [(keys[0], "één", 60), (keys[1], b"\xe2\x82\xac bytes", 120)])
+    assert client.get(keys[0]) == "één" and client.get(keys[1]) == "€ bytes"
+    assert 0 < client.ttl(keys[0]) <= 60 < client.ttl(keys[1]) <= 120
+    with pytest.raises(redis.ResponseError):
+        set_many(client, [(keys[0], "a", 60), (keys[1], "b", 0), (keys[2], "c", 60)])
+    assert client.get(keys[0]) == "a" and client.get(keys[2]) == "c"
+    assert client.ping()
+    client.delete(*keys)
