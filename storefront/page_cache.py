@@ -171,9 +171,9 @@ def store(
 def behind(
     response: Response, client: redis.Redis, writes: list[tuple[str, str | bytes, int]]
 ) -> None:
-    """Write `writes` (key, value, TTL in seconds) in one round trip (set_many) once the response has gone
-    out (the WSGI server closes it after sending the body), so the request itself waits only
-    for its reads. Only cache entries go this way, never an event or a session change: a write
+    """Write `writes` (key, value, TTL in seconds) in one round trip (set_many) once the
+    response has gone out (the WSGI server closes it after sending the body), so the request
+    itself waits only for its reads. Only cache entries go this way, never an event or a session change: a write
     lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
     stamped and fragments keyed by what they depend on."""
     if writes:
