@@ -32,13 +32,14 @@ from flask import Response, current_app, g, make_response, request
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
 from storefront.core.lookup import environ_name, lookup
-from storefront.redis_client import PAGE, fragment_keys, key, parts_key
+from storefront.redis_client import PAGE, fragment_keys, key, parts_key, set_many
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
 log = logging.getLogger(__name__)
 CACHEABLE = ("shop.home", "shop.category", "shop.product", "shop.search")
 CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
 SEP = "\x1e"
+_SEP, _CLOCK_OPEN, _CLOCK_CLOSE = SEP.encode(), CLOCK_OPEN.encode(), CLOCK_CLOSE.encode()
 # request headers that change what the page says (see context.py and signals/); the
 # configured country headers (STOREFRONT_GEO_HEADERS) are added per app in _shaping()
 SHAPING_HEADERS = (
@@ -112,22 +113,25 @@ def current_stamp(ctx) -> str | None:
         return None
 
 
-def serve(ctx, cached: str, this_stamp: str) -> Response | None:
-    """The cached page as a response if it is still this request's page, else None."""
-    parts = cached.split(SEP, 3)
+def serve(ctx, cached: bytes, this_stamp: str) -> Response | None:
+    """The cached page as a response if it is still this request's page, else None. The page
+    stays bytes, as Redis gave it (session.py reads it undecoded), to the response: only the
+    stamp's fields and the clock are text."""
+    parts = cached.split(_SEP, 3)
     if len(parts) != 4:
         return None
     head, x_model, x_rules, html = parts
-    if head != this_stamp:
+    if head != this_stamp.encode():
         return None
     # the context panel, and so its clock, closes the page: search from the end (markup in
     # text is escaped, so the markers occur once)
-    start = html.rfind(CLOCK_OPEN)
-    end = html.find(CLOCK_CLOSE, start)
+    start = html.rfind(_CLOCK_OPEN)
+    end = html.find(_CLOCK_CLOSE, start)
     if start >= 0 and end > start:
-        html = html[: start + len(CLOCK_OPEN)] + clock_text(ctx) + html[end:]
+        start += len(_CLOCK_OPEN)
+        html = b"".join((html[:start], clock_text(ctx).encode(), html[end:]))
     response = make_response(html)
-    finish(response, x_model, x_rules)
+    finish(response, x_model.decode(), x_rules.decode())
     return response
 
 
@@ -152,10 +156,10 @@ def store(
     """Keep the page just built, stamped with what it was built from, and beside it its parts
     record: the session version and the fragment keys it was built from, so that after a click
     the session read brings back the fragments instead of the stale page (session.py). Written
-    behind the response (behind()), in one round trip with the `fragments` this page computed."""
-    value = SEP.join(
-        (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"], html)
-    )
+    behind the response (behind()), in one round trip with the `fragments` this page computed.
+    The page is kept as the response's body (`html` encoded once, for both)."""
+    head = (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"])
+    value = b"".join((SEP.join((*head, "")).encode(), response.get_data()))
     writes = [(k, v, fragment_ttl) for k, v in (fragments or {}).items()]
     writes.append((page_key, value, ttl))
     parts = parts_record(g.get("context"), fragment_keys())
@@ -164,22 +168,21 @@ def store(
     behind(response, client, writes)
 
 
-def behind(response: Response, client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
-    """Write `writes` (key, value, TTL in seconds) in one pipeline once the response has gone
-    out (the WSGI server closes it after sending the body), so the request itself waits only
-    for its reads. Only cache entries go this way, never an event or a session change: a write
+def behind(
+    response: Response, client: redis.Redis, writes: list[tuple[str, str | bytes, int]]
+) -> None:
+    """Write `writes` (key, value, TTL in seconds) in one round trip (set_many) once the
+    response has gone out (the WSGI server closes it after sending the body), so the request
+    itself waits only for its reads. Only cache entries go this way, never an event or a session change: a write
     lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
     stamped and fragments keyed by what they depend on."""
     if writes:
         response.call_on_close(partial(_write, getattr(client, "raw", client), writes))
 
 
-def _write(client: redis.Redis, writes: list[tuple[str, str, int]]) -> None:
+def _write(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
     try:
-        pipe = client.pipeline(transaction=False)
-        for k, v, ttl in writes:
-            pipe.set(k, v, ex=ttl)
-        pipe.execute()
+        set_many(client, writes)
     except redis.RedisError as exc:  # the next request builds the page again
         log.info("page cache write skipped: %s", exc)
 

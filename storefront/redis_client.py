@@ -38,13 +38,20 @@ from pathlib import Path
 import redis
 from flask import Flask, current_app, g, has_request_context, request
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.client import NEVER_DECODE
 from redis.cluster import ClusterNode
 from redis.retry import Retry
+from redis.utils import HIREDIS_AVAILABLE
 
 from storefront import metrics
 from storefront.breaker import Breaker
 from storefront.config import CLUSTER
 from storefront.core.keytags import visitor_tag
+
+if HIREDIS_AVAILABLE:  # what redis-py itself packs and parses with when it is installed
+    from hiredis import pack_command as _pack
+else:  # pragma: no cover - hiredis is a dependency
+    _pack = None
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,8 @@ PER_VISITOR = frozenset(
     | {PENDING_EXPOSURES, PREFS, SEEN_EVENTS, BOUGHT, ORDERS, SESSION_MIRROR}
 )
 
+_ROOTED = {p: f"{ROOT}:{p}:" for p in PER_VISITOR - {FRAGMENT}}  # key(p, visitor): this + tag
+
 # The shipped server settings per kind of data (the embedded servers use them; README and
 # docs/reliability.md recommend the same for servers of your own).
 SESSION_SERVER = {"maxmemory": "512mb", "maxmemory-policy": "noeviction"}
@@ -100,10 +109,17 @@ def key(*parts: object) -> str:
     return ":".join([ROOT, *(str(p) for p in parts)])
 
 
+def visitor_keys(visitor_id: str, prefixes: tuple[str, ...]) -> list[str]:
+    """key(prefix, visitor_id) for each of the per-visitor `prefixes`, the hash tag made once
+    (a warm page's session read names ten keys)."""
+    tagged = visitor_id if visitor_id.startswith("{") else visitor_tag(visitor_id)
+    return [_ROOTED[p] + tagged for p in prefixes]
+
+
 def parts_key(page_key: str) -> str:
     """The key of a cached page's parts record (page_cache.store): beside the page, under a
     prefix of its own (dropping every page copy leaves what they were built from)."""
-    return key(PAGE_PARTS, page_key.removeprefix(key(PAGE) + ":"))
+    return _ROOTED[PAGE_PARTS] + page_key.removeprefix(_ROOTED[PAGE])
 
 
 def start_embedded(home: Path, kind: str = "sessions") -> str:
@@ -211,55 +227,90 @@ def across_slots(client: redis.Redis) -> redis.client.Pipeline:
     return client.pipeline(transaction=not is_cluster(client))
 
 
-def run_script(script, keys: list, args: list):
+def run_script(script, keys: list, args: list, raw: bool = False):
     """A registered script's EVALSHA (redis-py's `Script`) on one pooled connection, past
     redis-py's generic command path (its retry wrapper, observability hooks and reply
     callbacks, none of which a script's reply needs here: retries are off, the breaker sees
     every send and read through _Guarded): about 20 µs less client CPU per call, and every
-    page makes one (docs/benchmarks.md; on two servers run_scripts sends two at once). NOSCRIPT
-    (a restarted server) and a Redis Cluster go through the script object, as before."""
+    page makes one (docs/benchmarks.md; on two servers run_scripts sends two at once). With
+    `raw`, the reply comes back undecoded (bytes), as hiredis read it: a cached page goes to
+    the response without a UTF-8 decode and encode. NOSCRIPT (a restarted server) loads the
+    script and runs it again; a Redis Cluster goes through its client (_cluster_script)."""
     client = script.registered_client
     if is_cluster(client):
-        return script(keys=keys, args=args)
-    pool = client.connection_pool
+        return _cluster_script(client, script, keys, args, raw)
+    try:
+        return _evalsha(client.connection_pool, script, keys, args, raw)
+    except redis.exceptions.NoScriptError:
+        return _loaded(script, keys, args, raw)
+
+
+def _loaded(script, keys: list, args: list, raw: bool = False):
+    """After a NOSCRIPT (a restarted server, SCRIPT FLUSH): load the script (as redis-py's
+    Script does) and run it again, one more round trip."""
+    client = script.registered_client
+    script.sha = client.script_load(script.script)
+    return _evalsha(client.connection_pool, script, keys, args, raw)
+
+
+def _evalsha(pool: redis.ConnectionPool, script, keys: list, args: list, raw: bool):
     conn = pool.get_connection()
     try:
-        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return conn.read_response()
-    except redis.exceptions.NoScriptError:
-        pass  # loaded by the script object below
+        _send_evalsha(conn, script, keys, args)
+        return conn.read_response(disable_decoding=raw)
     except redis.ResponseError:
-        raise  # the server answered: the connection is fine
+        raise  # the server answered (NOSCRIPT among others): the connection is fine
     except BaseException:
         conn.disconnect()  # a reply half read must not reach the next command
         raise
     finally:
         pool.release(conn)
-    return script(keys=keys, args=args)
+
+
+def _send_evalsha(conn: redis.Connection, script, keys: list, args: list) -> None:
+    """EVALSHA packed by hiredis in one call, past redis-py's encoder, which runs a Python call
+    per argument (a session read's two scripts carry 26): the same bytes for the str and int
+    arguments a script is given here (a test checks it)."""
+    command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+    if _pack is None:  # pragma: no cover
+        conn.send_command(*command)
+    else:
+        conn.send_packed_command([_pack(command)])
+
+
+def _cluster_script(client: redis.RedisCluster, script, keys: list, args: list, raw: bool):
+    """EVALSHA through a Redis Cluster's client (it finds the keys' node, follows MOVED/ASK,
+    rides out a failover); `raw` reads the reply undecoded (redis-py's NEVER_DECODE)."""
+    options = {NEVER_DECODE: True} if raw else {}
+    try:
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
+    except redis.exceptions.NoScriptError:
+        script.sha = client.script_load(script.script)
+    return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
 
 
 def run_scripts(*calls: tuple) -> list:
-    """Registered scripts (script, keys, args), each on its own server, in ONE round trip of
-    latency: a pooled connection is taken for each (connecting if need be), then every EVALSHA
-    is sent (as run_script sends one) before any reply is read, so the servers work at the
-    same time and the caller waits for the slower one, not for the sum. Returns each call's
-    reply, or the redis.RedisError it met instead: one server failing (a cache server down,
-    its breaker open) leaves the others' replies whole. A NOSCRIPT runs that script again
-    through the script object (which loads it), one more round trip for it alone. Not for a
-    Redis Cluster's client (use run_script)."""
+    """Registered scripts (script, keys, args[, raw]), each on its own server, in ONE round
+    trip of latency: a pooled connection is taken for each (connecting if need be), then every
+    EVALSHA is sent (as run_script sends one) before any reply is read, so the servers work at
+    the same time and the caller waits for the slower one, not for the sum. Returns each call's
+    reply (undecoded where its `raw` is true, as run_script's), or the redis.RedisError it met
+    instead: one server failing (a cache server down, its breaker open) leaves the others'
+    replies whole. A NOSCRIPT loads that script and runs it again (_loaded), one more round
+    trip for it alone. Not for a Redis Cluster's client (use run_script)."""
     results: list = [None] * len(calls)
     held: dict[int, tuple[redis.ConnectionPool, redis.Connection]] = {}
     try:
-        for i, (script, _, _) in enumerate(calls):
-            pool = script.registered_client.connection_pool
+        for i, call in enumerate(calls):
+            pool = call[0].registered_client.connection_pool
             try:
                 held[i] = pool, pool.get_connection()  # a failed one is released by the pool
             except redis.RedisError as exc:
                 results[i] = exc
         for i, (pool, conn) in list(held.items()):
-            script, keys, args = calls[i]
+            script, keys, args = calls[i][:3]
             try:
-                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                _send_evalsha(conn, script, keys, args)
             except redis.RedisError as exc:
                 del held[i]
                 conn.disconnect()  # a command half sent must not reach the next caller
@@ -267,7 +318,7 @@ def run_scripts(*calls: tuple) -> list:
                 results[i] = exc
         for i, (pool, conn) in list(held.items()):
             try:
-                results[i] = conn.read_response()
+                results[i] = conn.read_response(disable_decoding=calls[i][3:] == (True,))
             except redis.ResponseError as exc:  # the server answered: the connection is fine
                 results[i] = exc
             except redis.RedisError as exc:
@@ -279,13 +330,39 @@ def run_scripts(*calls: tuple) -> list:
         for pool, conn in held.values():  # after any other exception: replies left unread
             conn.disconnect()
             pool.release(conn)
-    for i, (script, keys, args) in enumerate(calls):
+    for i, call in enumerate(calls):
         if isinstance(results[i], redis.exceptions.NoScriptError):
             try:
-                results[i] = script(keys=keys, args=args)
+                results[i] = _loaded(*call)
             except redis.RedisError as exc:
                 results[i] = exc
     return results
+
+
+def set_many(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
+    """SET key value EX ttl for each of `writes`, in one round trip: a pipeline's commands
+    without its machinery (per-command stack, per-argument encoding, reply callbacks), each SET
+    packed by hiredis (_send_evalsha's packing) and sent at once, then every reply read. Raises
+    the first error after a failure, as a pipeline does (the connection is then dropped: replies
+    left unread must not reach the next command). A Redis Cluster's client uses its pipeline,
+    which splits the writes by node."""
+    if is_cluster(client) or _pack is None:
+        pipe = client.pipeline(transaction=False)
+        for k, v, ttl in writes:
+            pipe.set(k, v, ex=ttl)
+        pipe.execute()
+        return
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([b"".join([_pack(("SET", k, v, "EX", t)) for k, v, t in writes])])
+        for _ in writes:
+            conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
 
 
 def seed_nodes(url: str) -> list[ClusterNode]:

@@ -39,6 +39,7 @@ from storefront.redis_client import (
     parts_key,
     run_script,
     run_scripts,
+    visitor_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ LEDGER_ALONG = 512
 LEDGER_SEP = "\x1f"  # between the ledger's fields and values as the session script packs them
 _VERSION_KEYS = key(SESSION_VERSION) + ":"  # a visitor's version, and its mirror's key
 _MIRROR_KEYS = key(SESSION_MIRROR) + ":"
+# the session script's KEYS[1..8] (_READ), in order
+_SESSION_KEYS = (VIEWS, CART, SESSION_VERSION, VISITOR, TRAITS, PREFS, EXPOSURE, BOUGHT)
+_MIRROR = (SESSION_MIRROR,)
 
 
 # The page and its fragments, read with the session on whichever server holds the cache.
@@ -147,10 +151,23 @@ return {page, keys, values, version}
 
 
 def _fragments(keys, values) -> dict[str, str | None] | None:
-    """The fragments a read brought back, by key (None: the read brought none)."""
+    """The fragments a read brought back, by key (None: the read brought none); read
+    undecoded with the page (run_script's `raw`), decoded here."""
     if not keys:
         return None
-    return dict(zip(keys, values or [None] * len(keys), strict=True))
+    return dict(zip(_text(keys), _text(values) or [None] * len(keys), strict=True))
+
+
+def _text(value):
+    """A part of a script's reply read undecoded (bytes, a list of them, None for nil) as
+    text. The page itself stays bytes from Redis to the response (page_cache.serve): an
+    18.6 KB page with non-ASCII text costs about 190k instructions to decode, and as much
+    again to encode for the socket; the few short strings beside it cost far less here."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode()
+    return [v if v is None else v.decode() for v in value]
 
 
 class PackedLedger(Mapping):
@@ -190,12 +207,23 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def _state(visitor_id: str, reply: list, cached: list | None = None) -> SessionState:
+def _state(
+    visitor_id: str, reply: list, cached: list | None = None, raw: bool = False
+) -> SessionState:
     """The session script's reply (_READ) as the session's state; `cached`: the page script's
-    reply (_READ_PAGE), when the page came from a cache server of its own."""
+    reply (_READ_PAGE, read undecoded), when the page came from a cache server of its own;
+    `raw`: the session script's reply was read undecoded (one server, a page asked for)."""
     views, cart, version, facts, traits_raw, prefs, page, f_keys, f_values, expo, bought = reply
     if cached is not None:
         page, f_keys, f_values = cached[0], cached[1], cached[2]
+    elif raw:  # one server: the session read undecoded for the page that came with it
+        views, cart, version, facts = _text(views), _text(cart), _text(version), _text(facts)
+        traits_raw, prefs, expo, bought = (
+            _text(traits_raw),
+            _text(prefs),
+            _text(expo),
+            _text(bought),
+        )
     facts, cart = _pairs(facts), _pairs(cart)
     return SessionState(
         visitor_id=visitor_id,
@@ -255,15 +283,16 @@ class SessionStore:
         if page_key is not None and self.cache is not self.r:
             return self._read_both(visitor_id, page_key)
         keys = self._session_keys(visitor_id)
-        if page_key is not None:
+        raw = page_key is not None  # the page stays bytes (_text)
+        if raw:
             keys += [page_key, parts_key(page_key)]
             ledger = "p"
         args = [MAX_VIEWS, ledger, LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)]
         try:
-            reply = run_script(self._read, keys, args)
+            reply = run_script(self._read, keys, args, raw)
         except redis.RedisError:
             return SessionState(visitor_id, available=False)
-        return _state(visitor_id, reply)
+        return _state(visitor_id, reply, raw=raw)
 
     def _read_both(self, visitor_id: str, page_key: str) -> SessionState:
         """The session from its server and the page (or its fragments) from the cache server,
@@ -278,11 +307,11 @@ class SessionStore:
             self._session_keys(visitor_id),
             [MAX_VIEWS, "1", LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)],
         )
-        page_keys = [page_key, parts_key(page_key), key(SESSION_MIRROR, visitor_id)]
+        page_keys = [page_key, parts_key(page_key), *visitor_keys(visitor_id, _MIRROR)]
         only = self._only(self.cache, visitor_id)
         if self.mirrored:
             session_reply, page_reply = run_scripts(
-                session_call, (self._read_page, page_keys, ["", only, ""])
+                session_call, (self._read_page, page_keys, ["", only, ""], True)
             )
         else:
             try:
@@ -294,11 +323,11 @@ class SessionStore:
             return SessionState(visitor_id, available=False)
         version = str(int(session_reply[2] or 0))  # as _state reads it
         if page_reply is None or (
-            not isinstance(page_reply, redis.RedisError) and page_reply[3] != version
+            not isinstance(page_reply, redis.RedisError) and page_reply[3] != version.encode()
         ):
             heal = str(self.ttl) if self.mirrored else ""
             try:
-                page_reply = run_script(self._read_page, page_keys, [version, only, heal])
+                page_reply = run_script(self._read_page, page_keys, [version, only, heal], True)
             except redis.RedisError as exc:
                 page_reply = exc
         if isinstance(page_reply, redis.RedisError):
@@ -307,16 +336,7 @@ class SessionStore:
 
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:
-        return [
-            key(VIEWS, visitor_id),
-            key(CART, visitor_id),
-            key(SESSION_VERSION, visitor_id),
-            key(VISITOR, visitor_id),
-            key(TRAITS, visitor_id),
-            key(PREFS, visitor_id),
-            key(EXPOSURE, visitor_id),
-            key(BOUGHT, visitor_id),
-        ]
+        return visitor_keys(visitor_id, _SESSION_KEYS)
 
     @staticmethod
     def _only(client: redis.Redis, visitor_id: str) -> str:

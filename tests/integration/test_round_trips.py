@@ -337,23 +337,54 @@ def test_the_ledger_rides_packed_and_reads_as_the_hash(app):
     assert empty.exposures is not None and dict(empty.exposures) == {}
 
 
-def test_a_restarted_redis_without_the_scripts_still_serves_the_page(app, monkeypatch):
-    """The session script runs by EVALSHA on a pooled connection (redis_client.run_script);
-    a server that lost its scripts (restarted, SCRIPT FLUSH) answers NOSCRIPT, and the script
-    is loaded and run again: the same warm page, then one round trip again."""
+def warm_then_flushed(app, server: str):
+    """A visitor's page until it is served warm, then the scripts gone from `server`'s Redis
+    ("redis" or "cache": restarted, SCRIPT FLUSH). The client, its headers, the warm page."""
     client = app.test_client()
     h = {"User-Agent": DESKTOP}
     for _ in range(3):
         warm = client.get("/", headers=h)
     assert "page-hit" in warm.headers["Server-Timing"]
-    app.extensions["redis"].script_flush()
+    app.extensions[server].script_flush()
+    return client, h, warm
+
+
+def test_a_restarted_redis_without_the_scripts_still_serves_the_page(app, monkeypatch):
+    """The session script runs by EVALSHA on a pooled connection (redis_client.run_script);
+    a server that lost its scripts (restarted, SCRIPT FLUSH) answers NOSCRIPT, and the script
+    is loaded (SCRIPT LOAD) and run again: the same warm page, then one round trip again."""
+    client, h, _ = warm_then_flushed(app, "redis")
     trips = count_round_trips(app, monkeypatch)
     again = trips.during(lambda: client.get("/", headers=h))
     assert [names[0] for trip in again for names in trip.values()] == [
-        "EVALSHA",
         "EVALSHA",
         "SCRIPT",
         "EVALSHA",
     ]
     assert "page-hit" in client.get("/", headers=h).headers["Server-Timing"]
     assert trips.during(lambda: client.get("/", headers=h)) == [{"sessions": ["EVALSHA"]}]
+
+
+def test_on_two_servers_a_cache_server_without_the_scripts_still_serves_the_page(
+    two_servers, monkeypatch
+):
+    """The page script, read undecoded beside the session script (redis_client.run_scripts),
+    meets NOSCRIPT on a cache server that lost its scripts: it is loaded and run again on that
+    server alone, and the warm page is the same page, byte for byte (clock aside)."""
+    app = two_servers
+    client, h, warm = warm_then_flushed(app, "cache")
+    trips = count_round_trips(app, monkeypatch)
+    held = []
+    got = trips.during(lambda: held.append(client.get("/", headers=h)))
+    assert got == [
+        {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]},
+        {"cache": ["SCRIPT"]},
+        {"cache": ["EVALSHA"]},
+    ]
+    again = held[0]
+    assert "page-hit" in again.headers["Server-Timing"]
+    assert again.headers["Content-Type"] == warm.headers["Content-Type"]
+    assert again.headers["X-Model-Version"] == warm.headers["X-Model-Version"]
+    assert without_clock(again.get_data(True)) == without_clock(warm.get_data(True))
+    both = [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
+    assert trips.during(lambda: client.get("/", headers=h)) == both

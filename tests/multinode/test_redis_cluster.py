@@ -81,7 +81,8 @@ def test_the_shop_runs_on_a_redis_cluster(store, redis_cluster):
         client.get("/")
         for p in redis_cluster.procs:
             redis.Redis(port=p).config_resetstat()
-        assert client.get("/").status_code == 200
+        warm = client.get("/")
+        assert warm.status_code == 200 and "page-hit" in warm.headers["Server-Timing"]
         reads = calls(redis_cluster, "evalsha") + calls(redis_cluster, "eval")
         assert reads == 1, node_stats(redis_cluster, "commandstats")
         assert calls(redis_cluster, "mget") == 0
