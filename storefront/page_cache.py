@@ -148,7 +148,6 @@ def store(
     page_key: str,
     this_stamp: str,
     response: Response,
-    html: str,
     ttl: int,
     fragments: Mapping[str, str] | None = None,
     fragment_ttl: int = 0,
@@ -157,7 +156,7 @@ def store(
     record: the session version and the fragment keys it was built from, so that after a click
     the session read brings back the fragments instead of the stale page (session.py). Written
     behind the response (behind()), in one round trip with the `fragments` this page computed.
-    The page is kept as the response's body (`html` encoded once, for both)."""
+    The page is kept as the response's body, encoded once for the response and the cache."""
     head = (this_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"])
     value = b"".join((SEP.join((*head, "")).encode(), response.get_data()))
     writes = [(k, v, fragment_ttl) for k, v in (fragments or {}).items()]
@@ -173,9 +172,9 @@ def behind(
 ) -> None:
     """Write `writes` (key, value, TTL in seconds) in one round trip (set_many) once the
     response has gone out (the WSGI server closes it after sending the body), so the request
-    itself waits only for its reads. Only cache entries go this way, never an event or a session change: a write
-    lost here (a worker killed, a Redis hiccup) costs the next page a rebuild, since pages are
-    stamped and fragments keyed by what they depend on."""
+    itself waits only for its reads. Only cache entries go this way, never an event or a
+    session change: a write lost here (a worker killed, a Redis hiccup) costs the next page a
+    rebuild, since pages are stamped and fragments keyed by what they depend on."""
     if writes:
         response.call_on_close(partial(_write, getattr(client, "raw", client), writes))
 

@@ -112,7 +112,7 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     if page_key and page_stamp:  # kept for this visitor until anything it depends on changes
         ttl = current_app.config["SETTINGS"].page_cache_ttl
         page_cache.store(
-            get_cache(), page_key, page_stamp, response, html, ttl, fragments.pending, fragments.ttl
+            get_cache(), page_key, page_stamp, response, ttl, fragments.pending, fragments.ttl
         )
     else:
         pending = [(k, v, fragments.ttl) for k, v in fragments.pending.items()]

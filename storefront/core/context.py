@@ -45,7 +45,7 @@ class SessionState:
     traits_raw: dict[str, str] = field(default_factory=dict)  # see traits.py
     prefs: dict[str, str] = field(default_factory=dict)  # see preferences.py
     available: bool = True  # False when the store could not be read: the page degrades
-    cached_page: str | None = None  # this request's page as cached (page_cache.py), if asked
+    cached_page: bytes | None = None  # this request's page as cached (page_cache.py), as bytes
     provisional: bool = False  # only a cookie-less first page so far (SessionStore.touch)
     retired: bool = False  # merged into a customer's id at a sign-in or sign-out (identity.py)
     # the fragments of this request's page that came with the read (a click made the page
