@@ -43,11 +43,21 @@ def request_versions() -> RequestVersions:
     if held is not None and held[0] is owner:
         return held[1]
     ext = current_app.extensions
-    versions = RequestVersions(
-        ext["models"].get(), ext["rules"].get(), ext["experiments"].holder.get()
-    )
+    snap, rules, running = ext["models"].get(), ext["rules"].get(), ext["experiments"].holder.get()
+    versions = _last[0]
+    if (
+        versions is None
+        or versions.snapshot is not snap
+        or versions.rules is not rules
+        or versions.experiments is not running
+    ):  # a holder's value is one object for as long as its version is served: most requests
+        # of a worker share one RequestVersions (remembered by the identity of all three)
+        versions = _last[0] = RequestVersions(snap, rules, running)
     store._versions = (owner, versions)
     return versions
+
+
+_last: list[RequestVersions | None] = [None]  # the last one built (one: bounded)
 
 
 class RequestExperiments:

@@ -15,19 +15,36 @@ ACCEPT_CH = ", ".join(CLIENT_HINTS)
 _VARY: dict[str | None, str] = {}  # a response's Vary -> the same with the hints (few values)
 
 
-@bp.after_request
-def _client_hints(response):
-    headers = response.headers
-    headers["Accept-CH"] = ACCEPT_CH
-    before = headers.get("Vary")
+def _with_hints(before: str | None) -> str:
+    """A response's Vary (None: it has none) with the hints and the User-Agent added; parsed
+    once per distinct Vary, not on every page."""
     vary = _VARY.get(before)
-    if vary is None:  # parsed once per distinct Vary, not on every page
+    if vary is None:
         found = parse_set_header(before)
         found.update((*CLIENT_HINTS, "User-Agent"))
         vary = found.to_header()
         if len(_VARY) < 64:
             _VARY[before] = vary
-    headers["Vary"] = vary
+    return vary
+
+
+@bp.after_request
+def _client_hints(response):
+    headers = response.headers
+    # the names present, read once: headers.get and each headers[name] = ... scan them all
+    # again (and an absent name's get raises and catches a KeyError inside)
+    names = [k.lower() for k, _ in headers]
+    found = names.count("vary")
+    if "accept-ch" in names or found > 1:  # rare: werkzeug's get and set, as they are
+        headers["Accept-CH"] = ACCEPT_CH
+        headers["Vary"] = _with_hints(headers.get("Vary"))
+        return response
+    headers.add("Accept-CH", ACCEPT_CH)  # what the assignment does for an absent name
+    if found:  # replaced where it stands, named as the assignment names it
+        at = names.index("vary")
+        headers[at] = ("Vary", _with_hints(headers[at][1]))
+    else:
+        headers.add("Vary", _with_hints(None))
     return response
 
 

@@ -182,7 +182,7 @@ class GeoLocator:
         """
         environ = getattr(headers, "environ", None)  # a request's headers: read the environ
         if environ is not None:
-            values = tuple(environ.get(name) for name in self._environ)
+            values = tuple(map(environ.get, self._environ))  # no generator frame per name
         else:
             lowered = {str(k).lower(): str(v) for k, v in headers.items()}
             values = tuple(lowered.get(name) for name in self._names)
