@@ -32,7 +32,7 @@ from flask import Response, current_app, g, make_response, request
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
 from storefront.core.lookup import environ_name, lookup
-from storefront.redis_client import PAGE, fragment_keys, key, parts_key, set_many
+from storefront.redis_client import PAGE, fragment_keys, parts_key, set_many, visitor_keys
 from storefront.signals.geo import CITY_HEADERS, LATITUDE_HEADERS, REGION_HEADERS, TIMEZONE_HEADERS
 
 log = logging.getLogger(__name__)
@@ -59,11 +59,16 @@ SHAPING_HEADERS = (
 )
 
 
+_PAGE = (PAGE,)
+
+
 @lru_cache(maxsize=8)
-def _shaping(geo_headers: tuple[str, ...]) -> tuple[str, ...]:
+def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """WSGI environ names of every shaping header (read from the environ, a plain dict: an
-    absent header costs no KeyError inside werkzeug)."""
-    return tuple(dict.fromkeys(environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
+    absent header costs no KeyError inside werkzeug), and as many "" (their defaults, for
+    map(environ.get, ...))."""
+    names = tuple(dict.fromkeys(environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
+    return names, ("",) * len(names)
 
 
 def clock_text(ctx) -> str:
@@ -76,21 +81,26 @@ def page_key(visitor_id: str) -> str | None:
     req = request._get_current_object()  # one proxy lookup, not one per attribute
     if req.method != "GET" or req.endpoint not in CACHEABLE:
         return None
-    settings = current_app.config["SETTINGS"]
+    config = current_app.config
+    settings = config["SETTINGS"]
     if settings.page_cache_ttl <= 0:
         return None
-    env = req.environ
-    parts = (
-        req.full_path,
-        req.host,
-        req.remote_addr or "",
-        # product pages carry a form token of this session: the session cookie as sent (the
-        # same cookie, the same token; it is not even decoded: a warm page never reads it)
-        lookup(req.cookies, current_app.config["SESSION_COOKIE_NAME"], ""),
-        *(env.get(name, "") for name in _shaping(settings.geo_headers)),
+    names, blanks = _shaping(settings.geo_headers)
+    raw = "\0".join(
+        (
+            f"{req.path}?{req.query_string.decode()}",  # werkzeug's full_path, inline
+            req.host,  # computed (and validated) by Flask for every request
+            req.remote_addr or "",
+            # product pages carry a form token of this session: the session cookie as sent
+            # (the same cookie, the same token; it is not even decoded: a warm page never
+            # reads it)
+            lookup(req.cookies, config["SESSION_COOKIE_NAME"], ""),
+            *map(req.environ.get, names, blanks),  # each shaping header, "" when absent
+        )
+    ).encode("utf-8", "replace")
+    return (
+        f"{visitor_keys(visitor_id, _PAGE)[0]}:{hashlib.blake2b(raw, digest_size=12).hexdigest()}"
     )
-    raw = "\0".join(parts).encode("utf-8", "replace")
-    return key(PAGE, visitor_id, hashlib.blake2b(raw, digest_size=12).hexdigest())
 
 
 def stamp(ctx, model_version: str, rules_version: str) -> str:
