@@ -43,10 +43,10 @@ def read_consent(
 ) -> Consent:
     """The request's privacy signals (Sec-GPC, DNT), the shopper's own switches and the
     holdout, put together by the one consent function (core/context.py)."""
-    environ = request.environ  # the two headers' values, read from the WSGI environ
+    headers = request.headers
     return consent(
-        gpc=environ.get("HTTP_SEC_GPC", "").strip() == "1",
-        dnt=environ.get("HTTP_DNT", "").strip() == "1",
+        gpc=header(headers, "Sec-GPC", "").strip() == "1",
+        dnt=header(headers, "DNT", "").strip() == "1",
         prefs=prefs,
         holdout=holdout,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from ua_parser import parse
 
-from storefront.core.lookup import environ_name, header
+from storefront.core.lookup import header
 
 MOBILE = "mobile"
 TABLET = "tablet"
@@ -299,13 +299,9 @@ def read_device(headers: Mapping[str, str]) -> Device:
     """The device from a request's headers: the client hints (Sec-CH-UA-Mobile, -Platform,
     -Model) where the browser sent them, which win over the User-Agent's parse; the
     User-Agent for the rest (and for crawlers, which hints never unmake)."""
-    environ = getattr(headers, "environ", None)
-    if environ is not None:  # a request's headers: their WSGI environ, read directly
-        ua, mobile, platform, model = map(environ.get, _HEADER_KEYS)
-    else:
-        ua, mobile, platform, model = (header(headers, name) for name in _HEADER_NAMES)
-    return _read((ua or "").strip(), _sf_boolean(mobile), _sf_string(platform), _sf_string(model))
-
-
-_HEADER_NAMES = ("User-Agent", *CLIENT_HINTS)  # what read_device reads, in _read's order
-_HEADER_KEYS = tuple(environ_name(name) for name in _HEADER_NAMES)
+    return _read(
+        (header(headers, "User-Agent") or "").strip(),
+        _sf_boolean(header(headers, "Sec-CH-UA-Mobile")),
+        _sf_string(header(headers, "Sec-CH-UA-Platform")),
+        _sf_string(header(headers, "Sec-CH-UA-Model")),
+    )
