@@ -128,30 +128,9 @@ def page_stamp(ctx: Context, model_version: str, rules_version: str) -> str:
     as this request's context has it. Some parts are implied by the key too (location,
     channel, consent come from its headers); they are here as well so that a page can never
     outlive a change the key did not foresee."""
-    # PAGE's parts in PAGE's order, written out: the same text as joining its functions'
-    # results (tests/unit/test_hooks_stamp.py holds the two together), without thirteen calls
-    # on every page
-    c = ctx
-    loc, ch, t, exp = c.location, c.channel, c.time, c.experiments
-    return "|".join(
-        (
-            str(c.session.version),
-            _consent_text(c.consent),
-            f"{loc.country}/{loc.region}/{loc.city}/{loc.source}",
-            f"{ch.kind}/{ch.source}/{ch.medium}/{ch.campaign}",
-            model_version,
-            rules_version,
-            "holdout" if exp.holdout else exp.digest(),
-            c.traits.digest(),
-            c.segment.id if c.segment else "",
-            c.recency,
-            c.device,
-            c.os,
-            str(c.live_epoch),
-            _hour(t.local),
-            t.timezone or "",
-        )
-    )
+    # PAGE is the one description of what a page depends on: the stamp is its parts, in order
+    parts = [fn(ctx) for fn in PAGE.values()]
+    return "|".join((*parts[:4], model_version, rules_version, *parts[4:]))
 
 
 def discovery_seed(ctx: Context) -> tuple[str, ...]:

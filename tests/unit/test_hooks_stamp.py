@@ -1,5 +1,5 @@
-"""The page stamp written out (core/dependencies.page_stamp) says exactly what joining PAGE's
-parts says, and every part it stands for changes it; the arms digest's memo answers by arms."""
+"""The page stamp (core/dependencies.page_stamp) says exactly what joining PAGE's parts says,
+and every part it stands for changes it; the arms digest's memo answers by arms."""
 
 from __future__ import annotations
 
