@@ -160,9 +160,10 @@ def _fragments(keys, values) -> dict[str, str | None] | None:
 
 def _text(value):
     """A part of a script's reply read undecoded (bytes, a list of them, None for nil) as
-    text. The page itself stays bytes from Redis to the response (page_cache.serve): an
-    18.6 KB page with non-ASCII text costs about 190k instructions to decode, and as much
-    again to encode for the socket; the few short strings beside it cost far less here."""
+    text. The page itself stays bytes from Redis to the response (page_cache.serve): no
+    decode, no string work on it and no encode for the socket (docs/benchmarks.md, "the warm
+    page as bytes": about 220k instructions a warm page); the short strings beside it are
+    decoded here."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bytes):
