@@ -199,6 +199,10 @@ class Model(BatchRecommend):
     def item_index(self, product_id: str) -> int | None:
         return self._item_index.get(product_id)
 
+    def item_indices(self, product_ids) -> np.ndarray:
+        """item_index of each product id at once (an array of them), -1 for an unknown one."""
+        return self._item_index.rows_of(product_ids)
+
     def knows_user(self, customer_id: str | None) -> bool:
         return customer_id is not None and customer_id in self._user_index
 
