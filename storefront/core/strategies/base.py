@@ -122,10 +122,10 @@ def known(
     exclude: set[str] | frozenset[str] = frozenset(),
 ) -> list[Pick]:
     """The first n candidates that are in the catalog and not excluded by the strategy."""
-    catalog = req.snap.catalog
+    get = req.snap.catalog.get  # `pid in catalog.products` without the Mapping's own call
     out: list[Pick] = []
     for pid, score in scored:
-        if pid in exclude or pid not in catalog.products:
+        if pid in exclude or get(pid) is None:
             continue
         out.append(Pick(pid, score, reason, kind))
         if len(out) >= req.n:
