@@ -482,9 +482,9 @@ class Model(BatchRecommend):
             return []
         ids = self.neighbour_ids[i, :n]
         scores = self.neighbour_scores[i, :n]
-        return [
-            (str(self.item_ids[j]), float(s)) for j, s in zip(ids, scores, strict=True) if s > 0
-        ]
+        keep = scores > 0  # by array, not one numpy scalar at a time: a page asks for dozens
+        names = [str(pid) for pid in self.item_ids[ids[keep]].tolist()]
+        return list(zip(names, scores[keep].tolist(), strict=True))
 
     def similar_to_many(self, product_ids: Sequence[str], n: int) -> list[tuple[str, float, str]]:
         """Neighbours of several products, merged: (product, score, the product it came from).
