@@ -53,6 +53,28 @@ class SlotWork:
     explore: Exploration | None = None  # discovery, where the slot has it
     title: str = ""
 
+    def __init__(
+        self,
+        slot_id: str,
+        size: int,
+        picks: tuple[Pick, ...] = (),
+        pins: tuple[tuple[Pick, int], ...] = (),
+        diverse: bool = True,
+        explore: Exploration | None = None,
+        title: str = "",
+    ) -> None:
+        """The generated __init__, its fields written to the instance's dict at once (as
+        Pick's: each page stage makes a SlotWork per slot)."""
+        self.__dict__.update(
+            slot_id=slot_id,
+            size=size,
+            picks=picks,
+            pins=pins,
+            diverse=diverse,
+            explore=explore,
+            title=title,
+        )
+
     def with_picks(self, picks: tuple[Pick, ...], pins=None) -> SlotWork:
         """dataclasses.replace(self, picks=..., pins=...), without its per-call field walk
         (the page stages run it for every slot of every page)."""
