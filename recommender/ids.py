@@ -33,6 +33,14 @@ class IdIndex:
             return int(self._order[i])
         return None
 
+    def rows_of(self, keys) -> np.ndarray:
+        """The row of each key (get(), for an array of them at once), -1 for one not here."""
+        keys = np.asarray(keys)
+        if not len(keys) or not len(self._sorted):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, keys), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == keys, self._order[at], -1).astype(np.int64)
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.get(key) is not None
 

@@ -199,6 +199,10 @@ class Model(BatchRecommend):
     def item_index(self, product_id: str) -> int | None:
         return self._item_index.get(product_id)
 
+    def item_indices(self, product_ids) -> np.ndarray:
+        """item_index of each product id at once (an array of them), -1 for an unknown one."""
+        return self._item_index.rows_of(product_ids)
+
     def knows_user(self, customer_id: str | None) -> bool:
         return customer_id is not None and customer_id in self._user_index
 
@@ -478,9 +482,9 @@ class Model(BatchRecommend):
             return []
         ids = self.neighbour_ids[i, :n]
         scores = self.neighbour_scores[i, :n]
-        return [
-            (str(self.item_ids[j]), float(s)) for j, s in zip(ids, scores, strict=True) if s > 0
-        ]
+        keep = scores > 0  # by array, not one numpy scalar at a time: a page asks for dozens
+        names = [str(pid) for pid in self.item_ids[ids[keep]].tolist()]
+        return list(zip(names, scores[keep].tolist(), strict=True))
 
     def similar_to_many(self, product_ids: Sequence[str], n: int) -> list[tuple[str, float, str]]:
         """Neighbours of several products, merged: (product, score, the product it came from).

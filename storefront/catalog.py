@@ -164,6 +164,10 @@ class _Ids(Sequence):
         for r in self._rows:
             yield self._catalog.id_at(int(r))
 
+    def head(self, n: int) -> np.ndarray:
+        """The first n ids as one array (no Python string per id)."""
+        return self._catalog._ids[self._rows[:n]]
+
 
 class _Products(Mapping):
     """`catalog.products`: id -> Product, read from the columns."""

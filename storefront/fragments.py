@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 from flask import current_app, request
+from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
 from storefront.core import strategies
@@ -97,10 +98,9 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     """One slot's HTML, memoised in the worker: the same picks, title and slot render the same
     bytes, so a shared rail (or an unchanged personal one) is rendered once, not per page."""
     app = current_app._get_current_object()
-    memo = (
-        app.name,
+    # the slot as its frame shows it (everything but the tiles: _frame), then what the tiles show
+    shape = (
         request.script_root,
-        catalog.version,
         c.slot.id,
         c.slot.strategy,
         c.slot.template,
@@ -108,6 +108,11 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
         c.title,
         page,
         compact,
+    )
+    memo = (
+        app.name,
+        catalog.version,
+        shape,
         tuple((p.product_id, p.reason, p.kind, p.rule) for p in c.picks),
     )
     html = _RENDERED.get(memo)
@@ -116,19 +121,73 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
     items = [(catalog.products[p.product_id], p) for p in c.picks]
     # the environment's own render: a fragment reads none of the request globals that Flask's
     # render_template adds (its context processors cost more than the slot's few lines)
-    html = app.jinja_env.get_template(f"fragments/{c.slot.template}.html").render(
-        slot=c.slot,
-        title=c.title,
-        items=items,
-        tiles=tiles(items, catalog),
-        page=page,
-        compact=compact,
-    )
+    template = app.jinja_env.get_template(f"fragments/{c.slot.template}.html")
+    frame = _frame(app, template, shape, c, page, compact)
+    if frame is not None:
+        html = f"{frame[0]}{tiles(items, catalog)}{frame[1]}"
+    else:
+        html = template.render(
+            slot=c.slot,
+            title=c.title,
+            items=items,
+            tiles=tiles(items, catalog),
+            page=page,
+            compact=compact,
+        )
     with _lock:
         _RENDERED[memo] = html
         while len(_RENDERED) > _RENDERED_MAX:
             _RENDERED.popitem(last=False)
     return html
+
+
+# a slot's HTML around its tiles, by template, kept while the template is (a reloaded one is a
+# new object): every fragment template but a personal pick's tiles is the slot's and title's
+_FRAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FRAMES_MAX = 1024  # per template: slots x titles x pages x variants (shared titles mostly)
+_FRAMED = frozenset({"slot", "title", "tiles", "page", "compact"})
+_TILES_MARK = "\x00tiles\x00"  # stands in for the tiles; escaping leaves it as it is
+
+
+def _framed(app, template) -> bool:
+    """Whether the template reads nothing but _FRAMED (no items, no globals, no other
+    template): then its HTML is the same around any tiles, and is kept as two pieces."""
+    env = app.jinja_env
+    try:
+        source = env.loader.get_source(env, template.name)[0]
+        ast = env.parse(source)
+    except Exception:  # no loader, or a template made from a string: rendered each time
+        return False
+    names = list(ast.find_all(nodes.Name))
+    own = {n.name for n in names if n.ctx != "load"}  # what the template sets itself
+    read = {n.name for n in names if n.ctx == "load"}  # globals too (find_undeclared_variables
+    # leaves out the environment's globals, which may read the request)
+    return read <= _FRAMED | own and not any(True for _ in meta.find_referenced_templates(ast))
+
+
+def _frame(
+    app, template, shape: tuple, c: Composed, page: str, compact: bool
+) -> tuple[str, str] | None:
+    """The slot's fragment HTML before and after its tiles (None: render it whole), kept by
+    the template and `shape` (_render's: script root, slot, title, page, variant)."""
+    entry = _FRAMES.get(template)
+    if entry is None:
+        with _lock:
+            entry = _FRAMES.setdefault(template, (_framed(app, template), {}))
+    framed, frames = entry
+    if not framed:
+        return None
+    pieces = frames.get(shape)
+    if pieces is None:
+        mark = Markup(_TILES_MARK)
+        html = template.render(
+            slot=c.slot, title=c.title, items=(), tiles=mark, page=page, compact=compact
+        )
+        pieces = tuple(html.split(_TILES_MARK))
+        if len(pieces) != 2:  # the slot's own text holds the mark, or no tiles: render whole
+            return None
+        _keep(frames, shape, pieces, _FRAMES_MAX)
+    return pieces
 
 
 # a product's tile pieces and a product page's <article> are kept per app (its URL map and

@@ -6,8 +6,8 @@ home page of seven rails). These give exactly url_for's strings, more cheaply:
 
 - `link(endpoint, **values)`: memoised per script root, endpoint and values (bounded; the
   templates' own fixed links and the shop's categories);
-- `product_links(product_id)`: a tile's link and image, from one url_for per request with a
-  placeholder that the quoted id replaces;
+- `product_links(product_id)`: a tile's link and image, from url_for's links with a placeholder
+  that the quoted id replaces (kept per app, its URL map, and script root);
 - `channel_links(product_id, absolute)`: the same for other channels (the JSON API, emails),
   on the configured public URL (STOREFRONT_PUBLIC_URL), never on the request's Host header.
   Without one, links are relative, and only where an absolute link can't be avoided (an email
@@ -19,9 +19,11 @@ from __future__ import annotations
 import functools
 from urllib.parse import quote
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, request, url_for
 
 _PLACEHOLDER = "0product0"
+_FORMS = "sf.product_links"  # app.extensions: script root -> the two links with the placeholder
+_FORMS_MAX = 64  # script roots an app is mounted under (one, mostly)
 _SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's path converter leaves unquoted
 
 
@@ -38,14 +40,22 @@ def link(endpoint: str, **values) -> str:
 
 def product_links(product_id: str) -> tuple[str, str]:
     """(url_for("shop.product", ...), url_for("shop.product_image", ...)) for one product."""
-    links = g.get("product_links")
-    if links is None:
-        links = g.product_links = (
+    app = current_app._get_current_object()
+    root = request.script_root
+    forms = app.extensions.get(_FORMS)
+    if forms is None:
+        forms = app.extensions.setdefault(_FORMS, {})
+    pair = forms.get(root)
+    if pair is None:
+        pair = (
             url_for("shop.product", product_id=_PLACEHOLDER),
             url_for("shop.product_image", product_id=_PLACEHOLDER),
         )
+        if len(forms) >= _FORMS_MAX:
+            forms.clear()
+        forms[root] = pair
     pid = quote(str(product_id), safe=_SAFE)
-    return links[0].replace(_PLACEHOLDER, pid), links[1].replace(_PLACEHOLDER, pid)
+    return pair[0].replace(_PLACEHOLDER, pid), pair[1].replace(_PLACEHOLDER, pid)
 
 
 def channel_links(product_id: str, absolute: bool) -> tuple[str, str]:

@@ -365,6 +365,26 @@ def set_many(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) ->
         pool.release(conn)
 
 
+def get_many(client: redis.Redis, keys: list[str]) -> list:
+    """MGET of `keys` as set_many sends its SETs: packed by hiredis on one pooled connection,
+    past redis-py's generic command path (its retry wrapper, observability hooks and reply
+    callbacks, none of which an MGET's list of values needs); the reply decoded as the
+    client's own (decode_responses). A failure drops the connection, as set_many's does. A
+    Redis Cluster's client (or no hiredis) asks its own mget."""
+    if is_cluster(client) or _pack is None:
+        return client.mget(keys)
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command([_pack(("MGET", *keys))])
+        return conn.read_response()
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+
+
 def seed_nodes(url: str) -> list[ClusterNode]:
     """The seed nodes of a redis+cluster://host:port[,host:port...] URL."""
     seeds = url.removeprefix(CLUSTER).split("/", 1)[0]
@@ -508,7 +528,8 @@ class RequestCache:
         ctx = g.get("context")
         have = (ctx.session.cached_fragments if ctx is not None else None) or {}
         missing = [k for k in keys if k not in have]
-        fetched = dict(zip(missing, self._client.mget(missing), strict=True)) if missing else {}
+        values = get_many(self._client, missing) if missing else []
+        fetched = dict(zip(missing, values, strict=True))
         return [have[k] if k in have else fetched[k] for k in keys]
 
     def __getattr__(self, name: str):

@@ -53,6 +53,28 @@ class SlotWork:
     explore: Exploration | None = None  # discovery, where the slot has it
     title: str = ""
 
+    def __init__(
+        self,
+        slot_id: str,
+        size: int,
+        picks: tuple[Pick, ...] = (),
+        pins: tuple[tuple[Pick, int], ...] = (),
+        diverse: bool = True,
+        explore: Exploration | None = None,
+        title: str = "",
+    ) -> None:
+        """The generated __init__, its fields written to the instance's dict at once (as
+        Pick's: each page stage makes a SlotWork per slot)."""
+        self.__dict__.update(
+            slot_id=slot_id,
+            size=size,
+            picks=picks,
+            pins=pins,
+            diverse=diverse,
+            explore=explore,
+            title=title,
+        )
+
     def with_picks(self, picks: tuple[Pick, ...], pins=None) -> SlotWork:
         """dataclasses.replace(self, picks=..., pins=...), without its per-call field walk
         (the page stages run it for every slot of every page)."""
@@ -101,9 +123,12 @@ class SlotWork:
 def showable(picks: Iterable[Pick], catalog: Catalog, avoid: frozenset[str]) -> list[Pick]:
     """The candidates that are in the catalog and not in a category the shopper avoids (muted,
     or shown often and never engaged with): their choice wins over everything below."""
+    get = catalog.get
+    if not avoid:  # nothing avoided: in the catalog is enough (every built page's candidates)
+        return [pick for pick in picks if get(pick.product_id) is not None]
     out = []
     for pick in picks:
-        p = catalog.get(pick.product_id)
+        p = get(pick.product_id)
         if p is not None and not p.in_any(avoid):
             out.append(pick)
     return out
@@ -188,13 +213,13 @@ def dedupe(work: SlotWork, shown: set[str], pinned_on_page: set[str]) -> SlotWor
     other slot gives it up, earlier ones included; products shown by an earlier slot (or the
     page's own product) leave this one."""
     pins = tuple((p, at) for p, at in work.pins if p.product_id not in shown)
-    taken = shown | pinned_on_page
     seen: set[str] = set()
     picks = []
     for p in work.picks:
-        if p.product_id in taken or p.product_id in seen:
+        pid = p.product_id
+        if pid in shown or pid in pinned_on_page or pid in seen:
             continue
-        seen.add(p.product_id)
+        seen.add(pid)
         picks.append(p)
     return work.with_picks(tuple(picks), pins)
 
@@ -221,8 +246,12 @@ def cap(work: SlotWork, catalog: Catalog, share: float) -> SlotWork:
     chosen: list[Pick] = []
     held: list[Pick] = []
     rest = iter(work.picks)
+    get = catalog.get  # catalog.products[...] without the Mapping's own call per candidate
     for p in rest:
-        cat = catalog.products[p.product_id].category
+        product = get(p.product_id)
+        if product is None:
+            raise KeyError(p.product_id)
+        cat = product.category
         if p.kind in UNCAPPED:
             chosen.append(p)
         elif counts[cat] < limit:

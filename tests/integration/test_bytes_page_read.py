@@ -18,6 +18,7 @@ from storefront.redis_client import (
     VISITOR,
     _pack,
     connect,
+    get_many,
     key,
     parts_key,
     set_many,
@@ -97,5 +98,21 @@ def test_set_many_writes_each_with_its_ttl_and_survives_an_error(embedded_redis_
     with pytest.raises(redis.ResponseError):
         set_many(client, [(keys[0], "a", 60), (keys[1], "b", 0), (keys[2], "c", 60)])
     assert client.get(keys[0]) == "a" and client.get(keys[2]) == "c"
+    assert client.ping()
+    client.delete(*keys)
+
+
+def test_get_many_reads_as_mget_and_keeps_the_connection_fit(embedded_redis_url):
+    """The fragment read's MGET past redis-py's command path: values decoded as the client's
+    own mget decodes them, None where a key is missing; a wrong-type error is raised and the
+    pooled connection stays fit for the next command."""
+    client = connect(embedded_redis_url)
+    keys = [f"sf:frag:bytes-get-many-{i}" for i in range(3)]
+    client.set(keys[0], "één")
+    client.set(keys[2], "€ {json}")
+    assert get_many(client, keys) == client.mget(keys) == ["één", None, "€ {json}"]
+    assert get_many(client, keys[1:2]) == [None]
+    client.rpush(keys[1], "x")
+    assert get_many(client, keys) == ["één", None, "€ {json}"]  # MGET: a list reads as nil
     assert client.ping()
     client.delete(*keys)

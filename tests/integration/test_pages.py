@@ -63,7 +63,7 @@ def test_unknown_visitor_gets_a_full_page(client):
 
 
 def test_tile_links_are_what_url_for_builds(client, app):
-    """Tiles build their links from one url_for per request (storefront/links.py
+    """Tiles build their links from url_for's, kept per app and script root (storefront/links.py
     product_links), and the pages' fixed links are memoised (link); each must still be
     exactly url_for's, quoting and the script root included, and lead where it says."""
     import re

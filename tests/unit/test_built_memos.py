@@ -273,3 +273,47 @@ def test_memos_are_per_app():
     with other.test_request_context("/"):
         assert 'href="/item/A1"' in new_tiles(cat, PICKS[:1])
         assert 'src="/pic/A1.svg"' in render_article(other, cat, "A1", "GB", old=False)
+
+
+def test_slot_frames_hold_only_for_templates_that_read_nothing_else():
+    """A fragment's HTML around its tiles is kept per template and slot shape (fragments._frame);
+    a title holding the mark, or a template that reads the items or a global, is rendered
+    whole, and each is still the template's own render."""
+    from storefront.core.compose import Composed
+    from storefront.layouts import Slot
+
+    app, cat = make_app(), catalog()
+    app.jinja_loader.loaders.insert(
+        0,
+        DictLoader(
+            {
+                "fragments/counted.html": "<ol data-n='{{ items|length }}'>{{ tiles }}</ol>",
+                "fragments/linked.html": "<a href='{{ link(\"shop.cart\") }}'>{{ tiles }}</a>",
+            }
+        ),
+    )
+    with app.test_request_context("/"):
+        for template, title in [
+            ("rail", "Trending <now>"),
+            ("rail", "Odd \x00tiles\x00 title"),
+            ("counted", "Counted"),
+            ("linked", "Linked"),
+        ]:
+            slot = Slot("s9", "trending", title, size=3, template=template)
+            for picks in (PICKS, PICKS[::-1]):  # the second: the frame kept, new tiles
+                items = [(cat.products[p.product_id], p) for p in picks]
+                whole = app.jinja_env.get_template(f"fragments/{template}.html").render(
+                    slot=slot,
+                    title=title,
+                    items=items,
+                    tiles=fragments.tiles(items, cat),
+                    page="home",
+                    compact=False,
+                )
+                got = fragments.render_html(
+                    [Composed(slot, title, picks, False)], "home", cat, False
+                )
+                assert got[0].html == whole
+        kept = {t.name: e[0] for t, e in fragments._FRAMES.items()}
+        assert kept["fragments/rail.html"] is True
+        assert kept["fragments/counted.html"] is False and kept["fragments/linked.html"] is False

@@ -20,3 +20,14 @@ def test_rows_of_ids_as_in_the_array():
 def test_an_empty_index():
     index = IdIndex(np.array([], dtype=str))
     assert len(index) == 0 and index.get("x") is None and "x" not in index
+
+
+def test_rows_of_an_array_of_ids_as_get_answers_each():
+    ids = np.array(["85123A", "22423", "POST", "10002", "M"])
+    index = IdIndex(ids)
+    keys = ["M", "99999", "85123A", "", "85123", "zzz", "10002", "POST"]
+    expected = [-1 if index.get(k) is None else index.get(k) for k in keys]
+    assert index.rows_of(np.array(keys)).tolist() == expected
+    assert index.rows_of(keys).dtype == np.int64
+    assert index.rows_of(np.array([], dtype=str)).tolist() == []
+    assert IdIndex(np.array([], dtype=str)).rows_of(["x"]).tolist() == [-1]

@@ -28,6 +28,20 @@ class Pick:
     kind: str = ""  # data-reason: repeat, similar, discovery, pinned, boosted, trending, ...
     rule: str = ""  # the rule that pinned or boosted it
 
+    def __init__(
+        self, product_id: str, score: float, reason: str, kind: str = "", rule: str = ""
+    ) -> None:
+        """The generated __init__'s fields, written to the instance's own dict at once (a
+        frozen dataclass's sets each through object.__setattr__): a built page makes
+        hundreds of picks. The fields stay the dataclass's (eq, hash, repr, replace);
+        tests/unit/test_frozen_inits.py holds this signature to them."""
+        d = self.__dict__
+        d["product_id"] = product_id
+        d["score"] = score
+        d["reason"] = reason
+        d["kind"] = kind
+        d["rule"] = rule
+
 
 @dataclass(frozen=True)
 class Exploration:
@@ -122,10 +136,10 @@ def known(
     exclude: set[str] | frozenset[str] = frozenset(),
 ) -> list[Pick]:
     """The first n candidates that are in the catalog and not excluded by the strategy."""
-    catalog = req.snap.catalog
+    get = req.snap.catalog.get  # `pid in catalog.products` without the Mapping's own call
     out: list[Pick] = []
     for pid, score in scored:
-        if pid in exclude or pid not in catalog.products:
+        if pid in exclude or get(pid) is None:
             continue
         out.append(Pick(pid, score, reason, kind))
         if len(out) >= req.n:

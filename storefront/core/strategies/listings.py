@@ -3,7 +3,9 @@ results (the last two page by page, nudged by the shopper's taste)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from storefront.core.strategies.base import (
     FALLBACK_POOL,
@@ -38,28 +40,80 @@ def similar(req: Request) -> list[Pick]:
 register(Strategy("similar", similar, lambda req: ("p", str(req.page.get("product_id", "")))))
 
 
+def _taste_order(
+    req: Request, n: int, indices: Callable[[], np.ndarray], weight: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The order of a listing's first n products under the shopper's taste (fold-in vector)
+    and their blended scores, or None where the listing's own order stands (no model, no
+    taste). `indices`: the model's row of each of the n products, -1 for one it does not
+    know (asked only when there is a taste to read them with)."""
+    model = req.snap.model
+    if model is None or not has_taste(req) or not n:
+        return None
+    vector = model.user_vector(req.ctx.customer_id, req.ctx.session.signals())
+    if vector is None:
+        return None
+    idx = indices()
+    missing = idx < 0
+    taste = np.asarray(model.item_factors[np.where(missing, 0, idx)] @ vector)
+    taste[missing] = 0.0
+    base = np.linspace(1.0, 0.0, num=n)
+    spread = taste.max() - taste.min()
+    taste = (taste - taste.min()) / spread if spread > 0 else np.zeros_like(taste)
+    blended = (1 - weight) * base + weight * taste
+    return np.argsort(-blended, kind="stable"), blended
+
+
+def _model_rows(model, pids: Sequence[str]) -> np.ndarray:
+    """The model's row of each product id, -1 for one it does not know."""
+    rows = getattr(model, "item_indices", None)
+    if rows is not None:
+        return rows(pids)
+    found = [model.item_index(pid) for pid in pids]
+    return np.array([-1 if i is None else i for i in found], dtype=np.int64)
+
+
 def rerank(
     req: Request, candidates: list[tuple[str, float]], weight: float
 ) -> list[tuple[str, float]]:
     """Blend a listing's own order with the shopper's taste (fold-in vector), when there is one."""
-    model = req.snap.model
-    if model is None or not has_taste(req) or not candidates:
+    ranked = _taste_order(
+        req,
+        len(candidates),
+        lambda: _model_rows(req.snap.model, [pid for pid, _ in candidates]),
+        weight,
+    )
+    if ranked is None:
         return candidates
-    vector = model.user_vector(req.ctx.customer_id, req.ctx.session.signals())
-    if vector is None:
-        return candidates
-    import numpy as np
-
-    idx = [model.item_index(pid) for pid, _ in candidates]
-    found = np.array([i if i is not None else 0 for i in idx])
-    taste = np.asarray(model.item_factors[found] @ vector)
-    taste[[k for k, i in enumerate(idx) if i is None]] = 0.0
-    base = np.linspace(1.0, 0.0, num=len(candidates))
-    spread = taste.max() - taste.min()
-    taste = (taste - taste.min()) / spread if spread > 0 else np.zeros_like(taste)
-    blended = (1 - weight) * base + weight * taste
-    order = np.argsort(-blended, kind="stable")
+    order, blended = ranked
     return [(candidates[k][0], float(blended[k])) for k in order]
+
+
+class _Ranked(Sequence):
+    """A category's first products as rerank() orders them, (id, score) pairs: only the pairs
+    read (a page of them) are built, not one string per product of the whole head."""
+
+    def __init__(self, ids: Sequence[str], n: int, ranked: tuple[np.ndarray, np.ndarray] | None):
+        self._ids, self._n, self._ranked = ids, n, ranked
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _pair(self, k: int) -> tuple[str, float]:
+        if self._ranked is None:
+            return (self._ids[k], 0.0)
+        order, blended = self._ranked
+        at = int(order[k])
+        return (self._ids[at], float(blended[at]))
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._pair(k) for k in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._pair(i)
 
 
 def _listing_scope(req: Request) -> tuple[str, ...]:
@@ -76,7 +130,13 @@ def category_listing(req: Request) -> list[Pick]:
     category of tens of thousands costs no more than a small one)."""
     slug = str(req.page.get("category", ""))
     ids = req.snap.catalog.by_category.get(slug, [])
-    head = rerank(req, [(p, 0.0) for p in ids[:RERANK_TOP]], float(req.params.get("taste", 0.35)))
+    n = min(len(ids), RERANK_TOP)
+
+    def indices() -> np.ndarray:
+        head = ids.head(n) if hasattr(ids, "head") else np.array(ids[:n], dtype=str)
+        return _model_rows(req.snap.model, head)
+
+    head = _Ranked(ids, n, _taste_order(req, n, indices, float(req.params.get("taste", 0.35))))
     reason = (
         "Ordered for you: best sellers, nudged by your taste"
         if has_taste(req)
@@ -104,7 +164,7 @@ def page_of(
     len(ranked), in their own order), and only the slice shown is read from it."""
     page = max(1, int(req.page.get("page", 1) or 1))
     start = (page - 1) * req.n
-    window = ranked[start : start + req.n]
+    window = list(ranked[start : start + req.n])
     if len(window) < req.n and len(rest) > len(ranked):
         at = max(start, len(ranked))
         window = window + [(p, 0.0) for p in rest[at : at + req.n - len(window)]]
