@@ -215,9 +215,19 @@ def _plain(url: str, timeout: float) -> redis.Redis:
     )
 
 
+_CLUSTER_TYPES: dict[type, bool] = {}  # a client's class -> is it a Redis Cluster's
+
+
 def is_cluster(client: object) -> bool:
-    """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)?"""
-    return isinstance(client, redis.RedisCluster)
+    """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)? By the
+    client's class, answered once per class: RedisCluster's isinstance check runs typing's
+    Protocol machinery in Python (a few thousand instructions, and every session read asked
+    it three times)."""
+    kind = type(client)
+    found = _CLUSTER_TYPES.get(kind)
+    if found is None:
+        found = _CLUSTER_TYPES[kind] = isinstance(client, redis.RedisCluster)
+    return found
 
 
 def across_slots(client: redis.Redis) -> redis.client.Pipeline:
