@@ -67,6 +67,7 @@ def test_a_reply_left_unread_is_never_handed_out(client):
     run_script(script, [], ["warm"])
     conn = client.shelf.idle[0]
     conn.send_command("PING")  # a reply the shelf's next user must not read as its own
+    assert conn.can_read(timeout=5)  # arrived (as the pool's own check, the shelf's polls)
     assert run_script(script, [], ["mine"]) == "mine"
     assert run_script(script, [], ["mine too"]) == "mine too"
 
