@@ -452,23 +452,30 @@ def run_scripts(*calls: tuple) -> list:
 
 
 def set_many(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
-    """SET key value EX ttl for each of `writes`, in one round trip: a pipeline's commands
-    without its machinery (per-command stack, per-argument encoding, reply callbacks), each SET
-    packed by hiredis (_send_evalsha's packing) and sent at once, then every reply read. Raises
-    the first error after a failure, as a pipeline does (the connection is then dropped: replies
-    left unread must not reach the next command). A Redis Cluster's client uses its pipeline,
-    which splits the writes by node."""
+    """SET key value EX ttl for each of `writes`, in one round trip (send_many)."""
+    send_many(client, [("SET", k, v, "EX", ttl) for k, v, ttl in writes])
+
+
+def send_many(client: redis.Redis, commands: list[tuple]) -> None:
+    """Commands (name, *args: str, bytes or int) in one round trip, their replies unused: a
+    pipeline's commands without its machinery (per-command stack, per-argument encoding, reply
+    callbacks), each packed by hiredis (_send_evalsha's packing) and sent at once, then every
+    reply read. A page's four last-seen writes (session.touch) cost about 0.12 M instructions
+    so, 0.41 M as a redis-py pipeline (docs/benchmarks.md). Raises the first error (the
+    connection is then dropped: replies left unread must not reach the next command), as a
+    pipeline raises after a failure. A Redis Cluster's client uses its pipeline, which splits
+    the commands by node."""
     if is_cluster(client) or _pack is None:
         pipe = client.pipeline(transaction=False)
-        for k, v, ttl in writes:
-            pipe.set(k, v, ex=ttl)
+        for command in commands:
+            pipe.execute_command(*command)
         pipe.execute()
         return
     shelf = shelf_of(client)
     conn = shelf.take()
     try:
-        conn.send_packed_command([b"".join([_pack(("SET", k, v, "EX", t)) for k, v, t in writes])])
-        for _ in writes:
+        conn.send_packed_command([b"".join([_pack(command) for command in commands])])
+        for _ in commands:
             conn.read_response()
     except BaseException:
         shelf.drop(conn)
