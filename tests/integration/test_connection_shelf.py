@@ -10,7 +10,7 @@ import os
 import pytest
 import redis
 
-from storefront.redis_client import Shelf, connect, run_script, run_scripts, set_many
+from storefront.redis_client import Shelf, connect, run_script, run_scripts, send_many, set_many
 
 ECHO = "return ARGV[1]"
 
@@ -115,3 +115,14 @@ def test_a_forked_child_does_not_use_its_parents_connections(client):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert client.shelf.idle  # the parent's are still there
+
+
+def test_send_many_sends_at_once_and_an_error_drops_the_connection(client):
+    send_many(client, [("HSET", "shelf:test:h", "a", "1", "b", 2), ("EXPIRE", "shelf:test:h", 60)])
+    assert client.hgetall("shelf:test:h") == {"a": "1", "b": "2"}
+    assert 0 < client.ttl("shelf:test:h") <= 60
+    shelved = len(client.shelf.idle)
+    with pytest.raises(redis.ResponseError):  # INCR of a hash: an error reply, then one unread
+        send_many(client, [("INCR", "shelf:test:h"), ("EXPIRE", "shelf:test:h", 60)])
+    assert len(client.shelf.idle) == shelved - 1  # dropped, not shelved with a reply unread
+    assert run_script(client.register_script(ECHO), [], ["clean"]) == "clean"
