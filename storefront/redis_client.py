@@ -236,8 +236,8 @@ _CLUSTER_TYPES: dict[type, bool] = {}  # a client's class -> is it a Redis Clust
 def is_cluster(client: object) -> bool:
     """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)? By the
     client's class, answered once per class: RedisCluster's isinstance check runs typing's
-    Protocol machinery in Python (a few thousand instructions, and every session read asked
-    it three times)."""
+    Protocol machinery in Python (a few thousand instructions, and every session read asks
+    it twice)."""
     kind = type(client)
     found = _CLUSTER_TYPES.get(kind)
     if found is None:
