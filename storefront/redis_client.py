@@ -33,6 +33,7 @@ import logging
 import os
 import signal
 import time
+import weakref
 from pathlib import Path
 
 import redis
@@ -178,30 +179,44 @@ class _Guarded:
 
     breaker: Breaker
 
-    def _refuse_if_open(self) -> None:
-        if self.breaker.is_open:
-            metrics.redis_error(self.breaker.name, "circuit_open")
-            raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
+    def _refuse(self) -> None:
+        metrics.redis_error(self.breaker.name, "circuit_open")
+        raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
+
+    def _failed(self, exc: Exception) -> None:
+        kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
+        metrics.redis_error(self.breaker.name, kind)
+        self.breaker.open(exc)
 
     def _watched(self, call, *args, **kwargs):
         try:
             return call(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
-            metrics.redis_error(self.breaker.name, kind)
-            self.breaker.open(exc)
+            self._failed(exc)
             raise
 
     def connect_check_health(self, *args, **kwargs):
-        self._refuse_if_open()
+        if self.breaker.is_open:
+            self._refuse()
         return self._watched(super().connect_check_health, *args, **kwargs)
 
+    # the two below written out, not through _watched: every command passes there (a session
+    # read sends and reads through them twice), one call frame less each
     def send_packed_command(self, *args, **kwargs):
-        self._refuse_if_open()
-        return self._watched(super().send_packed_command, *args, **kwargs)
+        if self.breaker.is_open:
+            self._refuse()
+        try:
+            return super().send_packed_command(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._failed(exc)
+            raise
 
     def read_response(self, *args, **kwargs):
-        return self._watched(super().read_response, *args, **kwargs)
+        try:
+            return super().read_response(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._failed(exc)
+            raise
 
 
 def _plain(url: str, timeout: float) -> redis.Redis:
@@ -215,9 +230,105 @@ def _plain(url: str, timeout: float) -> redis.Redis:
     )
 
 
+_CLUSTER_TYPES: dict[type, bool] = {}  # a client's class -> is it a Redis Cluster's
+
+
 def is_cluster(client: object) -> bool:
-    """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)?"""
-    return isinstance(client, redis.RedisCluster)
+    """Is this client a Redis Cluster's (its multi-key calls must stay within one slot)? By the
+    client's class, answered once per class: RedisCluster's isinstance check runs typing's
+    Protocol machinery in Python (a few thousand instructions, and every session read asks
+    it twice)."""
+    kind = type(client)
+    found = _CLUSTER_TYPES.get(kind)
+    if found is None:
+        found = _CLUSTER_TYPES[kind] = isinstance(client, redis.RedisCluster)
+    return found
+
+
+class PoolShelf:
+    """How this module's own commands take a connection and give it back: from and to the
+    client's pool, as redis-py's commands do (a client connect() did not make: Shelf)."""
+
+    def __init__(self, pool: redis.ConnectionPool):
+        self.pool = pool
+
+    def take(self) -> redis.Connection:
+        return self.pool.get_connection()
+
+    def give(self, conn: redis.Connection) -> None:
+        """Back after a command whose reply was read whole (else: drop())."""
+        self.pool.release(conn)
+
+    def drop(self, conn: redis.Connection) -> None:
+        """Back after an error: disconnected (a reply half read or a command half sent must
+        not reach the next caller), to the pool."""
+        conn.disconnect()
+        self.pool.release(conn)
+
+
+class Shelf(PoolShelf):
+    """Connections of one client's pool kept checked out between the commands this module
+    sends itself (run_script, run_scripts, set_many: every page's session read, a built page's
+    writes), so that taking and giving back one skips redis-py's pool bookkeeping each time
+    (its lock, fork checks, observability counters, release event and reconnect wrapper):
+    about 0.13 M instructions a warm page, which takes and gives back two (docs/benchmarks.md).
+
+    redis-py's public API only: a connection comes from the pool's get_connection() and leaves
+    the shelf by its release(). One taken off the shelf is checked as the pool checks one it
+    hands out (can_read(), which also connects one disconnected meanwhile, by the pool's
+    disconnect() for instance): a reply left over, or a socket the server closed, and it goes
+    back to the pool, which hands out a sound one. A connection that met an error is
+    disconnected and released to the pool, never shelved, and so is one redis-py marked for
+    reconnection; at most KEEP wait on the shelf, any others go back to the pool.
+
+    A list's pop and append are atomic (the GIL; gevent switches only on I/O), so the threads
+    of a gthread worker or the greenlets of a gevent one share a shelf safely: a connection
+    off the shelf belongs to one caller until it gives it back. A forked child forgets what its
+    parent shelved (os.register_at_fork): those sockets are the parent's."""
+
+    KEEP = 16
+
+    def __init__(self, pool: redis.ConnectionPool):
+        super().__init__(pool)
+        self.idle: list[redis.Connection] = []
+        _shelves.add(self)
+
+    def take(self) -> redis.Connection:
+        try:
+            conn = self.idle.pop()
+        except IndexError:
+            return self.pool.get_connection()
+        try:
+            if not conn.can_read():
+                return conn
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass  # the server closed it, or it could not connect again: the pool's turn
+        self.drop(conn)
+        return self.pool.get_connection()
+
+    def give(self, conn: redis.Connection) -> None:
+        if len(self.idle) < self.KEEP and not conn.should_reconnect():
+            self.idle.append(conn)
+        else:
+            self.pool.release(conn)
+
+
+_shelves: weakref.WeakSet[Shelf] = weakref.WeakSet()
+
+
+def _forget_shelves() -> None:
+    """In a forked child: the parent's shelved connections are not this process's to use."""
+    for shelf in list(_shelves):
+        shelf.idle.clear()
+
+
+os.register_at_fork(after_in_child=_forget_shelves)
+
+
+def shelf_of(client: redis.Redis) -> PoolShelf:
+    """The client's Shelf (connect() gives it one), else its pool as it is."""
+    shelf = client.__dict__.get("shelf")
+    return shelf if shelf is not None else PoolShelf(client.connection_pool)
 
 
 def across_slots(client: redis.Redis) -> redis.client.Pipeline:
@@ -240,7 +351,7 @@ def run_script(script, keys: list, args: list, raw: bool = False):
     if is_cluster(client):
         return _cluster_script(client, script, keys, args, raw)
     try:
-        return _evalsha(client.connection_pool, script, keys, args, raw)
+        return _evalsha(shelf_of(client), script, keys, args, raw)
     except redis.exceptions.NoScriptError:
         return _loaded(script, keys, args, raw)
 
@@ -250,21 +361,22 @@ def _loaded(script, keys: list, args: list, raw: bool = False):
     Script does) and run it again, one more round trip."""
     client = script.registered_client
     script.sha = client.script_load(script.script)
-    return _evalsha(client.connection_pool, script, keys, args, raw)
+    return _evalsha(shelf_of(client), script, keys, args, raw)
 
 
-def _evalsha(pool: redis.ConnectionPool, script, keys: list, args: list, raw: bool):
-    conn = pool.get_connection()
+def _evalsha(shelf: PoolShelf, script, keys: list, args: list, raw: bool):
+    conn = shelf.take()
     try:
         _send_evalsha(conn, script, keys, args)
-        return conn.read_response(disable_decoding=raw)
+        reply = conn.read_response(disable_decoding=raw)
     except redis.ResponseError:
-        raise  # the server answered (NOSCRIPT among others): the connection is fine
-    except BaseException:
-        conn.disconnect()  # a reply half read must not reach the next command
+        shelf.give(conn)  # the server answered (NOSCRIPT among others): the connection is fine
         raise
-    finally:
-        pool.release(conn)
+    except BaseException:
+        shelf.drop(conn)  # a reply half read must not reach the next command
+        raise
+    shelf.give(conn)
+    return reply
 
 
 def _send_evalsha(conn: redis.Connection, script, keys: list, args: list) -> None:
@@ -299,37 +411,37 @@ def run_scripts(*calls: tuple) -> list:
     replies whole. A NOSCRIPT loads that script and runs it again (_loaded), one more round
     trip for it alone. Not for a Redis Cluster's client (use run_script)."""
     results: list = [None] * len(calls)
-    held: dict[int, tuple[redis.ConnectionPool, redis.Connection]] = {}
+    held: dict[int, tuple[PoolShelf, redis.Connection]] = {}
     try:
         for i, call in enumerate(calls):
-            pool = call[0].registered_client.connection_pool
+            shelf = shelf_of(call[0].registered_client)
             try:
-                held[i] = pool, pool.get_connection()  # a failed one is released by the pool
+                held[i] = shelf, shelf.take()  # a failed one is released by the pool
             except redis.RedisError as exc:
                 results[i] = exc
-        for i, (pool, conn) in list(held.items()):
+        for i, (shelf, conn) in list(held.items()):
             script, keys, args = calls[i][:3]
             try:
                 _send_evalsha(conn, script, keys, args)
             except redis.RedisError as exc:
                 del held[i]
-                conn.disconnect()  # a command half sent must not reach the next caller
-                pool.release(conn)
+                shelf.drop(conn)  # a command half sent must not reach the next caller
                 results[i] = exc
-        for i, (pool, conn) in list(held.items()):
+        for i, (shelf, conn) in list(held.items()):
             try:
                 results[i] = conn.read_response(disable_decoding=calls[i][3:] == (True,))
             except redis.ResponseError as exc:  # the server answered: the connection is fine
                 results[i] = exc
             except redis.RedisError as exc:
-                conn.disconnect()  # a reply half read must not reach the next command
+                del held[i]
+                shelf.drop(conn)  # a reply half read must not reach the next command
                 results[i] = exc
+                continue
             del held[i]
-            pool.release(conn)
+            shelf.give(conn)
     finally:
-        for pool, conn in held.values():  # after any other exception: replies left unread
-            conn.disconnect()
-            pool.release(conn)
+        for shelf, conn in held.values():  # after any other exception: replies left unread
+            shelf.drop(conn)
     for i, call in enumerate(calls):
         if isinstance(results[i], redis.exceptions.NoScriptError):
             try:
@@ -340,29 +452,35 @@ def run_scripts(*calls: tuple) -> list:
 
 
 def set_many(client: redis.Redis, writes: list[tuple[str, str | bytes, int]]) -> None:
-    """SET key value EX ttl for each of `writes`, in one round trip: a pipeline's commands
-    without its machinery (per-command stack, per-argument encoding, reply callbacks), each SET
-    packed by hiredis (_send_evalsha's packing) and sent at once, then every reply read. Raises
-    the first error after a failure, as a pipeline does (the connection is then dropped: replies
-    left unread must not reach the next command). A Redis Cluster's client uses its pipeline,
-    which splits the writes by node."""
+    """SET key value EX ttl for each of `writes`, in one round trip (send_many)."""
+    send_many(client, [("SET", k, v, "EX", ttl) for k, v, ttl in writes])
+
+
+def send_many(client: redis.Redis, commands: list[tuple]) -> None:
+    """Commands (name, *args: str, bytes or int) in one round trip, their replies unused: a
+    pipeline's commands without its machinery (per-command stack, per-argument encoding, reply
+    callbacks), each packed by hiredis (_send_evalsha's packing) and sent at once, then every
+    reply read. A page's four last-seen writes (session.touch) cost about 0.12 M instructions
+    so, 0.41 M as a redis-py pipeline (docs/benchmarks.md). Raises the first error (the
+    connection is then dropped: replies left unread must not reach the next command), as a
+    pipeline raises after a failure. A Redis Cluster's client uses its pipeline, which splits
+    the commands by node."""
     if is_cluster(client) or _pack is None:
         pipe = client.pipeline(transaction=False)
-        for k, v, ttl in writes:
-            pipe.set(k, v, ex=ttl)
+        for command in commands:
+            pipe.execute_command(*command)
         pipe.execute()
         return
-    pool = client.connection_pool
-    conn = pool.get_connection()
+    shelf = shelf_of(client)
+    conn = shelf.take()
     try:
-        conn.send_packed_command([b"".join([_pack(("SET", k, v, "EX", t)) for k, v, t in writes])])
-        for _ in writes:
+        conn.send_packed_command([b"".join([_pack(command) for command in commands])])
+        for _ in commands:
             conn.read_response()
     except BaseException:
-        conn.disconnect()
+        shelf.drop(conn)
         raise
-    finally:
-        pool.release(conn)
+    shelf.give(conn)
 
 
 def get_many(client: redis.Redis, keys: list[str]) -> list:
@@ -474,6 +592,7 @@ def connect(url: str, timeout: float = 0.25, name: str = "redis") -> redis.Redis
         connection_class=guarded,
     )
     client.breaker = breaker
+    client.shelf = Shelf(client.connection_pool)
     return client
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from itertools import chain
 
 import redis
 
@@ -39,6 +40,7 @@ from storefront.redis_client import (
     parts_key,
     run_script,
     run_scripts,
+    send_many,
     visitor_keys,
 )
 
@@ -373,16 +375,17 @@ class SessionStore:
             facts = {"last_seen": f"{now:.0f}"}
         if visit is not None:
             facts.update(to_write(visit, now))
-        if not facts:
+        if not facts:  # most pages: nothing to write
             return
-        try:
-            pipe = self.r.pipeline(transaction=False)
-            pipe.hsetnx(k, "first_seen", f"{now:.0f}")
-            pipe.hset(k, mapping=facts)
-            if not new:
-                pipe.hdel(k, "provisional")
-            pipe.expire(k, ttl)
-            pipe.execute()
+        writes = [
+            ("HSETNX", k, "first_seen", f"{now:.0f}"),
+            ("HSET", k, *chain.from_iterable(facts.items())),
+        ]
+        if not new:
+            writes.append(("HDEL", k, "provisional"))
+        writes.append(("EXPIRE", k, ttl))
+        try:  # a pipeline's commands in one round trip, without its machinery (send_many)
+            send_many(self.r, writes)
         except redis.RedisError:
             pass
 
