@@ -484,23 +484,23 @@ def send_many(client: redis.Redis, commands: list[tuple]) -> None:
 
 
 def get_many(client: redis.Redis, keys: list[str]) -> list:
-    """MGET of `keys` as set_many sends its SETs: packed by hiredis on one pooled connection,
-    past redis-py's generic command path (its retry wrapper, observability hooks and reply
-    callbacks, none of which an MGET's list of values needs); the reply decoded as the
-    client's own (decode_responses). A failure drops the connection, as set_many's does. A
+    """MGET of `keys` as send_many sends its commands: packed by hiredis on one connection off
+    the client's shelf, past redis-py's generic command path (its retry wrapper, observability
+    hooks and reply callbacks, none of which an MGET's list of values needs); the reply decoded
+    as the client's own (decode_responses). A failure drops the connection, as send_many's does. A
     Redis Cluster's client (or no hiredis) asks its own mget."""
     if is_cluster(client) or _pack is None:
         return client.mget(keys)
-    pool = client.connection_pool
-    conn = pool.get_connection()
+    shelf = shelf_of(client)
+    conn = shelf.take()
     try:
         conn.send_packed_command([_pack(("MGET", *keys))])
-        return conn.read_response()
+        values = conn.read_response()
     except BaseException:
-        conn.disconnect()
+        shelf.drop(conn)
         raise
-    finally:
-        pool.release(conn)
+    shelf.give(conn)
+    return values
 
 
 def seed_nodes(url: str) -> list[ClusterNode]:
