@@ -226,7 +226,7 @@ class Model(BatchRecommend):
         if u is None:
             return []
         cols = self.ui_indices[self.ui_indptr[u] : self.ui_indptr[u + 1]]
-        return [str(self.item_ids[c]) for c in cols]
+        return self.item_ids[cols].tolist()  # str each, by array: a history holds hundreds
 
     def owned(self, customer_id: str | None) -> list[Owned]:
         """What the customer bought, with how often, how long ago, and over what span."""
@@ -236,11 +236,10 @@ class Model(BatchRecommend):
         lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
         cols = self.ui_indices[lo:hi]
         orders, ages, spans = self.ui_orders[lo:hi], self.ui_age[lo:hi], self.ui_span[lo:hi]
-        return [
-            Owned(str(self.item_ids[c]), float(o), float(a), float(sp))
-            for c, o, a, sp in zip(cols, orders, ages, spans, strict=True)
-            if o >= 1
-        ]
+        keep = np.asarray(orders) >= 1  # by array, not one numpy scalar at a time
+        names = self.item_ids[cols[keep]].tolist()
+        values = [np.asarray(v)[keep].astype(np.float64).tolist() for v in (orders, ages, spans)]
+        return [Owned(*row) for row in zip(names, *values, strict=True)]
 
     def rebuy(self, product_id: str) -> Rebuy | None:
         """How this store's customers re-order the product (fitted at training:
