@@ -19,6 +19,7 @@ the very same functions.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -44,6 +45,10 @@ FEATURES = (
     "popularity",  # log distinct buyers over the training window
     "trending",  # log distinct buyers in its last 30 days
 )
+
+# The "own" features: zero for every product the shopper never ordered (owned = 0), so serving
+# computes them at the shopper's own products only.
+OWN_FEATURES = FEATURES[:9]
 
 # "New products only" (a rail beside buy again): the features that describe a product the
 # shopper never bought, weighted by a fit on such products alone (owned ones would only teach it
@@ -193,10 +198,13 @@ def features(
     popularity: np.ndarray,
     trending: np.ndarray,
     ease: np.ndarray | None = None,
+    names: Collection[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """Every feature of FEATURES, each shaped like `als`. popularity and trending are per item
     on a 0..1 scale (log_scale), shared by every shopper; ease: EASE scores (None: a version
-    without them, a catalog too big for EASE: zeros)."""
+    without them, a catalog too big for EASE: zeros). names: only these features (those a
+    blend weighs: serving's "new products" rail weighs five of sixteen), each computed as
+    when all are."""
     orders = np.asarray(shopper.orders, dtype=np.float32)
     age = np.asarray(shopper.age, dtype=np.float32)
     owned = (orders >= 1).astype(np.float32)
@@ -205,24 +213,27 @@ def features(
     customer_orders = np.maximum(np.asarray(shopper.customer_orders, dtype=np.float32), 1.0)
     lapse = np.minimum(np.asarray(shopper.lapse, dtype=np.float32), 365.0) / 365.0
     shape = unit_als.shape
-    return {
-        "owned": owned,
-        "orders": owned * np.log1p(orders),
-        "recent": owned * np.exp(-age / 90.0),
-        "year": owned * np.exp(-age / 365.0),
-        "due": owned * np.minimum(due_scores(orders, age, shopper.span), 10.0) / 10.0,
-        "again": owned * np.log1p(again_scores(orders, age, shopper.span)),
-        "share": owned * orders / customer_orders,
-        "repeat": owned * np.asarray(shopper.repeat, dtype=np.float32),
-        "lapse": owned * lapse,
-        "als": unit_als,
-        "als_new": new * unit_als,
-        "knn_new": new * unit(knn),
-        "ease": unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
-        "ease_new": new * unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
-        "popularity": np.broadcast_to(np.asarray(popularity, dtype=np.float32), shape),
-        "trending": np.broadcast_to(np.asarray(trending, dtype=np.float32), shape),
+    build = {
+        "owned": lambda: owned,
+        "orders": lambda: owned * np.log1p(orders),
+        "recent": lambda: owned * np.exp(-age / 90.0),
+        "year": lambda: owned * np.exp(-age / 365.0),
+        "due": lambda: owned * np.minimum(due_scores(orders, age, shopper.span), 10.0) / 10.0,
+        "again": lambda: owned * np.log1p(again_scores(orders, age, shopper.span)),
+        "share": lambda: owned * orders / customer_orders,
+        "repeat": lambda: owned * np.asarray(shopper.repeat, dtype=np.float32),
+        "lapse": lambda: owned * lapse,
+        "als": lambda: unit_als,
+        "als_new": lambda: new * unit_als,
+        "knn_new": lambda: new * unit(knn),
+        "ease": lambda: unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32),
+        "ease_new": lambda: (
+            new * unit(ease) if ease is not None else np.zeros(shape, dtype=np.float32)
+        ),
+        "popularity": lambda: np.broadcast_to(np.asarray(popularity, dtype=np.float32), shape),
+        "trending": lambda: np.broadcast_to(np.asarray(trending, dtype=np.float32), shape),
     }
+    return {name: make() for name, make in build.items() if names is None or name in names}
 
 
 def session_first(scores: np.ndarray, items: np.ndarray) -> np.ndarray:

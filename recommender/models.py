@@ -71,6 +71,11 @@ def fit_als(
     )
 
 
+def gram(yty: np.ndarray, regularization: float) -> np.ndarray:
+    """fold_in's left-hand side before a shopper's items: yty + regularization * I, float64."""
+    return yty.astype(np.float64) + regularization * np.eye(yty.shape[0])
+
+
 def fold_in(
     item_factors: np.ndarray,
     yty: np.ndarray,
@@ -78,16 +83,17 @@ def fold_in(
     confidences: np.ndarray,
     regularization: float,
     alpha: float,
+    yty_reg: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ALS user vector for a set of (item, confidence) pairs, solved exactly (Cholesky).
 
     This is implicit's own least-squares step for one user, in numpy, so a worker can recompute
     a shopper's taste from this very session without touching implicit's OpenMP code.
+    yty_reg: `gram(yty, regularization)`, where the caller keeps it (one per model version).
     """
-    factors = item_factors.shape[1]
     c = alpha * np.asarray(confidences, dtype=np.float64)
     y = item_factors[np.asarray(items, dtype=np.int64)].astype(np.float64)
-    a = yty.astype(np.float64) + regularization * np.eye(factors)
+    a = gram(yty, regularization) if yty_reg is None else yty_reg.copy()
     a += (y.T * (c - 1.0)) @ y
     b = (y.T * c).sum(axis=1)
     return np.linalg.solve(a, b).astype(np.float32)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from recommender import cold, registry, segments
 from recommender.blend import (
+    OWN_FEATURES,
     SESSION_CANDIDATES,
     BlendParams,
     Shopper,
@@ -34,7 +35,7 @@ from recommender.blend import (
 )
 from recommender.dataset import confidence
 from recommender.ids import IdIndex
-from recommender.models import fold_in
+from recommender.models import fold_in, gram
 from recommender.repurchase import Owned, Rebuy
 from recommender.serving_batch import BatchRecommend
 from recommender.signals import SESSION_EMPHASIS, order_equivalents
@@ -186,6 +187,8 @@ class Model(BatchRecommend):
         # the first-visit list per (country, device): the same for everyone in that context
         self._first_visit: dict[tuple[str | None, str | None], list[tuple[str, float]]] = {}
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
+        # fold-in's yty + regularization * I, the same for every shopper of this version
+        self._gram = gram(self.yty, float(self.params["regularization"]))
         self._user_index = IdIndex(self.user_ids)
         self.segments, self._user_segment = segments.load(path)  # empty in older versions
         self._segment_by_id = {seg.id: seg for seg in self.segments}
@@ -223,7 +226,7 @@ class Model(BatchRecommend):
         if u is None:
             return []
         cols = self.ui_indices[self.ui_indptr[u] : self.ui_indptr[u + 1]]
-        return [str(self.item_ids[c]) for c in cols]
+        return self.item_ids[cols].tolist()  # str each, by array: a history holds hundreds
 
     def owned(self, customer_id: str | None) -> list[Owned]:
         """What the customer bought, with how often, how long ago, and over what span."""
@@ -233,11 +236,10 @@ class Model(BatchRecommend):
         lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
         cols = self.ui_indices[lo:hi]
         orders, ages, spans = self.ui_orders[lo:hi], self.ui_age[lo:hi], self.ui_span[lo:hi]
-        return [
-            Owned(str(self.item_ids[c]), float(o), float(a), float(sp))
-            for c, o, a, sp in zip(cols, orders, ages, spans, strict=True)
-            if o >= 1
-        ]
+        keep = np.asarray(orders) >= 1  # by array, not one numpy scalar at a time
+        names = self.item_ids[cols[keep]].tolist()
+        values = [np.asarray(v)[keep].astype(np.float64).tolist() for v in (orders, ages, spans)]
+        return [Owned(*row) for row in zip(names, *values, strict=True)]
 
     def rebuy(self, product_id: str) -> Rebuy | None:
         """How this store's customers re-order the product (fitted at training:
@@ -280,20 +282,30 @@ class Model(BatchRecommend):
         customer gets their trained vector; with neither, None (use popularity).
         """
         u = self._user_index.get(customer_id) if customer_id else None
-        weights: dict[int, float] = {}
-        if u is not None:
-            lo, hi = self.ui_indptr[u], self.ui_indptr[u + 1]
-            for col, conf in zip(self.ui_indices[lo:hi], self.ui_data[lo:hi], strict=True):
-                weights[int(col)] = float(conf)
         recent = session_orders(session, self._item_index)
         if not recent:
             return np.asarray(self.user_factors[u]) if u is not None else None
+        # the trained products and confidences as arrays (a CSR row holds each product once),
+        # the session's products added to theirs or appended after, in the session's order
+        if u is not None:
+            lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
+            cols = np.asarray(self.ui_indices[lo:hi], dtype=np.int64)
+            confs = np.asarray(self.ui_data[lo:hi], dtype=np.float64)
+        else:
+            cols, confs = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        more: list[int] = []
+        boosts: list[float] = []
         for i, orders in recent.items():
             # recent interest is strong evidence: its orders' confidence, emphasised
             boost = float(confidence(np.array([orders]))[0]) * SESSION_EMPHASIS
-            weights[i] = weights.get(i, 0.0) + boost
-        items = np.fromiter(weights.keys(), dtype=np.int64)
-        confs = np.fromiter(weights.values(), dtype=np.float64)
+            at = np.flatnonzero(cols == i)
+            if len(at):
+                confs[at[0]] += boost
+            else:
+                more.append(i)
+                boosts.append(boost)
+        items = np.concatenate([cols, np.asarray(more, dtype=np.int64)])
+        confs = np.concatenate([confs, np.asarray(boosts, dtype=np.float64)])
         return fold_in(
             self.item_factors,
             self.yty,
@@ -301,6 +313,7 @@ class Model(BatchRecommend):
             confs,
             float(self.params["regularization"]),
             float(self.params["alpha"]),
+            self._gram,
         )
 
     # --- scoring ---------------------------------------------------------------------------
@@ -350,7 +363,7 @@ class Model(BatchRecommend):
                 touched, touch_weights, self.knn_ids, self.knn_scores, n_items, rows
             )
             ease = self._ease(touched, n_items, rows)
-            scores = learned(self._features(u, cols, als, knn, rows, ease), weights)
+            scores = learned(self._features(u, cols, als, knn, rows, ease, weights), weights)
         else:
             als = np.asarray(self.item_factors @ vector)
             knn = neighbour_scores(touched, touch_weights, self.knn_ids, self.knn_scores, n_items)
@@ -361,10 +374,10 @@ class Model(BatchRecommend):
                 top = np.r_[largest(als, k), np.argmax(als), np.argmin(als)]
                 rows = self._candidates(top, cols, touched)
                 ease = None if ease is None else ease[rows]
-                feats = self._features(u, cols, als[rows], knn[rows], rows, ease)
+                feats = self._features(u, cols, als[rows], knn[rows], rows, ease, weights)
                 scores = learned(feats, weights)
             elif weights:
-                scores = learned(self._features(u, cols, als, knn, None, ease), weights)
+                scores = learned(self._features(u, cols, als, knn, None, ease, weights), weights)
             else:
                 own = np.zeros(n_items, dtype=np.float32)
                 if u is not None:
@@ -424,10 +437,11 @@ class Model(BatchRecommend):
         knn: np.ndarray,
         rows: np.ndarray | None = None,
         ease: np.ndarray | None = None,
+        weights: dict[str, float] | None = None,
     ) -> dict[str, np.ndarray]:
         """The learned blend's features of one shopper (blend.features), from the version:
         over every product, or over `rows` only (sorted candidates holding every owned one;
-        `als` and `knn` are then already theirs)."""
+        `als` and `knn` are then already theirs); weights: only those the blend weighs."""
         popularity, trending = self.item_popularity, self.item_trending
         if rows is not None:
             popularity, trending = popularity[rows], trending[rows]
@@ -436,6 +450,7 @@ class Model(BatchRecommend):
         age = np.zeros(size, dtype=np.float32)
         span = np.zeros(size, dtype=np.float32)
         repeat, customer_orders, lapse = 0.0, 0.0, 0.0
+        at = np.zeros(0, dtype=np.int64)
         if u is not None and len(cols):
             lo, hi = int(self.ui_indptr[u]), int(self.ui_indptr[u + 1])
             at = cols if rows is None else np.searchsorted(rows, cols)
@@ -446,7 +461,19 @@ class Model(BatchRecommend):
             lapse = float(age[at][bought].min()) if bought.any() else 0.0
             repeat, customer_orders = float(self.user_repeat[u]), float(self.user_orders[u])
         shopper = Shopper(orders, age, span, customer_orders, repeat, lapse)
-        return features(als, knn, shopper, popularity, trending, ease)
+        if weights is None:
+            return features(als, knn, shopper, popularity, trending, ease)
+        names = {name for name, w in weights.items() if w}
+        own = names.intersection(OWN_FEATURES)
+        feats = features(als, knn, shopper, popularity, trending, ease, names - own)
+        if own:  # zero off the shopper's own products: computed at theirs only (`at`)
+            mine = Shopper(orders[at], age[at], span[at], customer_orders, repeat, lapse)
+            small = features(als[at], knn[at], mine, popularity[at], trending[at], None, own)
+            for name, values in small.items():
+                full = np.zeros(size, dtype=values.dtype)
+                full[at] = values
+                feats[name] = full
+        return feats
 
     def _top(
         self,
@@ -469,11 +496,10 @@ class Model(BatchRecommend):
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         items = top if rows is None else rows[top]
-        return [
-            (str(self.item_ids[i]), float(scores[t]))
-            for t, i in zip(top, items, strict=True)
-            if np.isfinite(scores[t])
-        ]
+        best = scores[top]
+        keep = np.isfinite(best)  # by array, not one numpy scalar at a time
+        names = self.item_ids[items[keep]].tolist()
+        return list(zip(names, best[keep].tolist(), strict=True))
 
     def similar(self, product_id: str, n: int) -> list[tuple[str, float]]:
         """Products most like this one (precomputed cosine neighbours)."""

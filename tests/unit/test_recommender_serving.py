@@ -258,3 +258,78 @@ def test_the_taste_index_finds_the_exact_top_k_and_the_largest_magnitude_reading
             assert np.abs(scores[rows]).max() == pytest.approx(np.abs(scores).max())
             read.append(scored)
     assert np.median(read) < 30_000  # the point: most of the tail is never read
+
+
+def _sessions(model: Model) -> list[list[tuple[str, str]]]:
+    rng = np.random.default_rng(3)
+    ids = [*model.item_ids.tolist(), "unknown"]
+    signals = list(WEIGHTS)
+    return [
+        [(ids[int(rng.integers(len(ids)))], signals[int(rng.integers(len(signals)))])]
+        * int(rng.integers(1, 3))
+        + [(ids[int(rng.integers(len(ids)))], "view") for _ in range(int(rng.integers(0, 4)))]
+        for _ in range(6)
+    ]
+
+
+def test_the_served_arrays_are_exactly_what_the_plain_loops_give(model):
+    """user_vector, the learned blend's features (only the weighed ones, own ones at the
+    shopper's products), history and owned: bit for bit what a dict of weights and every
+    feature over every product give."""
+    from recommender.dataset import confidence
+    from recommender.models import fold_in
+    from recommender.serving import session_orders
+    from recommender.signals import SESSION_EMPHASIS
+
+    def vector(u, session):
+        weights = {}
+        if u is not None:
+            lo, hi = model.ui_indptr[u], model.ui_indptr[u + 1]
+            for col, conf in zip(model.ui_indices[lo:hi], model.ui_data[lo:hi], strict=True):
+                weights[int(col)] = float(conf)
+        for i, orders in session_orders(session, model._item_index).items():
+            boost = float(confidence(np.array([orders]))[0]) * SESSION_EMPHASIS
+            weights[i] = weights.get(i, 0.0) + boost
+        items = np.fromiter(weights.keys(), dtype=np.int64)
+        confs = np.fromiter(weights.values(), dtype=np.float64)
+        reg, alpha = float(model.params["regularization"]), float(model.params["alpha"])
+        return fold_in(model.item_factors, model.yty, items, confs, reg, alpha)
+
+    n = len(model.item_ids)
+    rng = np.random.default_rng(5)
+    weights = {
+        name: float(w) for name, w in zip(FEATURES, rng.normal(size=len(FEATURES)), strict=True)
+    }
+    weights["year"] = 0.0  # a feature weighing nothing is left out
+    for customer in [None, *model.user_ids.tolist()]:
+        u = model._user_index.get(customer) if customer else None
+        for session in _sessions(model):
+            got = model.user_vector(customer, session)
+            if session_orders(session, model._item_index):
+                assert got.tobytes() == vector(u, session).tobytes()
+        cols, _ = model._own(customer)
+        als, knn = rng.normal(size=n).astype(np.float32), rng.random(n).astype(np.float32)
+        some = model._features(u, cols, als, knn, None, None, weights)
+        every = model._features(u, cols, als, knn)
+        assert set(some) == {name for name, w in weights.items() if w}
+        for name, values in some.items():
+            assert values.dtype == every[name].dtype
+            assert values.tobytes() == every[name].tobytes(), name
+        if u is None:
+            continue
+        lo, hi = int(model.ui_indptr[u]), int(model.ui_indptr[u + 1])
+        assert model.history(customer) == [str(model.item_ids[c]) for c in model.ui_indices[lo:hi]]
+        plain = [
+            (str(model.item_ids[c]), float(o), float(a), float(s))
+            for c, o, a, s in zip(
+                model.ui_indices[lo:hi],
+                model.ui_orders[lo:hi],
+                model.ui_age[lo:hi],
+                model.ui_span[lo:hi],
+                strict=True,
+            )
+            if o >= 1
+        ]
+        owned = model.owned(customer)
+        assert [(o.product_id, o.orders, o.age_days, o.span_days) for o in owned] == plain
+        assert all(type(o.product_id) is str and type(o.orders) is float for o in owned)
