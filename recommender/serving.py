@@ -465,7 +465,8 @@ class Model(BatchRecommend):
             return features(als, knn, shopper, popularity, trending, ease)
         names = {name for name, w in weights.items() if w}
         own = names.intersection(OWN_FEATURES)
-        feats = features(als, knn, shopper, popularity, trending, ease, names - own)
+        # "als" always: blend.learned takes the scores' shape from it (a blend may not weigh it)
+        feats = features(als, knn, shopper, popularity, trending, ease, (names - own) | {"als"})
         if own:  # zero off the shopper's own products: computed at theirs only (`at`)
             mine = Shopper(orders[at], age[at], span[at], customer_orders, repeat, lapse)
             small = features(als[at], knn[at], mine, popularity[at], trending[at], None, own)
