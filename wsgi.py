@@ -2,10 +2,15 @@
 
 import sys
 
+from threadpoolctl import threadpool_limits
+
 from storefront import create_app
 from storefront.config import ConfigError
 from storefront.migrations import SchemaNotCurrent
 
+# one BLAS thread a worker, as storefront serve runs them (server.py): a page's fold-in is one
+# small matrix product, and BLAS's own threads would only contend with the server's
+threadpool_limits(1, "blas")
 try:
     app = create_app()
 except ConfigError as exc:  # one line naming the variable, not a traceback

@@ -17,9 +17,11 @@ import threading
 from pathlib import Path
 
 from flask import render_template, template_rendered
+from threadpoolctl import threadpool_limits
 
 from storefront import create_app
 
+threadpool_limits(1, "blas")  # as storefront serve's workers run (server.py): one BLAS thread
 app = create_app()
 _HTML = (
     Path(os.environ["BENCH_STATIC_HTML"]).read_text() if "BENCH_STATIC_HTML" in os.environ else ""
