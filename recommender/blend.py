@@ -246,9 +246,19 @@ def session_first(scores: np.ndarray, items: np.ndarray) -> np.ndarray:
     return out
 
 
-def learned(feats: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
-    """The blend's score: the weighted sum of the features (unknown names weigh nothing)."""
-    out = np.zeros(feats["als"].shape, dtype=np.float32)
+def learned(
+    feats: dict[str, np.ndarray], weights: dict[str, float], size: int | None = None
+) -> np.ndarray:
+    """The blend's score: the weighted sum of the features (unknown names weigh nothing).
+    `size`: the number of scores, where `feats` may hold only the features the blend weighs
+    (serving computes no others: possibly none at all); else the shape of any feature."""
+    if size is None:
+        if not feats:
+            raise ValueError("learned: no features and no size to shape the scores by")
+        shape = next(iter(feats.values())).shape
+    else:
+        shape = (size,)
+    out = np.zeros(shape, dtype=np.float32)
     for name, w in weights.items():
         if w and name in feats:
             out += np.float32(w) * feats[name]

@@ -363,7 +363,9 @@ class Model(BatchRecommend):
                 touched, touch_weights, self.knn_ids, self.knn_scores, n_items, rows
             )
             ease = self._ease(touched, n_items, rows)
-            scores = learned(self._features(u, cols, als, knn, rows, ease, weights), weights)
+            scores = learned(
+                self._features(u, cols, als, knn, rows, ease, weights), weights, len(rows)
+            )
         else:
             als = np.asarray(self.item_factors @ vector)
             knn = neighbour_scores(touched, touch_weights, self.knn_ids, self.knn_scores, n_items)
@@ -375,9 +377,11 @@ class Model(BatchRecommend):
                 rows = self._candidates(top, cols, touched)
                 ease = None if ease is None else ease[rows]
                 feats = self._features(u, cols, als[rows], knn[rows], rows, ease, weights)
-                scores = learned(feats, weights)
+                scores = learned(feats, weights, len(rows))
             elif weights:
-                scores = learned(self._features(u, cols, als, knn, None, ease, weights), weights)
+                scores = learned(
+                    self._features(u, cols, als, knn, None, ease, weights), weights, n_items
+                )
             else:
                 own = np.zeros(n_items, dtype=np.float32)
                 if u is not None:
@@ -465,8 +469,8 @@ class Model(BatchRecommend):
             return features(als, knn, shopper, popularity, trending, ease)
         names = {name for name, w in weights.items() if w}
         own = names.intersection(OWN_FEATURES)
-        # "als" always: blend.learned takes the scores' shape from it (a blend may not weigh it)
-        feats = features(als, knn, shopper, popularity, trending, ease, (names - own) | {"als"})
+        # only what the blend weighs (its callers give blend.learned the scores' size)
+        feats = features(als, knn, shopper, popularity, trending, ease, names - own)
         if own:  # zero off the shopper's own products: computed at theirs only (`at`)
             mine = Shopper(orders[at], age[at], span[at], customer_orders, repeat, lapse)
             small = features(als[at], knn[at], mine, popularity[at], trending[at], None, own)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 
 from recommender.blend import FEATURES, Shopper, due_scores, features, fit_weights, learned
@@ -154,3 +155,15 @@ def test_new_only_leaves_owned_products_out_of_every_models_ranking():
     fresh = model_lists(model, split, new_only=True)["returning"][1]
     assert {0, 1} <= set(every[0].tolist()) and 2 in every[1].tolist()
     assert not {0, 1} & set(fresh[0].tolist()) and 2 not in fresh[1].tolist()
+
+
+def test_learned_takes_its_shape_from_any_feature_or_the_size_given():
+    """Serving computes only the features a blend weighs: a blend that does not weigh ALS (a
+    store whose validation chose EASE and popularity) has no "als" feature to shape by."""
+    feats = {"ease": np.array([0.5, 0.0, 1.0], dtype=np.float32)}
+    scores = learned(feats, {"ease": 2.0, "als": 1.0})  # a weighed name that is absent: nothing
+    assert scores.tolist() == [1.0, 0.0, 2.0]
+    assert learned({}, {"als": 0.0}, size=4).tolist() == [0.0] * 4  # nothing weighed at all
+    assert learned(feats, {"ease": 1.0}, size=3).tolist() == [0.5, 0.0, 1.0]
+    with pytest.raises(ValueError, match="no features and no size"):
+        learned({}, {"ease": 1.0})

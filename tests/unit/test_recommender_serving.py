@@ -333,3 +333,41 @@ def test_the_served_arrays_are_exactly_what_the_plain_loops_give(model):
         owned = model.owned(customer)
         assert [(o.product_id, o.orders, o.age_days, o.span_days) for o in owned] == plain
         assert all(type(o.product_id) is str and type(o.orders) is float for o in owned)
+
+
+@pytest.mark.parametrize("candidates_only", [False, True])
+def test_a_blend_that_does_not_weigh_als_serves_the_weighed_features_ranking(
+    tmp_path, monkeypatch, candidates_only
+):
+    """A store whose fitted blend leaves ALS out (the generated grocery store's: EASE and
+    popularity) must still serve its rail: the scores are the weighted sum of the weighed
+    features only, on the exhaustive path and on the candidates-only path of big catalogs."""
+    import recommender.serving as serving
+    from recommender.blend import learned
+
+    weights = {"knn": 1.0, "popularity": 0.5, "owned": 0.8, "recent": 0.3}
+    params = ALSParams(factors=2, iterations=20)
+    blend = BlendParams(weights=weights, new_weights={"knn": 1.0, "popularity": 0.5})
+    report = train(_lines(), CATALOG, tmp_path, params=params, blend=blend, fit=False)
+    model = Model(tmp_path / report.version)
+    if candidates_only:
+        monkeypatch.setattr(serving, "CANDIDATES_ABOVE", 0)
+    visits = (("c0", ()), ("c25", (("p07", "view"),)), (None, (("p02", "add_to_cart"),)))
+    for customer, session in visits:
+        got = model.recommend_for(customer, session, 5)
+        assert got, customer
+        # the reference: every feature over every product, then the same weighted sum
+        u = model._user_index.get(customer) if customer else None
+        cols, conf = model._own(customer)
+        touched, touch_weights = model._touched(cols, conf, session)
+        vector = model.user_vector(customer, session)
+        als = np.asarray(model.item_factors @ vector)
+        knn = serving.neighbour_scores(
+            touched, touch_weights, model.knn_ids, model.knn_scores, len(model.item_ids)
+        )
+        w = model.blend.weights if u is not None else (model.session_weights or weights)
+        every = learned(model._features(u, cols, als, knn), w)
+        order = [model.item_ids[i] for i in np.argsort(-every, kind="stable")]
+        assert [pid for pid, _ in got] == [str(p) for p in order[: len(got)]], customer
+        want = {str(model.item_ids[i]): float(every[i]) for i in range(len(every))}
+        assert all(abs(score - want[pid]) < 1e-5 for pid, score in got)
