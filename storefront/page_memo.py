@@ -31,9 +31,10 @@ from flask_wtf.csrf import generate_csrf
 
 from storefront import page_cache
 from storefront.core.dependencies import stateless
-from storefront.core.lookup import environ_name
+from storefront.core.lookup import environ_name, lookup
 
 _MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
+TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
 _lock = threading.Lock()
 
 
@@ -46,6 +47,7 @@ class PageMemo:
         self.max_bytes = max_bytes
         self.size = 0
         self._pages: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
+        self.tokens: dict[str, str] = {}  # CSRF token by session cookie (_token)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -114,8 +116,8 @@ def shareable(ctx, page: str, pinned: bool) -> bool:
 
 def memo_key(ctx, page_stamp: str | None, pinned: bool) -> str | None:
     """This request's memo key, or None when its page is not shared: not a cacheable page, the
-    memo or the page cache switched off, no stamp (a pin naming a missing version), or a
-    visitor with state of their own (shareable)."""
+    memo (no entries: STOREFRONT_PAGE_MEMO_ENTRIES=0) or the page cache switched off, no stamp
+    (a pin naming a missing version), or a visitor with state of their own (shareable)."""
     req = request._get_current_object()
     settings = current_app.config["SETTINGS"]
     if (
@@ -123,7 +125,7 @@ def memo_key(ctx, page_stamp: str | None, pinned: bool) -> str | None:
         or req.method != "GET"
         or req.endpoint not in page_cache.CACHEABLE
         or settings.page_cache_ttl <= 0
-        or settings.page_memo_entries <= 0
+        or memo_of(current_app._get_current_object()).entries <= 0
         or not shareable(ctx, req.endpoint.removeprefix("shop."), pinned)
     ):
         return None
@@ -146,10 +148,31 @@ def serve(ctx, key: str, page_stamp: str) -> Response | None:
     pieces = memo_of(current_app._get_current_object()).get(key)
     if pieces is None:
         return None
-    # the form token is this visitor's (flask-wtf keeps its secret in their Flask session, as
-    # a built page's csrf_token() does, so the response sets the same cookie)
-    cached = pieces[0] if len(pieces) == 1 else generate_csrf().encode().join(pieces)
+    cached = pieces[0] if len(pieces) == 1 else _token().encode().join(pieces)
     return page_cache.serve(ctx, cached, page_stamp)
+
+
+def _token() -> str:
+    """This visitor's CSRF token: flask-wtf's (generate_csrf: its secret kept in their Flask
+    session, as a built page's csrf_token() does, so the response sets the same cookie). A
+    token never expires here (WTF_CSRF_TIME_LIMIT None) and stands for the secret in the
+    session cookie, so the one made for a cookie is kept by the cookie as sent (bounded), as a
+    warm page keeps the one it was built with: no session decoded, no token signed again."""
+    app = current_app._get_current_object()
+    config = app.config
+    raw = lookup(request.cookies, config["SESSION_COOKIE_NAME"])
+    if raw is None or config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()
+    tokens = memo_of(app).tokens
+    token = tokens.get(raw)
+    if token is None:
+        token = generate_csrf()
+        if not session.modified:  # the secret was in the cookie: the token is the cookie's
+            with _lock:
+                tokens[raw] = token
+                while len(tokens) > TOKENS_MAX:
+                    del tokens[next(iter(tokens))]
+    return token
 
 
 def keep(key: str, page_stamp: str, response: Response) -> None:

@@ -107,7 +107,9 @@ def test_the_token_in_a_memo_page_is_the_visitors_own_and_adds_to_the_basket(sho
         built = a.get(f"/p/{pid}", headers=headers())
         shared = b.get(f"/p/{pid}", headers=headers())
         assert not warm(built) and memo(shared)
-        mine, theirs = token_of(shared), token_of(built)
+        again = b.get(f"/p/{pid}", headers=headers())  # the token kept for b's cookie
+        assert memo(again) and "Set-Cookie" not in again.headers
+        mine, theirs = token_of(again), token_of(built)
         # a's token is not b's: b's page carries b's own
         assert b.post("/cart", data={"product_id": pid, "csrf_token": theirs}).status_code == 400
         r = b.post("/cart", data={"product_id": pid, "quantity": 2, "csrf_token": mine})
