@@ -178,13 +178,18 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         import itertools
 
         built = itertools.filterfalse(lambda page: go([page]), body)  # built and kept
-        for _ in built:
-            pass
+        first_built = sum(1 for _ in built)  # pages the first loop built (not warm)
+        first_memo, memos[0] = memos[0], 0
         hits = sum(itertools.starmap(lambda i, path: go([(i, path)]), body))
         renders = itertools.accumulate(body, lambda _, page: anonymous.get("/__render"))
         for _ in renders:
             pass
-        out |= {"warm_page_cache_hits": hits, "page_memo_hits": memos[0]}
+        out |= {
+            "first_loop_built": first_built,
+            "first_loop_memo_hits": first_memo,
+            "warm_page_cache_hits": hits,
+            "warm_loop_memo_hits": memos[0],
+        }
     elif args.mode == "time":
         started = time.process_time()
         out["page_cache_hits"] = go(body)
