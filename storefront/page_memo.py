@@ -102,31 +102,34 @@ def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, 
     return names, ("",) * len(names)
 
 
-def shareable(ctx, page: str, pinned: bool) -> bool:
+def shareable(ctx, page: str, pinned: bool, app=None) -> bool:
     """Whether this request's page may come from, or go into, the memo: the visitor has no
     state (core/dependencies.py `stateless`) and no targeted experiment of this page holds an
     arm of theirs (a page that applies one notes the visitor's exposure, exposures.py: a
     memo page would skip the note, so such pages are built)."""
     if not stateless(ctx, pinned):
         return False
-    running = current_app.extensions["experiments"].get()
+    running = (app or current_app).extensions["experiments"].get()
     arms = ctx.experiments
     return not any(e.page == page and e.targeted and arms.arm(e.id) is not None for e in running)
 
 
-def memo_key(ctx, page_stamp: str | None, pinned: bool) -> str | None:
+def memo_key(ctx, page_stamp: str | None, pinned: bool, req=None, app=None) -> str | None:
     """This request's memo key, or None when its page is not shared: not a cacheable page, the
     memo (no entries: STOREFRONT_PAGE_MEMO_ENTRIES=0) or the page cache switched off, no stamp
-    (a pin naming a missing version), or a visitor with state of their own (shareable)."""
-    req = request._get_current_object()
-    settings = current_app.config["SETTINGS"]
+    (a pin naming a missing version), or a visitor with state of their own (shareable).
+    `req` and `app`: the request and app, when the caller holds them (no proxy lookups)."""
+    req = req or request._get_current_object()
+    app = app or current_app._get_current_object()
+    settings = app.config["SETTINGS"]
+    endpoint = req.endpoint
     if (
         page_stamp is None
         or req.method != "GET"
-        or req.endpoint not in page_cache.CACHEABLE
+        or endpoint not in page_cache.CACHEABLE
         or settings.page_cache_ttl <= 0
-        or memo_of(current_app._get_current_object()).entries <= 0
-        or not shareable(ctx, req.endpoint.removeprefix("shop."), pinned)
+        or memo_of(app).entries <= 0
+        or not shareable(ctx, endpoint.removeprefix("shop."), pinned, app)
     ):
         return None
     names, blanks = _shaping(settings.geo_headers)
@@ -142,10 +145,10 @@ def memo_key(ctx, page_stamp: str | None, pinned: bool) -> str | None:
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
-def serve(ctx, key: str, page_stamp: str) -> Response | None:
+def serve(ctx, key: str, page_stamp: str, app=None) -> Response | None:
     """The kept page for `key` as this visitor's response (their own CSRF token in it, the
     clock refreshed), or None when there is none."""
-    pieces = memo_of(current_app._get_current_object()).get(key)
+    pieces = memo_of(app or current_app._get_current_object()).get(key)
     if pieces is None:
         return None
     cached = pieces[0] if len(pieces) == 1 else _token().encode().join(pieces)
