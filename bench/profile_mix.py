@@ -130,11 +130,16 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         assert response.status_code == 200, (path, response.status_code)
         return response
 
+    memos = [0]  # pages served from the worker's memo of stateless pages (page-memo)
+
     def go(batch) -> int:
+        """The pages of `batch`; returns how many were warm: page-hit or page-memo."""
         hits = 0
         for i, path in batch:
             timing = get(i, path).headers.get("Server-Timing", "")
-            hits += "page-hit" in timing
+            memo = "page-memo" in timing
+            memos[0] += memo
+            hits += "page-hit" in timing or memo
             for part in timing.split(","):
                 if ";dur=" in part:
                     name, ms = part.strip().split(";dur=")
@@ -150,6 +155,7 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         anonymous.get("/__render", buffered=True)
     body = requests[len(requests) // 4 :]
     phases.clear()
+    memos[0] = 0
     out: dict = {"tree": str(tree), "pages": len(body)}
     if args.mode == "prof":
         profile = cProfile.Profile(time.process_time)
@@ -172,17 +178,23 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         import itertools
 
         built = itertools.filterfalse(lambda page: go([page]), body)  # built and kept
-        for _ in built:
-            pass
+        first_built = sum(1 for _ in built)  # pages the first loop built (not warm)
+        first_memo, memos[0] = memos[0], 0
         hits = sum(itertools.starmap(lambda i, path: go([(i, path)]), body))
         renders = itertools.accumulate(body, lambda _, page: anonymous.get("/__render"))
         for _ in renders:
             pass
-        out |= {"warm_page_cache_hits": hits}
+        out |= {
+            "first_loop_built": first_built,
+            "first_loop_memo_hits": first_memo,
+            "warm_page_cache_hits": hits,
+            "warm_loop_memo_hits": memos[0],
+        }
     elif args.mode == "time":
         started = time.process_time()
         out["page_cache_hits"] = go(body)
         page_cpu = time.process_time() - started
+        out["page_memo_hits"] = memos[0]
         started = time.process_time()
         for _ in body:
             anonymous.get("/__render", buffered=True)
@@ -199,7 +211,9 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         hits = 0
         for i, path in body:
             started = time.process_time()
-            hits += "page-hit" in get(i, path).headers.get("Server-Timing", "")
+            timing = get(i, path).headers.get("Server-Timing", "")
+            hits += "page-hit" in timing
+            memos[0] += "page-memo" in timing
             warm += time.process_time() - started
             started = time.process_time()
             anonymous.get("/__render", buffered=True)
@@ -209,6 +223,7 @@ def run(args: argparse.Namespace, tree: Path) -> None:
             "static_render_cpu_ms": round(static * 1000 / len(body), 3),
             "warm_over_static": round(warm / static, 3),
             "warm_page_cache_hits": hits,
+            "page_memo_hits": memos[0],
         }
     print(json.dumps(out))
 

@@ -14,7 +14,9 @@ stdout is one JSON document; each config's result also goes to stderr as it is m
 A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
 gevent workers (`storefront serve`'s default worker class). Each
 visitor keeps one country and device; `page_cache_hits` is the share of personalized
-responses served whole from the page cache (their Server-Timing says `page-hit`).
+responses served whole from the page cache (their Server-Timing says `page-hit`),
+`page_memo_hits` the share served from a worker's memo of stateless visitors' pages
+(`page-memo`, storefront/page_memo.py).
 """
 
 from __future__ import annotations
@@ -60,16 +62,23 @@ end
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
 hits = 0
+memos = 0
 response = function(status, headers, body)
   local timing = headers["Server-Timing"]
-  if timing and string.find(timing, "page-hit", 1, true) then hits = hits + 1 end
+  if timing then
+    if string.find(timing, "page-hit", 1, true) then hits = hits + 1
+    elseif string.find(timing, "page-memo", 1, true) then memos = memos + 1 end
+  end
 end
 done = function(summary, latency, requests)
   local e = summary.errors
-  local all_hits = 0
-  for _, t in ipairs(threads) do all_hits = all_hits + t:get("hits") end
+  local all_hits, all_memos = 0, 0
+  for _, t in ipairs(threads) do
+    all_hits = all_hits + t:get("hits")
+    all_memos = all_memos + t:get("memos")
+  end
   io.write(string.format("RESULT %d %d %d %d %d %.0f %.0f %f\n", summary.requests,
-    e.connect + e.read + e.write + e.timeout, e.status, all_hits, 0, latency:percentile(50),
+    e.connect + e.read + e.write + e.timeout, e.status, all_hits, all_memos, latency:percentile(50),
     latency:percentile(99), summary.duration / 1e6))
 end
 """
@@ -140,10 +149,11 @@ def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
         check=True,
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
-    req, sock, status, hits, _, p50, p99, dur = map(float, line.split()[1:])
+    req, sock, status, hits, memos, p50, p99, dur = map(float, line.split()[1:])
     return {
         "requests": int(req),
         "page_cache_hits": round(hits / req, 3) if req else 0.0,
+        "page_memo_hits": round(memos / req, 3) if req else 0.0,
         "rps": round(req / dur, 1),
         "socket_errors": int(sock),
         "non_2xx_3xx": int(status),
@@ -271,6 +281,9 @@ def main() -> None:
                     "rps_per_round": [
                         [r[0]["rps"], r[1]["rps"], r[2]["rps"]] for r in rounds
                     ],  # personalized, static render, ready string
+                    "hit_shares_per_round": [
+                        [r[0]["page_cache_hits"], r[0]["page_memo_hits"]] for r in rounds
+                    ],  # page-hit, page-memo
                 }
             )
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)  # progress; stdout: one doc

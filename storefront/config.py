@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     fragment_ttl: Seconds = 600  # seconds a rendered fragment lives in Redis
     # seconds a visitor's whole page is kept (page_cache.py); 0: off
     page_cache_ttl: Annotated[int, Field(ge=0)] = 300
+    # pages of visitors with no state of their own, kept in each worker's memory and shared by
+    # every such visitor in the same context (page_memo.py): at most this many (0: off) ...
+    page_memo_entries: Annotated[int, Field(ge=0)] = 512
+    # ... and at most this many bytes in all (least recently used out first)
+    page_memo_bytes: Annotated[int, Field(ge=0)] = 32 * 1024 * 1024
     session_ttl: Seconds = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
     trending_days: Count = 30  # window of the trained "recent" popularity list
     # the live window of "trending near you" (storefront/trending.py): days of events kept per

@@ -12,7 +12,7 @@ import time
 
 from flask import Response, current_app, g, make_response, render_template
 
-from storefront import metrics, page_cache
+from storefront import metrics, page_cache, page_memo
 from storefront.core.compose import Composed, Timings
 from storefront.core.compose import compose as compose_slots
 from storefront.core.plan import PagePlan, make_plan, page_facts
@@ -108,8 +108,12 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
     timings.add("render", t)
     response = make_response(html)
     page_cache.finish(response, snap.model_version, p.rules_version)
-    page_key, page_stamp = g.get("page_key"), g.get("page_stamp")
-    if page_key and page_stamp:  # kept for this visitor until anything it depends on changes
+    page_key, page_stamp, memo = g.get("page_key"), g.get("page_stamp"), g.get("page_memo")
+    if memo and page_stamp:
+        # a page of no visitor's own, shared in this worker (page_memo.py): no copy for this
+        # visitor in Redis (the worker's memo serves their next one); the fragments as ever
+        page_memo.keep(memo, page_stamp, response)
+    if page_key and page_stamp and not memo:  # kept for this visitor until anything changes
         ttl = current_app.config["SETTINGS"].page_cache_ttl
         page_cache.store(
             get_cache(), page_key, page_stamp, response, ttl, fragments.pending, fragments.ttl

@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from storefront.core import strategies
+from storefront.traits import Traits
 
 if TYPE_CHECKING:
     from storefront.context import Consent, Context
@@ -70,8 +71,12 @@ PAGE: dict[str, Callable[[Any], str]] = {
     "live": lambda c: str(c.live_epoch),
     "hour": lambda c: _hour(c.time.local),
     "timezone": lambda c: c.time.timezone or "",
+    # the hemisphere's season: a GeoIP latitude may flip it where country, region and city do
+    # not (a country-level record), so a page shared by place (page_memo.py) never needs the IP
+    "season": lambda c: c.time.season,
 }
-SHARED = ("traits", "arms")  # what every slot depends on beyond its strategy's scope
+SHARED = ("traits", "arms")
+_NO_TRAITS = Traits()  # what every slot depends on beyond its strategy's scope
 
 
 def key(*parts: object) -> str:
@@ -133,15 +138,46 @@ def page_stamp(ctx: Context, model_version: str, rules_version: str) -> str:
     return "|".join((*parts[:4], model_version, rules_version, *parts[4:]))
 
 
+def stateless(ctx: Context, pinned: bool = False) -> bool:
+    """Whether nothing of the visitor's own shapes their page: not signed in, nothing viewed,
+    in the basket or bought, the session version a fresh visitor has, no exposure ledger (known
+    to be empty: a new visitor's, or read with the session), no traits, preferences or segment,
+    and no QA pin (`pinned`, or a pinned seed: pins have their own determinism). Such a page
+    depends only on the request's context (the page stamp and the request's shaping parts), so
+    visitors in the same context may share it (storefront/page_memo.py) and its discovery
+    choice is seeded without the visitor (discovery_seed)."""
+    s = ctx.session
+    return (
+        not pinned
+        and ctx.seed is None
+        and s.available
+        and not s.retired
+        and s.version == 0
+        and s.customer_id is None
+        and not s.views
+        and not s.cart
+        and not s.bought
+        and not s.traits_raw
+        and not s.prefs
+        and ctx.segment is None
+        and ctx.traits == _NO_TRAITS
+        and (ctx.new_visitor or (s.exposures is not None and not len(s.exposures)))
+    )
+
+
 def discovery_seed(ctx: Context) -> tuple[str, ...]:
     """What a page's discovery choice is seeded with: what the page depends on. Under a QA
     snapshot (ctx.seed) that is the pinned seed and the shopper's history, never the visitor
-    id, so personas with identical history get identical pages; otherwise the visitor, their
-    session version and the day (the choice changes with a click or a new day)."""
+    id, so personas with identical history get identical pages; for a visitor with no state of
+    their own (stateless) the day alone, so that their page is every such visitor's in that
+    context; otherwise the visitor, their session version and the day (the choice changes with
+    a click or a new day)."""
     if ctx.seed:
         s = ctx.session
         history = json.dumps(
             [ctx.customer_id or "", list(s.views), sorted(s.cart.items())], default=str
         )
         return ("qa", ctx.seed, hashlib.blake2b(history.encode(), digest_size=8).hexdigest())
+    if stateless(ctx):  # nothing of the visitor's on the page: neither in its seed
+        return ("shared", str(ctx.session.version), ctx.time.local.date().isoformat())
     return (ctx.visitor_id, str(ctx.session.version), ctx.time.local.date().isoformat())

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import DataRequired, NumberRange, Regexp
 
-from storefront import orders, page_cache
+from storefront import orders, page_cache, page_memo
 from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
 from storefront.events import Event, record
@@ -82,7 +82,7 @@ def _context() -> None:
         context = store.context = read(switch_visitor(), True, None)
     timings.add("context", t)
     if page_key is None:
-        return None
+        return _memo(store, req, app, context, None)
     t = time.perf_counter()
     page_stamp = store.page_stamp = _stamp(store, req, context)  # compose keeps it
     cached = context.session.cached_page
@@ -91,7 +91,22 @@ def _context() -> None:
         if hit is not None:  # nothing changed since this page was built: no view, no render
             timings.add("page-hit", t)
             return hit
-    return None
+    return _memo(store, req, app, context, page_stamp)
+
+
+def _memo(store, req, app, context, page_stamp: str | None):
+    """A visitor with no state of their own gets the page built for their context, once per
+    worker (page_memo.py); compose keeps it under `page_memo` when it builds it."""
+    t = time.perf_counter()
+    if page_stamp is None and store.page_key is None:  # cookie-less: not stamped for the cache
+        page_stamp = store.page_stamp = _stamp(store, req, context)
+    key = store.page_memo = page_memo.memo_key(context, page_stamp, store.pin is not None, req, app)
+    if key is None:
+        return None
+    hit = page_memo.serve(context, key, page_stamp, app)
+    if hit is not None:
+        store.timings.add("page-memo", t)
+    return hit
 
 
 def _stamp(store, req, context) -> str | None:

@@ -62,7 +62,9 @@ def app_for(shop_env, **overrides):
     return application
 
 
-def test_redis_stopped_mid_traffic_then_back(shop_env, tmp_path):
+def test_redis_stopped_mid_traffic_then_back(shop_env, tmp_path, monkeypatch):
+    # the same visitor's pages from Redis again, not from the worker's memo of stateless pages
+    monkeypatch.setenv("STOREFRONT_PAGE_MEMO_ENTRIES", "0")
     sock = tmp_path / "redis.sock"
     server = start_redis(sock)
     app = app_for(shop_env, redis_url=f"unix://{sock}")

@@ -43,6 +43,9 @@ def total(text_format: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_pages_fragments_and_events(client, app):
+    from storefront import page_memo
+
+    page_memo.memo_of(app).entries = 0  # the per-visitor page cache's counts (no shared pages)
     pid = next(iter(app.extensions["models"].get().catalog.products))
     before = client.get("/metrics").get_data(as_text=True)
     first = client.get("/")  # a new visitor: composed, fragments stored

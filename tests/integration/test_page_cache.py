@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from storefront import create_app
 from tests.helpers import slots
 from tests.integration.rules_support import clean_rules, publish  # noqa: F401 - fixture
+
+
+@pytest.fixture(autouse=True)
+def _per_visitor_pages(monkeypatch):
+    """These tests follow the per-visitor page cache with visitors who have no state of their
+    own, whose pages the worker's memo would serve instead (page_memo.py,
+    tests/integration/test_stateless_pages.py): the memo is off here."""
+    monkeypatch.setenv("STOREFRONT_PAGE_MEMO_ENTRIES", "0")
+
 
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

@@ -18,6 +18,15 @@ import pytest
 
 from tests.helpers import shop_app, slots
 
+
+@pytest.fixture(autouse=True)
+def _per_visitor_pages(monkeypatch):
+    """These tests follow the per-visitor page cache with visitors who have no state of their
+    own, whose pages the worker's memo would serve instead (page_memo.py,
+    tests/integration/test_stateless_pages.py): the memo is off here."""
+    monkeypatch.setenv("STOREFRONT_PAGE_MEMO_ENTRIES", "0")
+
+
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 Trip = dict[str, list[str]]
 

@@ -1,0 +1,196 @@
+"""Pages of visitors with no state of their own, built once per worker and context.
+
+Most landing visitors have nothing of their own that shapes a page (core/dependencies.py
+`stateless`: no views, basket, purchases, sign-in, exposure ledger, traits or preferences, no
+QA pin): their page depends only on the request's context. This keeps such pages in the
+worker, by a key made of the page stamp (core/dependencies.py: everything a page depends on
+beyond its request) and the request parts page_cache.page_key hashes, less the visitor's own:
+
+- the session cookie is left out: the one thing it shapes, the basket form's CSRF token, is
+  cut out of the kept page and the requesting visitor's own token put in on every hit;
+- the client address is left out: the page sees it only through the location it gives (the
+  stamp's country, region, city, source, time zone and season), so visitors from one place share.
+
+A hit is served as a warm page is (page_cache.serve: the clock refreshed on the way out, the
+same headers), with `page-memo` in Server-Timing. The memo is per app, in the worker's memory,
+bounded by entries and bytes (STOREFRONT_PAGE_MEMO_ENTRIES, STOREFRONT_PAGE_MEMO_BYTES; least
+recently used out first); a new model, rules or catalog version, hour or arm is a new key, and
+old entries age out. Nothing is shared between workers: a worker fills its own (a forked worker
+starts with what its parent had, which serves no pages: empty).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+
+from flask import Response, current_app, request, session
+from flask_wtf.csrf import generate_csrf
+
+from storefront import page_cache
+from storefront.core.dependencies import stateless
+from storefront.core.lookup import environ_name, lookup
+
+_MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
+TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
+_lock = threading.Lock()
+
+
+class PageMemo:
+    """Kept pages by key, least recently used first out, within `entries` and `max_bytes`.
+    Reads take no lock (a dict read is atomic); writes and the recency move take one."""
+
+    def __init__(self, entries: int, max_bytes: int):
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._pages: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
+        self.tokens: dict[str, str] = {}  # CSRF token by session cookie (_token)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: str) -> tuple[bytes, ...] | None:
+        pieces = self._pages.get(key)
+        if pieces is not None:
+            with self._lock:
+                if key in self._pages:
+                    self._pages.move_to_end(key)
+        return pieces
+
+    def put(self, key: str, pieces: tuple[bytes, ...]) -> None:
+        size = sum(map(len, pieces))
+        if size > self.max_bytes or self.entries <= 0:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self.size -= sum(map(len, old))
+            self._pages[key] = pieces
+            self.size += size
+            while len(self._pages) > self.entries or self.size > self.max_bytes:
+                _, gone = self._pages.popitem(last=False)
+                self.size -= sum(map(len, gone))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pages.clear()
+            self.size = 0
+
+
+def memo_of(app) -> PageMemo:
+    memo = app.extensions.get(_MEMO)
+    if memo is None:
+        settings = app.config["SETTINGS"]
+        with _lock:
+            memo = app.extensions.setdefault(
+                _MEMO, PageMemo(settings.page_memo_entries, settings.page_memo_bytes)
+            )
+    return memo
+
+
+@lru_cache(maxsize=8)
+def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """WSGI environ names of the headers that shape a page (page_cache.SHAPING_HEADERS and
+    the configured country headers) but X-Forwarded-For: a client address shapes the page
+    through the stamp's location alone; and as many "" (their defaults)."""
+    headers = (h for h in (*page_cache.SHAPING_HEADERS, *geo_headers) if h != "X-Forwarded-For")
+    names = tuple(dict.fromkeys(environ_name(h) for h in headers))
+    return names, ("",) * len(names)
+
+
+def shareable(ctx, page: str, pinned: bool, app=None) -> bool:
+    """Whether this request's page may come from, or go into, the memo: the visitor has no
+    state (core/dependencies.py `stateless`) and no targeted experiment of this page holds an
+    arm of theirs (a page that applies one notes the visitor's exposure, exposures.py: a
+    memo page would skip the note, so such pages are built)."""
+    if not stateless(ctx, pinned):
+        return False
+    running = (app or current_app).extensions["experiments"].get()
+    arms = ctx.experiments
+    return not any(e.page == page and e.targeted and arms.arm(e.id) is not None for e in running)
+
+
+def memo_key(ctx, page_stamp: str | None, pinned: bool, req=None, app=None) -> str | None:
+    """This request's memo key, or None when its page is not shared: not a cacheable page, the
+    memo (no entries: STOREFRONT_PAGE_MEMO_ENTRIES=0) or the page cache switched off, no stamp
+    (a pin naming a missing version), or a visitor with state of their own (shareable).
+    `req` and `app`: the request and app, when the caller holds them (no proxy lookups)."""
+    req = req or request._get_current_object()
+    app = app or current_app._get_current_object()
+    settings = app.config["SETTINGS"]
+    endpoint = req.endpoint
+    if (
+        page_stamp is None
+        or req.method != "GET"
+        or endpoint not in page_cache.CACHEABLE
+        or settings.page_cache_ttl <= 0
+        or memo_of(app).entries <= 0
+        or not shareable(ctx, endpoint.removeprefix("shop."), pinned, app)
+    ):
+        return None
+    names, blanks = _shaping(settings.geo_headers)
+    raw = "\0".join(
+        (
+            page_stamp,
+            req.script_root,  # the page's links
+            f"{req.path}?{req.query_string.decode()}",
+            req.host,
+            *map(req.environ.get, names, blanks),
+        )
+    ).encode("utf-8", "replace")
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+def serve(ctx, key: str, page_stamp: str, app=None) -> Response | None:
+    """The kept page for `key` as this visitor's response (their own CSRF token in it, the
+    clock refreshed), or None when there is none."""
+    pieces = memo_of(app or current_app._get_current_object()).get(key)
+    if pieces is None:
+        return None
+    cached = pieces[0] if len(pieces) == 1 else _token().encode().join(pieces)
+    return page_cache.serve(ctx, cached, page_stamp)
+
+
+def _token() -> str:
+    """This visitor's CSRF token: flask-wtf's (generate_csrf: its secret kept in their Flask
+    session, as a built page's csrf_token() does, so the response sets the same cookie). A
+    token never expires here (WTF_CSRF_TIME_LIMIT None) and stands for the secret in the
+    session cookie, so the one made for a cookie is kept by the cookie as sent (bounded), as a
+    warm page keeps the one it was built with: no session decoded, no token signed again."""
+    app = current_app._get_current_object()
+    config = app.config
+    raw = lookup(request.cookies, config["SESSION_COOKIE_NAME"])
+    if raw is None or config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()
+    tokens = memo_of(app).tokens
+    token = tokens.get(raw)
+    if token is None:
+        token = generate_csrf()
+        if not session.modified:  # the secret was in the cookie: the token is the cookie's
+            with _lock:
+                tokens[raw] = token
+                while len(tokens) > TOKENS_MAX:
+                    del tokens[next(iter(tokens))]
+    return token
+
+
+def keep(key: str, page_stamp: str, response: Response) -> None:
+    """Keep the page just built under `key`, as page_cache.store's value (stamp, model and
+    rules versions, the page), cut where the visitor's CSRF token stands."""
+    head = (page_stamp, response.headers["X-Model-Version"], response.headers["X-Rules-Version"])
+    value = b"".join((page_cache.SEP.join((*head, "")).encode(), response.get_data()))
+    memo_of(current_app._get_current_object()).put(key, _without_token(value))
+
+
+def _without_token(value: bytes) -> tuple[bytes, ...]:
+    """The page in pieces around this request's CSRF token, if the page holds one: a page
+    that rendered csrf_token() left its secret in the Flask session (without it there, no
+    token can be in the page, and none is made here: that would set a cookie)."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if name not in session:
+        return (value,)
+    return tuple(value.split(generate_csrf().encode()))

@@ -1,0 +1,279 @@
+"""Pages of visitors with no state of their own, built once per worker and context
+(storefront/page_memo.py), on both test stores: a memo page is the visitor's fresh build byte
+for byte (their own CSRF token, the clock), visitors in one context share one build and
+different contexts never do, and a visitor with any state of their own never gets one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import delete
+
+from storefront import db, page_memo
+from storefront.experiments import store as experiments
+from storefront.redis_client import EXPOSURE, visitor_keys
+from storefront.visitor import read_visitor_id
+from tests.helpers import slots
+from tests.integration.rules_support import clean_rules, publish  # noqa: F401 - fixture
+
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+TOKEN = re.compile(r'(name="csrf_token" type="hidden" value=")([^"]+)(")')
+CLOCK = re.compile(r"<!--clock-->.*?<!--/clock-->")
+
+
+def memo(response) -> bool:
+    return "page-memo" in response.headers.get("Server-Timing", "")
+
+
+def warm(response) -> bool:
+    timing = response.headers.get("Server-Timing", "")
+    return "page-memo" in timing or "page-hit" in timing
+
+
+def normalised(response) -> str:
+    return CLOCK.sub("", TOKEN.sub(r"\1TOKEN\3", response.get_data(as_text=True)))
+
+
+def token_of(response) -> str | None:
+    m = TOKEN.search(response.get_data(as_text=True))
+    return m.group(2) if m else None
+
+
+def visitor(app):
+    """A visitor with a cookie and nothing else (the basket page shapes no state)."""
+    c = app.test_client()
+    assert c.get("/cart").status_code == 200
+    return c
+
+
+def visitor_id(app, client) -> str:
+    with app.app_context():
+        return read_visitor_id(client.get_cookie("sid").value)
+
+
+def headers(country="GB", ua=DESKTOP, **more) -> dict:
+    return {"CF-IPCountry": country, "User-Agent": ua, **more}
+
+
+def paths(app) -> list[str]:
+    catalog = app.extensions["models"].get().catalog
+    product = next(iter(catalog.products.values()))
+    category = next(iter(catalog.by_category))
+    word = re.findall(r"[A-Za-z]{4,}", product.title)[0].lower()
+    return ["/", f"/c/{category}", f"/p/{product.id}", f"/search?q={word}"]
+
+
+@pytest.fixture
+def shop(either_store):
+    page_memo.memo_of(either_store).clear()
+    return either_store
+
+
+def test_a_memo_page_is_the_visitors_fresh_build(shop):
+    for path in paths(shop):
+        for country in ("GB", "DE"):
+            for ua in (DESKTOP, PHONE):
+                h = headers(country, ua)
+                first = visitor(shop).get(path, headers=h)
+                assert first.status_code == 200 and not warm(first), path
+                b = visitor(shop)
+                shared = b.get(path, headers=h)
+                assert memo(shared), (path, country, ua)
+                page_memo.memo_of(shop).clear()
+                fresh = b.get(path, headers=h)  # the same visitor, built for them
+                assert not warm(fresh)
+                assert normalised(shared) == normalised(fresh), (path, country, ua)
+                for name in ("X-Model-Version", "X-Rules-Version", "Cache-Control", "Vary"):
+                    assert shared.headers[name] == fresh.headers[name]
+                if "/p/" in path:  # the basket form's token: theirs, each time
+                    assert token_of(shared) and token_of(shared) != token_of(first)
+                    # the same cookies as a build sets: the Flask session holding the secret
+                    assert {c.split("=")[0] for c in shared.headers.getlist("Set-Cookie")} == {
+                        c.split("=")[0] for c in first.headers.getlist("Set-Cookie")
+                    }
+                else:
+                    assert token_of(shared) is None
+
+
+def test_the_token_in_a_memo_page_is_the_visitors_own_and_adds_to_the_basket(shop_env):
+    from tests.helpers import shop_app
+
+    for app in shop_app(shop_env["home"], shop_env["database_url"], shop_env["redis_url"]):
+        app.config["WTF_CSRF_ENABLED"] = True
+        pid = next(iter(app.extensions["models"].get().catalog.products))
+        a, b = visitor(app), visitor(app)
+        built = a.get(f"/p/{pid}", headers=headers())
+        shared = b.get(f"/p/{pid}", headers=headers())
+        assert not warm(built) and memo(shared)
+        again = b.get(f"/p/{pid}", headers=headers())  # the token kept for b's cookie
+        assert memo(again) and "Set-Cookie" not in again.headers
+        mine, theirs = token_of(again), token_of(built)
+        # a's token is not b's: b's page carries b's own
+        assert b.post("/cart", data={"product_id": pid, "csrf_token": theirs}).status_code == 400
+        r = b.post("/cart", data={"product_id": pid, "quantity": 2, "csrf_token": mine})
+        assert r.status_code == 303
+        assert "Basket (2)" in b.get("/cart").get_data(as_text=True)
+        after = b.get(f"/p/{pid}", headers=headers())  # b has a basket now: their own page
+        assert not memo(after) and "Basket (2)" in after.get_data(as_text=True)
+
+
+def test_one_build_per_context_and_none_shared_across_contexts(shop, clean_rules):  # noqa: F811
+    def shared(h: dict, path: str = "/") -> bool:
+        """A new visitor builds the page; the next in the same context is served it."""
+        first = visitor(shop).get(path, headers=h)
+        second = visitor(shop).get(path, headers=h)
+        assert not warm(first) and memo(second), h
+        return True
+
+    base = headers()
+    assert shared(base)
+    before = len(page_memo.memo_of(shop))
+    for h in (
+        headers(country="DE"),
+        headers(ua=PHONE),
+        headers(**{"Sec-GPC": "1"}),  # consent
+        headers(**{"X-QA-Time": "2011-12-05T19:30"}),  # another hour
+        headers(**{"X-QA-Time": "2011-12-05T20:30"}),
+    ):
+        assert shared(h)
+    assert len(page_memo.memo_of(shop)) == before + 5
+    # a cookie-less request is served the context's page (and leaves nothing in Redis)
+    assert memo(shop.test_client().get("/", headers=base))
+    # a publish: another rules version, another entry
+    rule = {"name": "Hide trending", "when": {"page": "home"}, "then": {"remove": ["trending"]}}
+    publish(shop, [rule])
+    assert shared(base)
+
+
+def test_other_model_version_or_arms_another_key(shop):
+    from storefront.core.dependencies import page_stamp
+
+    with shop.test_request_context("/", headers=headers()):
+        from flask import g
+
+        from storefront.shop.views import _context
+
+        g._get_current_object().__dict__.pop("visitor_id", None)
+        _context()
+        ctx = g.context
+        assert page_memo.shareable(ctx, "home", False)
+        keys = {
+            page_memo.memo_key(ctx, page_stamp(ctx, m, r), False)
+            for m, r in (("m1", "r1"), ("m2", "r1"), ("m1", "r2"))
+        }
+        assert len(keys) == 3 and None not in keys
+        from dataclasses import replace
+
+        from storefront.core.context import Assignment
+
+        armed = replace(ctx, experiments=Assignment(False, (("e", "a"),)))
+        other = replace(ctx, experiments=Assignment(False, (("e", "b"),)))
+        assert page_memo.memo_key(armed, page_stamp(armed, "m1", "r1"), False) != (
+            page_memo.memo_key(other, page_stamp(other, "m1", "r1"), False)
+        )
+        assert page_memo.memo_key(ctx, page_stamp(ctx, "m1", "r1"), True) is None  # a QA pin
+
+
+def test_a_visitor_with_any_state_never_gets_a_memo_page(shop):
+    from storefront.qa_snapshot import Pin, make_token
+
+    h = headers()
+    visitor(shop).get("/", headers=h)
+    assert memo(visitor(shop).get("/", headers=h))  # the context's page is there
+    catalog = shop.extensions["models"].get().catalog
+    pid = next(iter(catalog.products))
+    category = next(iter(catalog.by_category))
+
+    def view(c):
+        event = {"id": f"memo-view-{id(c)}", "type": "view", "product_id": pid}
+        assert c.post("/events", json={"events": [event | {"ts": 1733400000000}]}).status_code
+        return c
+
+    def ledger(c):
+        r = shop.extensions["redis"]
+        k = visitor_keys(visitor_id(shop, c), (EXPOSURE,))[0]
+        r.hset(k, mapping={pid: "3"})
+        r.expire(k, 600)  # every key has a TTL (test_pages scans the shared Redis for it)
+        return c
+
+    states = {
+        "view": view,
+        "cart": lambda c: c.post("/cart", data={"product_id": pid, "quantity": 1}),
+        "signed in": lambda c: c.post(
+            "/account", data={"customer_id": shop.extensions["models"].get().model.user_ids[1]}
+        ),
+        "ledger": ledger,
+        "muted": lambda c: c.post("/me", data={"action": "mute", "value": category}),
+    }
+    for name, give in states.items():
+        c = visitor(shop)
+        give(c)
+        page = c.get("/", headers=h)
+        assert page.status_code == 200 and not memo(page), name
+        assert not memo(c.get("/", headers=h)), name
+    from datetime import UTC, datetime
+
+    pin = Pin(datetime(2011, 12, 5, 10, 0, tzinfo=UTC), seed="")  # a clock alone: a pin still
+    pinned = make_token(shop.config["SECRET_KEY"], pin)
+    qa = visitor(shop)
+    assert not memo(qa.get("/", headers=h | {"X-Storefront-Snapshot": pinned}))
+    assert not memo(qa.get("/", headers=h | {"X-Storefront-Snapshot": pinned}))
+    # a stateless visitor's next page after their first view is their own
+    c = visitor(shop)
+    assert memo(c.get("/", headers=h))
+    view(c)
+    after = c.get("/", headers=h)
+    assert not memo(after) and "because-you-viewed" in slots(after.get_data(as_text=True))
+
+
+def test_no_per_visitor_copy_for_a_stateless_page_but_its_fragments(shop):
+    r = shop.extensions["cache"]
+    c = visitor(shop)
+    c.get("/c/" + next(iter(shop.extensions["models"].get().catalog.by_category)))
+    tag = "{v:" + visitor_id(shop, c) + "}"
+
+    def copies() -> list:
+        return [k for k in r.scan_iter("sf:page:*") if tag in k]
+
+    assert not copies() and list(r.scan_iter("sf:frag:*"))
+    pid = next(iter(shop.extensions["models"].get().catalog.products))
+    event = {"id": "memo-copy-view", "type": "view", "product_id": pid, "ts": 1733400000000}
+    c.post("/events", json={"events": [event]})
+    c.get("/")  # a page of their own now: kept for them, as ever
+    assert copies()
+
+
+def test_a_targeted_experiment_on_the_page_is_never_served_from_the_memo(shop):
+    engine = shop.extensions["db"]
+    with engine.begin() as conn:
+        conn.execute(delete(db.experiments))
+    spec = experiments.ExperimentSpec(
+        id="memo-phones",
+        name="Trending for phones",
+        kind="strategy",
+        page="home",
+        slot="for-you",
+        metric="ctr",
+        conditions={"device": "mobile"},
+        # every visitor in one arm (arms are in the page stamp: two arms, two pages)
+        arms=[
+            {"name": "control", "share": 0.000001, "value": "for_you"},
+            {"name": "trending", "share": 0.999999, "value": "trending_near_you"},
+        ],
+    )
+    exp = experiments.start(engine, experiments.create(engine, spec).id)
+    try:
+        shop.extensions["experiments"].holder.versioned.reload(force=True)
+        h = headers(ua=PHONE)
+        for _ in range(3):
+            assert not memo(visitor(shop).get("/", headers=h))
+        # another page, not targeted: shared as ever
+        path = paths(shop)[1]
+        visitor(shop).get(path, headers=h)
+        assert memo(visitor(shop).get(path, headers=h))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(db.experiments).where(db.experiments.c.id == exp.id))
+        shop.extensions["experiments"].holder.versioned.reload(force=True)

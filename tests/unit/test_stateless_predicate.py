@@ -1,0 +1,106 @@
+"""Who has no state of their own (core/dependencies.py `stateless`), and the bounds of the
+worker's memo of their pages (page_memo.PageMemo)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from storefront.core import dependencies
+from storefront.core.context import Assignment
+from storefront.page_memo import PageMemo
+from storefront.session import PackedLedger, SessionState
+from storefront.traits import Traits, infer
+from tests.unit.test_fragment_keys import ctx
+
+VISITOR = "s" * 22
+
+
+def fresh(new: bool = False, **session):
+    """A visitor with nothing of their own: a cookie and an empty ledger read with the
+    session, or (new) the first, cookie-less page."""
+    session.setdefault("exposures", None if new else PackedLedger(""))
+    state = SessionState(VISITOR, **session)
+    return replace(ctx(visitor=VISITOR), session=state, new_visitor=new)
+
+
+def test_a_fresh_visitor_is_stateless_with_a_cookie_or_without():
+    assert dependencies.stateless(fresh())
+    assert dependencies.stateless(fresh(new=True))
+    assert infer({}, {}) == Traits()  # what an empty session's traits read as
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {"views": ("A1",)},
+        {"cart": {"A1": 1}},
+        {"bought": ("A1",)},
+        {"customer_id": "12345"},
+        {"version": 1},  # a click since, even if nothing of it is left
+        {"traits_raw": {"c:x": "1"}},
+        {"prefs": {"mute:x": "1"}},
+        {"available": False},  # the store could not be read: not known to be empty
+        {"retired": True},
+    ],
+)
+def test_any_state_of_the_visitors_own_is_not_stateless(session):
+    assert not dependencies.stateless(fresh(**session))
+
+
+def test_an_exposure_ledger_or_an_unread_one_is_not_stateless():
+    assert not dependencies.stateless(fresh(exposures=PackedLedger("A1\x1f3")))
+    unread = replace(fresh(), session=SessionState(VISITOR, exposures=None))
+    assert not dependencies.stateless(unread)  # a returning visitor's ledger left unread
+
+
+def test_traits_a_segment_a_seed_or_a_pin_are_not_stateless():
+    assert not dependencies.stateless(replace(fresh(), traits=Traits(muted=("x",))))
+    assert not dependencies.stateless(replace(fresh(), segment=object()))
+    assert not dependencies.stateless(replace(fresh(), seed="qa"))
+    assert not dependencies.stateless(fresh(), pinned=True)
+    # arms are in the page stamp, not state: two arms are two pages, both shareable
+    assert dependencies.stateless(replace(fresh(), experiments=Assignment(False, (("e", "a"),))))
+
+
+def test_a_stateless_pages_discovery_seed_leaves_the_visitor_out():
+    a, b = fresh(), replace(fresh(), visitor_id="t" * 22)
+    assert dependencies.discovery_seed(a) == dependencies.discovery_seed(b)
+    assert VISITOR not in dependencies.discovery_seed(a)
+    viewed = fresh(views=("A1",))
+    assert dependencies.discovery_seed(viewed)[0] == VISITOR
+
+
+def test_the_stamp_holds_the_season_a_geoip_latitude_may_flip():
+    from datetime import UTC, datetime
+
+    from storefront.signals.clock import local_time
+
+    when = datetime(2011, 12, 5, 9, 0, tzinfo=UTC)
+    # one country, one zone, one hour: only the latitude (a GeoIP record's) tells them apart
+    north = replace(ctx(), time=local_time(when, "BR", "America/Sao_Paulo", "UTC", 2.8))
+    south = replace(ctx(), time=local_time(when, "BR", "America/Sao_Paulo", "UTC", -23.5))
+    assert north.time.season != south.time.season
+    assert dependencies.page_stamp(north, "m", "r") != dependencies.page_stamp(south, "m", "r")
+
+
+def test_the_memo_keeps_the_newest_within_its_entries_and_bytes():
+    memo = PageMemo(entries=3, max_bytes=100)
+    for k in "abcd":
+        memo.put(k, (b"x" * 10,))
+    assert len(memo) == 3 and memo.get("a") is None and memo.size == 30
+    memo.get("b")  # used: the least recently used goes first
+    memo.put("e", (b"y" * 10,))
+    assert memo.get("c") is None and memo.get("b") is not None
+    memo.put("big", (b"z" * 60, b"z" * 20))  # 80 bytes: the others make room
+    assert memo.size <= 100 and memo.get("big") == (b"z" * 60, b"z" * 20)
+    memo.put("huge", (b"h" * 101,))  # over the whole budget: never kept
+    assert memo.get("huge") is None and memo.size <= 100
+    memo.put("big", (b"q",))  # a key kept again counts once
+    assert memo.size == sum(len(p) for k in list(memo._pages) for p in memo._pages[k])
+    off = PageMemo(entries=0, max_bytes=100)
+    off.put("a", (b"x",))
+    assert len(off) == 0
+    memo.clear()
+    assert len(memo) == 0 and memo.size == 0
