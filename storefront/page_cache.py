@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache, partial
 
 import redis
-from flask import Response, current_app, g, make_response, request
+from flask import Response, current_app, g, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
@@ -140,9 +140,41 @@ def serve(ctx, cached: bytes, this_stamp: str) -> Response | None:
     if start >= 0 and end > start:
         start += len(_CLOCK_OPEN)
         html = b"".join((html[:start], clock_text(ctx).encode(), html[end:]))
-    response = make_response(html)
+    # the app's make_response makes the same of bytes: response_class(html)
+    response = _served(current_app.response_class)(html)
     finish(response, x_model.decode(), x_rules.decode())
     return response
+
+
+# header names that werkzeug's get_wsgi_headers rewrites (joined with the request's URL)
+_REWRITTEN = frozenset(("location", "content-location"))
+
+
+@lru_cache(maxsize=4)
+def _served(base: type[Response]) -> type[Response]:
+    """The app's response class for a page served from the cache, whose headers go out as they
+    stand: werkzeug's get_wsgi_headers copies every header (one Headers.add and its newline
+    check each: a warm page has 13) only to rewrite a Location or Content-Location, drop the
+    Content-Length of a 1xx, 204 or 304, or count a body that has none. A page from the cache
+    needs none of these (a hook that adds a Location, or a status that drops the length, gets
+    werkzeug's own way), so its headers, each checked as it was set, are the WSGI headers."""
+
+    class Served(base):  # type: ignore[valid-type, misc]
+        def get_wsgi_headers(self, environ):
+            headers = self.headers
+            status = self.status_code
+            names = {k.lower() for k, _ in headers}
+            if (
+                200 <= status < 300
+                and status != 204
+                and "content-length" in names
+                and names.isdisjoint(_REWRITTEN)
+            ):
+                return headers
+            return super().get_wsgi_headers(environ)
+
+    Served.__name__ = Served.__qualname__ = f"Served{base.__name__}"
+    return Served
 
 
 def finish(response: Response, model_version: str, rules_version: str) -> None:
