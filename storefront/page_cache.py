@@ -147,7 +147,11 @@ def serve(ctx, cached: bytes, this_stamp: str) -> Response | None:
         html = cached[body:]
     # the app's make_response makes the same of bytes: response_class(html)
     response = _served(current_app.response_class)(html)
-    finish(response, x_model.decode(), x_rules.decode())
+    # a new response holds Content-Type and Content-Length only: each of finish()'s headers is
+    # added, as its assignment would add an absent one, without looking for it first
+    add = response.headers.add
+    for name, value in personal_headers(x_model.decode(), x_rules.decode()):
+        add(name, value)
     return response
 
 
@@ -182,12 +186,21 @@ def _served(base: type[Response]) -> type[Response]:
     return Served
 
 
+def personal_headers(model_version: str, rules_version: str) -> tuple[tuple[str, str], ...]:
+    """The headers every personal page carries, built or cached, in order."""
+    return (
+        ("X-Model-Version", model_version),
+        ("X-Rules-Version", rules_version),
+        ("Cache-Control", "private, no-store"),
+        ("Vary", "Cookie, User-Agent"),
+    )
+
+
 def finish(response: Response, model_version: str, rules_version: str) -> None:
-    """The headers every personal page carries, built or cached."""
-    response.headers["X-Model-Version"] = model_version
-    response.headers["X-Rules-Version"] = rules_version
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = "Cookie, User-Agent"
+    """Set the personal headers on a page's response (each replaces one the view set)."""
+    headers = response.headers
+    for name, value in personal_headers(model_version, rules_version):
+        headers[name] = value
 
 
 def store(

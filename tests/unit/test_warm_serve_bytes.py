@@ -19,7 +19,8 @@ STAMP = "1|c|GB/None/None/cdn|m1"
 
 
 def old_serve(ctx, cached: bytes, this_stamp: str):
-    """serve as it was (7ecb254): split, slices each side of the clock, make_response."""
+    """serve as it was (7ecb254): split, slices each side of the clock, make_response, finish's
+    four assignments."""
     parts = cached.split(page_cache._SEP, 3)
     if len(parts) != 4:
         return None
@@ -32,7 +33,10 @@ def old_serve(ctx, cached: bytes, this_stamp: str):
         start += len(page_cache._CLOCK_OPEN)
         html = b"".join((html[:start], clock_text(ctx).encode(), html[end:]))
     response = make_response(html)
-    finish(response, x_model.decode(), x_rules.decode())
+    response.headers["X-Model-Version"] = x_model.decode()
+    response.headers["X-Rules-Version"] = x_rules.decode()
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Cookie, User-Agent"
     return response
 
 
