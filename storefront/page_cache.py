@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache, partial
 
 import redis
-from flask import Response, current_app, g, make_response, request
+from flask import Response, current_app, g, request
 
 from storefront.core.dependencies import page_stamp
 from storefront.core.keytags import visitor_tag
@@ -127,30 +127,80 @@ def serve(ctx, cached: bytes, this_stamp: str) -> Response | None:
     """The cached page as a response if it is still this request's page, else None. The page
     stays bytes, as Redis gave it (session.py reads it undecoded), to the response: only the
     stamp's fields and the clock are text."""
-    parts = cached.split(_SEP, 3)
-    if len(parts) != 4:
+    # "stamp SEP model SEP rules SEP html": found by offset, not split (the page is copied
+    # once, into the response, not three times: split, then a slice each side of the clock)
+    a = cached.find(_SEP)
+    b = cached.find(_SEP, a + 1) if a >= 0 else -1
+    body = cached.find(_SEP, b + 1) + 1 if b >= 0 else 0
+    if not body or cached[:a] != this_stamp.encode():
         return None
-    head, x_model, x_rules, html = parts
-    if head != this_stamp.encode():
-        return None
+    x_model, x_rules = cached[a + 1 : b], cached[b + 1 : body - 1]
     # the context panel, and so its clock, closes the page: search from the end (markup in
     # text is escaped, so the markers occur once)
-    start = html.rfind(_CLOCK_OPEN)
-    end = html.find(_CLOCK_CLOSE, start)
-    if start >= 0 and end > start:
+    start = cached.rfind(_CLOCK_OPEN, body)
+    end = cached.find(_CLOCK_CLOSE, start) if start >= 0 else -1
+    if end > start:
         start += len(_CLOCK_OPEN)
-        html = b"".join((html[:start], clock_text(ctx).encode(), html[end:]))
-    response = make_response(html)
-    finish(response, x_model.decode(), x_rules.decode())
+        page = memoryview(cached)  # slices of it are views: join copies the page once
+        html = b"".join((page[body:start], clock_text(ctx).encode(), page[end:]))
+    else:
+        html = cached[body:]
+    # the app's make_response makes the same of bytes: response_class(html)
+    response = _served(current_app.response_class)(html)
+    # a new response holds Content-Type and Content-Length only: each of finish()'s headers is
+    # added, as its assignment would add an absent one, without looking for it first
+    add = response.headers.add
+    for name, value in personal_headers(x_model.decode(), x_rules.decode()):
+        add(name, value)
     return response
 
 
+# header names that werkzeug's get_wsgi_headers rewrites (joined with the request's URL)
+_REWRITTEN = frozenset(("location", "content-location"))
+
+
+@lru_cache(maxsize=4)
+def _served(base: type[Response]) -> type[Response]:
+    """The app's response class for a page served from the cache, whose headers go out as they
+    stand: werkzeug's get_wsgi_headers copies every header (one Headers.add and its newline
+    check each: a warm page has 13) only to rewrite a Location or Content-Location, drop the
+    Content-Length of a 1xx, 204 or 304, or count a body that has none. A page from the cache
+    needs none of these (a hook that adds a Location, or a status that drops the length, gets
+    werkzeug's own way), so its headers, each checked as it was set, are the WSGI headers."""
+
+    class Served(base):  # type: ignore[valid-type, misc]
+        def get_wsgi_headers(self, environ):
+            headers = self.headers
+            status = self.status_code
+            names = {k.lower() for k, _ in headers}
+            if (
+                200 <= status < 300
+                and status != 204
+                and "content-length" in names
+                and names.isdisjoint(_REWRITTEN)
+            ):
+                return headers
+            return super().get_wsgi_headers(environ)
+
+    Served.__name__ = Served.__qualname__ = f"Served{base.__name__}"
+    return Served
+
+
+def personal_headers(model_version: str, rules_version: str) -> tuple[tuple[str, str], ...]:
+    """The headers every personal page carries, built or cached, in order."""
+    return (
+        ("X-Model-Version", model_version),
+        ("X-Rules-Version", rules_version),
+        ("Cache-Control", "private, no-store"),
+        ("Vary", "Cookie, User-Agent"),
+    )
+
+
 def finish(response: Response, model_version: str, rules_version: str) -> None:
-    """The headers every personal page carries, built or cached."""
-    response.headers["X-Model-Version"] = model_version
-    response.headers["X-Rules-Version"] = rules_version
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Vary"] = "Cookie, User-Agent"
+    """Set the personal headers on a page's response (each replaces one the view set)."""
+    headers = response.headers
+    for name, value in personal_headers(model_version, rules_version):
+        headers[name] = value
 
 
 def store(

@@ -133,3 +133,36 @@ def test_what_locates_the_visitor_is_part_of_the_page(client):
     assert not hit(abroad) and "France" in abroad.get_data(True)
     privacy = client.get("/", headers={**h, "Sec-GPC": "1"})
     assert not hit(privacy)
+
+
+def test_every_cached_page_type_goes_out_warm_as_it_went_out_built(client, app):
+    """Each cacheable page type, built then served whole: the same body (the clock aside) and
+    the same WSGI headers in the same order (Server-Timing aside, Content-Length the body's),
+    with a phone's and a located visitor's headers too (docs/benchmarks.md, wip-warm2: a page
+    from the cache sends its headers as they stand)."""
+    catalog = app.extensions["models"].get().catalog
+    pid = next(iter(catalog.products))
+    slug = next(iter(catalog.by_category))
+    paths = ("/", f"/c/{slug}", f"/c/{slug}?page=2", f"/p/{pid}", "/search?q=bag")
+    client.get("/cart")  # the visitor's cookie: pages are cached for a known visitor only
+    for h in ({"User-Agent": DESKTOP}, {"User-Agent": PHONE, "CF-IPCountry": "DE"}):
+        for path in paths:
+            # a product page's form token starts the Flask session (a new cookie: a new key),
+            # so its first copy may not be kept under the key the next request has
+            built, again = None, client.get(path, headers=h)
+            for _ in range(3):
+                if hit(again):
+                    break
+                built, again = again, client.get(path, headers=h)
+            assert built is not None and not hit(built) and hit(again), path
+            assert again.status_code == built.status_code == 200
+            body = again.get_data()
+            assert without_clock(body.decode()) == without_clock(built.get_data(True)), path
+            names = [k for k, _ in again.headers]
+            assert names == [k for k, _ in built.headers], path
+            assert [
+                (k, v) for k, v in again.headers if k not in ("Server-Timing", "Content-Length")
+            ] == [
+                (k, v) for k, v in built.headers if k not in ("Server-Timing", "Content-Length")
+            ], path
+            assert again.headers["Content-Length"] == str(len(body))
