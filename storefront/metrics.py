@@ -30,7 +30,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PAGE_TYPES = ("home", "category", "product", "search", "cart", "other")  # layouts.PAGE_TYPES + 1
-PHASES = ("context", "page-hit", "rules", "cache", "recs", "pipeline", "render", "other")
+PHASES = ("context", "page-hit", "page-memo", "rules", "cache", "recs", "pipeline", "render", "other")
 CHANNELS = ("html", "api")
 EVENT_STATUSES = ("202", "400", "401", "409", "413", "429", "503", "other")
 REDIS_SERVERS = {"session store": "sessions", "cache": "cache"}  # breaker name -> label
@@ -204,7 +204,7 @@ class _PageChildren:
         self.seconds = observer(m.child("page_seconds", page, channel))
         self.phases: dict[str, Any] = {}  # phase name as timed -> its child's observe
         self.responses: dict[int, Any] = {}  # status -> its status class's child's inc
-        self.cache: dict[bool, Any] = {}  # page-cache hit -> its child's inc
+        self.cache: dict[str, Any] = {}  # page-cache result (hit, memo, miss) -> its child's inc
 
     def phase(self, name: str) -> Callable[[float], None]:
         found = self.phases.get(name)
@@ -220,11 +220,12 @@ class _PageChildren:
             found = self.responses[status] = incrementer(self.m.child("page_responses", *labels))
         return found
 
-    def cache_result(self, hit: bool) -> Callable[[], None]:
-        found = self.cache.get(hit)
+    def cache_result(self, result: str) -> Callable[[], None]:
+        """result: "hit" (the visitor's own copy), "memo" (a stateless page from the worker's
+        memo, page_memo.py) or "miss" (built)."""
+        found = self.cache.get(result)
         if found is None:
-            result = "hit" if hit else "miss"
-            found = self.cache[hit] = incrementer(self.m.child("page_cache", self.page, result))
+            found = self.cache[result] = incrementer(self.m.child("page_cache", self.page, result))
         return found
 
 
@@ -273,7 +274,7 @@ def _observe_page(
 
 
 def page_cache(page: str, hit: bool) -> None:
-    metrics().page(page, "html").cache_result(hit)()
+    metrics().page(page, "html").cache_result("hit" if hit else "miss")()
 
 
 def fragments(page: str, hits: Iterable[bool]) -> None:
@@ -463,8 +464,9 @@ def _record(response: Response) -> None:
         phases = timings.phases
         children = metrics().page(page, channel)
         _observe_page(children, response.status_code, time.perf_counter() - started, phases)
-        if held.get("page_key"):  # a cacheable page of a known visitor: the cache was asked
-            children.cache_result("page-hit" in phases)()
+        if held.get("page_key") or held.get("page_memo"):  # a page cache was asked
+            result = "hit" if "page-hit" in phases else "memo" if "page-memo" in phases else "miss"
+            children.cache_result(result)()
     versions = held.get("_versions")  # the request's versions, if it read them (holders.py)
     if versions is not None:
         model_served(versions[1].snapshot.model_version)

@@ -75,8 +75,8 @@ PAGE: dict[str, Callable[[Any], str]] = {
     # not (a country-level record), so a page shared by place (page_memo.py) never needs the IP
     "season": lambda c: c.time.season,
 }
-SHARED = ("traits", "arms")
-_NO_TRAITS = Traits()  # what every slot depends on beyond its strategy's scope
+SHARED = ("traits", "arms")  # what every slot depends on beyond its strategy's scope
+_NO_TRAITS = Traits()  # a visitor with no traits of their own (stateless)
 
 
 def key(*parts: object) -> str:

@@ -88,6 +88,25 @@ def test_metrics_count_pages_fragments_and_events(client, app):
     assert pid not in labels and "/" not in labels
 
 
+def test_metrics_count_a_stateless_visitors_shared_page_as_memo(client):
+    """A visitor with no state of their own gets the worker's shared page for their context
+    (page_memo.py): counted as result="memo" with its own phase, not as a hit of their copy."""
+    before = client.get("/metrics").get_data(as_text=True)
+    assert "page-memo" not in client.get("/").headers["Server-Timing"]  # built, kept in the memo
+    again = client.get("/")  # with the cookie now, still nothing of their own
+    assert "page-memo" in again.headers["Server-Timing"]
+    after = client.get("/metrics").get_data(as_text=True)
+
+    def delta(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert delta("storefront_page_cache_total", page="home", result="memo") == 1
+    assert delta("storefront_page_cache_total", page="home", result="miss") == 1
+    assert delta("storefront_page_cache_total", page="home", result="hit") == 0
+    assert delta("storefront_page_phase_seconds_count", page="home", phase="page-memo") == 1
+    assert delta("storefront_page_phase_seconds_count", page="home", phase="other") == 0
+
+
 def test_metrics_are_not_public(shop_env, client):
     assert client.get("/metrics").status_code == 200  # the test client is 127.0.0.1
     remote = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.7"})
