@@ -30,7 +30,17 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PAGE_TYPES = ("home", "category", "product", "search", "cart", "other")  # layouts.PAGE_TYPES + 1
-PHASES = ("context", "page-hit", "page-memo", "rules", "cache", "recs", "pipeline", "render", "other")
+PHASES = (
+    "context",
+    "page-hit",
+    "page-memo",
+    "rules",
+    "cache",
+    "recs",
+    "pipeline",
+    "render",
+    "other",
+)
 CHANNELS = ("html", "api")
 EVENT_STATUSES = ("202", "400", "401", "409", "413", "429", "503", "other")
 REDIS_SERVERS = {"session store": "sessions", "cache": "cache"}  # breaker name -> label
