@@ -114,6 +114,17 @@ def shareable(ctx, page: str, pinned: bool, app=None) -> bool:
     return not any(e.page == page and e.targeted and arms.arm(e.id) is not None for e in running)
 
 
+def eligible(req, app) -> bool:
+    """Whether this request's page could be shared at all (before any visitor is looked at):
+    a GET of a cacheable page, with the page cache and the memo on."""
+    return (
+        req.method == "GET"
+        and req.endpoint in page_cache.CACHEABLE
+        and app.config["SETTINGS"].page_cache_ttl > 0
+        and memo_of(app).entries > 0
+    )
+
+
 def memo_key(ctx, page_stamp: str | None, pinned: bool, req=None, app=None) -> str | None:
     """This request's memo key, or None when its page is not shared: not a cacheable page, the
     memo (no entries: STOREFRONT_PAGE_MEMO_ENTRIES=0) or the page cache switched off, no stamp
@@ -121,17 +132,13 @@ def memo_key(ctx, page_stamp: str | None, pinned: bool, req=None, app=None) -> s
     `req` and `app`: the request and app, when the caller holds them (no proxy lookups)."""
     req = req or request._get_current_object()
     app = app or current_app._get_current_object()
-    settings = app.config["SETTINGS"]
-    endpoint = req.endpoint
     if (
         page_stamp is None
-        or req.method != "GET"
-        or endpoint not in page_cache.CACHEABLE
-        or settings.page_cache_ttl <= 0
-        or memo_of(app).entries <= 0
-        or not shareable(ctx, endpoint.removeprefix("shop."), pinned, app)
+        or not eligible(req, app)
+        or not shareable(ctx, req.endpoint.removeprefix("shop."), pinned, app)
     ):
         return None
+    settings = app.config["SETTINGS"]
     names, blanks = _shaping(settings.geo_headers)
     raw = "\0".join(
         (

@@ -97,9 +97,14 @@ def _context() -> None:
 def _memo(store, req, app, context, page_stamp: str | None):
     """A visitor with no state of their own gets the page built for their context, once per
     worker (page_memo.py); compose keeps it under `page_memo` when it builds it."""
-    t = time.perf_counter()
-    if page_stamp is None and store.page_key is None:  # cookie-less: not stamped for the cache
+    if page_stamp is None:
+        # stamped only where a page could be shared: a cookie-less request's cacheable page
+        # (a known visitor's was stamped for the page cache: None there is a pin naming a
+        # missing version); not the basket, the privacy page or any other shop page
+        if store.page_key is not None or not page_memo.eligible(req, app):
+            return None
         page_stamp = store.page_stamp = _stamp(store, req, context)
+    t = time.perf_counter()
     key = store.page_memo = page_memo.memo_key(context, page_stamp, store.pin is not None, req, app)
     if key is None:
         return None
