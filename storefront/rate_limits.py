@@ -73,8 +73,11 @@ def init_app(app: Flask) -> Limiter:
     """The app's Limiter, on the session store's Redis (redis_client.init_app runs first)."""
     client: redis.Redis = app.extensions["redis"]
     options: dict = {"key_prefix": KEY_PREFIX}
-    if not is_cluster(client):  # a cluster's client has a pool per node: limits makes its own
+    if not is_cluster(client):
         options["connection_pool"] = client.connection_pool
+    else:  # a cluster's client has a pool per node: limits makes its own, bounded as ours is
+        timeout = app.config["SETTINGS"].redis_timeout
+        options.update(socket_timeout=timeout, socket_connect_timeout=timeout)
     limiter = Limiter(
         get_remote_address,
         storage_uri=storage_uri(app.extensions["redis_url"]),
@@ -116,15 +119,40 @@ def storage() -> RedisStorage:
     return _limiter().storage  # type: ignore[return-value]
 
 
+def _down() -> bool:
+    """The session store's breaker is open (redis_client.py): the limiter, on the same
+    servers, is not asked either (on a cluster its own client sits outside the breaker)."""
+    breaker = getattr(current_app.extensions["redis"], "breaker", None)
+    return breaker is not None and breaker.is_open
+
+
+# what a limiter call may fail with: a cluster's client raises RedisClusterUnreachableError,
+# which is not a RedisError, when no node answers at all
+_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.RedisClusterException)
+
+
+def _failed(exc: Exception) -> None:
+    """A limiter call failed: on a cluster, whose client is the library's, open the session
+    store's breaker as its own client would have (a hung cluster costs one timeout, not one
+    per call); a plain server's calls went through the store's own guarded pool already."""
+    log.debug("rate limits unavailable: %s", exc)
+    client = current_app.extensions["redis"]
+    if isinstance(exc, _UNREACHABLE) and is_cluster(client):
+        client.breaker.open(exc)
+
+
 def wait_seconds(checks: Sequence[Check]) -> int:
     """Seconds until every window in `checks` has room for one more, or 0 if all have room.
     Redis down: 0 (not limited)."""
+    if _down():
+        return 0
     strategy = _strategy()
     try:
         full = [(w, who) for w, who in checks if not strategy.test(w.item, *w.ids(*who))]
         return max((_retry_after(w, who) for w, who in full), default=0)
-    except redis.RedisError as exc:
-        log.debug("rate limits unavailable: %s", exc)
+    except _ERRORS as exc:
+        _failed(exc)
         return 0
 
 
@@ -136,21 +164,25 @@ def _retry_after(window: Window, who: Sequence[object]) -> int:
 def hit(checks: Sequence[Check], cost: int = 1) -> int:
     """Count one (or `cost`) in each window; the seconds to wait if that went over any of
     them, else 0. Redis down: 0 (not counted, not limited)."""
+    if _down():
+        return 0
     strategy = _strategy()
     try:
         over = [(w, who) for w, who in checks if not strategy.hit(w.item, *w.ids(*who), cost=cost)]
         return max((_retry_after(w, who) for w, who in over), default=0)
-    except redis.RedisError as exc:
-        log.debug("rate limits unavailable: %s", exc)
+    except _ERRORS as exc:
+        _failed(exc)
         return 0
 
 
 def clear(window: Window, *who: object) -> None:
     """Forget a window's count (a right password). Redis down: nothing to do."""
+    if _down():
+        return
     try:
         _strategy().clear(window.item, *window.ids(*who))
-    except redis.RedisError as exc:
-        log.debug("rate limits unavailable: %s", exc)
+    except _ERRORS as exc:
+        _failed(exc)
 
 
 def redis_key(window: Window, *who: object) -> str:

@@ -34,13 +34,14 @@ import os
 import signal
 import time
 import weakref
+from functools import lru_cache
 from pathlib import Path
 
 import redis
 from flask import Flask, current_app, g, has_request_context, request
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.client import NEVER_DECODE
-from redis.cluster import ClusterNode
+from redis.cluster import ClusterNode, ClusterPipeline
 from redis.retry import Retry
 from redis.utils import HIREDIS_AVAILABLE
 
@@ -528,20 +529,51 @@ class GuardedCluster(redis.RedisCluster):
     breaker: Breaker
 
     def execute_command(self, *args, **kwargs):
-        if self.breaker.is_open:
-            metrics.redis_error(self.breaker.name, "circuit_open")
-            raise redis.ConnectionError(f"{self.breaker.name} unavailable (circuit open)")
-        try:
-            return super().execute_command(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
-            metrics.redis_error(self.breaker.name, kind)
-            self.breaker.open(exc)
-            raise
+        return _guarded_call(self.breaker, super().execute_command, args, kwargs)
 
     def mget(self, keys, *args):
         keys = [keys, *args] if isinstance(keys, str) else [*keys, *args]
         return self.mget_nonatomic(keys)
+
+    def pipeline(self, transaction=None, shard_hint=None):
+        """redis-py's cluster pipeline, its execute() behind this client's breaker too."""
+        pipe = super().pipeline(transaction, shard_hint)
+        pipe.__class__ = _pipeline_class(type(self).breaker)  # a subclass: the same object
+        return pipe
+
+
+def _guarded_call(breaker: Breaker, call, args, kwargs):
+    """A cluster call refused at once while `breaker` is open; one that fails after the
+    cluster's own retries opens it. No node answering at all (a topology refresh that reached
+    none: redis-py's RedisClusterUnreachableError, which is not a RedisError) is raised as a
+    ConnectionError, so that every caller's `except redis.RedisError` degrades the page as on
+    one server, rather than failing it."""
+    if breaker.is_open:
+        metrics.redis_error(breaker.name, "circuit_open")
+        raise redis.ConnectionError(f"{breaker.name} unavailable (circuit open)")
+    try:
+        return call(*args, **kwargs)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        kind = "timeout" if isinstance(exc, redis.TimeoutError) else "connection"
+        metrics.redis_error(breaker.name, kind)
+        breaker.open(exc)
+        raise
+    except redis.exceptions.RedisClusterException as exc:
+        metrics.redis_error(breaker.name, "connection")
+        breaker.open(exc)
+        raise redis.ConnectionError(f"{breaker.name} unavailable: {exc}") from exc
+
+
+@lru_cache(maxsize=64)
+def _pipeline_class(breaker: Breaker) -> type:
+    """A ClusterPipeline whose execute() goes through _guarded_call with `breaker`."""
+
+    def execute(self, raise_on_error: bool = True):
+        run = super(guarded, self).execute
+        return _guarded_call(breaker, run, (raise_on_error,), {})
+
+    guarded = type("GuardedClusterPipeline", (ClusterPipeline,), {"execute": execute})
+    return guarded
 
 
 def connect_cluster(url: str, timeout: float = 0.25, name: str = "redis") -> GuardedCluster:

@@ -156,3 +156,80 @@ def test_a_full_cache_cluster_evicts_fragments_and_keeps_every_session(
     finally:
         next(app_gen, None)
         cache.stop()
+
+
+HUNG_PORTS = list(range(7420, 7423))  # 3 primaries, no replicas: stopped (SIGSTOP) below
+
+
+def test_a_hung_cluster_degrades_pages_and_the_rate_limiter_after_one_bounded_wait(store, tmp_path):
+    """A cluster whose nodes stop answering (SIGSTOP: connections open, no replies) costs the
+    first call one bounded wait and opens the session store's breaker; pages are then served
+    at once without Redis, and nothing is rate-limited. Both ways in: the rate limiter's own
+    cluster client (the limits library's, bounded by the shop's Redis timeout and behind the
+    same breaker: rate_limits.py; before, it had no timeout and hung every sign-in, API call and
+    token check with the cluster), and a page (before, redis-py's RedisClusterUnreachableError,
+    which is not a RedisError, failed every page after a 1.5-2 s wait, breaker never opened)."""
+    import signal
+    import threading
+
+    from storefront import rate_limits
+    from storefront.shop.account import PER_ACCOUNT
+
+    hung = start_cluster(tmp_path / "hung", HUNG_PORTS, replicas=0)
+    app_gen = shop_app(store["home"], store["database_url"], hung.url)
+    app = next(app_gen)
+    breaker = app.extensions["redis"].breaker
+    checks = [(PER_ACCOUNT, ("someone@example.com",))]
+
+    def stop(sig) -> None:
+        for proc in hung.procs.values():
+            proc.send_signal(sig)
+
+    def timed(first: str, results: list) -> None:
+        client = app.test_client()
+        order = (
+            ("limiter", "page", "page", "page")
+            if first == "limiter"
+            else ("page", "limiter", "page")
+        )
+        for call in order:
+            t = time.monotonic()
+            if call == "limiter":
+                with app.app_context():
+                    got = rate_limits.wait_seconds(checks) + rate_limits.hit(checks)
+            else:
+                got = client.get("/").status_code
+            results.append((got, time.monotonic() - t))
+
+    def while_hung(first: str) -> list:
+        results: list = []
+        worker = threading.Thread(target=timed, args=(first, results), daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive(), f"hung with the cluster: {results}"
+        return results
+
+    try:
+        with app.app_context():
+            assert rate_limits.hit(checks) == 0  # counted on the cluster
+            counter = rate_limits.redis_key(PER_ACCOUNT, "someone@example.com")
+        assert hung.client().get(counter) == "1"
+        assert app.test_client().get("/").status_code == 200
+        for first in ("limiter", "page"):
+            stop(signal.SIGSTOP)
+            results = while_hung(first)
+            expected = [0, 200, 200, 200] if first == "limiter" else [200, 0, 200]
+            assert [got for got, _ in results] == expected, results  # nothing limited
+            assert results[0][1] < 10, results  # the cluster client's retries, each bounded
+            assert all(s < 0.5 for _, s in results[1:]), results  # the breaker: no wait
+            assert breaker.is_open
+            stop(signal.SIGCONT)
+            deadline = time.monotonic() + 30
+            while breaker.is_open and time.monotonic() < deadline:  # its probe closes it
+                time.sleep(0.1)
+            assert not breaker.is_open
+            assert app.test_client().get("/").status_code == 200
+    finally:
+        stop(signal.SIGCONT)
+        next(app_gen, None)
+        hung.stop()
