@@ -10,10 +10,12 @@ requests/s, latency p50/p99 and errors, and the ratio of personalized to each st
 stdout is one JSON document; each config's result also goes to stderr as it is measured.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
+        [--user-agents 2] [--referrers]
 
 A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
 gevent workers (`storefront serve`'s default worker class). Each
-visitor keeps one country and device; `page_cache_hits` is the share of personalized
+visitor keeps one country and device (and User-Agent: --user-agents sets how many distinct
+strings there are, 2 by default); `page_cache_hits` is the share of personalized
 responses served whole from the page cache (their Server-Timing says `page-hit`),
 `page_memo_hits` the share served from a worker's memo of stateless visitors' pages
 (`page-memo`, storefront/page_memo.py).
@@ -47,17 +49,20 @@ LUA = r"""
 local cookies = {COOKIES}
 local paths = {PATHS}
 local countries = {"GB", "DE", "FR", "NL", "AU", "US", "IE", "ES"}
-local uas = {
- "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
- "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"}
+local uas = {UAS}
 math.randomseed(os.time())
 -- a visitor keeps their country and device from page to page; the pages are random
+local referer = {REFERER}
 request = function()
   local i = math.random(#cookies)
-  return wrk.format("GET", paths[math.random(#paths)], {
+  local headers = {
     ["Cookie"] = cookies[i],
     ["CF-IPCountry"] = countries[(i % #countries) + 1],
-    ["User-Agent"] = uas[(i % #uas) + 1]})
+    ["User-Agent"] = uas[(i % #uas) + 1]}
+  if referer then  -- a click from another page of the shop
+    headers["Referer"] = referer .. paths[math.random(#paths)]
+  end
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 local threads = {}
 setup = function(thread) table.insert(threads, thread) end
@@ -82,6 +87,39 @@ done = function(summary, latency, requests)
     latency:percentile(99), summary.duration / 1e6))
 end
 """
+
+
+UAS = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+)
+
+
+def user_agents(n: int) -> list[str]:
+    """n User-Agent strings, desktop and phone in turn (visitor i has the i-th, modulo n), as
+    real traffic sends them: many browser versions and builds on each kind of device and
+    system (Chrome builds on Windows, iOS releases on iPhones). n <= 2: UAS, the bench's own."""
+    if n <= 2:
+        return list(UAS)
+    found = []
+    for k in range(n):
+        if k % 2 == 0:
+            found.append(
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like"
+                f" Gecko) Chrome/{110 + k % 21}.0.{5400 + k}.{k % 190} Safari/537.36"
+            )
+        else:  # Safari, or Chrome's builds (CriOS), on iOS releases
+            major, minor = 15 + k % 3, k % 7
+            browser = (
+                f"Version/{major}.{minor} Mobile/15E148 Safari/604.1"
+                if k % 4 == 1
+                else f"CriOS/{110 + k % 21}.0.{5400 + k}.{k % 90} Mobile/15E148 Safari/604.1"
+            )
+            found.append(
+                f"Mozilla/5.0 (iPhone; CPU iPhone OS {major}_{minor} like Mac OS X)"
+                f" AppleWebKit/605.1.15 (KHTML, like Gecko) {browser}"
+            )
+    return found
 
 
 def serve(
@@ -197,6 +235,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating personalized/static")
     ap.add_argument("--home", type=Path)
     ap.add_argument(
+        "--referrers",
+        action="store_true",
+        help="each personalized request carries a Referer of another shop page, as a browser"
+        " sends on a click (by default none, as before)",
+    )
+    ap.add_argument(
+        "--user-agents",
+        type=int,
+        default=2,
+        help="distinct User-Agent strings among the visitors (user_agents(): 2, one desktop"
+        " and one phone, is the bench's measure; more, as real traffic has)",
+    )
+    ap.add_argument(
         "--page-cache-ttl",
         type=int,
         default=None,
@@ -239,14 +290,19 @@ def main() -> None:
                     + ["/search?q=heart", "/search?q=bag"]
                 )
                 personal = home / "personal.lua"
+                lua = LUA.replace("{UAS}", lua_list(user_agents(args.user_agents)))
+                static_lua = lua.replace("{REFERER}", "nil")
+                lua = lua.replace(
+                    "{REFERER}", json.dumps(f"http://127.0.0.1:{port}") if args.referrers else "nil"
+                )
                 personal.write_text(
-                    LUA.replace("{COOKIES}", lua_list(cookies)).replace("{PATHS}", lua_list(paths))
+                    lua.replace("{COOKIES}", lua_list(cookies)).replace("{PATHS}", lua_list(paths))
                 )
                 static = {}
                 for label, path in (("render", "/__render"), ("string", "/__static")):
                     static[label] = home / f"static-{label}.lua"
                     static[label].write_text(
-                        LUA.replace("{COOKIES}", lua_list(cookies[:50])).replace(
+                        static_lua.replace("{COOKIES}", lua_list(cookies[:50])).replace(
                             "{PATHS}", lua_list([path])
                         )
                     )

@@ -2,10 +2,14 @@
 
 Fragments make a personal page cheap to assemble; this makes a page that has not changed cost
 nothing to assemble. The page's HTML is kept per visitor under a key made from everything in
-the request that shapes the page (path and query, User-Agent, where it came from, the headers
-that locate the visitor, privacy signals, a QA pin, the form token). The value starts with a
+the request that shapes the page (path and query, the client address and the headers that
+locate the visitor, privacy signals, a QA pin, the form token). The value starts with a
 stamp of everything else it depends on (the session version, model and rules versions,
-experiment arms, inferred traits and segment, recency, the visitor's local hour); a page is
+experiment arms, inferred traits and segment, recency, location, device, operating system, the
+visit's channel, the visitor's local hour); the User-Agent and the Referer shape a page only
+through the stamp's device, system and channel, so they are not in the key (STAMPED: a
+browser sends a new Referer with every click, and a page reached from another page is the
+same page). A page is
 served from the cache only when the stamp equals the one computed for this request, so a click,
 a publish, a new model or the next hour all rebuild it, exactly as they re-key fragments.
 
@@ -59,15 +63,20 @@ SHAPING_HEADERS = (
 )
 
 
+# shaping headers whose every effect on a page is a part of its stamp (core/dependencies.py
+# PAGE): the User-Agent through the device and operating system (signals/device.py), the
+# Referer through the visit's channel (signals/channel.py, core/visit.py). Neither key holds them.
+STAMPED = frozenset(("User-Agent", "Referer"))
 _PAGE = (PAGE,)
 
 
 @lru_cache(maxsize=8)
 def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """WSGI environ names of every shaping header (read from the environ, a plain dict: an
-    absent header costs no KeyError inside werkzeug), and as many "" (their defaults, for
-    map(environ.get, ...))."""
-    names = tuple(dict.fromkeys(environ_name(h) for h in (*SHAPING_HEADERS, *geo_headers)))
+    """WSGI environ names of every shaping header but the STAMPED ones (read from the environ,
+    a plain dict: an absent header costs no KeyError inside werkzeug), and as many "" (their
+    defaults, for map(environ.get, ...))."""
+    headers = (h for h in (*SHAPING_HEADERS, *geo_headers) if h not in STAMPED)
+    names = tuple(dict.fromkeys(environ_name(h) for h in headers))
     return names, ("",) * len(names)
 
 

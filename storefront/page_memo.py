@@ -9,7 +9,12 @@ beyond its request) and the request parts page_cache.page_key hashes, less the v
 - the session cookie is left out: the one thing it shapes, the basket form's CSRF token, is
   cut out of the kept page and the requesting visitor's own token put in on every hit;
 - the client address is left out: the page sees it only through the location it gives (the
-  stamp's country, region, city, source, time zone and season), so visitors from one place share.
+  stamp's country, region, city, source, time zone and season), so visitors from one place share;
+- the User-Agent and the Referer are left out: the page sees the first only through the device
+  and operating system it gives (signals/device.py; client hints, which win, are not in any key
+  either) and the second only through the visit's channel (kind, source host, medium, campaign:
+  signals/channel.py, core/visit.py), all of them in the stamp, so the many versions of one
+  browser on one kind of device, and referrers on one host, share a page.
 
 A hit is served as a warm page is (page_cache.serve: the clock refreshed on the way out, the
 same headers), with `page-memo` in Server-Timing. The memo is per app, in the worker's memory,
@@ -36,6 +41,9 @@ from storefront.core.lookup import environ_name, lookup
 _MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
 TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
 _lock = threading.Lock()
+# shaping headers a page sees only through parts of its stamp (module docstring): the client
+# address (location), and page_cache.STAMPED: the User-Agent (device, os), the Referer (channel)
+UNKEYED = frozenset(("X-Forwarded-For", *page_cache.STAMPED))
 
 
 class PageMemo:
@@ -95,9 +103,9 @@ def memo_of(app) -> PageMemo:
 @lru_cache(maxsize=8)
 def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """WSGI environ names of the headers that shape a page (page_cache.SHAPING_HEADERS and
-    the configured country headers) but X-Forwarded-For: a client address shapes the page
-    through the stamp's location alone; and as many "" (their defaults)."""
-    headers = (h for h in (*page_cache.SHAPING_HEADERS, *geo_headers) if h != "X-Forwarded-For")
+    the configured country headers) but those whose every effect is a part of the stamp
+    (UNKEYED), and as many "" (their defaults)."""
+    headers = (h for h in (*page_cache.SHAPING_HEADERS, *geo_headers) if h not in UNKEYED)
     names = tuple(dict.fromkeys(environ_name(h) for h in headers))
     return names, ("",) * len(names)
 

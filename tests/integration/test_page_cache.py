@@ -166,3 +166,37 @@ def test_every_cached_page_type_goes_out_warm_as_it_went_out_built(client, app):
                 (k, v) for k, v in built.headers if k not in ("Server-Timing", "Content-Length")
             ], path
             assert again.headers["Content-Length"] == str(len(body))
+
+
+def test_a_page_reached_from_another_page_or_browser_build_is_the_same_page(either_store):
+    """A browser sends a new Referer with every click, and its User-Agent changes with each
+    update; the page sees them only through the stamp's channel (the visit's), device and
+    operating system (page_cache.STAMPED), so neither re-keys a visitor's page: on both stores,
+    a page reached again from other pages, or from a search engine within the same visit, or
+    from the next build of the browser, is the warm copy of the first."""
+    app = either_store
+    catalog = app.extensions["models"].get().catalog
+    pids = list(catalog.products)
+    paths = ["/", f"/p/{pids[0]}", f"/c/{next(iter(catalog.by_category))}"]
+    c = app.test_client()
+    google = {"User-Agent": DESKTOP, "Referer": "https://www.google.com/search?q=gifts"}
+    assert c.get("/cart", headers=google).status_code == 200  # the visit comes from a search
+    event = {"id": "stamped-view-1", "type": "view", "product_id": pids[1], "ts": 1733400000000}
+    assert c.post("/events", json={"events": [event]}).status_code == 202
+    # a product page's basket form sets the Flask session cookie, which keys the pages after it
+    assert c.get(f"/p/{pids[2]}", headers={"User-Agent": DESKTOP}).status_code == 200
+    next_build = DESKTOP.replace("Chrome/120.0", "Chrome/121.0.6167.85")
+    for path in paths:
+        built = c.get(path, headers={"User-Agent": DESKTOP, "Referer": "http://localhost/"})
+        assert not hit(built), path
+        for h in (
+            {"User-Agent": DESKTOP, "Referer": "http://localhost/cart"},
+            {"User-Agent": DESKTOP, "Referer": "https://www.bing.com/search?q=gifts"},
+            {"User-Agent": next_build},
+        ):
+            again = c.get(path, headers=h)
+            assert hit(again), (path, h)
+            assert without_clock(again.get_data(True)) == without_clock(built.get_data(True))
+    # another kind of device is another page (its stamp differs), built for it
+    phone = c.get("/", headers={"User-Agent": PHONE})
+    assert not hit(phone) and hit(c.get("/", headers={"User-Agent": PHONE}))

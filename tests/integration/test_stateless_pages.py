@@ -41,10 +41,11 @@ def token_of(response) -> str | None:
     return m.group(2) if m else None
 
 
-def visitor(app):
-    """A visitor with a cookie and nothing else (the basket page shapes no state)."""
+def visitor(app, arrival: dict | None = None):
+    """A visitor with a cookie and nothing else (the basket page shapes no state); `arrival`:
+    the request headers of their visit's first page (its Referer gives the visit's channel)."""
     c = app.test_client()
-    assert c.get("/cart").status_code == 200
+    assert c.get("/cart", headers=arrival or {}).status_code == 200
     return c
 
 
@@ -65,6 +66,22 @@ def paths(app) -> list[str]:
     return ["/", f"/c/{category}", f"/p/{product.id}", f"/search?q={word}"]
 
 
+def shared_and_fresh(app, path: str, builder: dict, sharer: dict) -> tuple:
+    """A new visitor (arriving with `builder`'s headers) builds the page; another (with
+    `sharer`'s) is served it from the memo, and then, the memo cleared, gets their own fresh
+    build of it, which must be the memo page (token and clock aside). The three responses."""
+    first = visitor(app, builder).get(path, headers=builder)
+    assert first.status_code == 200 and not warm(first), path
+    b = visitor(app, sharer)
+    shared = b.get(path, headers=sharer)
+    assert memo(shared), (path, sharer)
+    page_memo.memo_of(app).clear()
+    fresh = b.get(path, headers=sharer)  # the same visitor, built for them
+    assert not warm(fresh)
+    assert normalised(shared) == normalised(fresh), (path, sharer)
+    return first, shared, fresh
+
+
 @pytest.fixture
 def shop(either_store):
     page_memo.memo_of(either_store).clear()
@@ -76,15 +93,7 @@ def test_a_memo_page_is_the_visitors_fresh_build(shop):
         for country in ("GB", "DE"):
             for ua in (DESKTOP, PHONE):
                 h = headers(country, ua)
-                first = visitor(shop).get(path, headers=h)
-                assert first.status_code == 200 and not warm(first), path
-                b = visitor(shop)
-                shared = b.get(path, headers=h)
-                assert memo(shared), (path, country, ua)
-                page_memo.memo_of(shop).clear()
-                fresh = b.get(path, headers=h)  # the same visitor, built for them
-                assert not warm(fresh)
-                assert normalised(shared) == normalised(fresh), (path, country, ua)
+                first, shared, fresh = shared_and_fresh(shop, path, h, h)
                 for name in ("X-Model-Version", "X-Rules-Version", "Cache-Control", "Vary"):
                     assert shared.headers[name] == fresh.headers[name]
                 if "/p/" in path:  # the basket form's token: theirs, each time
@@ -117,6 +126,34 @@ def test_the_token_in_a_memo_page_is_the_visitors_own_and_adds_to_the_basket(sho
         assert "Basket (2)" in b.get("/cart").get_data(as_text=True)
         after = b.get(f"/p/{pid}", headers=headers())  # b has a basket now: their own page
         assert not memo(after) and "Basket (2)" in after.get_data(as_text=True)
+
+
+# other browsers and versions on one kind of device and system (desktop, linux) as DESKTOP
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+CHROME_NEXT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.6167.85"
+)
+GOOGLE = "https://www.google.com/search?q=gifts"
+
+
+def test_browser_versions_and_referrers_on_one_host_share_a_page(shop):
+    """The User-Agent and the Referer shape a page only through the stamp's device, system and
+    channel: visitors whose browsers differ but not their device or system, and who came from
+    the same referring host, are served one build, equal to each one's own fresh build."""
+    base = headers(Referer=GOOGLE)
+    for path in paths(shop):
+        for ua, referrer in (
+            (FIREFOX, "https://www.google.com/url?q=other"),
+            (CHROME_NEXT, "https://www.google.com/"),
+        ):
+            page_memo.memo_of(shop).clear()
+            shared_and_fresh(shop, path, base, headers(ua=ua, Referer=referrer))
+    # a visit that came from another host, or from none, has another channel: another build
+    page_memo.memo_of(shop).clear()
+    assert not warm(visitor(shop, base).get("/", headers=base))
+    for other in (headers(Referer="https://www.bing.com/search?q=gifts"), headers()):
+        assert not warm(visitor(shop, other).get("/", headers=other)), other
+        assert memo(visitor(shop, other).get("/", headers=other)), other
 
 
 def test_one_build_per_context_and_none_shared_across_contexts(shop, clean_rules):  # noqa: F811
