@@ -83,6 +83,13 @@ class PageMemo:
                 _, gone = self._pages.popitem(last=False)
                 self.size -= sum(map(len, gone))
 
+    def keep_token(self, cookie: str, token: str) -> None:
+        """Keep the CSRF token made for a session cookie (_token), the oldest out first."""
+        with self._lock:
+            self.tokens[cookie] = token
+            while len(self.tokens) > TOKENS_MAX:
+                del self.tokens[next(iter(self.tokens))]
+
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
@@ -181,15 +188,13 @@ def _token() -> str:
     raw = lookup(request.cookies, config["SESSION_COOKIE_NAME"])
     if raw is None or config.get("WTF_CSRF_TIME_LIMIT") is not None:
         return generate_csrf()
-    tokens = memo_of(app).tokens
+    memo = memo_of(app)
+    tokens = memo.tokens
     token = tokens.get(raw)
     if token is None:
         token = generate_csrf()
         if not session.modified:  # the secret was in the cookie: the token is the cookie's
-            with _lock:
-                tokens[raw] = token
-                while len(tokens) > TOKENS_MAX:
-                    del tokens[next(iter(tokens))]
+            memo.keep_token(raw, token)
     return token
 
 

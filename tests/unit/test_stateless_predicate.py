@@ -104,3 +104,15 @@ def test_the_memo_keeps_the_newest_within_its_entries_and_bytes():
     assert len(off) == 0
     memo.clear()
     assert len(memo) == 0 and memo.size == 0
+
+
+def test_the_memo_keeps_csrf_tokens_by_cookie_within_its_bound(monkeypatch):
+    from storefront import page_memo
+
+    monkeypatch.setattr(page_memo, "TOKENS_MAX", 3)
+    memo = PageMemo(entries=4, max_bytes=1000)
+    for n in range(5):
+        memo.keep_token(f"cookie-{n}", f"token-{n}")
+    assert memo.tokens == {"cookie-2": "token-2", "cookie-3": "token-3", "cookie-4": "token-4"}
+    memo.keep_token("cookie-3", "token-3")  # kept again: still one entry
+    assert len(memo.tokens) == 3
