@@ -223,12 +223,15 @@ def test_a_hung_cluster_degrades_pages_and_the_rate_limiter_after_one_bounded_wa
             assert results[0][1] < 10, results  # the cluster client's retries, each bounded
             assert all(s < 0.5 for _, s in results[1:]), results  # the breaker: no wait
             assert breaker.is_open
+            probe = app.test_client().get("/health/ready")  # out of rotation, saying why
+            assert probe.status_code == 503 and "redis" in probe.get_json()["failing"]
             stop(signal.SIGCONT)
             deadline = time.monotonic() + 30
             while breaker.is_open and time.monotonic() < deadline:  # its probe closes it
                 time.sleep(0.1)
             assert not breaker.is_open
             assert app.test_client().get("/").status_code == 200
+            assert app.test_client().get("/health/ready").status_code == 200
     finally:
         stop(signal.SIGCONT)
         next(app_gen, None)
