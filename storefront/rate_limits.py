@@ -122,14 +122,17 @@ def storage() -> RedisStorage:
 def _down() -> bool:
     """The session store's breaker is open (redis_client.py): the limiter, on the same
     servers, is not asked either (on a cluster its own client sits outside the breaker)."""
-    breaker = getattr(current_app.extensions["redis"], "breaker", None)
-    return breaker is not None and breaker.is_open
+    return current_app.extensions["redis"].breaker.is_open
 
 
 # what a limiter call may fail with: a cluster's client raises RedisClusterUnreachableError,
 # which is not a RedisError, when no node answers at all
-_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.RedisClusterException)
+_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterUnreachableError)
+_UNREACHABLE = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.RedisClusterUnreachableError,
+)
 
 
 def _failed(exc: Exception) -> None:

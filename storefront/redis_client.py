@@ -547,7 +547,8 @@ def _guarded_call(breaker: Breaker, call, args, kwargs):
     cluster's own retries opens it. No node answering at all (a topology refresh that reached
     none: redis-py's RedisClusterUnreachableError, which is not a RedisError) is raised as a
     ConnectionError, so that every caller's `except redis.RedisError` degrades the page as on
-    one server, rather than failing it."""
+    one server, rather than failing it. Other RedisClusterExceptions (a cross-slot command,
+    invalid arguments) are the caller's mistakes: they pass through and open nothing."""
     if breaker.is_open:
         metrics.redis_error(breaker.name, "circuit_open")
         raise redis.ConnectionError(f"{breaker.name} unavailable (circuit open)")
@@ -558,7 +559,7 @@ def _guarded_call(breaker: Breaker, call, args, kwargs):
         metrics.redis_error(breaker.name, kind)
         breaker.open(exc)
         raise
-    except redis.exceptions.RedisClusterException as exc:
+    except redis.exceptions.RedisClusterUnreachableError as exc:
         metrics.redis_error(breaker.name, "connection")
         breaker.open(exc)
         raise redis.ConnectionError(f"{breaker.name} unavailable: {exc}") from exc

@@ -236,3 +236,23 @@ def test_a_hung_cluster_degrades_pages_and_the_rate_limiter_after_one_bounded_wa
         stop(signal.SIGCONT)
         next(app_gen, None)
         hung.stop()
+
+
+def test_a_callers_cross_slot_mistake_is_raised_and_opens_no_breaker(shop_env, redis_cluster):
+    """Only a cluster that no node answers is an outage (redis_client._guarded_call): redis-py's
+    other RedisClusterExceptions, such as a command whose keys span slots, are the caller's
+    mistake and reach it as they are, with the breaker left closed."""
+    import pytest
+
+    app_gen = shop_app(shop_env["home"], shop_env["database_url"], redis_cluster.url)
+    app = next(app_gen)
+    try:
+        client = app.extensions["redis"]
+        keys = [f"sf:test:{n}" for n in range(20)]  # 20 keys: more than one slot
+        with pytest.raises(redis.exceptions.RedisClusterException) as raised:
+            client.execute_command("MGET", *keys)
+        assert not isinstance(raised.value, redis.ConnectionError)
+        assert not client.breaker.is_open
+        assert app.test_client().get("/").status_code == 200
+    finally:
+        next(app_gen, None)
