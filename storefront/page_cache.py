@@ -45,7 +45,7 @@ CLOCK_OPEN, CLOCK_CLOSE = "<!--clock-->", "<!--/clock-->"
 SEP = "\x1e"
 _SEP, _CLOCK_OPEN, _CLOCK_CLOSE = SEP.encode(), CLOCK_OPEN.encode(), CLOCK_CLOSE.encode()
 # request headers that change what the page says (see context.py and signals/); the
-# configured country headers (STOREFRONT_GEO_HEADERS) are added per app in _shaping()
+# configured country headers (STOREFRONT_GEO_HEADERS) are added per app in shaping()
 SHAPING_HEADERS = (
     "User-Agent",
     "Referer",
@@ -71,11 +71,14 @@ _PAGE = (PAGE,)
 
 
 @lru_cache(maxsize=8)
-def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """WSGI environ names of every shaping header but the STAMPED ones (read from the environ,
-    a plain dict: an absent header costs no KeyError inside werkzeug), and as many "" (their
-    defaults, for map(environ.get, ...))."""
-    headers = (h for h in (*SHAPING_HEADERS, *geo_headers) if h not in STAMPED)
+def shaping(
+    geo_headers: tuple[str, ...], leave_out: frozenset[str] = STAMPED
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """WSGI environ names of every shaping header and the configured country headers but
+    `leave_out` (a key's: STAMPED here, more in page_memo.py), read from the environ, a plain
+    dict (an absent header costs no KeyError inside werkzeug); and as many "" (their defaults,
+    for map(environ.get, ...))."""
+    headers = (h for h in (*SHAPING_HEADERS, *geo_headers) if h not in leave_out)
     names = tuple(dict.fromkeys(environ_name(h) for h in headers))
     return names, ("",) * len(names)
 
@@ -94,7 +97,7 @@ def page_key(visitor_id: str) -> str | None:
     settings = config["SETTINGS"]
     if settings.page_cache_ttl <= 0:
         return None
-    names, blanks = _shaping(settings.geo_headers)
+    names, blanks = shaping(settings.geo_headers)
     raw = "\0".join(
         (
             f"{req.path}?{req.query_string.decode()}",  # werkzeug's full_path, inline

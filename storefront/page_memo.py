@@ -29,14 +29,13 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 
 from flask import Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
 
 from storefront import page_cache
 from storefront.core.dependencies import stateless
-from storefront.core.lookup import environ_name, lookup
+from storefront.core.lookup import lookup
 
 _MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
 TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
@@ -107,16 +106,6 @@ def memo_of(app) -> PageMemo:
     return memo
 
 
-@lru_cache(maxsize=8)
-def _shaping(geo_headers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """WSGI environ names of the headers that shape a page (page_cache.SHAPING_HEADERS and
-    the configured country headers) but those whose every effect is a part of the stamp
-    (UNKEYED), and as many "" (their defaults)."""
-    headers = (h for h in (*page_cache.SHAPING_HEADERS, *geo_headers) if h not in UNKEYED)
-    names = tuple(dict.fromkeys(environ_name(h) for h in headers))
-    return names, ("",) * len(names)
-
-
 def shareable(ctx, page: str, pinned: bool, app=None) -> bool:
     """Whether this request's page may come from, or go into, the memo: the visitor has no
     state (core/dependencies.py `stateless`) and no targeted experiment of this page holds an
@@ -154,7 +143,7 @@ def memo_key(ctx, page_stamp: str | None, pinned: bool, req=None, app=None) -> s
     ):
         return None
     settings = app.config["SETTINGS"]
-    names, blanks = _shaping(settings.geo_headers)
+    names, blanks = page_cache.shaping(settings.geo_headers, UNKEYED)
     raw = "\0".join(
         (
             page_stamp,

@@ -24,7 +24,7 @@ def reference_key(visitor_id: str) -> str:
         req.host,
         req.remote_addr or "",
         lookup(req.cookies, current_app.config["SESSION_COOKIE_NAME"], ""),
-        *(env.get(n, "") for n in page_cache._shaping(settings.geo_headers)[0]),
+        *(env.get(n, "") for n in page_cache.shaping(settings.geo_headers)[0]),
     )
     raw = "\0".join(parts).encode("utf-8", "replace")
     return key(PAGE, visitor_id, hashlib.blake2b(raw, digest_size=12).hexdigest())
