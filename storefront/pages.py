@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, current_app, g, make_response, render_template
+from flask import Response, current_app, g, make_response, render_template, session
 
 from storefront import metrics, page_cache, page_memo
 from storefront.core.compose import Composed, Timings
@@ -113,7 +113,12 @@ def compose(page: str, page_args: dict, template: str, **template_vars) -> Respo
         # a page of no visitor's own, shared in this worker (page_memo.py): no copy for this
         # visitor in Redis (the worker's memo serves their next one); the fragments as ever
         page_memo.keep(memo, page_stamp, response)
-    if page_key and page_stamp and not memo:  # kept for this visitor until anything changes
+    # kept for this visitor until anything changes; not a page whose form token this request
+    # minted: its secret goes out in a new session cookie, while the page's key holds the
+    # cookie as sent (or none), so a browser that did not keep the new one (closed since, or
+    # refusing it) would be served a form its next POST fails with (the next request, with
+    # the new cookie, keys and keeps the page)
+    if page_key and page_stamp and not memo and not session.modified:
         ttl = current_app.config["SETTINGS"].page_cache_ttl
         page_cache.store(
             get_cache(), page_key, page_stamp, response, ttl, fragments.pending, fragments.ttl

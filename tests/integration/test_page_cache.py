@@ -200,3 +200,41 @@ def test_a_page_reached_from_another_page_or_browser_build_is_the_same_page(eith
     # another kind of device is another page (its stamp differs), built for it
     phone = c.get("/", headers={"User-Agent": PHONE})
     assert not hit(phone) and hit(c.get("/", headers={"User-Agent": PHONE}))
+
+
+def test_a_returning_browser_without_its_session_cookie_gets_a_form_it_can_post(
+    either_store, monkeypatch
+):
+    """The Flask session cookie (the form token's secret) ends with the browser, the visitor's
+    own cookie does not: a returning visitor, or a browser refusing the session cookie, asks
+    for a page with no session cookie again. A page whose token that request minted is not
+    kept under a key holding the cookie as sent (none), so such a request is built anew with a
+    secret of its own and its basket form posts; once the browser keeps its cookie, its pages
+    are kept and served warm. On both stores; the product page is the cached page type with a
+    form (page_cache.CACHEABLE)."""
+    app = either_store
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    pids = list(app.extensions["models"].get().catalog.products)
+    c = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    assert c.get("/cart", headers=h).status_code == 200  # the visitor's cookie
+    event = {
+        "id": "closed-browser-view-1",
+        "type": "view",
+        "product_id": pids[1],
+        "ts": 1733400000000,
+    }
+    assert c.post("/events", json={"events": [event]}).status_code == 202
+    for path in (f"/p/{pids[0]}", f"/p/{pids[2]}"):
+        for _ in range(2):  # a session of the browser, then the next after it was closed
+            c.delete_cookie("session")
+            page = c.get(path, headers=h)
+            assert not hit(page), path
+            assert [v for v in page.headers.getlist("Set-Cookie") if v.startswith("session=")]
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+        assert token, path
+        added = c.post("/cart", data={"product_id": pids[0], "quantity": 1, "csrf_token": token[1]})
+        assert added.status_code == 303, path
+        # the browser keeps its cookie now: the page is kept for it and served warm
+        kept = c.get(path, headers=h)
+        assert not hit(kept) and hit(c.get(path, headers=h)), path
