@@ -10,12 +10,14 @@ requests/s, latency p50/p99 and errors, and the ratio of personalized to each st
 stdout is one JSON document; each config's result also goes to stderr as it is measured.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
-        [--user-agents 2] [--referrers]
+        [--user-agents 2] [--referrers] [--first-cookie-only]
 
 A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
 gevent workers (`storefront serve`'s default worker class). Each
 visitor keeps one country and device (and User-Agent: --user-agents sets how many distinct
-strings there are, 2 by default); `page_cache_hits` is the share of personalized
+strings there are, 2 by default) and sends back every cookie the shop set, as a browser does
+(the visitor's and the Flask session's; --first-cookie-only sends the visitor's alone, as the
+bench did before 2026-12-07); `page_cache_hits` is the share of personalized
 responses served whole from the page cache (their Server-Timing says `page-hit`),
 `page_memo_hits` the share served from a worker's memo of stateless visitors' pages
 (`page-memo`, storefront/page_memo.py).
@@ -200,11 +202,17 @@ def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
     }
 
 
-def visitors(port: int, n: int, products: list[str]) -> list[str]:
+def visitors(port: int, n: int, products: list[str], first_cookie_only: bool = False) -> list[str]:
     cookies = []
     for i in range(n):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/cart") as r:
-            cookie = r.headers["Set-Cookie"].split(";")[0]
+            # every cookie the basket page sets, as a browser keeps them: the visitor's and
+            # (with first_cookie_only, the bench before 2026-12-07, only the visitor's)
+            # the Flask session's, the secret of its form tokens; without it each page with
+            # a form mints a new secret and signs a new session cookie
+            sent = r.headers.get_all("Set-Cookie") or []
+            kept = sent[:1] if first_cookie_only else sent
+            cookie = "; ".join(c.split(";")[0] for c in kept)
         cookies.append(cookie)
         if i % 3 == 0:  # a third of them have a history
             batch = [
@@ -239,6 +247,12 @@ def main() -> None:
         action="store_true",
         help="each personalized request carries a Referer of another shop page, as a browser"
         " sends on a click (by default none, as before)",
+    )
+    ap.add_argument(
+        "--first-cookie-only",
+        action="store_true",
+        help="visitors send only the first cookie the shop set (the visitor's), as the bench"
+        " did before 2026-12-07, not the Flask session cookie a browser sends back too",
     )
     ap.add_argument(
         "--user-agents",
@@ -276,7 +290,7 @@ def main() -> None:
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
                 products = sorted(set(re.findall(r'data-product-id="([^"]+)"', page)))
                 cats = sorted(set(re.findall(r'href="/c/([a-z-]+)"', page)))
-                cookies = visitors(port, args.visitors, products)
+                cookies = visitors(port, args.visitors, products, args.first_cookie_only)
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
