@@ -113,8 +113,8 @@ def run(
     worker_class: str = "gevent",
     connections: int = 1000,
 ) -> int:
-    """Serve until stopped. `threads` counts only for gthread; `connections` (per worker) only
-    for gevent."""
+    """Serve until stopped. `threads` counts only for gthread; `connections` (per worker: one
+    at its cap stops accepting, docs/operations.md) for gevent and gthread."""
     if worker_class not in WORKER_CLASSES:
         raise ValueError(f"worker class: expected one of {WORKER_CLASSES}, got {worker_class!r}")
     if not settings.redis_url:

@@ -28,7 +28,7 @@ from storefront.cli import common
     default=1000,
     show_default=True,
     type=click.IntRange(1, 100_000),
-    help="open connections per worker (gevent only)",
+    help="open connections per worker (gevent and gthread; a worker at its cap stops accepting)",
 )
 def serve(
     host: str, port: int, workers: int, worker_class: str, threads: int, connections: int
