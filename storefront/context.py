@@ -67,10 +67,12 @@ def build_context(
     seed: str | None = None,
     arms: tuple[tuple[str, str], ...] | None = None,
     page_key: str | None = None,
+    ledger: str = "0",
 ) -> Context:
     """Read every signal from the request. `explicit` (country, time, device) comes from a
     trusted server-to-server caller; QA overrides from the request only when the setting
-    enables them. `now` pins the clock (QA snapshots)."""
+    enables them. `now` pins the clock (QA snapshots). `page_key` and `ledger`: what the
+    session read brings along (SessionStore.read)."""
     app = current_app._get_current_object()
     settings = app.config["SETTINGS"]
     overridden: list[str] = []
@@ -93,7 +95,7 @@ def build_context(
         overridden.append("country")
     if location.country is None and settings.default_country:
         location = Location(settings.default_country, None, None, None, None, "default")
-    session = sessions.read(visitor_id, page_key)
+    session = sessions.read(visitor_id, page_key, ledger)
     running = app.extensions["experiments"].get()
     if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing
         assignment = Assignment(False, arms)

@@ -39,6 +39,9 @@ from storefront.core.lookup import lookup
 
 _MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
 TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
+# visitors last seen with no state of their own whose page the memo served or kept (~100 bytes
+# each), oldest out first
+STATELESS_MAX = 65_536
 _lock = threading.Lock()
 # shaping headers a page sees only through parts of its stamp (module docstring): the client
 # address (location), and page_cache.STAMPED: the User-Agent (device, os), the Referer (channel)
@@ -55,6 +58,9 @@ class PageMemo:
         self.size = 0
         self._pages: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
         self.tokens: dict[str, str] = {}  # CSRF token by session cookie (_token)
+        # visitor ids last seen stateless, their page from the memo: their next page reads the
+        # session alone, not their page copy (they have none: the memo keeps theirs)
+        self.stateless: dict[str, None] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -88,6 +94,22 @@ class PageMemo:
             self.tokens[cookie] = token
             while len(self.tokens) > TOKENS_MAX:
                 del self.tokens[next(iter(self.tokens))]
+
+    def seen_stateless(self, visitor_id: str, stateless: bool) -> None:
+        """Note whether this visitor was last seen with no state of their own and their page
+        shared (the memo's key), the oldest out first. A visitor noted reads the session alone
+        on their next page (shop/views.py): a stateless visitor's page is the memo's, never a
+        copy of their own in Redis. Noted per worker and only as a hint: the session read
+        says whether it still holds (shop/views.py reads the page too where it does not)."""
+        if stateless == (visitor_id in self.stateless):
+            return
+        with self._lock:
+            if not stateless:
+                self.stateless.pop(visitor_id, None)
+                return
+            self.stateless[visitor_id] = None
+            while len(self.stateless) > STATELESS_MAX:
+                del self.stateless[next(iter(self.stateless))]
 
     def clear(self) -> None:
         with self._lock:

@@ -19,10 +19,14 @@ from storefront.core.context import SessionState
 @runtime_checkable
 class SessionReader(Protocol):
     """Reads a visitor's session state in one round trip; with `page_key`, the cached page for
-    this request rides along (SessionState.cached_page). Never raises for a store that is down:
-    the state comes back with available=False and the page degrades."""
+    this request rides along (SessionState.cached_page); `ledger` "1" brings the exposure
+    ledger along when it is small (with a page it comes as the store decides). Never raises
+    for a store that is down: the state comes back with available=False and the page
+    degrades."""
 
-    def read(self, visitor_id: str, page_key: str | None = None) -> SessionState: ...
+    def read(
+        self, visitor_id: str, page_key: str | None = None, ledger: str = "0"
+    ) -> SessionState: ...
 
 
 @runtime_checkable

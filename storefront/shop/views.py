@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, NumberRange, Regexp
 from storefront import orders, page_cache, page_memo
 from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
+from storefront.core.dependencies import stateless
 from storefront.events import Event, record
 from storefront.fragments import Timings
 from storefront.holders import request_versions
@@ -59,8 +60,12 @@ def _context() -> None:
         except LookupError as exc:
             abort(400, description=str(exc))
     page_key = store.page_key = None if new else page_cache.page_key(visitor_id)
+    # a visitor last seen with no state of their own, their page from this worker's memo: the
+    # session alone is read (one server), not a page copy they do not have (page_memo.py)
+    memo = page_memo.memo_of(app)
+    alone = page_key is not None and visitor_id in memo.stateless
 
-    def read(visitor_id: str, new: bool, page_key: str | None):
+    def read(visitor_id: str, new: bool, page_key: str | None, ledger: str = "0"):
         try:
             return build_context(
                 req,
@@ -72,11 +77,19 @@ def _context() -> None:
                 seed=pin.seed if pin else None,
                 arms=pin.arms if pin else None,
                 page_key=page_key,
+                ledger=ledger,
             )
         except OverrideError as exc:
             abort(400, description=str(exc))
 
-    context = store.context = read(visitor_id, new, page_key)
+    if alone:  # the ledger too: a stateless visitor's is known to be empty
+        context = store.context = read(visitor_id, new, None, "1")
+        if not context.session.retired and not stateless(context, pin is not None):
+            # something of their own since (a view, a basket, on any worker): their page too
+            memo.seen_stateless(visitor_id, False)
+            context = store.context = read(visitor_id, new, page_key)
+    else:
+        context = store.context = read(visitor_id, new, page_key)
     if context.session.retired:  # a cookie from before a sign-in or sign-out: start afresh
         page_key = store.page_key = None
         context = store.context = read(switch_visitor(), True, None)
@@ -106,6 +119,9 @@ def _memo(store, req, app, context, page_stamp: str | None):
         page_stamp = store.page_stamp = _stamp(store, req, context)
     t = time.perf_counter()
     key = store.page_memo = page_memo.memo_key(context, page_stamp, store.pin is not None, req, app)
+    if store.page_key is not None:  # a known visitor: whether their next page is the memo's
+        visitor_id = context.visitor_id
+        page_memo.memo_of(app).seen_stateless(visitor_id, key is not None)
     if key is None:
         return None
     hit = page_memo.serve(context, key, page_stamp, app)

@@ -397,3 +397,54 @@ def test_on_two_servers_a_cache_server_without_the_scripts_still_serves_the_page
     assert without_clock(again.get_data(True)) == without_clock(warm.get_data(True))
     both = [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
     assert trips.during(lambda: client.get("/", headers=h)) == both
+
+
+@pytest.fixture
+def two_servers_with_memo(shop_env, tmp_path_factory, monkeypatch) -> Iterator:
+    """two_servers with the worker's memo of stateless visitors' pages on (as shipped)."""
+    from storefront.redis_client import start_embedded
+
+    monkeypatch.setenv("STOREFRONT_PAGE_MEMO_ENTRIES", "512")
+    cache_url = start_embedded(tmp_path_factory.mktemp("cache-memo"), "cache")
+    yield from shop_app(
+        shop_env["home"], shop_env["database_url"], shop_env["redis_url"], cache_redis_url=cache_url
+    )
+
+
+def test_a_stateless_visitor_reads_the_session_server_alone_until_they_have_state(
+    two_servers_with_memo, monkeypatch
+):
+    """A visitor with nothing of their own gets their pages from the worker's memo and has no
+    page copy in Redis: once seen so, their next pages read the session server alone (was:
+    the page script on the cache server too, for nothing). When they have state (a view, sent
+    here on this worker; on another the session read says so just the same), that page reads
+    their page as well, one round trip more, and shows it; the pages after are their own copy."""
+    app = two_servers_with_memo
+    client = app.test_client()
+    h = {"User-Agent": DESKTOP}
+    assert client.get("/cart", headers=h).status_code == 200  # the visitor's cookie
+    trips = count_round_trips(app, monkeypatch)
+
+    def page() -> tuple[list[Trip], str, str]:
+        held = []
+        got = trips.during(lambda: held.append(client.get("/", headers=h, buffered=True)))
+        response = held[0]
+        assert response.status_code == 200
+        return got, response.headers.get("Server-Timing", ""), response.get_data(as_text=True)
+
+    first, timing, _ = page()  # seen stateless now: the full read, the page kept in the memo
+    assert first[0] == {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}
+    for _ in range(2):
+        got, timing, html = page()
+        assert "page-memo" in timing
+        assert got == [{"sessions": ["EVALSHA"]}], got  # the session server alone
+    page_after_click(client, app)
+    got, timing, html = page()
+    assert "page-memo" not in timing and "because-you-viewed" in slots(html)
+    assert got[:2] == [
+        {"sessions": ["EVALSHA"]},
+        {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]},
+    ], got
+    got, timing, again = page()  # their own page now, warm, read with the session as before
+    assert "page-hit" in timing and got == [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
+    assert without_clock(again) == without_clock(html)

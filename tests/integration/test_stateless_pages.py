@@ -246,6 +246,9 @@ def test_a_visitor_with_any_state_never_gets_a_memo_page(shop):
     }
     for name, give in states.items():
         c = visitor(shop)
+        # first stateless, so this worker reads their session alone next (views._context):
+        # the state given after is seen all the same
+        assert memo(c.get("/", headers=h)), name
         give(c)
         page = c.get("/", headers=h)
         assert page.status_code == 200 and not memo(page), name
@@ -263,6 +266,8 @@ def test_a_visitor_with_any_state_never_gets_a_memo_page(shop):
     view(c)
     after = c.get("/", headers=h)
     assert not memo(after) and "because-you-viewed" in slots(after.get_data(as_text=True))
+    # their own page, kept for them and read with their session again: warm
+    assert "page-hit" in c.get("/", headers=h).headers.get("Server-Timing", "")
 
 
 def test_no_per_visitor_copy_for_a_stateless_page_but_its_fragments(shop):
