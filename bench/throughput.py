@@ -220,9 +220,9 @@ def visitors(port: int, n: int, products: list[str], first_cookie_only: bool = F
     for i in range(n):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/cart") as r:
             # every cookie the basket page sets, as a browser keeps them: the visitor's and
-            # (with first_cookie_only, the bench before 2026-12-07, only the visitor's)
-            # the Flask session's, the secret of its form tokens; without it each page with
-            # a form mints a new secret and signs a new session cookie
+            # the Flask session's (its form tokens' secret: without it, each page with a form
+            # mints a new secret and signs a new cookie); first_cookie_only: the visitor's
+            # alone, as the bench sent before 2026-12-07
             sent = r.headers.get_all("Set-Cookie") or []
             kept = sent[:1] if first_cookie_only else sent
             cookie = "; ".join(c.split(";")[0] for c in kept)

@@ -91,9 +91,7 @@ class PageMemo:
     def keep_token(self, cookie: str, token: str) -> None:
         """Keep the CSRF token made for a session cookie (_token), the oldest out first."""
         with self._lock:
-            self.tokens[cookie] = token
-            while len(self.tokens) > TOKENS_MAX:
-                del self.tokens[next(iter(self.tokens))]
+            _bounded(self.tokens, cookie, token, TOKENS_MAX)
 
     def seen_stateless(self, visitor_id: str, stateless: bool) -> None:
         """Note whether this visitor was last seen with no state of their own and their page
@@ -104,17 +102,22 @@ class PageMemo:
         if stateless == (visitor_id in self.stateless):
             return
         with self._lock:
-            if not stateless:
+            if stateless:
+                _bounded(self.stateless, visitor_id, None, STATELESS_MAX)
+            else:
                 self.stateless.pop(visitor_id, None)
-                return
-            self.stateless[visitor_id] = None
-            while len(self.stateless) > STATELESS_MAX:
-                del self.stateless[next(iter(self.stateless))]
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
             self.size = 0
+
+
+def _bounded(held: dict, key: str, value, limit: int) -> None:
+    """held[key] = value, the oldest entries out first beyond `limit` (under the memo's lock)."""
+    held[key] = value
+    while len(held) > limit:
+        del held[next(iter(held))]
 
 
 def memo_of(app) -> PageMemo:

@@ -120,8 +120,7 @@ def _memo(store, req, app, context, page_stamp: str | None):
     t = time.perf_counter()
     key = store.page_memo = page_memo.memo_key(context, page_stamp, store.pin is not None, req, app)
     if store.page_key is not None:  # a known visitor: whether their next page is the memo's
-        visitor_id = context.visitor_id
-        page_memo.memo_of(app).seen_stateless(visitor_id, key is not None)
+        page_memo.memo_of(app).seen_stateless(context.visitor_id, key is not None)
     if key is None:
         return None
     hit = page_memo.serve(context, key, page_stamp, app)

@@ -116,3 +116,16 @@ def test_the_memo_keeps_csrf_tokens_by_cookie_within_its_bound(monkeypatch):
     assert memo.tokens == {"cookie-2": "token-2", "cookie-3": "token-3", "cookie-4": "token-4"}
     memo.keep_token("cookie-3", "token-3")  # kept again: still one entry
     assert len(memo.tokens) == 3
+
+
+def test_the_memo_notes_stateless_visitors_within_its_bound(monkeypatch):
+    from storefront import page_memo
+
+    monkeypatch.setattr(page_memo, "STATELESS_MAX", 3)
+    memo = PageMemo(entries=4, max_bytes=1000)
+    for n in range(5):
+        memo.seen_stateless(f"v{n}", True)
+    assert list(memo.stateless) == ["v2", "v3", "v4"]  # the oldest out first
+    memo.seen_stateless("v3", False)  # state of their own since: no longer noted
+    memo.seen_stateless("v9", False)  # never noted: nothing to do
+    assert list(memo.stateless) == ["v2", "v4"]
