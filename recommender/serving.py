@@ -96,6 +96,41 @@ def memory_mapped(array: np.ndarray) -> bool:
 
 
 FIRST_VISIT_CONTEXTS = 4096  # (country, device) pairs whose first-visit list is kept
+# a version's answers for one shopper's inputs never change: a worker keeps the latest of them
+# (a shopper's pages ask again and again: each category page folds the session in, "for you"
+# on a category and on a search page scores the same blend). Bounded: the oldest goes first.
+TASTE_MEMO = 4096  # taste vectors (64 floats or so each)
+FOR_YOU_MEMO = 1024  # "for you" blends (up to a few hundred (id, score) pairs each)
+
+
+class _Memo:
+    """A bounded map from a shopper's inputs to what this version answers for them. Shared by
+    a worker's threads: two may compute the same answer at once, neither gets a wrong one."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._values: dict = {}
+
+    def get(self, key):
+        return self._values.get(key)
+
+    def put(self, key, value) -> None:
+        values = self._values
+        values[key] = value
+        while len(values) > self._size:
+            try:
+                del values[next(iter(values))]
+            except (KeyError, StopIteration, RuntimeError):  # another thread got there first
+                break
+
+
+def _memo_key(*parts) -> tuple | None:
+    """`parts` as a memo key, None where one is not hashable (then nothing is kept)."""
+    try:
+        hash(parts)
+    except TypeError:
+        return None
+    return parts
 
 
 class Model(BatchRecommend):
@@ -186,6 +221,8 @@ class Model(BatchRecommend):
             self._unsold = self.cold.subset(self._never_bought) if self.cold_products else None
         # the first-visit list per (country, device): the same for everyone in that context
         self._first_visit: dict[tuple[str | None, str | None], list[tuple[str, float]]] = {}
+        self._tastes = _Memo(TASTE_MEMO)  # user_vector's answers
+        self._for_you = _Memo(FOR_YOU_MEMO)  # recommend_for's answers
         self._item_index = IdIndex(self.item_ids)  # sorted arrays, not dicts: ids.py
         # fold-in's yty + regularization * I, the same for every shopper of this version
         self._gram = gram(self.yty, float(self.params["regularization"]))
@@ -279,8 +316,21 @@ class Model(BatchRecommend):
         """The shopper's taste now: trained history plus this session's signals, folded in.
 
         session: (product_id, signal) pairs, newest first. With no session signal a known
-        customer gets their trained vector; with neither, None (use popularity).
+        customer gets their trained vector; with neither, None (use popularity). The vector
+        is read-only (kept for this shopper's next page: TASTE_MEMO).
         """
+        key = _memo_key(customer_id, tuple(session))
+        vector = self._tastes.get(key) if key is not None else None
+        if vector is None:
+            vector = self._user_vector(customer_id, session)
+            if vector is not None and key is not None:
+                vector.flags.writeable = False
+                self._tastes.put(key, vector)
+        return vector
+
+    def _user_vector(
+        self, customer_id: str | None, session: Sequence[tuple[str, str]]
+    ) -> np.ndarray | None:
         u = self._user_index.get(customer_id) if customer_id else None
         recent = session_orders(session, self._item_index)
         if not recent:
@@ -336,7 +386,24 @@ class Model(BatchRecommend):
 
         new_only: never a product the customer has ordered (the "new products only" protocol,
         and a rail beside "buy again"). Empty when there is nothing to go on (an unknown visitor
-        with no session)."""
+        with no session). Kept for the same inputs' next ask (FOR_YOU_MEMO)."""
+        exclude = exclude if isinstance(exclude, (set, frozenset)) else set(exclude)
+        key = _memo_key(customer_id, tuple(session), n, frozenset(exclude), new_only)
+        kept = self._for_you.get(key) if key is not None else None
+        if kept is None:
+            kept = tuple(self._recommend_for(customer_id, session, n, exclude, new_only))
+            if key is not None:
+                self._for_you.put(key, kept)
+        return list(kept)
+
+    def _recommend_for(
+        self,
+        customer_id: str | None,
+        session: Sequence[tuple[str, str]],
+        n: int,
+        exclude: set[str] | frozenset[str],
+        new_only: bool,
+    ) -> list[tuple[str, float]]:
         vector = self.user_vector(customer_id, session)
         if vector is None:
             return []

@@ -371,3 +371,37 @@ def test_a_blend_that_does_not_weigh_als_serves_the_weighed_features_ranking(
         assert [pid for pid, _ in got] == [str(p) for p in order[: len(got)]], customer
         want = {str(model.item_ids[i]): float(every[i]) for i in range(len(every))}
         assert all(abs(score - want[pid]) < 1e-5 for pid, score in got)
+
+
+def test_a_shoppers_taste_and_blend_are_kept_for_their_next_page_and_never_change(
+    model, monkeypatch
+):
+    """user_vector and recommend_for keep their answers per version (a shopper's next page
+    asks the same): the kept answer is the one computed, a caller cannot change it, other
+    inputs get their own, and the memo stays within its bound."""
+    from recommender import serving
+
+    session = (("p07", "view"), ("p08", "add_to_cart"))
+    first = model.user_vector(None, session)
+    assert first is model.user_vector(None, list(session))  # kept: the same array
+    assert not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0] = 1.0
+    assert first.tobytes() == model._user_vector(None, session).tobytes()
+    assert model.user_vector("c3", session).tobytes() != first.tobytes()
+
+    recs = model.recommend_for("c1", session, 5, {"p09"})
+    assert recs == model._recommend_for("c1", session, 5, {"p09"}, False)
+    recs.append(("p99", 9.0))  # the caller's own list: the kept answer is untouched
+    assert ("p99", 9.0) not in model.recommend_for("c1", session, 5, {"p09"})
+    # the exclusions are part of the question, in any iterable form, and so is new_only
+    assert model.recommend_for("c1", session, 5, iter(["p09"])) == recs[:-1]
+    assert "p09" in {p for p, _ in model.recommend_for("c1", session, 14)}
+    assert model.recommend_for("c0", (), 4, new_only=True) == model._recommend_for(
+        "c0", (), 4, set(), True
+    )
+
+    monkeypatch.setattr(model, "_tastes", serving._Memo(3))
+    for i in range(10):
+        model.user_vector(None, (("p0" + str(i), "view"),))
+    assert len(model._tastes._values) == 3
