@@ -28,6 +28,11 @@ class RedisLedger:
     def read(self, visitor_id: str, product_ids: Sequence[str]) -> Mapping[str, str]:
         if self.known is not None and visitor_id == self.visitor_id:
             have = self.known
+            as_dict = getattr(have, "as_dict", None)  # the session read's packed ledger
+            if as_dict is not None:
+                have = as_dict()
+            if not have:
+                return {}
             fields = ("_s", "_e", *product_ids, *(f"{p}:e" for p in product_ids))
             return {f: have[f] for f in fields if f in have}
         try:
