@@ -8,6 +8,7 @@ only (`time.process_time`), so other work on the machine counts far less than in
 the Redis servers' own CPU is not in it.
 
     .venv/bin/python bench/profile_mix.py --tree . --home H [--pages 600] [--mode time]
+        [--who all|history|stateless]
 
 --mode time: CPU per built page (a visitor's page not cached yet, as most of throughput.py's
   are) and per static render (/__render), and their ratio; the Server-Timing phases (wall ms).
@@ -59,6 +60,13 @@ def main() -> None:
         "--mode", choices=("time", "warm", "prof", "warmprof", "callgrind"), default="time"
     )
     ap.add_argument("--out", type=Path, default=Path("profile_mix.prof"))
+    ap.add_argument(
+        "--who",
+        choices=("all", "history", "stateless"),
+        default="all",
+        help="whose pages: every visitor's (the mix), or only those with a history (most of"
+        " their pages are built) or only those without (their pages come from the memo)",
+    )
     args = ap.parse_args()
     tree = args.tree.resolve()
     sys.path[:0] = [str(tree), str(tree / "bench")]
@@ -103,14 +111,15 @@ def run(args: argparse.Namespace, tree: Path) -> None:
             now = int(time.time() * 1000)
             views = [
                 {
-                    "id": f"mix-{i}-{k}",
+                    "id": f"mix-{i:06d}-{k}",  # an event id has 8 characters at least
                     "type": "view",
                     "product_id": products[(i + k) % len(products)],
                     "ts": now,
                 }
                 for k in range(3)
             ]
-            client.post("/events", json={"events": views})
+            answer = client.post("/events", json={"events": views})
+            assert answer.status_code == 202, answer.get_data(as_text=True)  # else no history
         clients.append(client)
     paths = (
         ["/"] * 4
@@ -119,7 +128,13 @@ def run(args: argparse.Namespace, tree: Path) -> None:
         + ["/search?q=heart", "/search?q=bag"]
     )
     rnd = random.Random(7)
-    requests = [(rnd.randrange(len(clients)), rnd.choice(paths)) for _ in range(args.pages)]
+    # --who: whose pages (a third of the visitors have a history: every third from the first)
+    who = {
+        "all": range(len(clients)),
+        "history": range(0, len(clients), 3),
+        "stateless": [i for i in range(len(clients)) if i % 3],
+    }[args.who]
+    requests = [(rnd.choice(who), rnd.choice(paths)) for _ in range(args.pages)]
     phases: dict[str, float] = {}
 
     def get(i: int, path: str):

@@ -89,16 +89,23 @@ class ShopServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self):
-        from threadpoolctl import threadpool_limits
+        return serving_app()
 
-        from storefront import create_app
 
-        threadpool_limits(1, "blas")  # inherited by every worker
-        app = create_app()
-        app.extensions["models"].get()  # the catalog and model, loaded once, shared by all
-        gc.collect()
-        gc.freeze()  # what exists now is never scanned again: the workers' copies stay shared
-        return app
+def serving_app():
+    """The shop's app as its workers serve it: one BLAS thread, the catalog and model loaded,
+    and everything that exists then frozen out of the garbage collector's scans (bench/ serves
+    the same)."""
+    from threadpoolctl import threadpool_limits
+
+    from storefront import create_app
+
+    threadpool_limits(1, "blas")  # inherited by every worker
+    app = create_app()
+    app.extensions["models"].get()  # the catalog and model, loaded once, shared by all
+    gc.collect()
+    gc.freeze()  # what exists now is never scanned again: the workers' copies stay shared
+    return app
 
 
 WORKER_CLASSES = ("gevent", "gthread", "sync")
