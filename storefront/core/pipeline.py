@@ -298,6 +298,29 @@ def _one_per_category(catalog: Catalog, pids: Iterable[str], k: int, used: set[s
     return chosen
 
 
+def _pool(
+    popular: Sequence[str],
+    catalog: Catalog,
+    skip: set[str],
+    used: set[str],
+    avoid: frozenset[str],
+) -> list[str]:
+    """The first DISCOVERY_POOL popular products a discovery pick may be: in the catalog, not
+    in `skip`, in none of the avoided categories and not in a used one (read in order, only as
+    far as needed; each product looked up once)."""
+    pool: list[str] = []
+    for pid in popular:
+        if pid in skip:
+            continue
+        product = catalog.get(pid)
+        if product is None or product.category in used or product.in_any(avoid):
+            continue
+        pool.append(pid)
+        if len(pool) == DISCOVERY_POOL:
+            break
+    return pool
+
+
 def discover(
     work: SlotWork,
     catalog: Catalog,
@@ -325,15 +348,7 @@ def discover(
     later = [p.product_id for p in work.picks[room:]]
     found = _one_per_category(catalog, later, k, used)
     if len(found) < k:
-        pool = [
-            pid
-            for pid in work.explore.popular
-            if pid not in in_view
-            and pid not in taken
-            and pid in catalog.products
-            and not catalog.products[pid].in_any(avoid)
-            and catalog.products[pid].category not in used
-        ][:DISCOVERY_POOL]
+        pool = _pool(work.explore.popular, catalog, in_view | set(taken), used, avoid)
         found += _one_per_category(catalog, rng.sample(pool, len(pool)), k - len(found), used)
     if not found:
         return work

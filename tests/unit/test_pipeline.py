@@ -133,3 +133,26 @@ def test_cached_form_round_trips():
         "Title",
     )
     assert SlotWork.from_json("s", 4, True, work.to_json()) == work
+
+
+def test_the_discovery_pool_is_the_first_popular_products_a_pick_may_be():
+    """Read in order and only as far as needed: exactly the first DISCOVERY_POOL popular ids
+    that are in the catalog, not in view or taken, in no avoided and no used category."""
+    import random
+
+    rnd = random.Random(3)
+    everything = [*CAT.products, "zz", "yy"]
+    for _ in range(200):
+        popular = rnd.sample(everything, len(everything)) * 3
+        skip = set(rnd.sample(everything, 5))
+        used = set(rnd.sample("abcd", rnd.randrange(3)))
+        avoid = frozenset(rnd.sample("abcd", rnd.randrange(2)))
+        want = [
+            pid
+            for pid in popular
+            if pid not in skip
+            and pid in CAT.products
+            and not CAT.products[pid].in_any(avoid)
+            and CAT.products[pid].category not in used
+        ][: pipeline.DISCOVERY_POOL]
+        assert pipeline._pool(popular, CAT, skip, used, avoid) == want
