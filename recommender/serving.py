@@ -100,7 +100,7 @@ FIRST_VISIT_CONTEXTS = 4096  # (country, device) pairs whose first-visit list is
 # (a shopper's pages ask again and again: each category page folds the session in, "for you"
 # on a category and on a search page scores the same blend). Bounded: the oldest goes first.
 TASTE_MEMO = 4096  # taste vectors (64 floats or so each)
-FOR_YOU_MEMO = 1024  # "for you" blends (up to a few hundred (id, score) pairs each)
+FOR_YOU_MEMO = 2048  # "for you" blends (their rows and scores: about 1 KB each)
 
 
 class _Memo:
@@ -390,11 +390,14 @@ class Model(BatchRecommend):
         exclude = exclude if isinstance(exclude, (set, frozenset)) else set(exclude)
         key = _memo_key(customer_id, tuple(session), n, frozenset(exclude), new_only)
         kept = self._for_you.get(key) if key is not None else None
-        if kept is None:
-            kept = tuple(self._recommend_for(customer_id, session, n, exclude, new_only))
-            if key is not None:
-                self._for_you.put(key, kept)
-        return list(kept)
+        if kept is not None:
+            rows, scores = kept
+            return list(zip(self.item_ids[rows].tolist(), scores.tolist(), strict=True))
+        found = self._recommend_for(customer_id, session, n, exclude, new_only)
+        if key is not None:  # as rows and scores (about 1 KB), not a hundred strings
+            rows = self._item_index.rows_of([pid for pid, _ in found]).astype(np.int32)
+            self._for_you.put(key, (rows, np.array([s for _, s in found], dtype=np.float64)))
+        return found
 
     def _recommend_for(
         self,
