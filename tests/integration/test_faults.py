@@ -151,7 +151,9 @@ def test_a_hung_redis_costs_one_short_timeout_then_pages_degrade_fast(shop_env):
         event = {"id": event_id, "type": "view", "product_id": pid, "ts": 1733400000000}
         ev = client.post("/events", json={"events": [event]})
         took = time.perf_counter() - t
-        assert ev.status_code == 202 and took < 0.25, (ev.status_code, took)
+        # loose, as above: a refused call never reaches the hung server (the breakers refuse
+        # before sending), so only a stall of this machine, not a Redis timeout, takes longer
+        assert ev.status_code == 202 and took < 1.0, (ev.status_code, took)
         with app.extensions["db"].connect() as conn:  # acknowledged because it is stored
             assert (
                 conn.execute(
@@ -161,7 +163,9 @@ def test_a_hung_redis_costs_one_short_timeout_then_pages_degrade_fast(shop_env):
             )
         t = time.perf_counter()
         refused = client.post("/cart", data={"product_id": pid, "quantity": 1})
-        assert refused.status_code == 503 and time.perf_counter() - t < 0.25
+        took = time.perf_counter() - t
+        assert refused.status_code == 503 and took < 1.0, took  # seen: 0.42 s on a slow VM
+        assert all(b.is_open for b in breakers) and trips[-1] == sum(b.trips for b in breakers)
         assert client.get("/healthz").get_json()["cache"].startswith("degraded")
 
         os.kill(server.pid, signal.SIGCONT)
