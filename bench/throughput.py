@@ -184,7 +184,35 @@ def serve(
     return wait_healthy(proc, port, log)
 
 
-def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
+def server_cpu(group: int, pids: tuple[int, ...]) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn server (its process group:
+    master and workers) and the processes `pids` (the Redis servers), from /proc."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone since the listing
+            continue
+        # after the name: state, ppid, pgrp, ... utime (the 12th), stime (the 13th)
+        if int(fields[2]) == group or int(entry) in pids:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    port: int,
+    script: Path,
+    seconds: int,
+    connections: int,
+    servers: tuple[int, tuple[int, ...]] | None = None,
+) -> dict:
+    """One load; with `servers` (gunicorn's process group, the Redis servers' pids), the CPU
+    they used per request (ms): what the machine spends per page, which other work on a shared
+    VM changes far less than requests/s."""
+    before = server_cpu(*servers) if servers else 0.0
     out = subprocess.run(
         [
             "wrk",
@@ -203,8 +231,10 @@ def wrk(port: int, script: Path, seconds: int, connections: int) -> dict:
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     req, sock, status, hits, memos, p50, p99, dur = map(float, line.split()[1:])
+    cpu = server_cpu(*servers) - before if servers else 0.0
     return {
         "requests": int(req),
+        "server_cpu_ms_per_request": round(cpu * 1000 / req, 3) if req and servers else None,
         "page_cache_hits": round(hits / req, 3) if req else 0.0,
         "page_memo_hits": round(memos / req, 3) if req else 0.0,
         "rps": round(req / dur, 1),
@@ -243,7 +273,14 @@ def visitors(port: int, n: int, products: list[str], first_cookie_only: bool = F
                 data=json.dumps({"events": batch}).encode(),
                 headers={"Content-Type": "application/json", "Cookie": cookie},
             )
-            urllib.request.urlopen(req).read()
+            with urllib.request.urlopen(req) as r:  # a browser keeps what this sets too
+                r.read()
+                if not first_cookie_only:  # the new state mark (storefront/page_memo.py)
+                    kept = dict(c.split("=", 1) for c in cookie.split("; "))
+                    for c in r.headers.get_all("Set-Cookie") or []:
+                        name, value = c.split(";")[0].split("=", 1)
+                        kept[name] = value
+                    cookies[-1] = cookie = "; ".join(f"{k}={v}" for k, v in kept.items())
     return cookies
 
 
@@ -338,10 +375,11 @@ def main() -> None:
                 # alternate the loads, so a drift of this machine's speed hits all alike; the
                 # round with the median personalized rate is reported (with its statics)
                 rounds = []
+                servers = (proc.pid, (redis_proc.pid, cache_proc.pid))
                 for _ in range(args.rounds):
-                    p = wrk(port, personal, args.seconds, args.connections)
-                    s_render = wrk(port, static["render"], args.seconds, args.connections)
-                    s_string = wrk(port, static["string"], args.seconds, args.connections)
+                    p = wrk(port, personal, args.seconds, args.connections, servers)
+                    s_render = wrk(port, static["render"], args.seconds, args.connections, servers)
+                    s_string = wrk(port, static["string"], args.seconds, args.connections, servers)
                     rounds.append((p, s_render, s_string))
                 p, s_render, s_string = sorted(rounds, key=lambda r: r[0]["rps"])[len(rounds) // 2]
             finally:
@@ -364,6 +402,15 @@ def main() -> None:
                     "rps_per_round": [
                         [r[0]["rps"], r[1]["rps"], r[2]["rps"]] for r in rounds
                     ],  # personalized, static render, ready string
+                    # the servers' CPU per static render over theirs per personalized page:
+                    # the throughput ratio a machine with nothing else on it would give
+                    "cpu_ratios_to_render_per_round": sorted(
+                        round(
+                            r[1]["server_cpu_ms_per_request"] / r[0]["server_cpu_ms_per_request"],
+                            3,
+                        )
+                        for r in rounds
+                    ),
                     "hit_shares_per_round": [
                         [r[0]["page_cache_hits"], r[0]["page_memo_hits"]] for r in rounds
                     ],  # page-hit, page-memo
