@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     page_memo_entries: Annotated[int, Field(ge=0)] = 512
     # ... and at most this many bytes in all (least recently used out first)
     page_memo_bytes: Annotated[int, Field(ge=0)] = 32 * 1024 * 1024
+    # seconds a worker serves a visitor it saw stateless from its note of their session, not
+    # reading it again, while their browser's state mark is unchanged (page_memo.py; 0: off)
+    page_memo_note_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
     session_ttl: Seconds = 60 * 60 * 24 * 30  # seconds a visitor's session state lives
     trending_days: Count = 30  # window of the trained "recent" popularity list
     # the live window of "trending near you" (storefront/trending.py): days of events kept per

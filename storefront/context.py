@@ -68,11 +68,13 @@ def build_context(
     arms: tuple[tuple[str, str], ...] | None = None,
     page_key: str | None = None,
     ledger: str = "0",
+    known: SessionState | None = None,
 ) -> Context:
     """Read every signal from the request. `explicit` (country, time, device) comes from a
     trusted server-to-server caller; QA overrides from the request only when the setting
     enables them. `now` pins the clock (QA snapshots). `page_key` and `ledger`: what the
-    session read brings along (SessionStore.read)."""
+    session read brings along (SessionStore.read). `known`: the session as a note of this worker
+    holds it (page_memo.py), not read again."""
     app = current_app._get_current_object()
     settings = app.config["SETTINGS"]
     overridden: list[str] = []
@@ -95,7 +97,7 @@ def build_context(
         overridden.append("country")
     if location.country is None and settings.default_country:
         location = Location(settings.default_country, None, None, None, None, "default")
-    session = sessions.read(visitor_id, page_key, ledger)
+    session = sessions.read(visitor_id, page_key, ledger) if known is None else known
     running = app.extensions["experiments"].get()
     if arms is not None:  # a QA snapshot pins the arms: experiments started later change nothing
         assignment = Assignment(False, arms)

@@ -16,6 +16,17 @@ beyond its request) and the request parts page_cache.page_key hashes, less the v
   signals/channel.py, core/visit.py), all of them in the stamp, so the many versions of one
   browser on one kind of device, and referrers on one host, share a page.
 
+A visitor noted stateless in this worker is read from the note, not from the session server,
+while the note holds (`noted`): for at most STOREFRONT_PAGE_MEMO_NOTE_SECONDS, and only while
+their browser sends back the state cookie (STATE_COOKIE) it sent when the note was made. Every
+request that changes a visitor's state (any POST, PUT, PATCH or DELETE that succeeds: events,
+basket, preferences, sign-in) and every page that begins a new visit answers with a new value
+of that cookie (`new_state`), and the tracker sets one itself before it sends an event
+(assets/js/tracker.js: a beacon still on its way cannot be overtaken by the next page), so the
+next page of a browser whose state changed, on any worker or node, reads the session again.
+What does not come from the visitor's own browser (an event the JSON API records for a stated
+visitor, a client that keeps no cookies) reaches their pages when the note runs out.
+
 A hit is served as a warm page is (page_cache.serve: the clock refreshed on the way out, the
 same headers), with `page-memo` in Server-Timing. The memo is per app, in the worker's memory,
 bounded by entries and bytes (STOREFRONT_PAGE_MEMO_ENTRIES, STOREFRONT_PAGE_MEMO_BYTES; least
@@ -27,25 +38,44 @@ starts with what its parent had, which serves no pages: empty).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
+import time
 from collections import OrderedDict
+from dataclasses import dataclass, replace
 
 from flask import Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
 
 from storefront import page_cache
+from storefront.core.context import SessionState
 from storefront.core.dependencies import stateless
 from storefront.core.lookup import lookup
+from storefront.core.visit import PREFIX as VISIT_PREFIX
 
 _MEMO = "sf.page_memo"  # app.extensions: the app's PageMemo
 TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), oldest out first
 # visitors last seen with no state of their own whose page the memo served or kept (~100 bytes
 # each), oldest out first
 STATELESS_MAX = 65_536
+# of those, the most recently seen whose session is noted (page_memo.Note, about 1.2 KB each)
+NOTES_MAX = 16_384
 _lock = threading.Lock()
+# the browser's state mark (module docstring): a random value, new whenever its state changes
+STATE_COOKIE = "sf_state"
 # shaping headers a page sees only through parts of its stamp (module docstring): the client
 # address (location), and page_cache.STAMPED: the User-Agent (device, os), the Referer (channel)
 UNKEYED = frozenset(("X-Forwarded-For", *page_cache.STAMPED))
+
+
+@dataclass(frozen=True)
+class Note:
+    """A visitor seen stateless: their session as read (and as this worker's writes left it),
+    the state cookie their browser sent then ("" for none) and when (time.monotonic)."""
+
+    state: SessionState
+    mark: str
+    at: float
 
 
 class PageMemo:
@@ -59,8 +89,10 @@ class PageMemo:
         self._pages: OrderedDict[str, tuple[bytes, ...]] = OrderedDict()
         self.tokens: dict[str, str] = {}  # CSRF token by session cookie (_token)
         # visitor ids last seen stateless, their page from the memo: their next page reads the
-        # session alone, not their page copy (they have none: the memo keeps theirs)
+        # session alone, not their page copy (they have none: the memo keeps theirs) ...
         self.stateless: dict[str, None] = {}
+        # ... or, for the most recent of them, while the note holds (`noted`), not even that
+        self.notes: dict[str, Note] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -93,24 +125,39 @@ class PageMemo:
         with self._lock:
             _bounded(self.tokens, cookie, token, TOKENS_MAX)
 
-    def seen_stateless(self, visitor_id: str, stateless: bool) -> None:
+    def seen_stateless(self, visitor_id: str, stateless: bool, note: Note | None = None) -> None:
         """Note whether this visitor was last seen with no state of their own and their page
         shared (the memo's key), the oldest out first. A visitor noted reads the session alone
         on their next page (shop/views.py): a stateless visitor's page is the memo's, never a
         copy of their own in Redis. Noted per worker and only as a hint: the session read
-        says whether it still holds (shop/views.py reads the page too where it does not)."""
-        if stateless == (visitor_id in self.stateless):
+        says whether it still holds (shop/views.py reads the page too where it does not).
+        With `note`, their session as read: their next pages read it from here (`noted`)."""
+        if stateless == (visitor_id in self.stateless) and note is None:
             return
         with self._lock:
             if stateless:
                 _bounded(self.stateless, visitor_id, None, STATELESS_MAX)
+                if note is not None:
+                    self.notes.pop(visitor_id, None)  # the newest last
+                    _bounded(self.notes, visitor_id, note, NOTES_MAX)
             else:
                 self.stateless.pop(visitor_id, None)
+                self.notes.pop(visitor_id, None)
+
+    def noted(self, visitor_id: str, mark: str, within: float) -> Note | None:
+        """The session noted for this visitor, while it holds: made less than `within` seconds
+        ago, and their browser sends the state cookie it sent then (a changed state sets a new
+        one: module docstring). None: read the session."""
+        note = self.notes.get(visitor_id)
+        if note is None or note.mark != mark or time.monotonic() - note.at >= within:
+            return None
+        return note
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
             self.size = 0
+            self.notes.clear()
 
 
 def _bounded(held: dict, key: str, value, limit: int) -> None:
@@ -228,3 +275,37 @@ def _without_token(value: bytes) -> tuple[bytes, ...]:
     if name not in session:
         return (value,)
     return tuple(value.split(generate_csrf().encode()))
+
+
+def new_state(response: Response, secure: bool) -> str:
+    """Give the browser a new state mark (module docstring): its next page, on any worker,
+    reads the session again rather than a note made before this change. Its value. A cookie
+    of the browser's session, readable by the tracker, which sets it too: no secret, only a
+    change's mark (a forged one only makes the sender's own next page read the session)."""
+    mark = secrets.token_urlsafe(8)
+    response.set_cookie(STATE_COOKIE, mark, httponly=False, samesite="Lax", secure=secure)
+    return mark
+
+
+def note_of(
+    state: SessionState, written: dict[str, str], mark: str, at: float | None = None
+) -> Note:
+    """The note for a visitor served stateless: their session as read, with the facts this
+    request wrote into their record (SessionStore.touch: last seen, the visit), so that the
+    note agrees with what the next read would bring. `at`: when the session was read (a page
+    served from a note keeps the note's time: only a read renews it); None: now."""
+    if written:
+        fields = dict(state.visit_fields)
+        fields.update((k, v) for k, v in written.items() if k.startswith(VISIT_PREFIX))
+        state = replace(
+            state,
+            first_seen=state.first_seen or _float(written, "first_seen"),
+            last_seen=_float(written, "last_seen") or state.last_seen,
+            provisional=written.get("provisional") == "1",
+            visit_fields=fields,
+        )
+    return Note(state, mark, time.monotonic() if at is None else at)
+
+
+def _float(facts: dict[str, str], name: str) -> float | None:
+    return float(facts[name]) if name in facts else None

@@ -357,7 +357,7 @@ class SessionStore:
         now: float | None = None,
         new: bool = False,
         visit: Visit | None = None,
-    ) -> None:
+    ) -> dict[str, str]:
         """Record that the visitor was here (first/last seen), at most every few minutes, and
         the visit this page belongs to (core/visit.py: all of it when the page began it, else
         its last-seen time at most once a minute), in the same record and under its TTL.
@@ -365,23 +365,24 @@ class SessionStore:
         A `new` visitor (no valid cookie: a first page, a bot, a health check) is recorded only
         provisionally, for one visit (PROVISIONAL_TTL): a request that never comes back with
         the cookie leaves nothing lasting. Their first page with the cookie makes the record
-        theirs for the session TTL."""
+        theirs for the session TTL. Returns the facts written ({}: none), first_seen among
+        them (written only where the record had none)."""
         if state.retired:  # its record is only the retirement mark, which must keep its TTL
-            return
+            return {}
         now = self.clock.now() if now is None else now
         k = key(VISITOR, state.visitor_id)
         facts: dict[str, str] = {}
         ttl = self.ttl
         if new:
             if state.first_seen is not None:  # an id with a record already: never shorten it
-                return
+                return {}
             facts, ttl = {"last_seen": f"{now:.0f}", "provisional": "1"}, self.provisional_ttl
         elif state.provisional or state.last_seen is None or now - state.last_seen >= TOUCH_EVERY:
             facts = {"last_seen": f"{now:.0f}"}
         if visit is not None:
             facts.update(to_write(visit, now))
         if not facts:  # most pages: nothing to write
-            return
+            return {}
         writes = [
             ("HSETNX", k, "first_seen", f"{now:.0f}"),
             ("HSET", k, *chain.from_iterable(facts.items())),
@@ -392,7 +393,8 @@ class SessionStore:
         try:  # a pipeline's commands in one round trip, without its machinery (send_many)
             send_many(self.r, writes)
         except redis.RedisError:
-            pass
+            return {}
+        return {"first_seen": f"{now:.0f}", **facts}
 
     def record(
         self,

@@ -13,6 +13,10 @@
   function flush() {
     timer = null;
     if (!queue.length) return;
+    // a new state mark before the events leave: the next page, whichever worker builds it,
+    // reads this shopper's session again (storefront/page_memo.py), even if it overtakes them
+    document.cookie = "sf_state=" + encodeURIComponent(uid()) + "; path=/; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
     var body = JSON.stringify({ events: queue.splice(0, 100) });
     var blob = new Blob([body], { type: "application/json" });
     if (!(navigator.sendBeacon && navigator.sendBeacon("/events", blob))) {

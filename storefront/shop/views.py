@@ -15,6 +15,7 @@ from storefront import orders, page_cache, page_memo
 from storefront.context import OverrideError, build_context
 from storefront.core.aftercare import due_again
 from storefront.core.dependencies import stateless
+from storefront.core.lookup import lookup
 from storefront.events import Event, record
 from storefront.fragments import Timings
 from storefront.holders import request_versions
@@ -24,7 +25,7 @@ from storefront.pages import compose
 from storefront.product_images import svg_tile
 from storefront.qa_snapshot import SnapshotError, read_pin
 from storefront.rules.holder import published
-from storefront.visitor import current_visitor, switch_visitor
+from storefront.visitor import COOKIE, current_visitor, switch_visitor
 
 bp = Blueprint("shop", __name__)
 PRODUCT_ID = r"^[A-Za-z0-9_-]{1,32}$"
@@ -65,7 +66,7 @@ def _context() -> None:
     memo = page_memo.memo_of(app)
     alone = page_key is not None and visitor_id in memo.stateless
 
-    def read(visitor_id: str, new: bool, page_key: str | None, ledger: str = "0"):
+    def read(visitor_id: str, new: bool, page_key: str | None, ledger: str = "0", known=None):
         try:
             return build_context(
                 req,
@@ -78,12 +79,27 @@ def _context() -> None:
                 arms=pin.arms if pin else None,
                 page_key=page_key,
                 ledger=ledger,
+                known=known,
             )
         except OverrideError as exc:
             abort(400, description=str(exc))
 
     if alone:  # the ledger too: a stateless visitor's is known to be empty
-        context = store.context = read(visitor_id, new, None, "1")
+        context = None
+        within = app.config["SETTINGS"].page_memo_note_seconds
+        mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
+        note = memo.noted(visitor_id, mark, within) if pin is None and within else None
+        if note is not None:  # their session as this worker noted it, their state unchanged
+            context = read(visitor_id, new, None, "1", note.state)
+            # a new visit begins: its facts from their record
+            if context.visit is None or context.visit.fresh:
+                context = None
+            else:
+                store.noted_at = note.at  # only a read renews the note
+                timings.add("noted", time.perf_counter())
+        if context is None:
+            context = read(visitor_id, new, None, "1")
+        store.context = context
         if not context.session.retired and not stateless(context, pin is not None):
             # something of their own since (a view, a basket, on any worker): their page too
             memo.seen_stateless(visitor_id, False)
@@ -120,7 +136,10 @@ def _memo(store, req, app, context, page_stamp: str | None):
     t = time.perf_counter()
     key = store.page_memo = page_memo.memo_key(context, page_stamp, store.pin is not None, req, app)
     if store.page_key is not None:  # a known visitor: whether their next page is the memo's
-        page_memo.memo_of(app).seen_stateless(context.visitor_id, key is not None)
+        if key is None:
+            page_memo.memo_of(app).seen_stateless(context.visitor_id, False)
+        else:  # noted with what this request writes into their record (_server_timing)
+            store.note_stateless = True
     if key is None:
         return None
     hit = page_memo.serve(context, key, page_stamp, app)
@@ -172,9 +191,36 @@ def _server_timing(response):
         # a request that moved the browser to another visitor (a sign-in or sign-out retired
         # the id it came with) must not touch that id: its record is the retirement mark
         if ctx is not None and held.get("visitor_id", ctx.visitor_id) == ctx.visitor_id:
-            current_app.extensions["sessions"].touch(
+            app = current_app._get_current_object()
+            written = app.extensions["sessions"].touch(
                 ctx.session, new=ctx.new_visitor, visit=ctx.visit
             )
+            req = request._get_current_object()
+            mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
+            # a new visit: notes made before it are stale, on every worker
+            if ctx.visit is not None and ctx.visit.fresh and not ctx.new_visitor:
+                mark = page_memo.new_state(response, req.is_secure)
+            if held.get("note_stateless"):  # served stateless: their next page may read this
+                note = page_memo.note_of(ctx.session, written, mark, held.get("noted_at"))
+                page_memo.memo_of(app).seen_stateless(ctx.visitor_id, True, note)
+    return response
+
+
+@bp.after_app_request
+def _state_changed(response):
+    """A request that may have changed its visitor's state (any method but GET, HEAD and
+    OPTIONS that succeeded, from a browser with a visitor cookie) gives the browser a new
+    state mark: no worker serves its next page from a note made before (page_memo.py)."""
+    req = request._get_current_object()
+    if (
+        req.method not in ("GET", "HEAD", "OPTIONS")
+        and response.status_code < 400
+        and lookup(req.cookies, COOKIE) is not None
+    ):
+        page_memo.new_state(response, req.is_secure)
+        vid = g._get_current_object().__dict__.get("visitor_id")
+        if vid is not None:
+            page_memo.memo_of(current_app._get_current_object()).seen_stateless(vid, False)
     return response
 
 

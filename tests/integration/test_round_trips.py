@@ -436,9 +436,18 @@ def test_a_stateless_visitor_reads_the_session_server_alone_until_they_have_stat
     assert first[0] == {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}
     for _ in range(2):
         got, timing, html = page()
-        assert "page-memo" in timing
+        assert "page-memo" in timing and "noted" in timing
+        assert got == [], got  # the worker's note of their session: no round trip at all
+    shipped = app.config["SETTINGS"]
+    monkeypatch.setitem(
+        app.config, "SETTINGS", shipped.model_copy(update={"page_memo_note_seconds": 0})
+    )
+    for _ in range(2):  # without notes
+        got, timing, html = page()
+        assert "page-memo" in timing and "noted" not in timing
         assert got == [{"sessions": ["EVALSHA"]}], got  # the session server alone
-    page_after_click(client, app)
+    monkeypatch.setitem(app.config, "SETTINGS", shipped)
+    page_after_click(client, app)  # a new state mark: the note no longer serves them
     got, timing, html = page()
     assert "page-memo" not in timing and "because-you-viewed" in slots(html)
     assert got[:2] == [

@@ -228,11 +228,12 @@ def test_a_visitor_with_any_state_never_gets_a_memo_page(shop):
         assert c.post("/events", json={"events": [event | {"ts": 1733400000000}]}).status_code
         return c
 
-    def ledger(c):
-        r = shop.extensions["redis"]
+    def ledger(c):  # a tile seen: the shopper's exposure ledger is no longer empty
+        event = {"id": f"memo-seen-{id(c)}", "type": "impression", "product_id": pid}
+        answer = c.post("/events", json={"events": [event | {"ts": 1733400000000}]})
+        assert answer.status_code == 202
         k = visitor_keys(visitor_id(shop, c), (EXPOSURE,))[0]
-        r.hset(k, mapping={pid: "3"})
-        r.expire(k, 600)  # every key has a TTL (test_pages scans the shared Redis for it)
+        assert shop.extensions["redis"].hget(k, pid)
         return c
 
     states = {
@@ -319,3 +320,66 @@ def test_a_targeted_experiment_on_the_page_is_never_served_from_the_memo(shop):
         with engine.begin() as conn:
             conn.execute(delete(db.experiments).where(db.experiments.c.id == exp.id))
         shop.extensions["experiments"].holder.versioned.reload(force=True)
+
+
+def test_a_stateless_visitors_next_pages_come_from_the_worker_s_note(shop):
+    """A visitor seen stateless is served from this worker's note of their session (no session
+    read) until their browser's state changes: the event's answer gives it a new state mark,
+    and the next page reads their session again and shows what they viewed."""
+    h = headers()
+    c = visitor(shop)
+    first = c.get("/", headers=h)  # read, and noted
+    assert "noted" not in first.headers["Server-Timing"]
+    again = c.get("/", headers=h)
+    assert memo(again) and "noted" in again.headers["Server-Timing"]
+    pid = next(iter(shop.extensions["models"].get().catalog.products))
+    event = {"id": "note-view-0001", "type": "view", "product_id": pid, "ts": 1733400000000}
+    answer = c.post("/events", json={"events": [event]})
+    assert answer.status_code == 202
+    assert any(
+        v.startswith(f"{page_memo.STATE_COOKIE}=") for v in answer.headers.getlist("Set-Cookie")
+    )
+    after = c.get("/", headers=h)
+    timing = after.headers["Server-Timing"]
+    assert after.status_code == 200 and "noted" not in timing and not memo(after)
+    assert shop.extensions["sessions"].read(visitor_id(shop, c)).views == (pid,)
+
+
+def test_what_another_system_writes_reaches_the_page_when_the_note_runs_out(shop, monkeypatch):
+    """State that does not come from the visitor's browser (the JSON API's events for a stated
+    visitor, written here by the session store as it records them) gives the browser no new
+    mark: the note serves their pages until it runs out (page_memo_note_seconds), then the
+    session is read again."""
+    import time
+
+    settings = shop.config["SETTINGS"]
+    monkeypatch.setitem(
+        shop.config, "SETTINGS", settings.model_copy(update={"page_memo_note_seconds": 1})
+    )
+    h = headers()
+    c = visitor(shop)
+    c.get("/", headers=h)
+    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    sessions = shop.extensions["sessions"]
+    pid = next(iter(shop.extensions["models"].get().catalog.products))
+    pipe = sessions.r.pipeline(transaction=True)
+    sessions.record(pipe, visitor_id(shop, c), "view", pid)
+    sessions.bump(pipe, visitor_id(shop, c))
+    sessions.commit(pipe)
+    time.sleep(1.1)
+    page = c.get("/", headers=h)
+    assert "noted" not in page.headers["Server-Timing"] and not memo(page)
+
+
+def test_a_new_visit_gives_the_browser_a_new_state_mark(shop):
+    """A page that begins a new visit (a campaign link) answers with a new state mark, so that
+    another worker's note, made during the old visit, does not serve the new one."""
+    h = headers()
+    c = visitor(shop)
+    c.get("/", headers=h)
+    tagged = c.get("/?utm_source=news&utm_medium=email&utm_campaign=winter", headers=h)
+    assert tagged.status_code == 200
+    marks = [v for v in tagged.headers.getlist("Set-Cookie") if v.startswith("sf_state=")]
+    assert len(marks) == 1 and "HttpOnly" not in marks[0]
+    inside = c.get("/", headers=h)  # the same visit, its mark sent back: from the note
+    assert "noted" in inside.headers["Server-Timing"]

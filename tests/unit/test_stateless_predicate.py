@@ -129,3 +129,50 @@ def test_the_memo_notes_stateless_visitors_within_its_bound(monkeypatch):
     memo.seen_stateless("v3", False)  # state of their own since: no longer noted
     memo.seen_stateless("v9", False)  # never noted: nothing to do
     assert list(memo.stateless) == ["v2", "v4"]
+
+
+def test_a_note_serves_only_its_own_mark_within_its_time(monkeypatch):
+    from storefront import page_memo
+
+    clock = [100.0]
+    monkeypatch.setattr(page_memo.time, "monotonic", lambda: clock[0])
+    memo = PageMemo(entries=4, max_bytes=1000)
+    state = SessionState("v1", first_seen=50.0, last_seen=60.0)
+    memo.seen_stateless("v1", True, page_memo.note_of(state, {}, "m1"))
+    assert memo.noted("v1", "m1", 60).state is state
+    assert memo.noted("v1", "m2", 60) is None  # the browser's state changed since
+    assert memo.noted("v1", "", 60) is None
+    assert memo.noted("v2", "m1", 60) is None  # never noted
+    clock[0] = 159.9
+    assert memo.noted("v1", "m1", 60) is not None
+    clock[0] = 160.0  # the note ran out: read the session again
+    assert memo.noted("v1", "m1", 60) is None
+    memo.seen_stateless("v1", False)
+    clock[0] = 100.0
+    assert memo.noted("v1", "m1", 60) is None
+
+
+def test_a_note_holds_what_the_page_wrote_and_keeps_its_time():
+    from storefront import page_memo
+
+    state = SessionState("v1", provisional=True, visit_fields={"v:kind": "direct"})
+    written = {"first_seen": "70", "last_seen": "80", "v:kind": "email", "v:seen": "80"}
+    note = page_memo.note_of(state, written, "m", at=5.0)
+    assert note.at == 5.0 and note.mark == "m"  # a note's time: when the session was read
+    s = note.state
+    assert (s.first_seen, s.last_seen, s.provisional) == (70.0, 80.0, False)
+    assert s.visit_fields == {"v:kind": "email", "v:seen": "80"}
+    kept = page_memo.note_of(replace(state, first_seen=10.0), {"first_seen": "70"}, "m").state
+    assert kept.first_seen == 10.0  # HSETNX: a first sighting is never moved
+    assert page_memo.note_of(state, {}, "m").state is state  # nothing written: as read
+
+
+def test_notes_are_bounded_apart_from_the_visitors_noted(monkeypatch):
+    from storefront import page_memo
+
+    monkeypatch.setattr(page_memo, "NOTES_MAX", 2)
+    memo = PageMemo(entries=4, max_bytes=1000)
+    for n in range(4):
+        memo.seen_stateless(f"v{n}", True, page_memo.note_of(SessionState(f"v{n}"), {}, ""))
+    assert list(memo.notes) == ["v2", "v3"] and list(memo.stateless) == ["v0", "v1", "v2", "v3"]
+    assert memo.noted("v1", "", 60) is None and memo.noted("v3", "", 60) is not None
