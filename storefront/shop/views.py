@@ -200,8 +200,11 @@ def _server_timing(response):
             # a new visit: notes made before it are stale, on every worker
             if ctx.visit is not None and ctx.visit.fresh and not ctx.new_visitor:
                 mark = page_memo.new_state(response, req.is_secure)
-            if held.get("note_stateless"):  # served stateless: their next page may read this
-                note = page_memo.note_of(ctx.session, written, mark, held.get("noted_at"))
+            # served stateless: their next page may read this; a page served from the note
+            # that wrote nothing leaves the note as it is
+            noted_at = held.get("noted_at")
+            if held.get("note_stateless") and (noted_at is None or written):
+                note = page_memo.note_of(ctx.session, written, mark, noted_at)
                 page_memo.memo_of(app).seen_stateless(ctx.visitor_id, True, note)
     return response
 
