@@ -16,9 +16,12 @@ beyond its request) and the request parts page_cache.page_key hashes, less the v
   signals/channel.py, core/visit.py), all of them in the stamp, so the many versions of one
   browser on one kind of device, and referrers on one host, share a page.
 
-A visitor noted stateless in this worker is read from the note, not from the session server,
-while the note holds (`noted`): for at most STOREFRONT_PAGE_MEMO_NOTE_SECONDS, and only while
-their browser sends back the state cookie (STATE_COOKIE) it sent when the note was made. Every
+A visitor noted in this worker is read from the note, not from the session server, while the
+note holds (`noted`): for at most STOREFRONT_PAGE_MEMO_NOTE_SECONDS, and only while their
+browser sends back the state cookie (STATE_COOKIE) it sent when the note was made. A visitor
+noted stateless reads nothing at all; one with state of their own (a history, a basket) reads
+their page copy alone, from the cache server, keyed by the noted session's version
+(SessionStore.read_page), not the session beside it. Every
 request that changes a visitor's state (any POST, PUT, PATCH or DELETE that succeeds: events,
 basket, preferences, sign-in) and every page that begins a new visit answers with a new value
 of that cookie (`new_state`), and the tracker sets one itself before it sends an event
@@ -60,6 +63,14 @@ TOKENS_MAX = 16_384  # CSRF tokens kept by session cookie (~250 bytes each), old
 STATELESS_MAX = 65_536
 # of those, the most recently seen whose session is noted (page_memo.Note, about 1.2 KB each)
 NOTES_MAX = 16_384
+# visitors with state of their own whose session is noted, the most recent (their history,
+# basket, traits and a small exposure ledger, measured with tracemalloc: about 1.1 KB for a
+# few views, at most about 9 KB with 30 views, 50 bought and a full NOTE_LEDGER_MAX ledger;
+# 2-18 MB a worker)
+STATED_NOTES_MAX = 2_048
+# an exposure ledger longer than this (packed, characters) is not kept in a note: a page built
+# from the note reads it (about 100 products' worth)
+NOTE_LEDGER_MAX = 2_048
 _lock = threading.Lock()
 # the browser's state mark (module docstring): a random value, new whenever its state changes
 STATE_COOKIE = "sf_state"
@@ -93,6 +104,8 @@ class PageMemo:
         self.stateless: dict[str, None] = {}
         # ... or, for the most recent of them, while the note holds (`noted`), not even that
         self.notes: dict[str, Note] = {}
+        # visitors with state of their own: their page copy alone while the note holds
+        self.stated: dict[str, Note] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -144,20 +157,43 @@ class PageMemo:
                 self.stateless.pop(visitor_id, None)
                 self.notes.pop(visitor_id, None)
 
+    def note_stated(self, visitor_id: str, note: Note) -> None:
+        """Note the session of a visitor with state of their own (their next pages read their
+        page copy alone while it holds: `noted_stated`), the oldest out first."""
+        with self._lock:
+            self.stated.pop(visitor_id, None)  # the newest last
+            _bounded(self.stated, visitor_id, note, STATED_NOTES_MAX)
+
+    def forget(self, visitor_id: str) -> None:
+        """Drop every note of this visitor (their state changed: shop/views._state_changed)."""
+        if visitor_id in self.stateless or visitor_id in self.stated:
+            with self._lock:
+                self.stateless.pop(visitor_id, None)
+                self.notes.pop(visitor_id, None)
+                self.stated.pop(visitor_id, None)
+
     def noted(self, visitor_id: str, mark: str, within: float) -> Note | None:
-        """The session noted for this visitor, while it holds: made less than `within` seconds
-        ago, and their browser sends the state cookie it sent then (a changed state sets a new
-        one: module docstring). None: read the session."""
-        note = self.notes.get(visitor_id)
-        if note is None or note.mark != mark or time.monotonic() - note.at >= within:
-            return None
-        return note
+        """The session noted for this visitor seen stateless, while it holds: made less than
+        `within` seconds ago, and their browser sends the state cookie it sent then (a changed
+        state sets a new one: module docstring). None: read the session."""
+        return _holding(self.notes.get(visitor_id), mark, within)
+
+    def noted_stated(self, visitor_id: str, mark: str, within: float) -> Note | None:
+        """The same for a visitor with state of their own (note_stated)."""
+        return _holding(self.stated.get(visitor_id), mark, within)
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
             self.size = 0
             self.notes.clear()
+            self.stated.clear()
+
+
+def _holding(note: Note | None, mark: str, within: float) -> Note | None:
+    if note is None or note.mark != mark or time.monotonic() - note.at >= within:
+        return None
+    return note
 
 
 def _bounded(held: dict, key: str, value, limit: int) -> None:
@@ -290,10 +326,21 @@ def new_state(response: Response, secure: bool) -> str:
 def note_of(
     state: SessionState, written: dict[str, str], mark: str, at: float | None = None
 ) -> Note:
-    """The note for a visitor served stateless: their session as read, with the facts this
-    request wrote into their record (SessionStore.touch: last seen, the visit), so that the
-    note agrees with what the next read would bring. `at`: when the session was read (a page
-    served from a note keeps the note's time: only a read renews it); None: now."""
+    """The note for a visitor: their session as read, with the facts this request wrote into
+    their record (SessionStore.touch: last seen, the visit), so that the note agrees with what
+    the next read would bring; without the page and fragments that came with the read (the
+    next page reads its own copy) and without an exposure ledger longer than NOTE_LEDGER_MAX
+    (a page built from the note reads it). `at`: when the session was read (a page served
+    from a note keeps the note's time: only a read renews it); None: now."""
+    ledger = state.exposures
+    if ledger is not None and _ledger_size(ledger) > NOTE_LEDGER_MAX:
+        ledger = None
+    if (
+        state.cached_page is not None
+        or state.cached_fragments is not None
+        or ledger is not state.exposures
+    ):
+        state = replace(state, cached_page=None, cached_fragments=None, exposures=ledger)
     if written:
         fields = dict(state.visit_fields)
         fields.update((k, v) for k, v in written.items() if k.startswith(VISIT_PREFIX))
@@ -305,6 +352,13 @@ def note_of(
             visit_fields=fields,
         )
     return Note(state, mark, time.monotonic() if at is None else at)
+
+
+def _ledger_size(ledger) -> int:
+    """A ledger's size in characters as the session read packed it (session.PackedLedger),
+    else about 24 per product."""
+    raw = getattr(ledger, "packed", None)
+    return len(raw) if raw is not None else 24 * len(ledger)
 
 
 def _float(facts: dict[str, str], name: str) -> float | None:

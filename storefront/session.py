@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from itertools import chain
 
 import redis
@@ -192,6 +193,11 @@ class PackedLedger(Mapping):
             self._map = _pairs(flat)
         return self._map
 
+    @property
+    def packed(self) -> str:
+        """The ledger as the script packed it (its size, without a parse)."""
+        return self._raw
+
     def as_dict(self) -> dict[str, str]:
         """Every field as a plain dict (split once; the caller must not change it): a lookup
         of many fields in a row goes at dict speed, not through a method each."""
@@ -341,6 +347,19 @@ class SessionStore:
         if isinstance(page_reply, redis.RedisError):
             page_reply = None  # the session without a page
         return _state(visitor_id, session_reply, page_reply)
+
+    def read_page(self, state: SessionState, page_key: str) -> SessionState:
+        """`state` (a session known without a read: a note, page_memo.py) with this request's
+        page copy, or the fragments it was built from, under the keys `state`'s version gives
+        them: the page script alone, on the cache server (one round trip, no session read).
+        A cache server that fails leaves the state without a page."""
+        keys = [page_key, parts_key(page_key), *visitor_keys(state.visitor_id, _MIRROR)]
+        args = [str(state.version), self._only(self.cache, state.visitor_id), ""]
+        try:
+            reply = run_script(self._read_page, keys, args, True)
+        except redis.RedisError:
+            return state
+        return replace(state, cached_page=reply[0], cached_fragments=_fragments(reply[1], reply[2]))
 
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:

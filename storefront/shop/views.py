@@ -105,7 +105,22 @@ def _context() -> None:
             memo.seen_stateless(visitor_id, False)
             context = store.context = read(visitor_id, new, page_key)
     else:
-        context = store.context = read(visitor_id, new, page_key)
+        context = None
+        within = app.config["SETTINGS"].page_memo_note_seconds
+        if page_key is not None and pin is None and within:
+            mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
+            note = memo.noted_stated(visitor_id, mark, within)
+            if note is not None:  # their session as noted, their state unchanged: the page alone
+                known = app.extensions["sessions"].read_page(note.state, page_key)
+                context = read(visitor_id, new, None, known=known)
+                if context.visit is None or context.visit.fresh:  # a new visit: read it
+                    context = None
+                else:
+                    store.noted_at = note.at
+                    timings.add("noted", time.perf_counter())
+        if context is None:
+            context = read(visitor_id, new, page_key)
+        store.context = context
     if context.session.retired:  # a cookie from before a sign-in or sign-out: start afresh
         page_key = store.page_key = None
         context = store.context = read(switch_visitor(), True, None)
@@ -200,12 +215,21 @@ def _server_timing(response):
             # a new visit: notes made before it are stale, on every worker
             if ctx.visit is not None and ctx.visit.fresh and not ctx.new_visitor:
                 mark = page_memo.new_state(response, req.is_secure)
-            # served stateless: their next page may read this; a page served from the note
-            # that wrote nothing leaves the note as it is
+            # their next page may read this (page_memo.py); a page served from the note that
+            # wrote nothing leaves the note as it is
             noted_at = held.get("noted_at")
-            if held.get("note_stateless") and (noted_at is None or written):
-                note = page_memo.note_of(ctx.session, written, mark, noted_at)
-                page_memo.memo_of(app).seen_stateless(ctx.visitor_id, True, note)
+            if noted_at is None or written:
+                if held.get("note_stateless"):
+                    note = page_memo.note_of(ctx.session, written, mark, noted_at)
+                    page_memo.memo_of(app).seen_stateless(ctx.visitor_id, True, note)
+                elif (
+                    held.get("page_key") is not None
+                    and held.get("pin") is None
+                    and ctx.session.available
+                    and app.config["SETTINGS"].page_memo_note_seconds
+                ):  # a visitor with state of their own: their next page reads its copy alone
+                    note = page_memo.note_of(ctx.session, written, mark, noted_at)
+                    page_memo.memo_of(app).note_stated(ctx.visitor_id, note)
     return response
 
 
@@ -223,7 +247,7 @@ def _state_changed(response):
         page_memo.new_state(response, req.is_secure)
         vid = g._get_current_object().__dict__.get("visitor_id")
         if vid is not None:
-            page_memo.memo_of(current_app._get_current_object()).seen_stateless(vid, False)
+            page_memo.memo_of(current_app._get_current_object()).forget(vid)
     return response
 
 

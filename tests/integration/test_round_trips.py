@@ -158,16 +158,30 @@ def test_on_one_redis_a_page_reads_redis_once_warm_after_a_click_and_from_fragme
     assert len(behind[0]["sessions"]) > 2  # the missed fragments ride with the page and parts
 
 
-def test_on_two_servers_a_page_reads_both_servers_in_one_round_trip(two_servers, monkeypatch):
+@pytest.mark.parametrize("notes", [True, False], ids=["noted", "notes-off"])
+def test_on_two_servers_a_page_reads_both_servers_in_one_round_trip(
+    two_servers, monkeypatch, notes
+):
     """The session script and the page script go out together (the page script keys the
     fragments by the session version the click mirrored on the cache server): one round trip
     of latency before the response, warm, after a click and from fragments (was two: the
-    session, then the page)."""
+    session, then the page). With the worker's note of the visitor's session (page_memo.py,
+    the shipped default), a page whose visitor's state is unchanged since this worker read it
+    reads the page script alone, on the cache server (warm, from fragments); after a click
+    (a new state mark) both; with notes off, both always."""
+    if not notes:
+        shipped = two_servers.config["SETTINGS"]
+        monkeypatch.setitem(
+            two_servers.config,
+            "SETTINGS",
+            shipped.model_copy(update={"page_memo_note_seconds": 0}),
+        )
     got = measure(two_servers, monkeypatch)
     both = [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
-    assert got["warm"] == both
+    alone = [{"cache": ["EVALSHA"]}] if notes else both
+    assert got["warm"] == alone
     assert got["warm behind"] == []
-    assert got["from fragments"] == both
+    assert got["from fragments"] == alone
     assert got["from fragments behind"] == [{"cache": ["SET", "SET"]}]
     # after a click: the ledger came with the session script; one write of everything, behind
     assert got["after click"] == both
@@ -374,29 +388,33 @@ def test_a_restarted_redis_without_the_scripts_still_serves_the_page(app, monkey
     assert trips.during(lambda: client.get("/", headers=h)) == [{"sessions": ["EVALSHA"]}]
 
 
+@pytest.mark.parametrize("notes", [True, False], ids=["noted", "notes-off"])
 def test_on_two_servers_a_cache_server_without_the_scripts_still_serves_the_page(
-    two_servers, monkeypatch
+    two_servers, monkeypatch, notes
 ):
     """The page script, read undecoded beside the session script (redis_client.run_scripts),
-    meets NOSCRIPT on a cache server that lost its scripts: it is loaded and run again on that
+    or alone for a visitor whose session this worker noted (SessionStore.read_page), meets
+    NOSCRIPT on a cache server that lost its scripts: it is loaded and run again on that
     server alone, and the warm page is the same page, byte for byte (clock aside)."""
     app = two_servers
+    if not notes:
+        shipped = app.config["SETTINGS"]
+        monkeypatch.setitem(
+            app.config, "SETTINGS", shipped.model_copy(update={"page_memo_note_seconds": 0})
+        )
     client, h, warm = warm_then_flushed(app, "cache")
     trips = count_round_trips(app, monkeypatch)
     held = []
     got = trips.during(lambda: held.append(client.get("/", headers=h)))
-    assert got == [
-        {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]},
-        {"cache": ["SCRIPT"]},
-        {"cache": ["EVALSHA"]},
-    ]
+    both = [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
+    first = [{"cache": ["EVALSHA"]}] if notes else both
+    assert got == [*first, {"cache": ["SCRIPT"]}, {"cache": ["EVALSHA"]}]
     again = held[0]
     assert "page-hit" in again.headers["Server-Timing"]
     assert again.headers["Content-Type"] == warm.headers["Content-Type"]
     assert again.headers["X-Model-Version"] == warm.headers["X-Model-Version"]
     assert without_clock(again.get_data(True)) == without_clock(warm.get_data(True))
-    both = [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
-    assert trips.during(lambda: client.get("/", headers=h)) == both
+    assert trips.during(lambda: client.get("/", headers=h)) == first
 
 
 @pytest.fixture
@@ -454,6 +472,6 @@ def test_a_stateless_visitor_reads_the_session_server_alone_until_they_have_stat
         {"sessions": ["EVALSHA"]},
         {"sessions": ["EVALSHA"], "cache": ["EVALSHA"]},
     ], got
-    got, timing, again = page()  # their own page now, warm, read with the session as before
-    assert "page-hit" in timing and got == [{"sessions": ["EVALSHA"], "cache": ["EVALSHA"]}]
+    got, timing, again = page()  # their own page now, warm, their session from the note
+    assert "page-hit" in timing and "noted" in timing and got == [{"cache": ["EVALSHA"]}]
     assert without_clock(again) == without_clock(html)

@@ -383,3 +383,84 @@ def test_a_new_visit_gives_the_browser_a_new_state_mark(shop):
     assert len(marks) == 1 and "HttpOnly" not in marks[0]
     inside = c.get("/", headers=h)  # the same visit, its mark sent back: from the note
     assert "noted" in inside.headers["Server-Timing"]
+
+
+def test_a_visitor_with_a_history_reads_their_page_alone_while_their_state_is_unchanged(
+    shop, monkeypatch
+):
+    """A visitor with state of their own (a view) is noted too: their next pages read their
+    page copy alone, keyed by the noted session (no session read), and are the pages a read
+    of their session gives. A basket change from their browser gives it a new mark: the next
+    page reads the session again and shows the basket."""
+    h = headers()
+    c = visitor(shop)
+    catalog = shop.extensions["models"].get().catalog
+    pid = next(iter(catalog.products))
+    event = {"id": "stated-view-0001", "type": "view", "product_id": pid, "ts": 1733400000000}
+    assert c.post("/events", json={"events": [event]}).status_code == 202
+    first = c.get("/", headers=h)  # read, and noted
+    assert not memo(first) and "noted" not in first.headers["Server-Timing"]
+    again = c.get("/", headers=h)
+    timing = again.headers["Server-Timing"]
+    assert "noted" in timing and "page-hit" in timing
+    assert normalised(again) == normalised(first)
+    assert "because-you-viewed" in slots(again.get_data(as_text=True))
+    # another page of theirs, built from the note: the page a read of their session builds
+    path = paths(shop)[1]
+    built = c.get(path, headers=h)
+    assert "noted" in built.headers["Server-Timing"] and not warm(built)
+    settings = shop.config["SETTINGS"]
+    monkeypatch.setitem(
+        shop.config, "SETTINGS", settings.model_copy(update={"page_memo_note_seconds": 0})
+    )
+    read = c.get(path, headers=h)
+    # the session read gives the stamp the note gave (everything the page depends on): the
+    # copy built from the note is their page
+    assert (
+        "noted" not in read.headers["Server-Timing"] and "page-hit" in read.headers["Server-Timing"]
+    )
+    assert normalised(read) == normalised(built)
+    monkeypatch.setitem(shop.config, "SETTINGS", settings)
+    c.get("/", headers=h)  # read, and noted again
+    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    other = next(p for p in catalog.products if p != pid)
+    answer = c.post("/cart", data={"product_id": other, "quantity": 2})
+    assert answer.status_code == 303
+    assert any(v.startswith("sf_state=") for v in answer.headers.getlist("Set-Cookie"))
+    after = c.get("/", headers=h)
+    assert "noted" not in after.headers["Server-Timing"]
+    assert "Basket (2)" in after.get_data(as_text=True)
+    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]  # noted with the basket
+    assert "Basket (2)" in c.get("/", headers=h).get_data(as_text=True)
+
+
+def test_what_another_system_writes_reaches_a_stated_visitors_page_when_the_note_runs_out(
+    shop, monkeypatch
+):
+    """The same for a visitor with state of their own: a view recorded by another system
+    (no new mark in their browser) shows on their page once the note runs out."""
+    import time
+
+    settings = shop.config["SETTINGS"]
+    monkeypatch.setitem(
+        shop.config, "SETTINGS", settings.model_copy(update={"page_memo_note_seconds": 1})
+    )
+    h = headers()
+    c = visitor(shop)
+    products = list(shop.extensions["models"].get().catalog.products)
+    event = {"id": "stated-view-0002", "type": "view", "product_id": products[0], "ts": 1733400000000}
+    assert c.post("/events", json={"events": [event]}).status_code == 202
+    c.get("/", headers=h)
+    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    sessions = shop.extensions["sessions"]
+    vid = visitor_id(shop, c)
+    pipe = sessions.r.pipeline(transaction=True)
+    sessions.record(pipe, vid, "view", products[1])
+    sessions.bump(pipe, vid)
+    sessions.commit(pipe)
+    page = c.get("/", headers=h)  # within the note: as noted
+    assert "noted" in page.headers["Server-Timing"]
+    time.sleep(1.1)
+    page = c.get("/", headers=h)
+    assert "noted" not in page.headers["Server-Timing"]
+    assert sessions.read(vid).views[:2] == (products[1], products[0])

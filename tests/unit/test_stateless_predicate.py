@@ -176,3 +176,42 @@ def test_notes_are_bounded_apart_from_the_visitors_noted(monkeypatch):
         memo.seen_stateless(f"v{n}", True, page_memo.note_of(SessionState(f"v{n}"), {}, ""))
     assert list(memo.notes) == ["v2", "v3"] and list(memo.stateless) == ["v0", "v1", "v2", "v3"]
     assert memo.noted("v1", "", 60) is None and memo.noted("v3", "", 60) is not None
+
+
+def test_a_note_keeps_no_page_and_no_long_ledger():
+    """A note of a visitor with state of their own keeps their session, not the page copy or
+    fragments that came with the read (the next page reads its own), nor an exposure ledger
+    longer than NOTE_LEDGER_MAX (a page built from the note reads it)."""
+    from storefront import page_memo
+
+    short = PackedLedger("p1\x1f2\x1f_s\x1f2")
+    state = SessionState(
+        "v1", views=("p1",), cached_page=b"<html>", cached_fragments={"k": "x"}, exposures=short
+    )
+    kept = page_memo.note_of(state, {}, "m").state
+    assert (kept.cached_page, kept.cached_fragments) == (None, None)
+    assert kept.exposures is short and kept.views == ("p1",)
+    long = PackedLedger("\x1f".join(f"p{n}\x1f1" for n in range(page_memo.NOTE_LEDGER_MAX)))
+    assert page_memo.note_of(replace(state, exposures=long), {}, "m").state.exposures is None
+    plain = {f"p{n}": "1" for n in range(page_memo.NOTE_LEDGER_MAX)}  # not packed: by count
+    assert page_memo.note_of(replace(state, exposures=plain), {}, "m").state.exposures is None
+
+
+def test_notes_of_visitors_with_state_are_bounded_and_forgotten_on_a_change(monkeypatch):
+    from storefront import page_memo
+
+    monkeypatch.setattr(page_memo, "STATED_NOTES_MAX", 2)
+    memo = PageMemo(entries=4, max_bytes=1000)
+    for n in range(3):
+        memo.note_stated(f"v{n}", page_memo.note_of(SessionState(f"v{n}", views=("p",)), {}, "m"))
+    assert list(memo.stated) == ["v1", "v2"]  # the oldest out first
+    assert memo.noted_stated("v2", "m", 60).state.views == ("p",)
+    assert memo.noted_stated("v2", "other", 60) is None  # their browser's state changed
+    assert memo.noted("v2", "m", 60) is None  # not a stateless visitor's note
+    memo.note_stated("v1", page_memo.note_of(SessionState("v1"), {}, "m"))
+    assert list(memo.stated) == ["v2", "v1"]  # noted again: the newest
+    memo.forget("v2")
+    assert memo.noted_stated("v2", "m", 60) is None and list(memo.stated) == ["v1"]
+    memo.forget("v9")  # never noted: nothing to do
+    memo.clear()
+    assert memo.stated == {}
