@@ -184,10 +184,10 @@ def serve(
     return wait_healthy(proc, port, log)
 
 
-def server_cpu(group: int, pids: tuple[int, ...]) -> float:
+def server_cpu(group: int, pids: tuple[int, ...]) -> tuple[float, float]:
     """CPU seconds (user + system) used so far by the gunicorn server (its process group:
-    master and workers) and the processes `pids` (the Redis servers), from /proc."""
-    total = 0
+    master and workers) and by the processes `pids` (the Redis servers), from /proc."""
+    web = redis = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -197,9 +197,12 @@ def server_cpu(group: int, pids: tuple[int, ...]) -> float:
         except OSError:  # gone since the listing
             continue
         # after the name: state, ppid, pgrp, ... utime (the 12th), stime (the 13th)
-        if int(fields[2]) == group or int(entry) in pids:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        if int(fields[2]) == group:
+            web += int(fields[11]) + int(fields[12])
+        elif int(entry) in pids:
+            redis += int(fields[11]) + int(fields[12])
+    tick = os.sysconf("SC_CLK_TCK")
+    return web / tick, redis / tick
 
 
 def wrk(
@@ -212,7 +215,7 @@ def wrk(
     """One load; with `servers` (gunicorn's process group, the Redis servers' pids), the CPU
     they used per request (ms): what the machine spends per page, which other work on a shared
     VM changes far less than requests/s."""
-    before = server_cpu(*servers) if servers else 0.0
+    before = server_cpu(*servers) if servers else (0.0, 0.0)
     out = subprocess.run(
         [
             "wrk",
@@ -231,10 +234,15 @@ def wrk(
     ).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT"))
     req, sock, status, hits, memos, p50, p99, dur = map(float, line.split()[1:])
-    cpu = server_cpu(*servers) - before if servers else 0.0
+    after = server_cpu(*servers) if servers else (0.0, 0.0)
+    web, redis = after[0] - before[0], after[1] - before[1]
     return {
         "requests": int(req),
-        "server_cpu_ms_per_request": round(cpu * 1000 / req, 3) if req and servers else None,
+        "server_cpu_ms_per_request": (
+            round((web + redis) * 1000 / req, 3) if req and servers else None
+        ),
+        # of which the two Redis servers' (the rest is gunicorn's: master and workers)
+        "redis_cpu_ms_per_request": round(redis * 1000 / req, 3) if req and servers else None,
         "page_cache_hits": round(hits / req, 3) if req else 0.0,
         "page_memo_hits": round(memos / req, 3) if req else 0.0,
         "rps": round(req / dur, 1),
