@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from storefront import db, event_effects, rate_limits, trending
+from storefront import db, event_effects, page_memo, rate_limits, trending
 from storefront.api.schemas import FLOOR, Batch, Event, EventsQuery, QueryError, field_errors
 from storefront.context import read_consent
 from storefront.experiments.bucketing import in_holdout
@@ -144,6 +144,9 @@ def ingest():
     if refused:
         return refused
     fresh = record(visitor, batch.events, consent, source)
+    if source:  # a stated visitor's browser gets no new state mark (page_memo.py): this
+        # worker's note of them goes now, other workers' when they run out
+        page_memo.memo_of(current_app._get_current_object()).forget(visitor)
     return jsonify(
         {"accepted": len(ids), "recorded": len(fresh), "duplicates": len(ids) - len(fresh)}
     ), 202

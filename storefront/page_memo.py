@@ -28,7 +28,8 @@ of that cookie (`new_state`), and the tracker sets one itself before it sends an
 (assets/js/tracker.js: a beacon still on its way cannot be overtaken by the next page), so the
 next page of a browser whose state changed, on any worker or node, reads the session again.
 What does not come from the visitor's own browser (an event the JSON API records for a stated
-visitor, a client that keeps no cookies) reaches their pages when the note runs out.
+visitor, a client that keeps no cookies) reaches their pages when the note runs out; the worker
+that records such an event drops its own note of the visitor at once (events.ingest: `forget`).
 
 A hit is served as a warm page is (page_cache.serve: the clock refreshed on the way out, the
 same headers), with `page-memo` in Server-Timing. The memo is per app, in the worker's memory,
