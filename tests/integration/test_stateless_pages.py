@@ -54,6 +54,12 @@ def visitor_id(app, client) -> str:
         return read_visitor_id(client.get_cookie("sid").value)
 
 
+def viewed(client, event_id: str, product_id: str) -> None:
+    """The visitor's browser sends a view of `product_id` (state of their own)."""
+    event = {"id": event_id, "type": "view", "product_id": product_id, "ts": 1733400000000}
+    assert client.post("/events", json={"events": [event]}).status_code == 202
+
+
 def headers(country="GB", ua=DESKTOP, **more) -> dict:
     return {"CF-IPCountry": country, "User-Agent": ua, **more}
 
@@ -396,8 +402,7 @@ def test_a_visitor_with_a_history_reads_their_page_alone_while_their_state_is_un
     c = visitor(shop)
     catalog = shop.extensions["models"].get().catalog
     pid = next(iter(catalog.products))
-    event = {"id": "stated-view-0001", "type": "view", "product_id": pid, "ts": 1733400000000}
-    assert c.post("/events", json={"events": [event]}).status_code == 202
+    viewed(c, "stated-view-0001", pid)
     first = c.get("/", headers=h)  # read, and noted
     assert not memo(first) and "noted" not in first.headers["Server-Timing"]
     again = c.get("/", headers=h)
@@ -448,13 +453,7 @@ def test_what_another_system_writes_reaches_a_stated_visitors_page_when_the_note
     h = headers()
     c = visitor(shop)
     products = list(shop.extensions["models"].get().catalog.products)
-    event = {
-        "id": "stated-view-0002",
-        "type": "view",
-        "product_id": products[0],
-        "ts": 1733400000000,
-    }
-    assert c.post("/events", json={"events": [event]}).status_code == 202
+    viewed(c, "stated-view-0002", products[0])
     c.get("/", headers=h)
     assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
     sessions = shop.extensions["sessions"]
@@ -480,8 +479,7 @@ def test_an_api_callers_event_for_a_visitor_drops_this_worker_s_note_of_them(sho
     h = headers()
     c = visitor(shop)
     products = list(shop.extensions["models"].get().catalog.products)
-    event = {"id": "stated-view-0003", "type": "view", "product_id": products[0]}
-    assert c.post("/events", json={"events": [event | {"ts": 1733400000000}]}).status_code == 202
+    viewed(c, "stated-view-0003", products[0])
     c.get("/", headers=h)
     assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
     token = keys.create(shop.extensions["db"], "mailer")
