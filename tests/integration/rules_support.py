@@ -31,13 +31,20 @@ def wipe(engine) -> None:
             conn.execute(delete(table))
 
 
-@pytest.fixture
-def clean_rules(app):
+def wiped_rules(app):
+    """Around a test: no rules, versions or users in this app's own database (either test
+    store's: the grocery store's is not the demo's), before and after; yields its engine."""
     engine = app.extensions["db"]
     wipe(engine)
     app.extensions["rules"].reload()
     yield engine
     wipe(engine)
+    app.extensions["rules"].reload()
+
+
+@pytest.fixture
+def clean_rules(app):
+    yield from wiped_rules(app)
 
 
 def catalog_of(app):

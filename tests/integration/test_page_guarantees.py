@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import products_in
-from tests.integration.rules_support import clean_rules, publish, wipe  # noqa: F401
+from tests.integration.rules_support import clean_rules, publish, wipe, wiped_rules  # noqa: F401
 
 PROPERTY = settings(
     max_examples=12,
@@ -48,12 +48,7 @@ def store(either_store):
 
 @pytest.fixture
 def rules(store):
-    engine = store.extensions["db"]
-    wipe(engine)
-    store.extensions["rules"].reload()
-    yield engine
-    wipe(engine)
-    store.extensions["rules"].reload()
+    yield from wiped_rules(store)
 
 
 def catalog_of(app):

@@ -15,7 +15,7 @@ from storefront.experiments import store as experiments
 from storefront.redis_client import EXPOSURE, visitor_keys
 from storefront.visitor import read_visitor_id
 from tests.helpers import slots
-from tests.integration.rules_support import clean_rules, publish  # noqa: F401 - fixture
+from tests.integration.rules_support import publish, wiped_rules
 
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -94,6 +94,12 @@ def shop(either_store):
     return either_store
 
 
+@pytest.fixture
+def shop_rules(shop):
+    """No rules in this store's own database around the test (the grocery store's is its own)."""
+    yield from wiped_rules(shop)
+
+
 def test_a_memo_page_is_the_visitors_fresh_build(shop):
     for path in paths(shop):
         for country in ("GB", "DE"):
@@ -162,7 +168,7 @@ def test_browser_versions_and_referrers_on_one_host_share_a_page(shop):
         assert memo(visitor(shop, other).get("/", headers=other)), other
 
 
-def test_one_build_per_context_and_none_shared_across_contexts(shop, clean_rules):  # noqa: F811
+def test_one_build_per_context_and_none_shared_across_contexts(shop, shop_rules):
     def shared(h: dict, path: str = "/") -> bool:
         """A new visitor builds the page; the next in the same context is served it."""
         first = visitor(shop).get(path, headers=h)
