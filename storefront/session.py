@@ -321,7 +321,7 @@ class SessionStore:
             self._session_keys(visitor_id),
             [MAX_VIEWS, "1", LEDGER_ALONG, MAX_BOUGHT, self._only(self.r, visitor_id)],
         )
-        page_keys = [page_key, parts_key(page_key), *visitor_keys(visitor_id, _MIRROR)]
+        page_keys = self._page_keys(page_key, visitor_id)
         only = self._only(self.cache, visitor_id)
         if self.mirrored:
             session_reply, page_reply = run_scripts(
@@ -353,7 +353,7 @@ class SessionStore:
         page copy, or the fragments it was built from, under the keys `state`'s version gives
         them: the page script alone, on the cache server (one round trip, no session read).
         A cache server that fails leaves the state without a page."""
-        keys = [page_key, parts_key(page_key), *visitor_keys(state.visitor_id, _MIRROR)]
+        keys = self._page_keys(page_key, state.visitor_id)
         args = [str(state.version), self._only(self.cache, state.visitor_id), ""]
         try:
             reply = run_script(self._read_page, keys, args, True)
@@ -364,6 +364,11 @@ class SessionStore:
     @staticmethod
     def _session_keys(visitor_id: str) -> list[str]:
         return visitor_keys(visitor_id, _SESSION_KEYS)
+
+    @staticmethod
+    def _page_keys(page_key: str, visitor_id: str) -> list[str]:
+        """The page script's keys: the page copy, its parts record, the mirrored version."""
+        return [page_key, parts_key(page_key), *visitor_keys(visitor_id, _MIRROR)]
 
     @staticmethod
     def _only(client: redis.Redis, visitor_id: str) -> str:

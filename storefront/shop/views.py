@@ -84,19 +84,13 @@ def _context() -> None:
         except OverrideError as exc:
             abort(400, description=str(exc))
 
+    # a note of this visitor's session made by this worker (page_memo.py), while it holds: not
+    # for a QA pin, nor with notes off
+    within = app.config["SETTINGS"].page_memo_note_seconds if pin is None else 0
     if alone:  # the ledger too: a stateless visitor's is known to be empty
-        context = None
-        within = app.config["SETTINGS"].page_memo_note_seconds
-        mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
-        note = memo.noted(visitor_id, mark, within) if pin is None and within else None
-        if note is not None:  # their session as this worker noted it, their state unchanged
-            context = read(visitor_id, new, None, "1", note.state)
-            # a new visit begins: its facts from their record
-            if context.visit is None or context.visit.fresh:
-                context = None
-            else:
-                store.noted_at = note.at  # only a read renews the note
-                timings.add("noted", time.perf_counter())
+        # their session as this worker noted it, their state unchanged: nothing read
+        note = memo.noted(visitor_id, _mark(req), within) if within else None
+        context = _from_note(store, note, lambda n: read(visitor_id, new, None, "1", n.state))
         if context is None:
             context = read(visitor_id, new, None, "1")
         store.context = context
@@ -105,19 +99,18 @@ def _context() -> None:
             memo.seen_stateless(visitor_id, False)
             context = store.context = read(visitor_id, new, page_key)
     else:
-        context = None
-        within = app.config["SETTINGS"].page_memo_note_seconds
-        if page_key is not None and pin is None and within:
-            mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
-            note = memo.noted_stated(visitor_id, mark, within)
-            if note is not None:  # their session as noted, their state unchanged: the page alone
-                known = app.extensions["sessions"].read_page(note.state, page_key)
-                context = read(visitor_id, new, None, known=known)
-                if context.visit is None or context.visit.fresh:  # a new visit: read it
-                    context = None
-                else:
-                    store.noted_at = note.at
-                    timings.add("noted", time.perf_counter())
+        # their session as noted, their state unchanged: their page copy alone is read
+        note = (
+            memo.noted_stated(visitor_id, _mark(req), within)
+            if page_key is not None and within
+            else None
+        )
+        sessions = app.extensions["sessions"]
+        context = _from_note(
+            store,
+            note,
+            lambda n: read(visitor_id, new, None, known=sessions.read_page(n.state, page_key)),
+        )
         if context is None:
             context = read(visitor_id, new, page_key)
         store.context = context
@@ -136,6 +129,24 @@ def _context() -> None:
             timings.add("page-hit", t)
             return hit
     return _memo(store, req, app, context, page_stamp)
+
+
+def _mark(req) -> str:
+    """The browser's state mark as sent ("" for none: page_memo.STATE_COOKIE)."""
+    return lookup(req.cookies, page_memo.STATE_COOKIE) or ""
+
+
+def _from_note(store, note, read):
+    """The context `read` builds from a note (page_memo.Note) of the visitor's session, or None
+    without one, or where a new visit begins (its facts come from their record: read it)."""
+    if note is None:
+        return None
+    context = read(note)
+    if context.visit is None or context.visit.fresh:
+        return None
+    store.noted_at = note.at  # only a read renews the note
+    store.timings.add("noted", time.perf_counter())
+    return context
 
 
 def _memo(store, req, app, context, page_stamp: str | None):
@@ -211,7 +222,7 @@ def _server_timing(response):
                 ctx.session, new=ctx.new_visitor, visit=ctx.visit
             )
             req = request._get_current_object()
-            mark = lookup(req.cookies, page_memo.STATE_COOKIE) or ""
+            mark = _mark(req)
             # a new visit: notes made before it are stale, on every worker
             if ctx.visit is not None and ctx.visit.fresh and not ctx.new_visitor:
                 mark = page_memo.new_state(response, req.is_secure)
