@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         links,
         metrics,
         model_holder,
+        page_memo,
         qa_snapshot,
         rate_limits,
         redis_client,
@@ -130,6 +131,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
     app.before_request(_csrf_protect)
+    # the templates' csrf_token(): flask_wtf's token, kept by session cookie (page_memo.token)
+    app.jinja_env.globals["csrf_token"] = page_memo.token
     visitor.init_app(app)
     security.init_app(app)
     qa_snapshot.init_app(app)

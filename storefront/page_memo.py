@@ -271,29 +271,31 @@ def serve(ctx, key: str, page_stamp: str, app=None) -> Response | None:
     pieces = memo_of(app or current_app._get_current_object()).get(key)
     if pieces is None:
         return None
-    cached = pieces[0] if len(pieces) == 1 else _token().encode().join(pieces)
+    cached = pieces[0] if len(pieces) == 1 else token().encode().join(pieces)
     return page_cache.serve(ctx, cached, page_stamp)
 
 
-def _token() -> str:
+def token() -> str:
     """This visitor's CSRF token: flask-wtf's (generate_csrf: its secret kept in their Flask
-    session, as a built page's csrf_token() does, so the response sets the same cookie). A
+    session, so the response sets the same cookie), and the templates' csrf_token() (the app
+    factory sets it in place of generate_csrf: a built page's basket form, a memo page's). A
     token never expires here (WTF_CSRF_TIME_LIMIT None) and stands for the secret in the
     session cookie, so the one made for a cookie is kept by the cookie as sent (bounded), as a
-    warm page keeps the one it was built with: no session decoded, no token signed again."""
+    warm page keeps the one it was built with: no session decoded, no token signed again. A
+    request that changed its Flask session (a sign-in clears it) gets a token signed anew."""
     app = current_app._get_current_object()
     config = app.config
     raw = lookup(request.cookies, config["SESSION_COOKIE_NAME"])
     if raw is None or config.get("WTF_CSRF_TIME_LIMIT") is not None:
         return generate_csrf()
     memo = memo_of(app)
-    tokens = memo.tokens
-    token = tokens.get(raw)
-    if token is None:
-        token = generate_csrf()
-        if not session.modified:  # the secret was in the cookie: the token is the cookie's
-            memo.keep_token(raw, token)
-    return token
+    kept = memo.tokens.get(raw)
+    if kept is not None and not session.modified:
+        return kept
+    made = generate_csrf()
+    if not session.modified:  # the secret was in the cookie: the token is the cookie's
+        memo.keep_token(raw, made)
+    return made
 
 
 def keep(key: str, page_stamp: str, response: Response) -> None:
@@ -307,11 +309,12 @@ def keep(key: str, page_stamp: str, response: Response) -> None:
 def _without_token(value: bytes) -> tuple[bytes, ...]:
     """The page in pieces around this request's CSRF token, if the page holds one: a page
     that rendered csrf_token() left its secret in the Flask session (without it there, no
-    token can be in the page, and none is made here: that would set a cookie)."""
+    token can be in the page, and none is made here: that would set a cookie); the token is
+    token()'s, the one the page's csrf_token() gave."""
     name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if name not in session:
         return (value,)
-    return tuple(value.split(generate_csrf().encode()))
+    return tuple(value.split(token().encode()))
 
 
 def new_state(response: Response, secure: bool) -> str:

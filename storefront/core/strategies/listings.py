@@ -3,6 +3,7 @@ results (the last two page by page, nudged by the shopper's taste)."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -62,6 +63,30 @@ def _taste_order(
     taste = (taste - taste.min()) / spread if spread > 0 else np.zeros_like(taste)
     blended = (1 - weight) * base + weight * taste
     return np.argsort(-blended, kind="stable"), blended
+
+
+# a category's head rows by model and the catalog's id list of the category: the same for
+# every shopper's listing of it (weak: they go with their model and catalog)
+_HEAD_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _head_rows(model, ids: Sequence[str], n: int) -> np.ndarray:
+    """_model_rows of a category's first n ids, looked up once per model and category (a
+    listing's ids are a catalog's, fixed while it is served); read-only."""
+    try:
+        by_ids = _HEAD_ROWS.get(model)
+        if by_ids is None:
+            by_ids = _HEAD_ROWS.setdefault(model, weakref.WeakKeyDictionary())
+        rows = by_ids.get(ids)
+    except TypeError:  # a model or an id list that takes no weak reference (a plain list)
+        by_ids, rows = None, None
+    if rows is None or len(rows) != n:
+        head = ids.head(n) if hasattr(ids, "head") else np.array(ids[:n], dtype=str)
+        rows = _model_rows(model, head)
+        rows.flags.writeable = False
+        if by_ids is not None:
+            by_ids[ids] = rows
+    return rows
 
 
 def _model_rows(model, pids: Sequence[str]) -> np.ndarray:
@@ -133,8 +158,7 @@ def category_listing(req: Request) -> list[Pick]:
     n = min(len(ids), RERANK_TOP)
 
     def indices() -> np.ndarray:
-        head = ids.head(n) if hasattr(ids, "head") else np.array(ids[:n], dtype=str)
-        return _model_rows(req.snap.model, head)
+        return _head_rows(req.snap.model, ids, n)
 
     head = _Ranked(ids, n, _taste_order(req, n, indices, float(req.params.get("taste", 0.35))))
     reason = (
