@@ -10,7 +10,7 @@ requests/s, latency p50/p99 and errors, and the ratio of personalized to each st
 stdout is one JSON document; each config's result also goes to stderr as it is measured.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
-        [--user-agents 2] [--referrers] [--first-cookie-only]
+        [--user-agents 2] [--referrers] [--first-cookie-only] [--history-every 3]
 
 A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
 gevent workers (`storefront serve`'s default worker class); each threaded or gevent worker
@@ -253,7 +253,9 @@ def wrk(
     }
 
 
-def visitors(port: int, n: int, products: list[str], first_cookie_only: bool = False) -> list[str]:
+def visitors(
+    port: int, n: int, products: list[str], first_cookie_only: bool = False, every: int = 3
+) -> list[str]:
     cookies = []
     for i in range(n):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/cart") as r:
@@ -265,7 +267,7 @@ def visitors(port: int, n: int, products: list[str], first_cookie_only: bool = F
             kept = sent[:1] if first_cookie_only else sent
             cookie = "; ".join(c.split(";")[0] for c in kept)
         cookies.append(cookie)
-        if i % 3 == 0:  # a third of them have a history
+        if every and i % every == 0:  # a third of them have a history (--history-every)
             batch = [
                 {
                     "id": f"throughput-{i:06d}-{k}",
@@ -305,6 +307,14 @@ def main() -> None:
         action="store_true",
         help="each personalized request carries a Referer of another shop page, as a browser"
         " sends on a click (by default none, as before)",
+    )
+    ap.add_argument(
+        "--history-every",
+        type=int,
+        default=3,
+        help="every Nth visitor has a history (three product views): 3, a third, is the"
+        " bench's measure; 1 all of them (mostly pages built for one visitor), 0 none (the"
+        " stateless visitors' shared pages alone)",
     )
     ap.add_argument(
         "--first-cookie-only",
@@ -348,7 +358,9 @@ def main() -> None:
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/").read().decode()
                 products = sorted(set(re.findall(r'data-product-id="([^"]+)"', page)))
                 cats = sorted(set(re.findall(r'href="/c/([a-z-]+)"', page)))
-                cookies = visitors(port, args.visitors, products, args.first_cookie_only)
+                cookies = visitors(
+                    port, args.visitors, products, args.first_cookie_only, args.history_every
+                )
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
