@@ -203,9 +203,8 @@ def _warm_up(app: Flask) -> None:
 
     device_class("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0")
     settings: Settings = app.config["SETTINGS"]
-    local_time(datetime.now(UTC), None, None, settings.store_timezone)
-    # a country's holiday table: the first one loads the holidays library's shared parts
-    # (about 0.1 s), each further country about 1 ms; any supported country does
+    # with a country, so that a holiday table loads: the first one loads the holidays
+    # library's shared parts (about 0.1 s), each further country about 1 ms; any country does
     local_time(datetime.now(UTC), settings.default_country or "US", None, settings.store_timezone)
     try:
         app.extensions["models"].get()

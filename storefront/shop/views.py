@@ -90,7 +90,9 @@ def _context() -> None:
     if alone:  # the ledger too: a stateless visitor's is known to be empty
         # their session as this worker noted it, their state unchanged: nothing read
         note = memo.noted(visitor_id, _mark(req), within) if within else None
-        context = _from_note(store, note, lambda n: read(visitor_id, new, None, "1", n.state))
+        context = None
+        if note is not None:
+            context = _from_note(store, note, read(visitor_id, new, None, "1", note.state))
         if context is None:
             context = read(visitor_id, new, None, "1")
         store.context = context
@@ -105,12 +107,10 @@ def _context() -> None:
             if page_key is not None and within
             else None
         )
-        sessions = app.extensions["sessions"]
-        context = _from_note(
-            store,
-            note,
-            lambda n: read(visitor_id, new, None, known=sessions.read_page(n.state, page_key)),
-        )
+        context = None
+        if note is not None:
+            known = app.extensions["sessions"].read_page(note.state, page_key)
+            context = _from_note(store, note, read(visitor_id, new, None, known=known))
         if context is None:
             context = read(visitor_id, new, page_key)
         store.context = context
@@ -136,12 +136,9 @@ def _mark(req) -> str:
     return lookup(req.cookies, page_memo.STATE_COOKIE) or ""
 
 
-def _from_note(store, note, read):
-    """The context `read` builds from a note (page_memo.Note) of the visitor's session, or None
-    without one, or where a new visit begins (its facts come from their record: read it)."""
-    if note is None:
-        return None
-    context = read(note)
+def _from_note(store, note, context):
+    """`context`, built from a note (page_memo.Note) of the visitor's session, or None where a
+    new visit begins (its facts come from their record: read it)."""
     if context.visit is None or context.visit.fresh:
         return None
     store.noted_at = note.at  # only a read renews the note

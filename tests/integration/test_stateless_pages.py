@@ -60,6 +60,18 @@ def viewed(client, event_id: str, product_id: str) -> None:
     assert client.post("/events", json={"events": [event]}).status_code == 202
 
 
+def noted_with_a_view(shop, event_id: str):
+    """A visitor with a view (state of their own), their home page read and noted by this
+    worker: their next home page is served from the note. (client, headers, product ids)"""
+    h = headers()
+    c = visitor(shop)
+    products = list(shop.extensions["models"].get().catalog.products)
+    viewed(c, event_id, products[0])
+    c.get("/", headers=h)
+    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    return c, h, products
+
+
 def headers(country="GB", ua=DESKTOP, **more) -> dict:
     return {"CF-IPCountry": country, "User-Agent": ua, **more}
 
@@ -456,12 +468,7 @@ def test_what_another_system_writes_reaches_a_stated_visitors_page_when_the_note
     monkeypatch.setitem(
         shop.config, "SETTINGS", settings.model_copy(update={"page_memo_note_seconds": 1})
     )
-    h = headers()
-    c = visitor(shop)
-    products = list(shop.extensions["models"].get().catalog.products)
-    viewed(c, "stated-view-0002", products[0])
-    c.get("/", headers=h)
-    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    c, h, products = noted_with_a_view(shop, "stated-view-0002")
     sessions = shop.extensions["sessions"]
     vid = visitor_id(shop, c)
     pipe = sessions.r.pipeline(transaction=True)
@@ -482,12 +489,7 @@ def test_an_api_callers_event_for_a_visitor_drops_this_worker_s_note_of_them(sho
     this worker for next reads their session (other workers' notes run out)."""
     from storefront.api import keys
 
-    h = headers()
-    c = visitor(shop)
-    products = list(shop.extensions["models"].get().catalog.products)
-    viewed(c, "stated-view-0003", products[0])
-    c.get("/", headers=h)
-    assert "noted" in c.get("/", headers=h).headers["Server-Timing"]
+    c, h, products = noted_with_a_view(shop, "stated-view-0003")
     token = keys.create(shop.extensions["db"], "mailer")
     vid = visitor_id(shop, c)
     mailer = shop.test_client()
