@@ -148,7 +148,12 @@ def test_discovery_share_over_many_rails_is_the_configured_share(store):
     share = discovery_share(store.config["SETTINGS"], model_of(store).explore_share)
     shown = []
 
-    @settings(PROPERTY, max_examples=60)
+    # Each rail rounds its share of tiles at random (seeded per visitor; core/pipeline.py
+    # explore_count), so the measured share is a sample: at 8 tiles and a share near 0.08 its
+    # standard deviation is about 3.8/n of the rails. Measured over 400 rails, eight runs on the
+    # demo store: 0.069-0.084 against 0.078 (sd 0.45 points), so 2 points is more than 4 sd;
+    # over the 60 rails this test read before, 2 points was about 2.6 sd and failed one CI run.
+    @settings(PROPERTY, max_examples=400)
     @given(v=visitor(store))
     def collect(v):
         html = visit(store, v)
@@ -158,7 +163,7 @@ def test_discovery_share_over_many_rails_is_the_configured_share(store):
     collect()
     tiles = sum(n for n, _ in shown)
     found = sum(k for _, k in shown)
-    assert tiles >= 300
+    assert tiles >= 2400
     assert abs(found / tiles - share) <= 0.02, (found, tiles, share)
 
 
