@@ -20,7 +20,7 @@ from flask import current_app, request
 from jinja2 import meta, nodes
 from markupsafe import Markup, escape
 
-from storefront.core import strategies
+from storefront.core import bounded, strategies
 from storefront.core.compose import Composed, Timings
 from storefront.core.dependencies import params_digest, slot_key
 from storefront.layouts import Slot
@@ -135,9 +135,7 @@ def _render(c: Composed, page: str, catalog, compact: bool) -> str:
             compact=compact,
         )
     with _lock:
-        _RENDERED[memo] = html
-        while len(_RENDERED) > _RENDERED_MAX:
-            _RENDERED.popitem(last=False)
+        bounded.put(_RENDERED, memo, html, _RENDERED_MAX)
     return html
 
 
@@ -211,9 +209,7 @@ def _per_catalog(app, name: str, catalog) -> dict:
 
 def _keep(memo: dict, key, value, limit: int) -> None:
     with _lock:
-        memo[key] = value
-        while len(memo) > limit:
-            del memo[next(iter(memo))]
+        bounded.put(memo, key, value, limit)
 
 
 def _tile_pieces(p) -> tuple[str, str]:

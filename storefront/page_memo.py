@@ -52,6 +52,7 @@ from flask import Response, current_app, request, session
 from flask_wtf.csrf import generate_csrf
 
 from storefront import page_cache
+from storefront.core import bounded
 from storefront.core.context import SessionState
 from storefront.core.dependencies import stateless
 from storefront.core.lookup import lookup
@@ -137,7 +138,7 @@ class PageMemo:
     def keep_token(self, cookie: str, token: str) -> None:
         """Keep the CSRF token made for a session cookie (_token), the oldest out first."""
         with self._lock:
-            _bounded(self.tokens, cookie, token, TOKENS_MAX)
+            bounded.put(self.tokens, cookie, token, TOKENS_MAX)
 
     def seen_stateless(self, visitor_id: str, stateless: bool, note: Note | None = None) -> None:
         """Note whether this visitor was last seen with no state of their own and their page
@@ -150,10 +151,10 @@ class PageMemo:
             return
         with self._lock:
             if stateless:
-                _bounded(self.stateless, visitor_id, None, STATELESS_MAX)
+                bounded.put(self.stateless, visitor_id, None, STATELESS_MAX)
                 if note is not None:
                     self.notes.pop(visitor_id, None)  # the newest last
-                    _bounded(self.notes, visitor_id, note, NOTES_MAX)
+                    bounded.put(self.notes, visitor_id, note, NOTES_MAX)
             else:
                 self.stateless.pop(visitor_id, None)
                 self.notes.pop(visitor_id, None)
@@ -163,7 +164,7 @@ class PageMemo:
         page copy alone while it holds: `noted_stated`), the oldest out first."""
         with self._lock:
             self.stated.pop(visitor_id, None)  # the newest last
-            _bounded(self.stated, visitor_id, note, STATED_NOTES_MAX)
+            bounded.put(self.stated, visitor_id, note, STATED_NOTES_MAX)
 
     def forget(self, visitor_id: str) -> None:
         """Drop every note of this visitor (their state changed: shop/views._state_changed)."""
@@ -195,13 +196,6 @@ def _holding(note: Note | None, mark: str, within: float) -> Note | None:
     if note is None or note.mark != mark or time.monotonic() - note.at >= within:
         return None
     return note
-
-
-def _bounded(held: dict, key: str, value, limit: int) -> None:
-    """held[key] = value, the oldest entries out first beyond `limit` (under the memo's lock)."""
-    held[key] = value
-    while len(held) > limit:
-        del held[next(iter(held))]
 
 
 def memo_of(app) -> PageMemo:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from storefront.core import bounded
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _UNSET = object()
@@ -121,7 +123,5 @@ class Versioned(Generic[T]):
                 return found  # type: ignore[return-value]
         found = load(version)  # outside the lock: a model load must not stall the shop
         with self._lock:
-            self._pinned[version] = found
-            while len(self._pinned) > self._pinned_max:
-                self._pinned.popitem(last=False)
+            bounded.put(self._pinned, version, found, self._pinned_max)
         return found

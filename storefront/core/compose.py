@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storefront.core import pipeline, strategies
+from storefront.core import bounded, pipeline, strategies
 from storefront.core.dependencies import discovery_seed, slot_key
 from storefront.core.pipeline import SlotWork
 from storefront.core.plan import PagePlan
@@ -110,12 +110,7 @@ def _decoded(slot: Slot, raw: str) -> SlotWork:
     work = _DECODED.get(memo)
     if work is None:
         work = SlotWork.from_json(slot.id, slot.size, _diverse(slot), raw)
-        _DECODED[memo] = work
-        while len(_DECODED) > _DECODED_MAX:
-            try:
-                del _DECODED[next(iter(_DECODED))]
-            except (KeyError, StopIteration, RuntimeError):  # another thread got there first
-                break
+        bounded.put(_DECODED, memo, work, _DECODED_MAX)
     return work
 
 

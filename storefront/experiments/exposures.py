@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from storefront import db
+from storefront.core import bounded
 from storefront.redis_client import PENDING_EXPOSURES, key
 
 log = logging.getLogger(__name__)
@@ -126,9 +127,7 @@ class Exposures:
 
     def _remember(self, pair: tuple[str, str]) -> None:
         with self._lock:
-            self._seen[pair] = None
-            while len(self._seen) > self._bound:
-                self._seen.popitem(last=False)
+            bounded.put(self._seen, pair, None, self._bound)
 
 
 def exposed(engine: Engine, experiment_id: str) -> dict[str, str]:
