@@ -5,12 +5,16 @@ renders the home page's template with fixed variables (a static render, what a s
 personalization does per request), one returns a fixed home page's HTML as a ready string.
 wrk drives it on loopback with personalized requests (many distinct visitors with signed
 cookies, some with a history; mixed countries, devices and page types) and with each static
-route, alternating, in the same run, for each worker configuration asked for. It prints
+route, alternating, in the same run, for each worker configuration asked for: each round's
+three loads run in --slices alternating slices (10 of 2 s each by default), pooled per load,
+so that a drift of the machine's own speed hits all three alike (2026-12-07: with one 20 s
+load each, the same static render moved from 1,114 to 1,932 requests/s between the rounds of
+one run, and that drift went straight into a round's ratio). It prints
 requests/s, latency p50/p99 and errors, and the ratio of personalized to each static load:
 stdout is one JSON document; each config's result also goes to stderr as it is measured.
 
     .venv/bin/python bench/throughput.py [--seconds 20] [--visitors 1000] [--configs 2x4,3x2,4x1]
-        [--user-agents 2] [--referrers] [--first-cookie-only] [--history-every 3]
+        [--user-agents 2] [--referrers] [--first-cookie-only] [--history-every 3] [--slices 10]
 
 A config WxT is W workers with T threads each (gthread; T=1 is the sync worker); Wxgevent is W
 gevent workers (`storefront serve`'s default worker class); each threaded or gevent worker
@@ -250,6 +254,41 @@ def wrk(
         "non_2xx_3xx": int(status),
         "p50_ms": p50 / 1000,
         "p99_ms": p99 / 1000,
+        "seconds": round(dur, 3),
+        "_cpu": (web, redis),  # summed by pooled(), then dropped
+    }
+
+
+def pooled(loads: list[dict]) -> dict:
+    """One load's figures from several slices of it (--slices): requests, errors and CPU
+    summed, the rate over the slices' whole time, shares weighted by requests; latency: the
+    slices' p50 weighted by requests, their worst p99."""
+    if len(loads) == 1:
+        return {k: v for k, v in loads[0].items() if k != "_cpu"}
+    req = sum(x["requests"] for x in loads)
+    dur = sum(x["seconds"] for x in loads)
+    web = sum(x["_cpu"][0] for x in loads)
+    redis = sum(x["_cpu"][1] for x in loads)
+    timed = loads[0]["server_cpu_ms_per_request"] is not None
+
+    def share(name: str) -> float:
+        return round(sum(x[name] * x["requests"] for x in loads) / req, 3) if req else 0.0
+
+    return {
+        "requests": req,
+        "server_cpu_ms_per_request": (
+            round((web + redis) * 1000 / req, 3) if req and timed else None
+        ),
+        "redis_cpu_ms_per_request": round(redis * 1000 / req, 3) if req and timed else None,
+        "page_cache_hits": share("page_cache_hits"),
+        "page_memo_hits": share("page_memo_hits"),
+        "rps": round(req / dur, 1) if dur else 0.0,
+        "socket_errors": sum(x["socket_errors"] for x in loads),
+        "non_2xx_3xx": sum(x["non_2xx_3xx"] for x in loads),
+        "p50_ms": round(share("p50_ms"), 3),
+        "p99_ms": max(x["p99_ms"] for x in loads),
+        "seconds": round(dur, 3),
+        "slices": len(loads),
     }
 
 
@@ -301,6 +340,15 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--configs", default="2x4,3x2,4x1")
     ap.add_argument("--rounds", type=int, default=3, help="alternating personalized/static")
+    ap.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        help="split each round's three loads into this many alternating slices of seconds/N"
+        " each (personalized, static render, ready string, again and again), pooled per load:"
+        " a drift of the machine's speed within the round then hits all three alike. 1 is the"
+        " bench's measure before 2026-12-07 (one 20 s load each, up to 40 s apart)",
+    )
     ap.add_argument("--home", type=Path)
     ap.add_argument(
         "--referrers",
@@ -396,11 +444,15 @@ def main() -> None:
                 # round with the median personalized rate is reported (with its statics)
                 rounds = []
                 servers = (proc.pid, (redis_proc.pid, cache_proc.pid))
+                seconds = max(1, args.seconds // max(1, args.slices))
                 for _ in range(args.rounds):
-                    p = wrk(port, personal, args.seconds, args.connections, servers)
-                    s_render = wrk(port, static["render"], args.seconds, args.connections, servers)
-                    s_string = wrk(port, static["string"], args.seconds, args.connections, servers)
-                    rounds.append((p, s_render, s_string))
+                    loads: tuple[list, list, list] = ([], [], [])
+                    for _ in range(max(1, args.slices)):
+                        for got, script in zip(
+                            loads, (personal, static["render"], static["string"]), strict=True
+                        ):
+                            got.append(wrk(port, script, seconds, args.connections, servers))
+                    rounds.append(tuple(pooled(got) for got in loads))
                 p, s_render, s_string = sorted(rounds, key=lambda r: r[0]["rps"])[len(rounds) // 2]
             finally:
                 os.killpg(proc.pid, signal.SIGTERM)
