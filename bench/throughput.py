@@ -444,10 +444,11 @@ def main() -> None:
                 # round with the median personalized rate is reported (with its statics)
                 rounds = []
                 servers = (proc.pid, (redis_proc.pid, cache_proc.pid))
-                seconds = max(1, args.seconds // max(1, args.slices))
+                slices = max(1, args.slices)
+                seconds = max(1, args.seconds // slices)  # wrk's -d takes whole seconds
                 for _ in range(args.rounds):
                     loads: tuple[list, list, list] = ([], [], [])
-                    for _ in range(max(1, args.slices)):
+                    for _ in range(slices):
                         for got, script in zip(
                             loads, (personal, static["render"], static["string"]), strict=True
                         ):

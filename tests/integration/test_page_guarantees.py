@@ -150,9 +150,10 @@ def test_discovery_share_over_many_rails_is_the_configured_share(store):
 
     # Each rail rounds its share of tiles at random (seeded per visitor; core/pipeline.py
     # explore_count), so the measured share is a sample: at 8 tiles and a share near 0.08 its
-    # standard deviation is about 3.8/n of the rails. Measured over 400 rails, eight runs on the
-    # demo store: 0.069-0.084 against 0.078 (sd 0.45 points), so 2 points is more than 4 sd;
-    # over the 60 rails this test read before, 2 points was about 2.6 sd and failed one CI run.
+    # standard deviation over n rails is about 0.06/sqrt(n) (0.8 points at 60). Measured over
+    # 400 rails, eight runs on the demo store: 0.069-0.084 against 0.078 (sd 0.45 points), so
+    # 2 points is more than 4 sd; at the 60 rails this test read before, 2 points was about
+    # 2.6 sd and failed one CI run.
     @settings(PROPERTY, max_examples=400)
     @given(v=visitor(store))
     def collect(v):
