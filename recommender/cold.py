@@ -42,21 +42,45 @@ _PATH = re.compile(r"\s*(?:>|/|\|)\s*")
 COLD_WHO = "customers who bought a product nobody had bought before"
 NEW_WHO = "new customers"
 FILES = ("cold_item_vectors", "cold_item_bias", "cold_user_names", "cold_user_embeddings")
+# LightFM's product feature embeddings and the price bands' edges: a product the version has no
+# vector for (listed by the catalog after the training, or only in the catalog, never in an
+# order) is described from its features as training described every product (`describe`)
+FEATURE_FILES = (
+    "cold_feature_names",
+    "cold_feature_vectors",
+    "cold_feature_bias",
+    "cold_price_edges",
+)
 
 
-def product_tokens(products: pd.DataFrame) -> list[list[str]]:
+def _prices(products: pd.DataFrame) -> np.ndarray:
+    if "price" not in products:
+        return np.full(len(products), np.nan)
+    return pd.to_numeric(products["price"], errors="coerce").to_numpy(dtype=float)
+
+
+def price_edges(products: pd.DataFrame) -> np.ndarray:
+    """The edges of PRICE_BANDS quantile bands of these products' prices (empty: no prices)."""
+    prices = _prices(products)
+    known = prices[np.isfinite(prices) & (prices > 0)]
+    if not len(known):
+        return np.zeros(0, dtype=np.float64)
+    return np.quantile(known, np.linspace(0, 1, PRICE_BANDS + 1)[1:-1]).astype(np.float64)
+
+
+def product_tokens(products: pd.DataFrame, edges: np.ndarray | None = None) -> list[list[str]]:
     """Each product's features, from the catalog columns the frame has (id always; title,
     category, brand, price where present): every level of the category path ("a > b > c" gives
-    cat1:a, cat2:a>b, cat3:a>b>c), the brand, the price band among this catalog's prices, and
-    the title's words. The one description of a product, for training and for serving."""
+    cat1:a, cat2:a>b, cat3:a>b>c), the brand, the price band among this catalog's prices (or
+    among the bands `edges` a training fixed), and the title's words. The one description of a
+    product, for training and for serving."""
     n = len(products)
 
     def column(name: str) -> list:
         return list(products[name]) if name in products else [None] * n
 
-    prices = pd.to_numeric(pd.Series(column("price")), errors="coerce").to_numpy(dtype=float)
-    known = prices[np.isfinite(prices) & (prices > 0)]
-    edges = np.quantile(known, np.linspace(0, 1, PRICE_BANDS + 1)[1:-1]) if len(known) else []
+    prices = _prices(products)
+    edges = price_edges(products) if edges is None else np.asarray(edges, dtype=np.float64)
     out = []
     for title, category, brand, price in zip(
         column("title"), column("category"), column("brand"), prices, strict=True
@@ -81,12 +105,18 @@ def context_tokens(country: str | None, device: str | None = None) -> list[str]:
 
 @dataclass
 class ColdModel:
-    """LightFM's vectors for one item space, and the embeddings of the context features."""
+    """LightFM's vectors for one item space, and the embeddings of the context features; and,
+    where the version keeps them, the product features' embeddings (to describe a product the
+    item space lacks: `describe`)."""
 
     item_vectors: np.ndarray  # items x COMPONENTS: the sum of each product's features
     item_bias: np.ndarray  # items
     user_names: np.ndarray  # context feature names (str)
     user_embeddings: np.ndarray  # context features x COMPONENTS
+    feature_names: np.ndarray | None = None  # product feature names (str, sorted)
+    feature_vectors: np.ndarray | None = None  # product features x COMPONENTS
+    feature_bias: np.ndarray | None = None  # product features
+    price_edges: np.ndarray | None = None  # the price bands training described products by
 
     def visitor_vector(self, tokens: Sequence[str]) -> np.ndarray | None:
         """A visitor from context alone, as training weighs it (hybrid.feature_rows): the
@@ -113,6 +143,37 @@ class ColdModel:
             return np.asarray(self.item_vectors @ vector + self.item_bias, dtype=np.float32)
         return np.asarray(self.item_vectors[rows] @ vector + self.item_bias[rows], np.float32)
 
+    @property
+    def describes(self) -> bool:
+        """Whether this model can describe a product it has no vector for (`describe`)."""
+        return self.feature_names is not None and len(self.feature_names) > 0
+
+    def describe(self, products: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectors for products from their features alone, as training made every product's:
+        the features share weight 1 (hybrid.feature_rows), the price band by training's edges.
+        A category level, brand or band training never saw still takes its share, with an
+        embedding of nothing (LightFM starts every bias at zero and every embedding near it),
+        so a product known only by its price band is not placed as surely as one known by all
+        its features; a title word training did not keep is left out, as training left out
+        its rare words. A product it saw gets exactly its trained vector. Returns (the rows of
+        `products` described, their vectors, their biases); a product none of whose features
+        training knew is left out."""
+        empty = (np.zeros(0, np.int64), np.zeros((0, self.item_vectors.shape[1]), np.float32))
+        if not self.describes or products.empty:
+            return (*empty, np.zeros(0, np.float32))
+        names = [str(n) for n in self.feature_names]
+        tokens = product_tokens(products, self.price_edges)
+        rows = features.matrix(tokens, names)
+        shares = np.array([sum(not t.startswith("word:") for t in row) for row in tokens])
+        counts = np.diff(rows.indptr)
+        known = np.asarray(rows[:, _not_words(names)].sum(axis=1)).ravel()
+        keep = np.flatnonzero(counts > 0)
+        weight = 1.0 / np.maximum(counts + shares - known, 1)
+        rows = sp.diags(weight.astype(np.float32)) @ rows
+        vectors = np.asarray(rows[keep] @ np.asarray(self.feature_vectors), dtype=np.float32)
+        bias = np.asarray(rows[keep] @ np.asarray(self.feature_bias), dtype=np.float32)
+        return keep.astype(np.int64), vectors, bias
+
     def subset(self, rows: np.ndarray) -> ColdModel:
         """The same model over `rows` of its products only, gathered into memory once."""
         return replace(
@@ -128,26 +189,45 @@ class ColdModel:
         bias = np.full(len(item_ids), float(np.min(self.item_bias, initial=0.0)), np.float32)
         vectors[pos >= 0] = self.item_vectors[pos[pos >= 0]]
         bias[pos >= 0] = self.item_bias[pos[pos >= 0]]
-        return ColdModel(vectors, bias, self.user_names, self.user_embeddings)
+        return replace(self, item_vectors=vectors, item_bias=bias)
 
     def save(self, path: Path) -> None:
-        for name, array in zip(FILES, self._arrays(), strict=True):
+        arrays = dict(zip(FILES, self._arrays(), strict=True))
+        if self.describes:
+            arrays |= dict(zip(FEATURE_FILES, self._feature_arrays(), strict=True))
+        for name, array in arrays.items():
             np.save(path / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
 
     def _arrays(self) -> tuple[np.ndarray, ...]:
         names = np.asarray(self.user_names, dtype=str)
         return self.item_vectors, self.item_bias, names, self.user_embeddings
 
+    def _feature_arrays(self) -> tuple[np.ndarray, ...]:
+        names = np.asarray(self.feature_names, dtype=str)
+        edges = np.asarray(self.price_edges if self.price_edges is not None else [], np.float64)
+        return names, self.feature_vectors, self.feature_bias, edges
+
     @classmethod
     def load(cls, path: Path) -> ColdModel | None:
-        """A version's LightFM arrays, memory-mapped, never unpickled; None where absent."""
-        if not all((path / f"{name}.npy").is_file() for name in FILES):
+        """A version's LightFM arrays, memory-mapped, never unpickled; None where absent. The
+        feature embeddings are optional (a version from before they were kept has none)."""
+
+        def load(names: Sequence[str]) -> list[np.ndarray] | None:
+            if not all((path / f"{name}.npy").is_file() for name in names):
+                return None
+            return [
+                np.asarray(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+                for name in names
+            ]
+
+        arrays = load(FILES)
+        if arrays is None:
             return None
-        arrays = [
-            np.asarray(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False))
-            for name in FILES
-        ]
-        return cls(*arrays)
+        return cls(*arrays, *(load(FEATURE_FILES) or ()))
+
+
+def _not_words(names: Sequence[str]) -> np.ndarray:
+    return np.array([not n.startswith("word:") for n in names], dtype=bool)
 
 
 def _sample(lines: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -182,7 +262,8 @@ def fit_cold(
     extra = sorted(set(known["product_id"].astype(str)) - set(frame["id"]))
     frame = pd.concat([frame, pd.DataFrame({"id": extra})], ignore_index=True)
     ids = frame["id"].to_numpy(dtype=str)
-    tokens = product_tokens(frame)
+    edges = price_edges(frame)
+    tokens = product_tokens(frame, edges)
     names = features.vocabulary(tokens, min_count=2)
     items = feature_rows(features.matrix(tokens, names), len(ids), False, 1.0)[:, len(ids) :]
     customers = known["customer_id"].astype(str)
@@ -216,7 +297,16 @@ def fit_cold(
     vectors = np.asarray(items @ model.item_embeddings, dtype=np.float32)
     bias = np.asarray(items @ model.item_biases, dtype=np.float32)
     embeddings = np.asarray(model.user_embeddings[len(users) :], dtype=np.float32)
-    cold = ColdModel(vectors, bias, np.asarray(user_names, dtype=str), embeddings)
+    cold = ColdModel(
+        vectors,
+        bias,
+        np.asarray(user_names, dtype=str),
+        embeddings,
+        feature_names=np.asarray(names, dtype=str),
+        feature_vectors=np.asarray(model.item_embeddings, dtype=np.float32),
+        feature_bias=np.asarray(model.item_biases, dtype=np.float32),
+        price_edges=edges,
+    )
     cost = {
         "pairs": int(interactions.nnz),
         "customers": len(users),

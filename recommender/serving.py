@@ -12,6 +12,7 @@ hand blend.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -208,6 +209,11 @@ class Model(BatchRecommend):
         self.cold_products = self.cold is not None and bool(
             lightfm.get("cold_products", {}).get("serve")
         )
+        # LightFM won for cold products: the catalog's products this version has no row for
+        # can be described from their features (with_products), where the version keeps them
+        self.describes_products = self.cold_products and self.cold.describes
+        self._late_ids = np.zeros(0, dtype=str)  # those products (with_products), and LightFM
+        self._late: cold.ColdModel | None = None  # over them
         self._never_bought = np.zeros(0, dtype=np.int64)
         if self.cold_products:
             if (path / "item_buyers.npy").is_file():
@@ -618,8 +624,48 @@ class Model(BatchRecommend):
         vector = self.cold.taste(items, cold.context_tokens(country, device))
         if vector is None:
             return []
-        scores = self._unsold.scores(vector)
-        return self._top(scores, n, (), self._never_bought)
+        picks = []
+        if len(self._never_bought):
+            picks = self._top(self._unsold.scores(vector), n, (), self._never_bought)
+        if self._late is not None:  # listed since the training, or never in an order
+            scores = self._late.scores(vector)
+            k = min(n, len(scores))
+            top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
+            picks += [(str(self._late_ids[i]), float(scores[i])) for i in top]
+        return sorted(picks, key=lambda p: (-p[1], p[0]))[:n]
+
+    def unknown(self, product_ids: np.ndarray) -> np.ndarray:
+        """Those of `product_ids` this version has no row for."""
+        ids = np.asarray(product_ids, dtype=str)
+        return ids[self._item_index.rows_of(ids) < 0]
+
+    def with_products(
+        self,
+        ids: Sequence[str],
+        titles: Sequence[str],
+        categories: Sequence[str | None],
+        brands: Sequence[str | None],
+        prices: Sequence[float | None],
+    ) -> Model:
+        """This version, serving as never-bought products also these catalog products it has
+        no row for (listed after the training, or listed but never in an order): LightFM
+        describes each from its features as training described every product
+        (cold.ColdModel.describe). Only where LightFM won for cold products on the store's
+        validation and the version keeps the features' embeddings; else this very model. A
+        shallow copy: arrays and memos are shared, only the described products are its own."""
+        if not self.describes_products or not len(ids):
+            return self
+        frame = pd.DataFrame(
+            {"id": ids, "title": titles, "category": categories, "brand": brands, "price": prices}
+        )
+        rows, vectors, bias = self.cold.describe(frame)
+        if not len(rows):
+            return self
+        out = copy.copy(self)
+        out._late_ids = np.asarray(frame["id"].to_numpy()[rows], dtype=str)
+        out._late = cold.ColdModel(vectors, bias, self.cold.user_names, self.cold.user_embeddings)
+        out.cold_products = True
+        return out
 
     def _own(self, customer_id: str | None) -> tuple[np.ndarray, np.ndarray]:
         """The customer's trained products and their confidences (empty when unknown)."""

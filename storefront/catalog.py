@@ -339,6 +339,13 @@ class Catalog:
 
     # rows and ids
 
+    @property
+    def ids(self) -> np.ndarray:
+        """Every product's id, in the catalog's row order (read-only)."""
+        view = self._ids.view()
+        view.flags.writeable = False
+        return view
+
     def row_of(self, product_id: str) -> int | None:
         """The row of a product id (binary search over the sorted ids), or None."""
         return self._rows.get(product_id)

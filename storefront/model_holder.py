@@ -96,7 +96,9 @@ class ModelHolder:
         # the same model version, not rewritten since (model_forget's stamp): keep the model
         if previous is not None and previous.version[::2] == version[::2]:
             old = previous.value  # a catalog import: same model, new catalog
-            return Snapshot(load_catalog(self._engine), old.model, old.model_error)
+            if old.model is None:
+                return Snapshot(load_catalog(self._engine), None, old.model_error)
+            return Snapshot.of(load_catalog(self._engine), old.model)
         return self._load(version[0])
 
     def _load(self, version: str | None) -> Snapshot:
@@ -109,7 +111,7 @@ class ModelHolder:
             log.error("model %s could not be loaded, serving popularity: %s", version, exc)
             return Snapshot(catalog, None, f"model {version} unreadable: {exc}")
         log.info("model %s loaded (%d items)", version, len(model.item_ids))
-        return Snapshot(catalog, model)
+        return Snapshot.of(catalog, model)
 
     def get(self) -> Snapshot:
         """The newest published model and catalog (outside a request; a request reads

@@ -49,6 +49,16 @@ def read_orders(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
             ).select_from(db.products.outerjoin(item, item.c.id == db.products.c.id)),
             conn,
         )
+        # and the catalog's products nobody has ordered yet (retired ones are gone for good):
+        # the version's item space holds them, so LightFM (cold.py) learns and serves them
+        unsold = pd.read_sql(
+            select(item.c.id, item.c.title, item.c.category, item.c.price, item.c.brand).where(
+                item.c.retired.is_(None), item.c.id.not_in(select(db.products.c.id))
+            ),
+            conn,
+        )
+        if not unsold.empty:
+            products = pd.concat([products, unsold], ignore_index=True)
         # the catalog's currency (the amounts segments describe), which products it lists, and
         # the names of the store's categories (segments are named after them)
         listed = dict(conn.execute(select(item.c.id, item.c.currency)).all())

@@ -20,6 +20,29 @@ class Snapshot:
     model: Model | None
     model_error: str | None = None
 
+    @classmethod
+    def of(cls, catalog: Catalog, model: Model | None) -> Snapshot:
+        """The pair as a worker serves it: where the model serves LightFM for never-bought
+        products, it also describes the catalog's products it has no row for (imported after
+        the training, or listed but never in an order) from their features, once per load."""
+        return cls(catalog, _for_catalog(catalog, model))
+
     @property
     def model_version(self) -> str:
         return self.model.version if self.model else "none"
+
+
+def _for_catalog(catalog: Catalog, model: Model | None) -> Model | None:
+    if model is None or not model.describes_products:
+        return model
+    unknown = model.unknown(catalog.ids)
+    if not len(unknown):
+        return model
+    products = [catalog.products[str(pid)] for pid in unknown]
+    return model.with_products(
+        [p.id for p in products],
+        [p.title for p in products],
+        [p.category for p in products],
+        [p.details.brand for p in products],
+        [p.price for p in products],
+    )

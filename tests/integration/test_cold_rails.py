@@ -47,22 +47,28 @@ def _env(home) -> dict:
     return {"STOREFRONT_DATABASE_URL": f"sqlite:///{home / 'storefront.db'}"}
 
 
-@pytest.fixture
-def client(home, embedded_redis_url):
+def cold_shop(home, redis_url: str):
+    """The shop on `home`'s SQLite and the given Redis (QA overrides on); closed on exit."""
     from storefront import create_app
 
     app = create_app(
         {
             "home": home,
             "database_url": _env(home)["STOREFRONT_DATABASE_URL"],
-            "redis_url": embedded_redis_url,
+            "redis_url": redis_url,
             "testing": True,
             "qa_overrides": True,
         }
     )
-    yield app.test_client()
+    yield app
     app.extensions["db"].dispose()
     app.extensions["redis"].close()
+
+
+@pytest.fixture
+def client(home, embedded_redis_url):
+    for app in cold_shop(home, embedded_redis_url):
+        yield app.test_client()
 
 
 def test_new_arrivals_show_the_unsold_products_that_suit_the_visitors_context(client):

@@ -117,7 +117,7 @@ def test_the_versions_lightfm_arrays_are_plain_npy_loaded_without_pickle(tmp_pat
     catalog = _catalog()
     report = train(_store("kind"), catalog["id"], tmp_path, ALS, products=catalog, publish=False)
     path = tmp_path / report.version
-    for name in cold.FILES:
+    for name in (*cold.FILES, *cold.FEATURE_FILES):
         array = np.load(path / f"{name}.npy", allow_pickle=False)  # raises on object arrays
         assert array.dtype != object
     assert len(np.load(path / "cold_item_vectors.npy")) == len(catalog)
@@ -159,3 +159,77 @@ def test_a_large_store_trains_lightfm_on_an_even_sample_of_customers(monkeypatch
     monkeypatch.setattr(cold, "MAX_PAIRS", 400)
     _, _, cost = cold.fit_cold(_store("kind"), _catalog(), epochs=1)
     assert cost["sampled"] and 0 < cost["pairs"] <= 400 and cost["customers"] < 80
+
+
+def test_a_product_described_from_its_features_gets_the_vector_training_gave_it():
+    """describe() is how a version places a product it has no row for: the same features, the
+    same weights, the same price bands as training, so the same vector."""
+    catalog = _catalog()
+    model, ids, _ = cold.fit_cold(_store("kind"), catalog, epochs=2)
+    rows, vectors, bias = model.describe(catalog)
+    assert list(rows) == list(range(len(catalog)))  # every product has a known feature
+    at = pd.Index(ids).get_indexer(catalog["id"])
+    np.testing.assert_allclose(vectors, model.item_vectors[at], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(bias, model.item_bias[at], rtol=1e-5, atol=1e-6)
+    # a product none of whose features training knew is not described at all
+    stranger = pd.DataFrame({"id": ["z1"], "title": ["Qwerty"], "category": ["Toys"]})
+    assert len(model.describe(stranger)[0]) == 0
+
+
+def _late() -> pd.DataFrame:
+    """Products a catalog lists after the training: one of each kind, and one nobody can place."""
+    rows = [
+        ("alate", "Alpha skillet deluxe", "Kitchen > Pans", "Alpha", 24.0),
+        ("blate", "Beta trowel pro", "Garden > Tools", "Beta", 64.0),
+        ("zlate", "Qwerty", "Toys", None, None),
+    ]
+    return pd.DataFrame(rows, columns=["id", "title", "category", "brand", "price"])
+
+
+def _with(model: Model, frame: pd.DataFrame) -> Model:
+    return model.with_products(
+        list(frame["id"]),
+        list(frame["title"]),
+        list(frame["category"]),
+        list(frame["brand"]),
+        list(frame["price"]),
+    )
+
+
+def test_a_product_listed_after_the_training_is_served_to_the_visitor_its_features_suit(
+    tmp_path,
+):
+    """Old code: a product the version had no row for (listed after the training, or only in
+    the catalog) never reached a rail until the next training."""
+    catalog = _catalog()
+    report = train(_store("kind"), catalog["id"], tmp_path, ALS, products=catalog, publish=False)
+    model = Model(tmp_path / report.version)
+    assert model.describes_products
+    late = _with(model, _late())
+    assert list(late.unknown(np.array(["a1", "alate", "nope"]))) == ["alate", "nope"]
+    for customer, country, mine, theirs in (
+        ("3", "GB", "alate", "blate"),
+        ("55", "DE", "blate", "alate"),
+        (None, "DE", "blate", "alate"),
+    ):
+        picks = [p for p, _ in late.cold_products_for(customer, (), country, n=20)]
+        assert mine in picks and "zlate" not in picks, picks
+        assert theirs not in picks or picks.index(mine) < picks.index(theirs), picks
+        assert picks.index(mine) < 5, picks  # among the first of the never-bought
+        # the version itself is untouched: another catalog, another copy
+        assert "alate" not in [p for p, _ in model.cold_products_for(customer, (), country, 20)]
+
+
+def test_a_version_that_cannot_describe_products_serves_only_its_own(tmp_path):
+    catalog = _catalog()
+    report = train(_store("kind"), catalog["id"], tmp_path, ALS, products=catalog, publish=False)
+    path = tmp_path / report.version
+    for name in cold.FEATURE_FILES:  # a version trained before the embeddings were kept
+        (path / f"{name}.npy").unlink()
+    model = Model(path)
+    assert model.cold_products and not model.describes_products
+    assert _with(model, _late()) is model
+    # where LightFM did not win for cold products, nothing is described either
+    report = train(_store("gadgets"), catalog["id"], tmp_path, ALS, products=catalog)
+    other = Model(tmp_path / report.version)
+    assert not other.describes_products and _with(other, _late()) is other
