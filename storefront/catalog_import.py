@@ -31,7 +31,7 @@ import pandas as pd
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
-from storefront import db
+from storefront import db, product_ids
 from storefront.catalog import UNCATEGORISED
 
 FIELDS = (
@@ -391,6 +391,8 @@ def plan_import(
     rejected: Counter[str] = Counter()
     by_id: dict[str, dict] = {}
     duplicates = 0
+    store = product_ids.held(engine, orders=True, catalog=append)
+    respelt: dict[str, str] = {}
     if "launch_date" in cols:
         launches = _dates([_text(v) for v in frame[cols["launch_date"]]])
     else:
@@ -401,6 +403,10 @@ def plan_import(
         except ValueError as exc:
             rejected[str(exc)] += 1
             continue
+        spelt = store.get(product_ids.fold(item["id"]), item["id"])
+        if spelt != item["id"]:
+            respelt[item["id"]] = spelt
+            item["id"] = spelt
         if item["id"] in by_id:
             duplicates += 1
         by_id[item["id"]] = item
@@ -416,7 +422,7 @@ def plan_import(
             f"{path}: {bad:,} of {rows_read:,} rows rejected, more than "
             f"{max_reject_share:.0%}: {reasons}. Nothing was imported."
         )
-    notes = []
+    notes = [said] if (said := product_ids.note(respelt)) else []
     if duplicates:
         notes.append(f"{duplicates:,} ids appeared more than once; the last row of each was kept.")
     if "category" not in cols:  # never the demo's gift categories on another store's products

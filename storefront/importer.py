@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from storefront import db, deletions
+from storefront import db, deletions, product_ids
 from storefront.categories import CATEGORIES, categorize, category_by_slug
 from storefront.cleaning import clean_order_lines, resolve_mapping
 from storefront.countries import country_name
@@ -273,6 +273,8 @@ def import_orders(
     )
     del raw
     lines, forgotten = without_deleted(engine, result.lines)
+    store = product_ids.held(engine, orders=not replace, catalog=True)
+    lines["product_id"], respelt = product_ids.respell(lines["product_id"], store)
     products = _products(lines)
     customers = _customers(lines)
     say(f"{len(lines):,} clean lines, {len(products):,} products, {len(customers):,} customers")
@@ -297,6 +299,8 @@ def import_orders(
     reasons = refusal_reasons(
         result.rows_read, len(lines), sum(result.rejected.values()), max_reject_share
     )
+    if said := product_ids.note(respelt):
+        report.notes.append(said)
     if forgotten:
         report.notes.append(
             f"Left out {forgotten:,} lines of deleted customers (the deletion ledger, "

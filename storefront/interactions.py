@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from recommender.imported import WEIGHTS, weights
-from storefront import db
+from storefront import db, product_ids
 from storefront.cleaning import MappingError, resolve_columns
 from storefront.importer import (
     MAX_REJECT_SHARE,
@@ -286,8 +286,13 @@ def import_interactions(
         date_order=date_order,
     )
     db.create_schema(engine)
-    with engine.connect() as conn:
+    store = product_ids.held(engine, orders=True, catalog=True)
+    rows["product_id"], respelt = product_ids.respell(rows["product_id"], store)
+    if said := product_ids.note(respelt):
+        notes.append(said)
+    with engine.connect() as conn:  # the order history's products and the catalog's
         catalog = set(conn.execute(select(db.products.c.id)).scalars())
+        catalog |= set(conn.execute(select(db.catalog_items.c.id)).scalars())
     report = InteractionReport(
         rows_read=len(raw),
         rows_loaded=len(rows),
