@@ -6,10 +6,13 @@ core only ever sees the frozen Snapshot it is handed.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from recommender.serving import Model
 from storefront.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,16 @@ def _for_catalog(catalog: Catalog, model: Model | None) -> Model | None:
     if not len(unknown):
         return model
     products = [catalog.products[str(pid)] for pid in unknown]
-    return model.with_products(
-        [p.id for p in products],
-        [p.title for p in products],
-        [p.category for p in products],
-        [p.details.brand for p in products],
-        [p.price for p in products],
-    )
+    try:
+        return model.with_products(
+            [p.id for p in products],
+            [p.title for p in products],
+            [p.category for p in products],
+            [p.details.brand for p in products],
+            [p.price for p in products],
+        )
+    except Exception as exc:  # the version serves on as it is: a catalog never takes it down
+        log.error(
+            "model %s: the catalog's new products could not be placed: %s", model.version, exc
+        )
+        return model
