@@ -164,11 +164,11 @@ class ColdModel:
         names = [str(n) for n in self.feature_names]
         tokens = product_tokens(products, self.price_edges)
         rows = features.matrix(tokens, names)
-        shares = np.array([sum(not t.startswith("word:") for t in row) for row in tokens])
-        counts = np.diff(rows.indptr)
-        known = np.asarray(rows[:, _not_words(names)].sum(axis=1)).ravel()
+        counts = np.diff(rows.indptr)  # features training knew
+        named = set(names)
+        unseen = [sum(t not in named and not t.startswith("word:") for t in set(r)) for r in tokens]
         keep = np.flatnonzero(counts > 0)
-        weight = 1.0 / np.maximum(counts + shares - known, 1)
+        weight = 1.0 / np.maximum(counts + np.asarray(unseen, dtype=np.int64), 1)
         rows = sp.diags(weight.astype(np.float32)) @ rows
         vectors = np.asarray(rows[keep] @ np.asarray(self.feature_vectors), dtype=np.float32)
         bias = np.asarray(rows[keep] @ np.asarray(self.feature_bias), dtype=np.float32)
@@ -224,10 +224,6 @@ class ColdModel:
         if arrays is None:
             return None
         return cls(*arrays, *(load(FEATURE_FILES) or ()))
-
-
-def _not_words(names: Sequence[str]) -> np.ndarray:
-    return np.array([not n.startswith("word:") for n in names], dtype=bool)
 
 
 def _sample(lines: pd.DataFrame, seed: int) -> pd.DataFrame:

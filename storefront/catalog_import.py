@@ -403,8 +403,7 @@ def plan_import(
         except ValueError as exc:
             rejected[str(exc)] += 1
             continue
-        spelt = store.get(product_ids.fold(item["id"]), item["id"])
-        if spelt != item["id"]:
+        if (spelt := product_ids.spell(item["id"], store)) != item["id"]:
             respelt[item["id"]] = spelt
             item["id"] = spelt
         if item["id"] in by_id:

@@ -54,6 +54,11 @@ def held(engine: Engine, *, orders: bool, catalog: bool) -> dict[str, str]:
     return spellings(ids)
 
 
+def spell(product_id: str, store: dict[str, str]) -> str:
+    """`product_id` as the store writes it (itself where the store holds no one spelling)."""
+    return store.get(fold(product_id), product_id)
+
+
 def respell(ids: pd.Series, store: dict[str, str]) -> tuple[pd.Series, dict[str, str]]:
     """`ids` with each one the store holds in another case written as the store writes it, and
     {as written: as the store writes it} for those changed (each distinct id looked up once)."""
@@ -61,8 +66,7 @@ def respell(ids: pd.Series, store: dict[str, str]) -> tuple[pd.Series, dict[str,
         return ids, {}
     pairs = {}
     for pid in ids.dropna().unique():
-        spelt = store.get(fold(str(pid)))
-        if spelt is not None and spelt != pid:
+        if (spelt := spell(str(pid), store)) != pid:
             pairs[pid] = spelt
     if not pairs:
         return ids, {}

@@ -18,7 +18,8 @@ MAPPING = ("invoice", "product_id", "title", "quantity", "price", "ts", "custome
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """The synthetic store of tests/unit/test_cold.py, imported from its orders, with the
-    catalog's unsold products added to the products table (as a catalog import would)."""
+    catalog's unsold products added to the order history's products table by hand, as products
+    with no orders (test_cold_catalog.py imports a catalog through the command)."""
     home = tmp_path_factory.mktemp("cold-shop")
     catalog = _catalog()
     lines = _store("kind").merge(catalog[["id", "title"]], left_on="product_id", right_on="id")
